@@ -1,0 +1,35 @@
+//===- Passes.h - QNN transformation passes -----------------------*- C++ -*-===//
+//
+// Part of the QuantOpt project.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANTOPT_DIALECT_QNN_TRANSFORMS_PASSES_H
+#define QUANTOPT_DIALECT_QNN_TRANSFORMS_PASSES_H
+
+#include "quantopt/Dialect/QNN/IR/QNNOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Pass/Pass.h"
+
+namespace quantopt::qnn {
+
+#define GEN_PASS_DECL
+#include "quantopt/Dialect/QNN/Transforms/Passes.h.inc"
+
+/// Patterns rewriting qnn.gemm into transpose/matmul/mul/add.
+void populateDecomposeGemmPatterns(mlir::RewritePatternSet &patterns);
+
+/// Refines the result types of every op in `func` from type inference and
+/// updates the function signature. Returns failure (after emitting an error)
+/// when a declared type conflicts with the inferred one.
+mlir::LogicalResult inferShapes(mlir::func::FuncOp func,
+                                int64_t *numRefined = nullptr);
+
+#define GEN_PASS_REGISTRATION
+#include "quantopt/Dialect/QNN/Transforms/Passes.h.inc"
+
+} // namespace quantopt::qnn
+
+#endif // QUANTOPT_DIALECT_QNN_TRANSFORMS_PASSES_H

@@ -1,0 +1,737 @@
+//===- QNNTypeInference.cpp - Result type inference for QNN ops -----------===//
+//
+// Part of the QuantOpt project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Every `qnn` op whose result is a function of its operands implements
+// InferTypeOpInterface here. The importer builds ops through these functions
+// (so shapes ONNX leaves unknown are inferred) and `qnn-infer-shapes` reruns
+// them after folding has made more operands constant.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quantopt/Dialect/QNN/IR/QNNOps.h"
+
+#include "mlir/Dialect/Traits.h"
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+using namespace quantopt;
+using namespace quantopt::qnn;
+
+static constexpr int64_t kDyn = ShapedType::kDynamic;
+
+//===----------------------------------------------------------------------===//
+// Shared helpers
+//===----------------------------------------------------------------------===//
+
+bool qnn::areCompatibleTensorTypes(TypeRange lhs, TypeRange rhs) {
+  if (lhs.size() != rhs.size())
+    return false;
+  for (auto [l, r] : llvm::zip(lhs, rhs)) {
+    auto lt = dyn_cast<TensorType>(l);
+    auto rt = dyn_cast<TensorType>(r);
+    if (!lt || !rt || lt.getElementType() != rt.getElementType() ||
+        failed(verifyCompatibleShape(lt, rt)))
+      return false;
+  }
+  return true;
+}
+
+std::optional<int64_t> qnn::normalizeAxis(int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= rank)
+    return std::nullopt;
+  return axis < 0 ? axis + rank : axis;
+}
+
+std::optional<SmallVector<int64_t>> qnn::getConstantIntValues(Value value) {
+  DenseIntElementsAttr attr;
+  if (!value || !matchPattern(value, m_Constant(&attr)))
+    return std::nullopt;
+  SmallVector<int64_t> result;
+  for (const APInt &v : attr.getValues<APInt>())
+    result.push_back(attr.getElementType().isUnsignedInteger()
+                         ? static_cast<int64_t>(v.getZExtValue())
+                         : v.getSExtValue());
+  return result;
+}
+
+Type qnn::refineTensorType(Type current, Type inferred) {
+  auto cur = dyn_cast<TensorType>(current);
+  auto inf = dyn_cast<TensorType>(inferred);
+  if (!cur || !inf || cur.getElementType() != inf.getElementType() ||
+      failed(verifyCompatibleShape(cur, inf)))
+    return nullptr;
+  if (!cur.hasRank())
+    return inf;
+  if (!inf.hasRank())
+    return cur;
+  SmallVector<int64_t> dims;
+  for (auto [c, i] : llvm::zip(cur.getShape(), inf.getShape()))
+    dims.push_back(ShapedType::isDynamic(c) ? i : c);
+  return RankedTensorType::get(dims, cur.getElementType());
+}
+
+static Type tensorOf(std::optional<ArrayRef<int64_t>> shape, Type elementType) {
+  if (!shape)
+    return UnrankedTensorType::get(elementType);
+  return RankedTensorType::get(*shape, elementType);
+}
+
+static Type elementTypeOf(Value v) {
+  return cast<ShapedType>(v.getType()).getElementType();
+}
+
+static std::optional<ArrayRef<int64_t>> shapeOf(Value v) {
+  auto type = cast<ShapedType>(v.getType());
+  if (!type.hasRank())
+    return std::nullopt;
+  return type.getShape();
+}
+
+/// NumPy broadcasting of any number of operands; unranked if any is unranked.
+static LogicalResult
+inferBroadcast(std::optional<Location> loc, ValueRange operands,
+               Type elementType, SmallVectorImpl<Type> &inferred) {
+  SmallVector<int64_t> result;
+  for (Value v : operands) {
+    std::optional<ArrayRef<int64_t>> shape = shapeOf(v);
+    if (!shape) {
+      inferred.push_back(UnrankedTensorType::get(elementType));
+      return success();
+    }
+    SmallVector<int64_t> next;
+    if (!OpTrait::util::getBroadcastedShape(result, *shape, next))
+      return emitOptionalError(
+          loc, "operand shapes are not broadcast-compatible: [",
+          llvm::make_range(result.begin(), result.end()), "] and ",
+          v.getType(), "; dimensions must be equal or 1");
+    result = std::move(next);
+  }
+  inferred.push_back(RankedTensorType::get(result, elementType));
+  return success();
+}
+
+/// numpy.matmul result shape for two operands.
+static LogicalResult inferMatMulShape(std::optional<Location> loc, Value lhs,
+                                      Value rhs, Type elementType,
+                                      SmallVectorImpl<Type> &inferred) {
+  std::optional<ArrayRef<int64_t>> ls = shapeOf(lhs), rs = shapeOf(rhs);
+  if (!ls || !rs) {
+    inferred.push_back(UnrankedTensorType::get(elementType));
+    return success();
+  }
+  if (ls->empty() || rs->empty())
+    return emitOptionalError(loc, "matmul operands must have rank >= 1");
+  SmallVector<int64_t> l(*ls), r(*rs);
+  bool lhsVector = l.size() == 1, rhsVector = r.size() == 1;
+  if (lhsVector)
+    l.insert(l.begin(), 1);
+  if (rhsVector)
+    r.push_back(1);
+  int64_t k1 = l.back(), k2 = r[r.size() - 2];
+  if (!ShapedType::isDynamic(k1) && !ShapedType::isDynamic(k2) && k1 != k2)
+    return emitOptionalError(loc, "matmul contraction dimensions differ: lhs ",
+                             lhs.getType(), " has K = ", k1, " but rhs ",
+                             rhs.getType(), " has K = ", k2);
+  SmallVector<int64_t> batch;
+  if (!OpTrait::util::getBroadcastedShape(
+          ArrayRef<int64_t>(l).drop_back(2), ArrayRef<int64_t>(r).drop_back(2),
+          batch))
+    return emitOptionalError(loc, "matmul batch dimensions of ", lhs.getType(),
+                             " and ", rhs.getType(),
+                             " are not broadcast-compatible");
+  if (!lhsVector)
+    batch.push_back(l[l.size() - 2]);
+  if (!rhsVector)
+    batch.push_back(r.back());
+  inferred.push_back(RankedTensorType::get(batch, elementType));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise ops
+//===----------------------------------------------------------------------===//
+
+#define QNN_SAME_TYPE_AS_INPUT(OP)                                             \
+  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location>,   \
+                                     OP::Adaptor adaptor,                      \
+                                     SmallVectorImpl<Type> &inferred) {        \
+    inferred.push_back(adaptor.getInput().getType());                         \
+    return success();                                                          \
+  }                                                                            \
+  bool OP::isCompatibleReturnTypes(TypeRange l, TypeRange r) {                 \
+    return areCompatibleTensorTypes(l, r);                                     \
+  }
+
+QNN_SAME_TYPE_AS_INPUT(SqrtOp)
+QNN_SAME_TYPE_AS_INPUT(ReciprocalOp)
+QNN_SAME_TYPE_AS_INPUT(NegOp)
+QNN_SAME_TYPE_AS_INPUT(ExpOp)
+QNN_SAME_TYPE_AS_INPUT(LogOp)
+QNN_SAME_TYPE_AS_INPUT(AbsOp)
+QNN_SAME_TYPE_AS_INPUT(ErfOp)
+QNN_SAME_TYPE_AS_INPUT(TanhOp)
+QNN_SAME_TYPE_AS_INPUT(SigmoidOp)
+QNN_SAME_TYPE_AS_INPUT(ReluOp)
+QNN_SAME_TYPE_AS_INPUT(SiluOp)
+QNN_SAME_TYPE_AS_INPUT(GeluOp)
+QNN_SAME_TYPE_AS_INPUT(SoftmaxOp)
+QNN_SAME_TYPE_AS_INPUT(RMSNormOp)
+#undef QNN_SAME_TYPE_AS_INPUT
+
+#define QNN_BROADCAST_BINARY(OP)                                               \
+  LogicalResult OP::inferReturnTypes(MLIRContext *,                            \
+                                     std::optional<Location> loc,              \
+                                     OP::Adaptor adaptor,                      \
+                                     SmallVectorImpl<Type> &inferred) {        \
+    return inferBroadcast(loc, adaptor.getOperands(),                          \
+                          elementTypeOf(adaptor.getLhs()), inferred);          \
+  }                                                                            \
+  bool OP::isCompatibleReturnTypes(TypeRange l, TypeRange r) {                 \
+    return areCompatibleTensorTypes(l, r);                                     \
+  }
+
+QNN_BROADCAST_BINARY(AddOp)
+QNN_BROADCAST_BINARY(SubOp)
+QNN_BROADCAST_BINARY(MulOp)
+QNN_BROADCAST_BINARY(DivOp)
+QNN_BROADCAST_BINARY(PowOp)
+QNN_BROADCAST_BINARY(MinOp)
+QNN_BROADCAST_BINARY(MaxOp)
+#undef QNN_BROADCAST_BINARY
+
+// The remaining ops share the plain compatibility rule.
+#define QNN_COMPATIBLE(OP)                                                     \
+  bool OP::isCompatibleReturnTypes(TypeRange l, TypeRange r) {                 \
+    return areCompatibleTensorTypes(l, r);                                     \
+  }
+QNN_COMPATIBLE(WhereOp)
+QNN_COMPATIBLE(ShapeOp)
+QNN_COMPATIBLE(MatMulOp)
+QNN_COMPATIBLE(GemmOp)
+QNN_COMPATIBLE(LayerNormOp)
+QNN_COMPATIBLE(ReduceMeanOp)
+QNN_COMPATIBLE(ReduceSumOp)
+QNN_COMPATIBLE(ReduceMaxOp)
+QNN_COMPATIBLE(ReshapeOp)
+QNN_COMPATIBLE(TransposeOp)
+QNN_COMPATIBLE(ConcatOp)
+QNN_COMPATIBLE(SplitOp)
+QNN_COMPATIBLE(SliceOp)
+QNN_COMPATIBLE(GatherOp)
+QNN_COMPATIBLE(SqueezeOp)
+QNN_COMPATIBLE(UnsqueezeOp)
+QNN_COMPATIBLE(ExpandOp)
+QNN_COMPATIBLE(DynamicQuantizeOp)
+QNN_COMPATIBLE(MatMulIntegerOp)
+QNN_COMPATIBLE(QLinearMatMulOp)
+QNN_COMPATIBLE(MatMulNBitsOp)
+#undef QNN_COMPATIBLE
+
+LogicalResult WhereOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &inferred) {
+  return inferBroadcast(loc, adaptor.getOperands(),
+                        elementTypeOf(adaptor.getLhs()), inferred);
+}
+
+//===----------------------------------------------------------------------===//
+// Shapes
+//===----------------------------------------------------------------------===//
+
+/// ONNX Shape-15 clamps start/end into [0, rank].
+static std::pair<int64_t, int64_t> shapeOpRange(int64_t rank, int64_t start,
+                                                std::optional<int64_t> end) {
+  auto clamp = [&](int64_t v) {
+    if (v < 0)
+      v += rank;
+    return std::clamp<int64_t>(v, 0, rank);
+  };
+  int64_t s = clamp(start), e = clamp(end.value_or(rank));
+  return {s, std::max(s, e)};
+}
+
+LogicalResult ShapeOp::inferReturnTypes(MLIRContext *ctx,
+                                        std::optional<Location>,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &inferred) {
+  auto type = cast<RankedTensorType>(adaptor.getInput().getType());
+  auto [s, e] = shapeOpRange(type.getRank(), adaptor.getStart(),
+                             adaptor.getEnd());
+  inferred.push_back(RankedTensorType::get({e - s}, IntegerType::get(ctx, 64)));
+  return success();
+}
+
+OpFoldResult ShapeOp::fold(FoldAdaptor) {
+  auto type = cast<RankedTensorType>(getInput().getType());
+  auto [s, e] = shapeOpRange(type.getRank(), getStart(), getEnd());
+  ArrayRef<int64_t> dims = type.getShape().slice(s, e - s);
+  if (ShapedType::isDynamicShape(dims))
+    return {};
+  auto resultType =
+      RankedTensorType::get({e - s}, IntegerType::get(getContext(), 64));
+  return DenseIntElementsAttr::get(resultType, dims);
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra and normalization
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  return inferMatMulShape(loc, adaptor.getLhs(), adaptor.getRhs(),
+                          elementTypeOf(adaptor.getLhs()), inferred);
+}
+
+LogicalResult GemmOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> loc,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &inferred) {
+  Type elementType = elementTypeOf(adaptor.getA());
+  std::optional<ArrayRef<int64_t>> a = shapeOf(adaptor.getA()),
+                                   b = shapeOf(adaptor.getB());
+  if (!a || !b) {
+    inferred.push_back(RankedTensorType::get({kDyn, kDyn}, elementType));
+    return success();
+  }
+  if (a->size() != 2 || b->size() != 2)
+    return emitOptionalError(loc, "gemm operands must be 2-D, got ",
+                             adaptor.getA().getType(), " and ",
+                             adaptor.getB().getType());
+  int64_t m = adaptor.getTransA() ? (*a)[1] : (*a)[0];
+  int64_t n = adaptor.getTransB() ? (*b)[0] : (*b)[1];
+  inferred.push_back(RankedTensorType::get({m, n}, elementType));
+  return success();
+}
+
+LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *ctx,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  Type inputType = adaptor.getInput().getType();
+  inferred.push_back(inputType);
+  Type f32 = Float32Type::get(ctx);
+  std::optional<ArrayRef<int64_t>> shape = shapeOf(adaptor.getInput());
+  if (!shape) {
+    inferred.append(2, UnrankedTensorType::get(f32));
+    return success();
+  }
+  std::optional<int64_t> axis = normalizeAxis(adaptor.getAxis(), shape->size());
+  if (!axis)
+    return emitOptionalError(loc, "layer_norm axis ", adaptor.getAxis(),
+                             " is out of range for ", inputType);
+  SmallVector<int64_t> statShape(*shape);
+  for (int64_t i = *axis, e = statShape.size(); i < e; ++i)
+    statShape[i] = 1;
+  inferred.append(2, RankedTensorType::get(statShape, f32));
+  return success();
+}
+
+template <typename ReduceOpT>
+static LogicalResult inferReduce(std::optional<Location> loc,
+                                 typename ReduceOpT::Adaptor adaptor,
+                                 SmallVectorImpl<Type> &inferred) {
+  Type inputType = adaptor.getInput().getType();
+  std::optional<ArrayRef<int64_t>> shape = shapeOf(adaptor.getInput());
+  ArrayRef<int64_t> axes = adaptor.getAxes();
+  if (axes.empty() && adaptor.getNoopWithEmptyAxes()) {
+    inferred.push_back(inputType);
+    return success();
+  }
+  Type elementType = elementTypeOf(adaptor.getInput());
+  if (!shape) {
+    inferred.push_back(UnrankedTensorType::get(elementType));
+    return success();
+  }
+  int64_t rank = shape->size();
+  llvm::SmallBitVector reduced(rank, axes.empty());
+  for (int64_t a : axes) {
+    std::optional<int64_t> axis = normalizeAxis(a, rank);
+    if (!axis)
+      return emitOptionalError(loc, "reduction axis ", a,
+                               " is out of range for ", inputType);
+    reduced.set(*axis);
+  }
+  SmallVector<int64_t> result;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (!reduced.test(i))
+      result.push_back((*shape)[i]);
+    else if (adaptor.getKeepdims())
+      result.push_back(1);
+  }
+  inferred.push_back(RankedTensorType::get(result, elementType));
+  return success();
+}
+
+LogicalResult ReduceMeanOp::inferReturnTypes(MLIRContext *,
+                                             std::optional<Location> loc,
+                                             Adaptor adaptor,
+                                             SmallVectorImpl<Type> &inferred) {
+  return inferReduce<ReduceMeanOp>(loc, adaptor, inferred);
+}
+LogicalResult ReduceSumOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  return inferReduce<ReduceSumOp>(loc, adaptor, inferred);
+}
+LogicalResult ReduceMaxOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  return inferReduce<ReduceMaxOp>(loc, adaptor, inferred);
+}
+
+//===----------------------------------------------------------------------===//
+// Layout ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &inferred) {
+  Type elementType = elementTypeOf(adaptor.getInput());
+  std::optional<SmallVector<int64_t>> target =
+      getConstantIntValues(adaptor.getShape());
+  if (!target) {
+    auto shapeType = cast<RankedTensorType>(adaptor.getShape().getType());
+    if (shapeType.isDynamicDim(0)) {
+      inferred.push_back(UnrankedTensorType::get(elementType));
+    } else {
+      SmallVector<int64_t> dims(shapeType.getDimSize(0), kDyn);
+      inferred.push_back(RankedTensorType::get(dims, elementType));
+    }
+    return success();
+  }
+  std::optional<ArrayRef<int64_t>> in = shapeOf(adaptor.getInput());
+  SmallVector<int64_t> dims;
+  int64_t inferIndex = -1;
+  for (auto [i, d] : llvm::enumerate(*target)) {
+    if (d == -1) {
+      if (inferIndex >= 0)
+        return emitOptionalError(loc, "reshape target has more than one -1");
+      inferIndex = i;
+      dims.push_back(kDyn);
+    } else if (d == 0 && !adaptor.getAllowzero()) {
+      if (!in || static_cast<int64_t>(i) >= static_cast<int64_t>(in->size()))
+        dims.push_back(in ? (int64_t)-2 : kDyn);
+      else
+        dims.push_back((*in)[i]);
+      if (dims.back() == -2)
+        return emitOptionalError(loc, "reshape target copies dimension ", i,
+                                 " (value 0) but the input has rank ",
+                                 in->size());
+    } else if (d < 0) {
+      return emitOptionalError(loc, "reshape target dimension ", d,
+                               " is invalid; use -1 to infer a dimension");
+    } else {
+      dims.push_back(d);
+    }
+  }
+  if (inferIndex >= 0 && in && !ShapedType::isDynamicShape(*in)) {
+    int64_t total = ShapedType::getNumElements(*in), known = 1;
+    bool dynamic = false;
+    for (auto [i, d] : llvm::enumerate(dims))
+      if (static_cast<int64_t>(i) != inferIndex) {
+        dynamic |= ShapedType::isDynamic(d);
+        known *= ShapedType::isDynamic(d) ? 1 : d;
+      }
+    if (!dynamic) {
+      if (known == 0 || total % known != 0)
+        return emitOptionalError(loc, "cannot reshape ",
+                                 adaptor.getInput().getType(),
+                                 " (", total, " elements) to a shape with ",
+                                 known, " elements times an inferred -1");
+      dims[inferIndex] = total / known;
+    }
+  }
+  inferred.push_back(RankedTensorType::get(dims, elementType));
+  return success();
+}
+
+LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  auto type = cast<RankedTensorType>(adaptor.getInput().getType());
+  ArrayRef<int64_t> perm = adaptor.getPerm();
+  if (static_cast<int64_t>(perm.size()) != type.getRank())
+    return emitOptionalError(loc, "transpose perm has ", perm.size(),
+                             " entries but the input has rank ",
+                             type.getRank());
+  SmallVector<int64_t> dims;
+  for (int64_t p : perm) {
+    if (p < 0 || p >= type.getRank())
+      return emitOptionalError(loc, "transpose perm entry ", p,
+                               " is out of range");
+    dims.push_back(type.getDimSize(p));
+  }
+  inferred.push_back(RankedTensorType::get(dims, type.getElementType()));
+  return success();
+}
+
+LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  if (adaptor.getInputs().empty())
+    return emitOptionalError(loc, "concat needs at least one input");
+  auto first = cast<RankedTensorType>(adaptor.getInputs()[0].getType());
+  std::optional<int64_t> axis = normalizeAxis(adaptor.getAxis(), first.getRank());
+  if (!axis)
+    return emitOptionalError(loc, "concat axis ", adaptor.getAxis(),
+                             " is out of range for rank ", first.getRank());
+  SmallVector<int64_t> dims(first.getShape());
+  dims[*axis] = 0;
+  for (Value v : adaptor.getInputs()) {
+    auto t = cast<RankedTensorType>(v.getType());
+    if (t.getRank() != first.getRank())
+      return emitOptionalError(loc, "concat inputs must have the same rank");
+    for (int64_t i = 0; i < t.getRank(); ++i) {
+      int64_t d = t.getDimSize(i);
+      if (i == *axis)
+        dims[i] = (ShapedType::isDynamic(d) || ShapedType::isDynamic(dims[i]))
+                      ? kDyn
+                      : dims[i] + d;
+      else if (ShapedType::isDynamic(dims[i]))
+        dims[i] = d;
+    }
+  }
+  inferred.push_back(RankedTensorType::get(dims, first.getElementType()));
+  return success();
+}
+
+LogicalResult SplitOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &inferred) {
+  auto type = cast<RankedTensorType>(adaptor.getInput().getType());
+  std::optional<int64_t> axis = normalizeAxis(adaptor.getAxis(), type.getRank());
+  if (!axis)
+    return emitOptionalError(loc, "split axis ", adaptor.getAxis(),
+                             " is out of range for ", type);
+  for (int64_t size : adaptor.getSizes()) {
+    SmallVector<int64_t> dims(type.getShape());
+    dims[*axis] = size;
+    inferred.push_back(RankedTensorType::get(dims, type.getElementType()));
+  }
+  return success();
+}
+
+/// ONNX Slice clamping for one axis; returns the result size.
+static int64_t sliceSize(int64_t dim, int64_t start, int64_t end,
+                         int64_t step) {
+  if (start < 0)
+    start += dim;
+  if (end < 0)
+    end += dim;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, dim);
+    end = std::clamp<int64_t>(end, 0, dim);
+    return end > start ? (end - start + step - 1) / step : 0;
+  }
+  start = std::clamp<int64_t>(start, 0, dim - 1);
+  end = std::clamp<int64_t>(end, -1, dim - 1);
+  return start > end ? (start - end - step - 1) / (-step) : 0;
+}
+
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &inferred) {
+  auto type = cast<RankedTensorType>(adaptor.getInput().getType());
+  int64_t rank = type.getRank();
+  auto starts = getConstantIntValues(adaptor.getStarts());
+  auto ends = getConstantIntValues(adaptor.getEnds());
+  std::optional<SmallVector<int64_t>> axes, steps;
+  if (adaptor.getAxes()) {
+    axes = getConstantIntValues(adaptor.getAxes());
+  } else if (starts) {
+    axes.emplace();
+    for (int64_t i = 0, e = starts->size(); i < e; ++i)
+      axes->push_back(i);
+  }
+  if (adaptor.getSteps())
+    steps = getConstantIntValues(adaptor.getSteps());
+  else if (starts)
+    steps = SmallVector<int64_t>(starts->size(), 1);
+
+  SmallVector<int64_t> dims(type.getShape());
+  if (!axes) {
+    // Unknown axes: every dimension may change.
+    dims.assign(rank, kDyn);
+  } else {
+    for (auto [i, a] : llvm::enumerate(*axes)) {
+      std::optional<int64_t> axis = normalizeAxis(a, rank);
+      if (!axis)
+        return emitOptionalError(loc, "slice axis ", a,
+                                 " is out of range for ", type);
+      int64_t dim = type.getDimSize(*axis);
+      if (!starts || !ends || !steps || ShapedType::isDynamic(dim) ||
+          i >= starts->size() || i >= ends->size() || i >= steps->size()) {
+        dims[*axis] = kDyn;
+        continue;
+      }
+      if ((*steps)[i] == 0)
+        return emitOptionalError(loc, "slice step must not be 0");
+      dims[*axis] = sliceSize(dim, (*starts)[i], (*ends)[i], (*steps)[i]);
+    }
+  }
+  inferred.push_back(RankedTensorType::get(dims, type.getElementType()));
+  return success();
+}
+
+LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  auto data = cast<RankedTensorType>(adaptor.getData().getType());
+  std::optional<int64_t> axis = normalizeAxis(adaptor.getAxis(), data.getRank());
+  if (!axis)
+    return emitOptionalError(loc, "gather axis ", adaptor.getAxis(),
+                             " is out of range for ", data);
+  std::optional<ArrayRef<int64_t>> indices = shapeOf(adaptor.getIndices());
+  if (!indices) {
+    inferred.push_back(UnrankedTensorType::get(data.getElementType()));
+    return success();
+  }
+  SmallVector<int64_t> dims(data.getShape().take_front(*axis));
+  llvm::append_range(dims, *indices);
+  llvm::append_range(dims, data.getShape().drop_front(*axis + 1));
+  inferred.push_back(RankedTensorType::get(dims, data.getElementType()));
+  return success();
+}
+
+LogicalResult SqueezeOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &inferred) {
+  auto type = cast<RankedTensorType>(adaptor.getInput().getType());
+  int64_t rank = type.getRank();
+  llvm::SmallBitVector drop(rank);
+  if (adaptor.getAxes().empty()) {
+    for (int64_t i = 0; i < rank; ++i)
+      if (type.getDimSize(i) == 1)
+        drop.set(i);
+  }
+  for (int64_t a : adaptor.getAxes()) {
+    std::optional<int64_t> axis = normalizeAxis(a, rank);
+    if (!axis)
+      return emitOptionalError(loc, "squeeze axis ", a, " is out of range for ",
+                               type);
+    drop.set(*axis);
+  }
+  SmallVector<int64_t> dims;
+  for (int64_t i = 0; i < rank; ++i)
+    if (!drop.test(i))
+      dims.push_back(type.getDimSize(i));
+  inferred.push_back(RankedTensorType::get(dims, type.getElementType()));
+  return success();
+}
+
+LogicalResult UnsqueezeOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  auto type = cast<RankedTensorType>(adaptor.getInput().getType());
+  int64_t outRank = type.getRank() + adaptor.getAxes().size();
+  llvm::SmallBitVector inserted(outRank);
+  for (int64_t a : adaptor.getAxes()) {
+    std::optional<int64_t> axis = normalizeAxis(a, outRank);
+    if (!axis || inserted.test(*axis))
+      return emitOptionalError(loc, "unsqueeze axis ", a,
+                               " is out of range or repeated for result rank ",
+                               outRank);
+    inserted.set(*axis);
+  }
+  SmallVector<int64_t> dims;
+  int64_t next = 0;
+  for (int64_t i = 0; i < outRank; ++i)
+    dims.push_back(inserted.test(i) ? 1 : type.getDimSize(next++));
+  inferred.push_back(RankedTensorType::get(dims, type.getElementType()));
+  return success();
+}
+
+LogicalResult ExpandOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  Type elementType = elementTypeOf(adaptor.getInput());
+  std::optional<ArrayRef<int64_t>> in = shapeOf(adaptor.getInput());
+  std::optional<SmallVector<int64_t>> target =
+      getConstantIntValues(adaptor.getShape());
+  auto shapeType = cast<RankedTensorType>(adaptor.getShape().getType());
+  if (!in || (!target && shapeType.isDynamicDim(0))) {
+    inferred.push_back(UnrankedTensorType::get(elementType));
+    return success();
+  }
+  SmallVector<int64_t> targetDims =
+      target ? *target : SmallVector<int64_t>(shapeType.getDimSize(0), kDyn);
+  // ONNX Expand: a target dim of 1 keeps the input dim (bidirectional).
+  SmallVector<int64_t> result;
+  int64_t rank = std::max<int64_t>(in->size(), targetDims.size());
+  for (int64_t i = 0; i < rank; ++i) {
+    int64_t ii = i - (rank - in->size()), ti = i - (rank - targetDims.size());
+    int64_t a = ii >= 0 ? (*in)[ii] : 1, b = ti >= 0 ? targetDims[ti] : 1;
+    if (a == 1)
+      result.push_back(b);
+    else if (b == 1 || b == a)
+      result.push_back(a);
+    else if (ShapedType::isDynamic(b) || ShapedType::isDynamic(a))
+      result.push_back(ShapedType::isDynamic(a) ? (b == kDyn ? kDyn : b) : a);
+    else
+      return emitOptionalError(loc, "cannot expand ", adaptor.getInput().getType(),
+                               ": dimension ", a, " does not broadcast to ", b);
+  }
+  inferred.push_back(RankedTensorType::get(result, elementType));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Quantized ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult DynamicQuantizeOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location>, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  Type u8 = IntegerType::get(ctx, 8, IntegerType::Unsigned);
+  std::optional<ArrayRef<int64_t>> shape = shapeOf(adaptor.getInput());
+  inferred.push_back(tensorOf(shape, u8));
+  inferred.push_back(RankedTensorType::get({}, Float32Type::get(ctx)));
+  inferred.push_back(RankedTensorType::get({}, u8));
+  return success();
+}
+
+LogicalResult MatMulIntegerOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  return inferMatMulShape(loc, adaptor.getLhs(), adaptor.getRhs(),
+                          IntegerType::get(ctx, 32), inferred);
+}
+
+LogicalResult QLinearMatMulOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  return inferMatMulShape(loc, adaptor.getA(), adaptor.getB(),
+                          elementTypeOf(adaptor.getYZeroPoint()), inferred);
+}
+
+LogicalResult MatMulNBitsOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  Type elementType = elementTypeOf(adaptor.getInput());
+  std::optional<ArrayRef<int64_t>> shape = shapeOf(adaptor.getInput());
+  if (!shape || shape->empty()) {
+    inferred.push_back(UnrankedTensorType::get(elementType));
+    return success();
+  }
+  SmallVector<int64_t> dims(shape->drop_back());
+  dims.push_back(adaptor.getN());
+  inferred.push_back(RankedTensorType::get(dims, elementType));
+  return success();
+}

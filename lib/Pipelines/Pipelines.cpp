@@ -1,0 +1,54 @@
+//===- Pipelines.cpp - Named QuantOpt pass pipelines ----------------------===//
+//
+// Part of the QuantOpt project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quantopt/Pipelines/Pipelines.h"
+
+#include "quantopt/Dialect/QNN/IR/QNNOps.h"
+#include "quantopt/Dialect/QNN/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+// Shape inference runs twice: once so that qnn.shape of now-static values
+// folds, and once more to propagate the folded reshape/expand targets.
+const char *const quantopt::kNormalizePipeline =
+    "func.func(qnn-decompose-gemm,canonicalize,qnn-infer-shapes,canonicalize,"
+    "qnn-infer-shapes,cse)";
+
+LogicalResult quantopt::buildNormalizePipeline(OpPassManager &pm) {
+  return parsePassPipeline(kNormalizePipeline, pm);
+}
+
+void quantopt::registerAllPasses() {
+  qnn::registerQNNPasses();
+  mlir::registerCanonicalizerPass();
+  mlir::registerCSEPass();
+  mlir::registerInlinerPass();
+  mlir::registerSymbolDCEPass();
+  mlir::registerSCCPPass();
+  mlir::registerPrintIRPass();
+  static PassPipelineRegistration<> normalize(
+      "qnn-normalize",
+      "Normalize an imported graph: gemm -> matmul + add, fold shape "
+      "arithmetic, infer static shapes",
+      [](OpPassManager &pm) {
+        if (failed(buildNormalizePipeline(pm)))
+          llvm::report_fatal_error("invalid built-in normalize pipeline");
+      });
+}
+
+void quantopt::registerAllDialects(DialectRegistry &registry) {
+  registry.insert<qnn::QNNDialect, func::FuncDialect, quant::QuantDialect,
+                  arith::ArithDialect, math::MathDialect,
+                  tensor::TensorDialect>();
+}

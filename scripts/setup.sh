@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Installs everything QuantOpt needs to build and test on Debian 12 (bookworm).
+#
+# Idempotent: when every system package is already installed and the Python
+# modules import, it does nothing beyond a few quick checks, so build.sh can
+# call it every time.
+#
+# Environment:
+#   QUANTOPT_LLVM_APT_REPO  apt line used when the LLVM/MLIR 22 packages have
+#                           no install candidate (default: apt.llvm.org).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export DEBIAN_FRONTEND=noninteractive
+
+APT_PACKAGES=(
+  cmake ninja-build g++
+  libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
+  libprotobuf-dev protobuf-compiler libgtest-dev
+  clang-format python3 python3-pip
+)
+LLVM_PACKAGES=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools)
+
+log() { echo "[setup] $*"; }
+
+# Run a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+  if [[ "$(id -u)" -eq 0 ]]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo -E "$@"
+  else
+    echo "[setup] error: need root (or sudo) to run: $*" >&2
+    return 1
+  fi
+}
+
+is_installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+
+has_candidate() {
+  local cand
+  cand="$(apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ {print $2}')"
+  [[ -n "$cand" && "$cand" != "(none)" ]]
+}
+
+# LLVM/MLIR 22 are not in Debian 12's own archive; add apt.llvm.org when needed.
+add_llvm_repo() {
+  local list=/etc/apt/sources.list.d/llvm-22.list
+  local key=/etc/apt/keyrings/apt.llvm.org.asc
+  local repo="${QUANTOPT_LLVM_APT_REPO:-deb [signed-by=${key}] http://apt.llvm.org/bookworm/ llvm-toolchain-bookworm-22 main}"
+  log "LLVM/MLIR 22 packages have no install candidate; adding: ${repo}"
+  as_root apt-get install -y --no-install-recommends ca-certificates curl
+  as_root mkdir -p /etc/apt/keyrings
+  curl -fsSL https://apt.llvm.org/llvm-snapshot.gpg.key | as_root tee "$key" >/dev/null
+  echo "$repo" | as_root tee "$list" >/dev/null
+  as_root apt-get update
+}
+
+install_apt_packages() {
+  if ! command -v dpkg-query >/dev/null 2>&1; then
+    log "no dpkg-query: not a Debian system, skipping apt packages"
+    return 0
+  fi
+  local missing=()
+  local p
+  for p in "${APT_PACKAGES[@]}"; do
+    is_installed "$p" || missing+=("$p")
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    log "system packages: all installed"
+    return 0
+  fi
+  log "installing system packages: ${missing[*]}"
+  as_root apt-get update
+  for p in "${LLVM_PACKAGES[@]}"; do
+    if ! is_installed "$p" && ! has_candidate "$p"; then
+      add_llvm_repo
+      break
+    fi
+  done
+  as_root apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+python_deps_ok() {
+  python3 -c 'import onnx, onnxruntime, numpy, pytest, lit' >/dev/null 2>&1
+}
+
+install_python_packages() {
+  if python_deps_ok; then
+    log "python packages: all importable ($(command -v python3))"
+    return 0
+  fi
+  log "installing python packages with $(command -v python3)"
+  local req="${ROOT}/requirements.txt"
+  local out
+  if ! out="$(python3 -m pip install -r "$req" 2>&1)"; then
+    if grep -q "externally-managed-environment" <<<"$out"; then
+      log "pip refused (PEP 668); retrying with --break-system-packages"
+      python3 -m pip install --break-system-packages -r "$req"
+    else
+      echo "$out" >&2
+      return 1
+    fi
+  else
+    echo "$out" | tail -n 3
+  fi
+  python_deps_ok || {
+    echo "[setup] error: python packages still not importable" >&2
+    return 1
+  }
+}
+
+install_apt_packages
+install_python_packages
+log "done"
