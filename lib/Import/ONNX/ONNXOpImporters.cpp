@@ -118,7 +118,25 @@ Results NodeContext::finish(Operation *op) const {
     for (auto [result, type] : llvm::zip(op->getResults(), types))
       result.setType(type);
   }
-  return SmallVector<Value>(op->getResults());
+  // Fold shape arithmetic as it is imported, so that later nodes (Split
+  // sizes, Reshape targets computed from Shape) see constants.
+  SmallVector<OpFoldResult> folded;
+  if (failed(op->fold(folded)) || folded.empty())
+    return SmallVector<Value>(op->getResults());
+  SmallVector<Value> results;
+  for (auto [result, fold] : llvm::zip(op->getResults(), folded)) {
+    if (auto value = dyn_cast<Value>(fold)) {
+      results.push_back(value);
+      continue;
+    }
+    Operation *constant = op->getDialect()->materializeConstant(
+        builder, cast<Attribute>(fold), result.getType(), loc);
+    if (!constant)
+      return SmallVector<Value>(op->getResults());
+    results.push_back(constant->getResult(0));
+  }
+  op->erase();
+  return results;
 }
 
 //===----------------------------------------------------------------------===//

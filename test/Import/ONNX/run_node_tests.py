@@ -178,6 +178,7 @@ class Test:
         self.opsets = {}       # domain -> version
         self.skip = None       # why the test is not selected (unsupported ops)
         self.exclude = None    # why a selected test is excluded (types)
+        self.frozen = []       # graph inputs bound as constants (axes/split)
 
 
 def _unsupported_type_names():
@@ -280,13 +281,62 @@ def _first_line(text):
     return "(no output)"
 
 
+# Inputs that QuantOpt requires to be compile-time constants (axes and split
+# sizes become attributes of the qnn ops). Real models carry them as
+# initializers or Constant nodes; some node tests feed them as graph inputs.
+CONSTANT_SLOTS = {
+    ("ReduceMean", 1), ("ReduceSum", 1), ("ReduceMax", 1),
+    ("Squeeze", 1), ("Unsqueeze", 1), ("Split", 1),
+}
+
+
+def freeze_constant_inputs(test, tmp):
+    """Binds graph inputs used as axes/split to the test's own input data.
+
+    Returns the path of the model to import (the original when nothing needs
+    binding) and records the bound names in test.frozen.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load_model(test.path, load_external_data=False)
+    g = model.graph
+    slots = set()
+    for node in g.node:
+        for i, name in enumerate(node.input):
+            if (node.op_type, i) in CONSTANT_SLOTS and name:
+                slots.add(name)
+    inputs = [v.name for v in g.input]
+    bind = [n for n in inputs if n in slots]
+    if not bind:
+        return test.path
+    data_dir = os.path.join(os.path.dirname(test.path), "test_data_set_0")
+    for name in bind:
+        k = inputs.index(name)
+        tensor = onnx.TensorProto()
+        with open(os.path.join(data_dir, f"input_{k}.pb"), "rb") as f:
+            tensor.ParseFromString(f.read())
+        tensor.name = name
+        g.initializer.append(tensor)
+    kept = [v for v in g.input if v.name not in bind]
+    del g.input[:]
+    g.input.extend(kept)
+    test.frozen = bind
+    path = os.path.join(tmp, "frozen.onnx")
+    onnx.save_model(model, path)
+    return path
+
+
 def run_one(test, translate, opt, timeout):
     """Returns (ok, message)."""
     with tempfile.TemporaryDirectory(prefix="qo-node-") as tmp:
         mlir = os.path.join(tmp, "model.mlir")
+        model_path = freeze_constant_inputs(test, tmp)
         steps = (
-            ("import", [translate, "--import-onnx", test.path, "-o", mlir]),
+            ("import", [translate, "--import-onnx", model_path, "-o", mlir]),
             ("verify", [opt, mlir, "--verify-each", "-o", os.devnull]),
+            ("normalize", [opt, mlir, "--qnn-normalize", "--verify-each",
+                           "-o", os.devnull]),
         )
         for step, cmd in steps:
             try:
@@ -408,6 +458,13 @@ def main(argv=None):
         log("failures:")
         for t in failed:
             log(f"  FAIL {t.name}: {results[t.name][1]}")
+    frozen = [t for t in passed if t.frozen]
+    if frozen:
+        log("")
+        log(f"{len(frozen)} passing tests feed axes/split sizes as graph inputs; "
+            "they were bound to the test's data as constants (QuantOpt "
+            "requires constant axes):")
+        log("  " + " ".join(t.name for t in frozen))
     log("")
     log(f"node-tests: {len(passed)} passed, {len(failed)} failed, "
         f"{len(excluded)} excluded")
