@@ -65,6 +65,7 @@ static cl::opt<int64_t> inlineLimit(
 
 int main(int argc, char **argv) {
   InitLLVM y(argc, argv);
+  quantopt::registerAllPasses();
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   cl::HideUnrelatedOptions({&category, &cl::getGeneralCategory()});

@@ -442,8 +442,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
     }
     auto it = values.find(name);
     if (it == values.end())
-      return emitError(loc) << "node '" << node.name() << "' (" << node.op_type()
-                            << ") reads '" << name
+      return emitError(loc) << node.op_type() << " reads '" << name
                             << "', which no graph input, initializer or "
                                "earlier node defines; the model is invalid or "
                                "its nodes are not topologically sorted";
@@ -465,8 +464,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
     if (name.empty())
       continue;
     if (i >= results->size() || !(*results)[i])
-      return emitError(loc) << "node '" << node.name() << "' (" << node.op_type()
-                            << ") output " << i << " ('" << name
+      return emitError(loc) << node.op_type() << " output " << i << " ('" << name
                             << "') is not supported; remove its consumers";
     Value v = (*results)[i];
     auto declared = declaredTypes.find(name);
@@ -474,9 +472,8 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
       Type refined = qnn::refineTensorType(v.getType(), declared->second);
       if (!refined)
         return emitError(loc) << "the model declares '" << name << "' as "
-                              << declared->second << " but node '"
-                              << node.name() << "' (" << node.op_type()
-                              << ") produces " << v.getType()
+                              << declared->second << " but this "
+                              << node.op_type() << " produces " << v.getType()
                               << "; the model's value_info is inconsistent";
       if (refined != v.getType() && v.getDefiningOp() &&
           isa<qnn::QNNDialect>(v.getDefiningOp()->getDialect()))

@@ -56,8 +56,8 @@ std::optional<SmallVector<int64_t>> NodeContext::attrInts(StringRef name) const 
 }
 
 InFlightDiagnostic NodeContext::error() const {
-  return emitError(loc) << "node '" << node.name() << "' (" << node.op_type()
-                        << "): ";
+  // The location already names the node.
+  return emitError(loc) << node.op_type() << ": ";
 }
 
 FailureOr<Value> NodeContext::required(unsigned i, StringRef what) const {

@@ -15,6 +15,8 @@
 
 #include "mlir/Dialect/Traits.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/SmallBitVector.h"
 
 using namespace mlir;
 using namespace quantopt;
@@ -71,6 +73,37 @@ Type qnn::refineTensorType(Type current, Type inferred) {
   for (auto [c, i] : llvm::zip(cur.getShape(), inf.getShape()))
     dims.push_back(ShapedType::isDynamic(c) ? i : c);
   return RankedTensorType::get(dims, cur.getElementType());
+}
+
+/// Values of a 1-D integer "shape" tensor where known: constants, and
+/// concatenations of constants with run-time pieces (the Shape -> Gather ->
+/// Concat pattern exporters emit), so that `reshape(x, concat(batch, seq,
+/// [2, 16]))` still gets its static trailing dims. std::nullopt when even the
+/// length is unknown.
+static std::optional<SmallVector<std::optional<int64_t>>>
+getPartialIntValues(Value value) {
+  using Result = SmallVector<std::optional<int64_t>>;
+  if (std::optional<SmallVector<int64_t>> known = getConstantIntValues(value))
+    return Result(known->begin(), known->end());
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || type.getRank() != 1)
+    return std::nullopt;
+  if (auto concat = value.getDefiningOp<ConcatOp>()) {
+    Result result;
+    for (Value part : concat.getInputs()) {
+      auto partValues = getPartialIntValues(part);
+      if (!partValues)
+        return std::nullopt;
+      result.append(partValues->begin(), partValues->end());
+    }
+    return result;
+  }
+  if (auto cast = value.getDefiningOp<CastOp>())
+    if (isa<IntegerType>(getElementTypeOrSelf(cast.getInput().getType())))
+      return getPartialIntValues(cast.getInput());
+  if (type.isDynamicDim(0))
+    return std::nullopt;
+  return Result(type.getDimSize(0), std::nullopt);
 }
 
 static Type tensorOf(std::optional<ArrayRef<int64_t>> shape, Type elementType) {
@@ -396,36 +429,31 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
                                           Adaptor adaptor,
                                           SmallVectorImpl<Type> &inferred) {
   Type elementType = elementTypeOf(adaptor.getInput());
-  std::optional<SmallVector<int64_t>> target =
-      getConstantIntValues(adaptor.getShape());
+  auto target = getPartialIntValues(adaptor.getShape());
   if (!target) {
-    auto shapeType = cast<RankedTensorType>(adaptor.getShape().getType());
-    if (shapeType.isDynamicDim(0)) {
-      inferred.push_back(UnrankedTensorType::get(elementType));
-    } else {
-      SmallVector<int64_t> dims(shapeType.getDimSize(0), kDyn);
-      inferred.push_back(RankedTensorType::get(dims, elementType));
-    }
+    inferred.push_back(UnrankedTensorType::get(elementType));
     return success();
   }
   std::optional<ArrayRef<int64_t>> in = shapeOf(adaptor.getInput());
   SmallVector<int64_t> dims;
   int64_t inferIndex = -1;
-  for (auto [i, d] : llvm::enumerate(*target)) {
+  for (auto [i, entry] : llvm::enumerate(*target)) {
+    if (!entry) {
+      dims.push_back(kDyn);
+      continue;
+    }
+    int64_t d = *entry;
     if (d == -1) {
       if (inferIndex >= 0)
         return emitOptionalError(loc, "reshape target has more than one -1");
       inferIndex = i;
       dims.push_back(kDyn);
     } else if (d == 0 && !adaptor.getAllowzero()) {
-      if (!in || static_cast<int64_t>(i) >= static_cast<int64_t>(in->size()))
-        dims.push_back(in ? (int64_t)-2 : kDyn);
-      else
-        dims.push_back((*in)[i]);
-      if (dims.back() == -2)
+      if (in && i >= in->size())
         return emitOptionalError(loc, "reshape target copies dimension ", i,
                                  " (value 0) but the input has rank ",
                                  in->size());
+      dims.push_back(in ? (*in)[i] : kDyn);
     } else if (d < 0) {
       return emitOptionalError(loc, "reshape target dimension ", d,
                                " is invalid; use -1 to infer a dimension");
@@ -444,9 +472,9 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
     if (!dynamic) {
       if (known == 0 || total % known != 0)
         return emitOptionalError(loc, "cannot reshape ",
-                                 adaptor.getInput().getType(),
-                                 " (", total, " elements) to a shape with ",
-                                 known, " elements times an inferred -1");
+                                 adaptor.getInput().getType(), " (", total,
+                                 " elements) to a shape with ", known,
+                                 " elements times an inferred -1");
       dims[inferIndex] = total / known;
     }
   }
@@ -663,15 +691,14 @@ LogicalResult ExpandOp::inferReturnTypes(MLIRContext *,
                                          SmallVectorImpl<Type> &inferred) {
   Type elementType = elementTypeOf(adaptor.getInput());
   std::optional<ArrayRef<int64_t>> in = shapeOf(adaptor.getInput());
-  std::optional<SmallVector<int64_t>> target =
-      getConstantIntValues(adaptor.getShape());
-  auto shapeType = cast<RankedTensorType>(adaptor.getShape().getType());
-  if (!in || (!target && shapeType.isDynamicDim(0))) {
+  auto target = getPartialIntValues(adaptor.getShape());
+  if (!in || !target) {
     inferred.push_back(UnrankedTensorType::get(elementType));
     return success();
   }
-  SmallVector<int64_t> targetDims =
-      target ? *target : SmallVector<int64_t>(shapeType.getDimSize(0), kDyn);
+  SmallVector<int64_t> targetDims;
+  for (std::optional<int64_t> d : *target)
+    targetDims.push_back(d.value_or(kDyn));
   // ONNX Expand: a target dim of 1 keeps the input dim (bidirectional).
   SmallVector<int64_t> result;
   int64_t rank = std::max<int64_t>(in->size(), targetDims.size());

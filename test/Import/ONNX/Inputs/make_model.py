@@ -437,6 +437,92 @@ def build_no_graph():
     return model
 
 
+def build_types():
+    """Initializers in every low-precision storage format the importer maps.
+
+    int4/uint4 are packed two per byte, first element in the low nibble (as
+    ONNX stores them); float16 uses the typed int32_data field rather than
+    raw_data. A blocked int4 DequantizeLinear (opset 21) consumes the int4
+    weight.
+    """
+    i4 = helper.make_tensor("w_i4", TensorProto.INT4, [2, 4],
+                            [-8, -1, 0, 7, 3, -3, 1, 2])
+    u4 = helper.make_tensor("w_u4", TensorProto.UINT4, [5], [0, 15, 1, 8, 9])
+    f8 = helper.make_tensor("w_f8", TensorProto.FLOAT8E4M3FN, [3],
+                            [1.0, -2.0, 448.0])
+    f16 = helper.make_tensor("w_f16", TensorProto.FLOAT16, [2], [0.5, -1.5])
+    b = helper.make_tensor("w_bool", TensorProto.BOOL, [3], [True, False, True])
+    scale = helper.make_tensor("s", FLOAT, [2, 2], [0.5, 0.25, 1.0, 2.0])
+    nodes = [
+        helper.make_node("DequantizeLinear", ["w_i4", "s"], ["w_dq"],
+                         name="dq_blocked", axis=1, block_size=2),
+        helper.make_node("Identity", ["w_u4"], ["o_u4"], name="id_u4"),
+        helper.make_node("Identity", ["w_f8"], ["o_f8"], name="id_f8"),
+        helper.make_node("Identity", ["w_f16"], ["o_f16"], name="id_f16"),
+        helper.make_node("Identity", ["w_bool"], ["o_bool"], name="id_bool"),
+    ]
+    outs = [
+        helper.make_tensor_value_info("w_dq", FLOAT, [2, 4]),
+        helper.make_tensor_value_info("o_u4", TensorProto.UINT4, [5]),
+        helper.make_tensor_value_info("o_f8", TensorProto.FLOAT8E4M3FN, [3]),
+        helper.make_tensor_value_info("o_f16", TensorProto.FLOAT16, [2]),
+        helper.make_tensor_value_info("o_bool", TensorProto.BOOL, [3]),
+    ]
+    graph = helper.make_graph(nodes, "types", [], outs,
+                              initializer=[i4, u4, f8, f16, b, scale])
+    return _check(_make_model(graph, {"": 21}))
+
+
+def _single_node(op, inputs, outputs, initializers=(), opset=17, **attrs):
+    nodes = [helper.make_node(op, [i.name for i in inputs] +
+                              [t.name for t in initializers],
+                              [o.name for o in outputs], name=op.lower() + "0",
+                              **attrs)]
+    graph = helper.make_graph(nodes, "g", list(inputs), list(outputs),
+                              initializer=list(initializers))
+    return _make_model(graph, {"": opset})
+
+
+def build_corrupt_tensor():
+    """An initializer whose raw_data is shorter than its shape needs."""
+    w = numpy_helper.from_array(np.ones((4, 4), np.float32), "W")
+    w.raw_data = w.raw_data[:20]
+    x = helper.make_tensor_value_info("x", FLOAT, [2, 4])
+    y = helper.make_tensor_value_info("y", FLOAT, [2, 4])
+    return _single_node("MatMul", [x], [y], [w])
+
+
+def build_bad_output_shape():
+    """The graph declares an output shape the op cannot produce."""
+    a = helper.make_tensor_value_info("a", FLOAT, [2, 3])
+    b = helper.make_tensor_value_info("b", FLOAT, [3])
+    y = helper.make_tensor_value_info("y", FLOAT, [4, 4])
+    return _single_node("Add", [a, b], [y])
+
+
+def build_shape_mismatch():
+    """MatMul whose contraction dimensions differ (3 vs 5)."""
+    x = helper.make_tensor_value_info("x", FLOAT, [2, 3])
+    w = _init("W", np.ones((5, 4), np.float32))
+    y = helper.make_tensor_value_info("y", FLOAT, None)
+    return _single_node("MatMul", [x], [y], [w])
+
+
+def build_string_tensor():
+    """A graph input of element type STRING."""
+    x = helper.make_tensor_value_info("x", TensorProto.STRING, [2])
+    y = helper.make_tensor_value_info("y", TensorProto.STRING, [2])
+    return _single_node("Identity", [x], [y])
+
+
+def build_runtime_axes():
+    """Unsqueeze whose axes are a graph input, not a constant."""
+    x = helper.make_tensor_value_info("x", FLOAT, [2, 3])
+    axes = helper.make_tensor_value_info("axes", TensorProto.INT64, [1])
+    y = helper.make_tensor_value_info("y", FLOAT, None)
+    return _single_node("Unsqueeze", [x, axes], [y])
+
+
 def _write_bytes(out_path, data):
     with open(out_path, "wb") as f:
         f.write(data)
@@ -488,14 +574,21 @@ def write_kind(kind, out_path):
         onnx.save_model(build_mlp(opset=9), out_path)
     elif kind == "missing_input":
         onnx.save_model(build_missing_input(), out_path)
+    elif kind == "types":
+        onnx.save_model(build_types(), out_path)
+    elif kind in ("corrupt_tensor", "bad_output_shape", "shape_mismatch",
+                  "string_tensor", "runtime_axes"):
+        onnx.save_model(globals()["build_" + kind](), out_path)
     else:
         raise SystemExit(f"make_model.py: unknown kind '{kind}' (try --list)")
 
 
-VALID_KINDS = ["mlp", "transformer", "qdq", "matmulnbits", "external"]
+VALID_KINDS = ["mlp", "transformer", "qdq", "matmulnbits", "external", "types"]
 BROKEN_KINDS = ["truncated", "garbage", "empty", "no_graph", "unsupported",
                 "external_escape", "external_missing", "external_oob",
-                "bad_opset", "missing_input"]
+                "bad_opset", "missing_input", "corrupt_tensor",
+                "bad_output_shape", "shape_mismatch", "string_tensor",
+                "runtime_axes"]
 
 
 def main(argv):
