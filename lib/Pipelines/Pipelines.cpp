@@ -48,7 +48,7 @@ void quantopt::registerAllPasses() {
 }
 
 void quantopt::registerAllDialects(DialectRegistry &registry) {
-  registry.insert<qnn::QNNDialect, func::FuncDialect, quant::QuantDialect,
-                  arith::ArithDialect, math::MathDialect,
-                  tensor::TensorDialect>();
+  registry
+      .insert<qnn::QNNDialect, func::FuncDialect, quant::QuantDialect,
+              arith::ArithDialect, math::MathDialect, tensor::TensorDialect>();
 }

@@ -19,6 +19,6 @@ int main(int argc, char **argv) {
   quantopt::registerAllPasses();
   mlir::DialectRegistry registry;
   quantopt::registerAllDialects(registry);
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
-      argc, argv, "QuantOpt optimizer driver\n", registry));
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "QuantOpt optimizer driver\n", registry));
 }

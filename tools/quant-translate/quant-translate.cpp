@@ -39,10 +39,10 @@ static cl::opt<std::string> outputFilename("o", cl::desc("Output file"),
                                            cl::init("-"), cl::cat(category));
 
 enum class Mode { ImportONNX };
-static cl::opt<Mode> mode(
-    cl::desc("Translation:"), cl::Required, cl::cat(category),
-    cl::values(clEnumValN(Mode::ImportONNX, "import-onnx",
-                          "Import an ONNX model into the qnn dialect")));
+static cl::opt<Mode>
+    mode(cl::desc("Translation:"), cl::Required, cl::cat(category),
+         cl::values(clEnumValN(Mode::ImportONNX, "import-onnx",
+                               "Import an ONNX model into the qnn dialect")));
 
 static cl::opt<bool> emitWeights(
     "emit-weights",
@@ -53,10 +53,10 @@ static cl::opt<int64_t> elideLimit(
     "weights-elide-limit",
     cl::desc("Elide dense_resource weight blobs larger than this many bytes"),
     cl::init(1024), cl::cat(category));
-static cl::opt<bool> normalize(
-    "normalize",
-    cl::desc("Run the qnn-normalize pipeline on the imported module"),
-    cl::init(false), cl::cat(category));
+static cl::opt<bool>
+    normalize("normalize",
+              cl::desc("Run the qnn-normalize pipeline on the imported module"),
+              cl::init(false), cl::cat(category));
 static cl::opt<int64_t> inlineLimit(
     "inline-constant-limit",
     cl::desc("Constants with at most this many elements are imported as "
@@ -90,8 +90,7 @@ int main(int argc, char **argv) {
   }
   if (normalize) {
     mlir::PassManager pm(&context);
-    if (failed(quantopt::buildNormalizePipeline(pm)) ||
-        failed(pm.run(*module)))
+    if (failed(quantopt::buildNormalizePipeline(pm)) || failed(pm.run(*module)))
       return 1;
   }
 

@@ -1,4 +1,5 @@
-//===- Pipelines.h - Named QuantOpt pass pipelines ----------------*- C++ -*-===//
+//===- Pipelines.h - Named QuantOpt pass pipelines ----------------*- C++
+//-*-===//
 //
 // Part of the QuantOpt project.
 //

@@ -1,4 +1,5 @@
-//===- ImporterImpl.h - Internals shared by the ONNX importer -----*- C++ -*-===//
+//===- ImporterImpl.h - Internals shared by the ONNX importer -----*- C++
+//-*-===//
 //
 // Part of the QuantOpt project.
 //
@@ -50,7 +51,8 @@ public:
   int64_t attrInt(llvm::StringRef name, int64_t defaultValue) const;
   float attrFloat(llvm::StringRef name, float defaultValue) const;
   std::string attrString(llvm::StringRef name, llvm::StringRef def) const;
-  std::optional<llvm::SmallVector<int64_t>> attrInts(llvm::StringRef name) const;
+  std::optional<llvm::SmallVector<int64_t>>
+  attrInts(llvm::StringRef name) const;
 
   /// Error about this node; the location names the node.
   mlir::InFlightDiagnostic error() const;
@@ -58,8 +60,8 @@ public:
   /// Requires input `i` to be present.
   mlir::FailureOr<mlir::Value> required(unsigned i, llvm::StringRef what) const;
   /// Integer values of a constant input, or an error saying it must be one.
-  mlir::FailureOr<llvm::SmallVector<int64_t>> constInts(unsigned i,
-                                                        llvm::StringRef what) const;
+  mlir::FailureOr<llvm::SmallVector<int64_t>>
+  constInts(unsigned i, llvm::StringRef what) const;
 
   /// Requires input `i` to be present and ranked.
   mlir::FailureOr<mlir::Value> ranked(unsigned i, llvm::StringRef what) const;
@@ -73,11 +75,13 @@ public:
   }
   /// Runs type inference on a freshly created op, replacing placeholder
   /// result types; erases the op and fails if inference rejects it.
-  mlir::FailureOr<llvm::SmallVector<mlir::Value>> finish(mlir::Operation *op) const;
+  mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+  finish(mlir::Operation *op) const;
 };
 
 using NodeImporterFn =
-    std::function<mlir::FailureOr<llvm::SmallVector<mlir::Value>>(NodeContext &)>;
+    std::function<mlir::FailureOr<llvm::SmallVector<mlir::Value>>(
+        NodeContext &)>;
 
 struct NodeImporter {
   NodeImporterFn fn;

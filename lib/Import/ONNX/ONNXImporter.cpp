@@ -40,26 +40,46 @@ Type onnx_import::convertElementType(int32_t dataType, MLIRContext *ctx) {
     return IntegerType::get(ctx, w, IntegerType::Unsigned);
   };
   switch (dataType) {
-  case onnx::TensorProto::FLOAT: return b.getF32Type();
-  case onnx::TensorProto::DOUBLE: return b.getF64Type();
-  case onnx::TensorProto::FLOAT16: return b.getF16Type();
-  case onnx::TensorProto::BFLOAT16: return b.getBF16Type();
-  case onnx::TensorProto::INT8: return b.getIntegerType(8);
-  case onnx::TensorProto::INT16: return b.getIntegerType(16);
-  case onnx::TensorProto::INT32: return b.getIntegerType(32);
-  case onnx::TensorProto::INT64: return b.getIntegerType(64);
-  case onnx::TensorProto::UINT8: return uint(8);
-  case onnx::TensorProto::UINT16: return uint(16);
-  case onnx::TensorProto::UINT32: return uint(32);
-  case onnx::TensorProto::UINT64: return uint(64);
-  case onnx::TensorProto::BOOL: return b.getI1Type();
-  case onnx::TensorProto::INT4: return b.getIntegerType(4);
-  case onnx::TensorProto::UINT4: return uint(4);
-  case onnx::TensorProto::FLOAT8E4M3FN: return b.getType<Float8E4M3FNType>();
-  case onnx::TensorProto::FLOAT8E4M3FNUZ: return b.getType<Float8E4M3FNUZType>();
-  case onnx::TensorProto::FLOAT8E5M2: return b.getType<Float8E5M2Type>();
-  case onnx::TensorProto::FLOAT8E5M2FNUZ: return b.getType<Float8E5M2FNUZType>();
-  default: return nullptr;
+  case onnx::TensorProto::FLOAT:
+    return b.getF32Type();
+  case onnx::TensorProto::DOUBLE:
+    return b.getF64Type();
+  case onnx::TensorProto::FLOAT16:
+    return b.getF16Type();
+  case onnx::TensorProto::BFLOAT16:
+    return b.getBF16Type();
+  case onnx::TensorProto::INT8:
+    return b.getIntegerType(8);
+  case onnx::TensorProto::INT16:
+    return b.getIntegerType(16);
+  case onnx::TensorProto::INT32:
+    return b.getIntegerType(32);
+  case onnx::TensorProto::INT64:
+    return b.getIntegerType(64);
+  case onnx::TensorProto::UINT8:
+    return uint(8);
+  case onnx::TensorProto::UINT16:
+    return uint(16);
+  case onnx::TensorProto::UINT32:
+    return uint(32);
+  case onnx::TensorProto::UINT64:
+    return uint(64);
+  case onnx::TensorProto::BOOL:
+    return b.getI1Type();
+  case onnx::TensorProto::INT4:
+    return b.getIntegerType(4);
+  case onnx::TensorProto::UINT4:
+    return uint(4);
+  case onnx::TensorProto::FLOAT8E4M3FN:
+    return b.getType<Float8E4M3FNType>();
+  case onnx::TensorProto::FLOAT8E4M3FNUZ:
+    return b.getType<Float8E4M3FNUZType>();
+  case onnx::TensorProto::FLOAT8E5M2:
+    return b.getType<Float8E5M2Type>();
+  case onnx::TensorProto::FLOAT8E5M2FNUZ:
+    return b.getType<Float8E5M2FNUZType>();
+  default:
+    return nullptr;
   }
 }
 
@@ -97,9 +117,9 @@ private:
   FailureOr<ElementsAttr> convertTensor(const onnx::TensorProto &tensor,
                                         StringRef what,
                                         StringRef blobName = {});
-  FailureOr<ArrayRef<char>> externalData(const onnx::TensorProto &tensor,
-                                         StringRef what,
-                                         std::shared_ptr<llvm::MemoryBuffer> &owner);
+  FailureOr<ArrayRef<char>>
+  externalData(const onnx::TensorProto &tensor, StringRef what,
+               std::shared_ptr<llvm::MemoryBuffer> &owner);
   LogicalResult importNode(const onnx::NodeProto &node, int64_t index);
   Location nodeLoc(const onnx::NodeProto &node, int64_t index);
   InFlightDiagnostic error() { return emitError(fileLoc); }
@@ -174,12 +194,11 @@ LogicalResult GraphImporter::checkSupport(const onnx::GraphProto &graph) {
       problems.push_back(
           {name, node.op_type(), domainName, "op is not supported", opset});
     else if (opset < it->second.minOpset)
-      problems.push_back(
-          {name, node.op_type(), domainName,
-           "QuantOpt supports this op from opset " +
-               std::to_string(it->second.minOpset) +
-               "; upgrade the model with onnx.version_converter",
-           opset});
+      problems.push_back({name, node.op_type(), domainName,
+                          "QuantOpt supports this op from opset " +
+                              std::to_string(it->second.minOpset) +
+                              "; upgrade the model with onnx.version_converter",
+                          opset});
   }
   if (problems.empty())
     return success();
@@ -296,8 +315,8 @@ GraphImporter::externalData(const onnx::TensorProto &tensor, StringRef what,
   if (static_cast<uint64_t>(offset) > size ||
       static_cast<uint64_t>(length) > size - offset) {
     error() << what << ": external data range [" << offset << ", "
-            << offset + length << ") is past the end of '" << location
-            << "' (" << size << " bytes); the data file is truncated or the "
+            << offset + length << ") is past the end of '" << location << "' ("
+            << size << " bytes); the data file is truncated or the "
             << "offset/length entries are wrong";
     return failure();
   }
@@ -417,7 +436,8 @@ GraphImporter::convertTensor(const onnx::TensorProto &tensor, StringRef what,
   AsmResourceBlob blob;
   if (owner && reinterpret_cast<uintptr_t>(bytes.data()) % align == 0) {
     blob = UnmanagedAsmResourceBlob::allocateWithAlign(
-        bytes, align, [owner](void *, size_t, size_t) mutable { owner.reset(); });
+        bytes, align,
+        [owner](void *, size_t, size_t) mutable { owner.reset(); });
   } else {
     blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64);
   }
@@ -428,7 +448,8 @@ GraphImporter::convertTensor(const onnx::TensorProto &tensor, StringRef what,
   for (char &c : key)
     if (!llvm::isAlnum(c) && c != '_' && c != '.')
       c = '_';
-  return ElementsAttr(DenseResourceElementsAttr::get(type, key, std::move(blob)));
+  return ElementsAttr(
+      DenseResourceElementsAttr::get(type, key, std::move(blob)));
 }
 
 LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
@@ -455,8 +476,9 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
                       [&](const onnx::TensorProto &t, StringRef what) {
                         return convertTensor(t, what, node.output(0));
                       });
-  const NodeImporterFn &fn =
-      getNodeImporters().find((domain + "::" + node.op_type()).str())->second.fn;
+  const NodeImporterFn &fn = getNodeImporters()
+                                 .find((domain + "::" + node.op_type()).str())
+                                 ->second.fn;
   FailureOr<SmallVector<Value>> results = fn(nodeCtx);
   if (failed(results))
     return failure();
@@ -464,17 +486,18 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
     if (name.empty())
       continue;
     if (i >= results->size() || !(*results)[i])
-      return emitError(loc) << node.op_type() << " output " << i << " ('" << name
-                            << "') is not supported; remove its consumers";
+      return emitError(loc)
+             << node.op_type() << " output " << i << " ('" << name
+             << "') is not supported; remove its consumers";
     Value v = (*results)[i];
     auto declared = declaredTypes.find(name);
     if (declared != declaredTypes.end()) {
       Type refined = qnn::refineTensorType(v.getType(), declared->second);
       if (!refined)
-        return emitError(loc) << "the model declares '" << name << "' as "
-                              << declared->second << " but this "
-                              << node.op_type() << " produces " << v.getType()
-                              << "; the model's value_info is inconsistent";
+        return emitError(loc)
+               << "the model declares '" << name << "' as " << declared->second
+               << " but this " << node.op_type() << " produces " << v.getType()
+               << "; the model's value_info is inconsistent";
       if (refined != v.getType() && v.getDefiningOp() &&
           isa<qnn::QNNDialect>(v.getDefiningOp()->getDialect()))
         v.setType(refined);
@@ -484,7 +507,8 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
   return success();
 }
 
-OwningOpRef<ModuleOp> GraphImporter::importModel(const onnx::ModelProto &model) {
+OwningOpRef<ModuleOp>
+GraphImporter::importModel(const onnx::ModelProto &model) {
   if (!model.has_graph()) {
     error() << "model '" << path
             << "' has no graph; the file is not an ONNX model or is corrupt";
@@ -595,10 +619,14 @@ static void printModelLocation(llvm::raw_ostream &os, Location loc) {
 
 static StringRef severityName(DiagnosticSeverity s) {
   switch (s) {
-  case DiagnosticSeverity::Error: return "error";
-  case DiagnosticSeverity::Warning: return "warning";
-  case DiagnosticSeverity::Note: return "note";
-  case DiagnosticSeverity::Remark: return "remark";
+  case DiagnosticSeverity::Error:
+    return "error";
+  case DiagnosticSeverity::Warning:
+    return "warning";
+  case DiagnosticSeverity::Note:
+    return "note";
+  case DiagnosticSeverity::Remark:
+    return "remark";
   }
   return "error";
 }
@@ -623,10 +651,11 @@ void quantopt::registerONNXImportDialects(DialectRegistry &registry) {
   registry.insert<qnn::QNNDialect, func::FuncDialect, quant::QuantDialect>();
 }
 
-OwningOpRef<ModuleOp> quantopt::importONNXFile(StringRef path,
-                                               MLIRContext *context,
-                                               const ONNXImportOptions &options) {
-  context->loadDialect<qnn::QNNDialect, func::FuncDialect, quant::QuantDialect>();
+OwningOpRef<ModuleOp>
+quantopt::importONNXFile(StringRef path, MLIRContext *context,
+                         const ONNXImportOptions &options) {
+  context
+      ->loadDialect<qnn::QNNDialect, func::FuncDialect, quant::QuantDialect>();
   Location loc = FileLineColLoc::get(context, path, 0, 0);
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
@@ -651,7 +680,8 @@ OwningOpRef<ModuleOp> quantopt::importONNXFile(StringRef path,
   if (!model.ParseFromArray(data.data(), static_cast<int>(data.size()))) {
     emitError(loc) << "cannot parse '" << path
                    << "' as an ONNX model: the protobuf is malformed or "
-                      "truncated (" << data.size() << " bytes read)";
+                      "truncated ("
+                   << data.size() << " bytes read)";
     return nullptr;
   }
   GraphImporter importer(context, path, options);

@@ -48,7 +48,8 @@ std::string NodeContext::attrString(StringRef name, StringRef def) const {
   return a ? a->s() : def.str();
 }
 
-std::optional<SmallVector<int64_t>> NodeContext::attrInts(StringRef name) const {
+std::optional<SmallVector<int64_t>>
+NodeContext::attrInts(StringRef name) const {
   const onnx::AttributeProto *a = attr(name);
   if (!a)
     return std::nullopt;
@@ -84,9 +85,9 @@ FailureOr<Value> NodeContext::indexList(unsigned i, StringRef what,
     return failure();
   auto type = dyn_cast<RankedTensorType>(v->getType());
   Type elementType = type ? type.getElementType() : Type();
-  bool ok = type && type.getRank() == 1 &&
-            (elementType.isInteger(64) ||
-             (!requireI64 && elementType.isInteger(32)));
+  bool ok =
+      type && type.getRank() == 1 &&
+      (elementType.isInteger(64) || (!requireI64 && elementType.isInteger(32)));
   if (!ok)
     return error() << "input " << i << " (" << what << ") must be a 1-D "
                    << (requireI64 ? "int64" : "int32/int64") << " tensor, got "
@@ -212,10 +213,10 @@ template <typename OpT> static NodeImporterFn reduce(int64_t axesInputSince) {
     } else if (auto a = c.attrInts("axes")) {
       axes = *a;
     }
-    return build<OpT>(c, 1, x, c.builder.getDenseI64ArrayAttr(axes),
-                      c.builder.getBoolAttr(c.attrInt("keepdims", 1) != 0),
-                      c.builder.getBoolAttr(
-                          c.attrInt("noop_with_empty_axes", 0) != 0));
+    return build<OpT>(
+        c, 1, x, c.builder.getDenseI64ArrayAttr(axes),
+        c.builder.getBoolAttr(c.attrInt("keepdims", 1) != 0),
+        c.builder.getBoolAttr(c.attrInt("noop_with_empty_axes", 0) != 0));
   };
 }
 
@@ -268,8 +269,8 @@ static Results importShape(NodeContext &c) {
   IntegerAttr end;
   if (c.attr("end"))
     end = c.builder.getI64IntegerAttr(c.attrInt("end", 0));
-  return build<ShapeOp>(c, 1, x,
-                        c.builder.getI64IntegerAttr(c.attrInt("start", 0)), end);
+  return build<ShapeOp>(
+      c, 1, x, c.builder.getI64IntegerAttr(c.attrInt("start", 0)), end);
 }
 
 static Results importGelu(NodeContext &c) {
@@ -324,8 +325,8 @@ static Results importRMSNorm(NodeContext &c) {
 static Results importReshape(NodeContext &c) {
   REQUIRE(x, c.required(0, "data"));
   REQUIRE(shape, c.indexList(1, "shape", /*requireI64=*/true));
-  return build<ReshapeOp>(c, 1, x, shape,
-                          c.builder.getBoolAttr(c.attrInt("allowzero", 0) != 0));
+  return build<ReshapeOp>(
+      c, 1, x, shape, c.builder.getBoolAttr(c.attrInt("allowzero", 0) != 0));
 }
 
 static Results importTranspose(NodeContext &c) {
@@ -456,7 +457,8 @@ static Results importQuantizeLinear(NodeContext &c) {
     REQUIRE(t, dataTypeAttr(c, "output_dtype"));
     storage = t;
   } else {
-    storage = IntegerType::get(c.builder.getContext(), 8, IntegerType::Unsigned);
+    storage =
+        IntegerType::get(c.builder.getContext(), 8, IntegerType::Unsigned);
   }
   auto op = QuantizeOp::create(
       c.builder, c.loc, withElementType(x.getType(), storage), x, scale, zp,
@@ -494,8 +496,8 @@ static Results importMatMulInteger(NodeContext &c) {
 
 static Results importQLinearMatMul(NodeContext &c) {
   SmallVector<Value> in;
-  static const char *names[] = {"a",       "a_scale",      "a_zero_point",
-                                "b",       "b_scale",      "b_zero_point",
+  static const char *names[] = {"a",       "a_scale",     "a_zero_point",
+                                "b",       "b_scale",     "b_zero_point",
                                 "y_scale", "y_zero_point"};
   for (unsigned i = 0; i < 8; ++i) {
     REQUIRE(v, c.required(i, names[i]));
@@ -563,10 +565,13 @@ const llvm::StringMap<NodeImporter> &onnx_import::getNodeImporters() {
     onnx("ReduceMax", reduce<ReduceMaxOp>(18));
     // Tensor.
     onnx("Constant", importConstant);
-    onnx("Identity", [](NodeContext &c) -> Results {
-      REQUIRE(x, c.required(0, "input"));
-      return SmallVector<Value>{x};
-    }, 1);
+    onnx(
+        "Identity",
+        [](NodeContext &c) -> Results {
+          REQUIRE(x, c.required(0, "input"));
+          return SmallVector<Value>{x};
+        },
+        1);
     onnx("Cast", importCast);
     onnx("Shape", importShape);
     onnx("Reshape", importReshape);

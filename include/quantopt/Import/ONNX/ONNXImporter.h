@@ -1,4 +1,5 @@
-//===- ONNXImporter.h - ONNX model to QNN dialect -----------------*- C++ -*-===//
+//===- ONNXImporter.h - ONNX model to QNN dialect -----------------*- C++
+//-*-===//
 //
 // Part of the QuantOpt project.
 //

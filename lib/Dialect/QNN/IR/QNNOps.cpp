@@ -72,10 +72,9 @@ static int64_t broadcastIndex(int64_t linear, ArrayRef<int64_t> resultShape,
   return index;
 }
 
-static Attribute
-foldIntBinary(Attribute lhs, Attribute rhs, Value result,
-              llvm::function_ref<std::optional<APInt>(const APInt &,
-                                                      const APInt &)> fn) {
+static Attribute foldIntBinary(
+    Attribute lhs, Attribute rhs, Value result,
+    llvm::function_ref<std::optional<APInt>(const APInt &, const APInt &)> fn) {
   auto l = dyn_cast_if_present<DenseIntElementsAttr>(lhs);
   auto r = dyn_cast_if_present<DenseIntElementsAttr>(rhs);
   RankedTensorType type = staticResultType(result);
@@ -119,16 +118,14 @@ OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
 }
 OpFoldResult PowOp::fold(FoldAdaptor) { return {}; }
 OpFoldResult MinOp::fold(FoldAdaptor adaptor) {
-  return foldIntBinary(adaptor.getLhs(), adaptor.getRhs(), getOutput(),
-                       [](const APInt &a, const APInt &b) {
-                         return a.slt(b) ? a : b;
-                       });
+  return foldIntBinary(
+      adaptor.getLhs(), adaptor.getRhs(), getOutput(),
+      [](const APInt &a, const APInt &b) { return a.slt(b) ? a : b; });
 }
 OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
-  return foldIntBinary(adaptor.getLhs(), adaptor.getRhs(), getOutput(),
-                       [](const APInt &a, const APInt &b) {
-                         return a.sgt(b) ? a : b;
-                       });
+  return foldIntBinary(
+      adaptor.getLhs(), adaptor.getRhs(), getOutput(),
+      [](const APInt &a, const APInt &b) { return a.sgt(b) ? a : b; });
 }
 
 /// Folds an op that only changes the shape of a constant operand.
@@ -191,9 +188,9 @@ OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
   if (!attr || !type || type.getRank() != 1)
     return {};
   auto starts = getConstantIntValues(getStarts());
-  auto steps = getSteps() ? getConstantIntValues(getSteps())
-                          : std::optional<SmallVector<int64_t>>(
-                                SmallVector<int64_t>{1});
+  auto steps =
+      getSteps() ? getConstantIntValues(getSteps())
+                 : std::optional<SmallVector<int64_t>>(SmallVector<int64_t>{1});
   if (!starts || !steps || starts->size() != 1 || steps->size() != 1)
     return {};
   int64_t dim = attr.getNumElements(), step = (*steps)[0];
@@ -249,12 +246,24 @@ LogicalResult GeluOp::verify() {
   return success();
 }
 
-LogicalResult AddOp::verify() { return verifySameElementTypes(*this, getLhs(), getRhs()); }
-LogicalResult SubOp::verify() { return verifySameElementTypes(*this, getLhs(), getRhs()); }
-LogicalResult MulOp::verify() { return verifySameElementTypes(*this, getLhs(), getRhs()); }
-LogicalResult DivOp::verify() { return verifySameElementTypes(*this, getLhs(), getRhs()); }
-LogicalResult MinOp::verify() { return verifySameElementTypes(*this, getLhs(), getRhs()); }
-LogicalResult MaxOp::verify() { return verifySameElementTypes(*this, getLhs(), getRhs()); }
+LogicalResult AddOp::verify() {
+  return verifySameElementTypes(*this, getLhs(), getRhs());
+}
+LogicalResult SubOp::verify() {
+  return verifySameElementTypes(*this, getLhs(), getRhs());
+}
+LogicalResult MulOp::verify() {
+  return verifySameElementTypes(*this, getLhs(), getRhs());
+}
+LogicalResult DivOp::verify() {
+  return verifySameElementTypes(*this, getLhs(), getRhs());
+}
+LogicalResult MinOp::verify() {
+  return verifySameElementTypes(*this, getLhs(), getRhs());
+}
+LogicalResult MaxOp::verify() {
+  return verifySameElementTypes(*this, getLhs(), getRhs());
+}
 LogicalResult PowOp::verify() {
   Type base = elementTypeOf(getLhs()), exponent = elementTypeOf(getRhs());
   if (!base.isIntOrFloat() || !exponent.isIntOrFloat())
@@ -339,8 +348,7 @@ static LogicalResult verifyUniqueAxes(OpT op, ArrayRef<int64_t> axes,
   return success();
 }
 
-template <typename OpT>
-static LogicalResult verifyReduce(OpT op) {
+template <typename OpT> static LogicalResult verifyReduce(OpT op) {
   auto type = cast<ShapedType>(op.getInput().getType());
   if (!type.hasRank())
     return success();
@@ -434,8 +442,8 @@ LogicalResult SqueezeOp::verify() {
     int64_t axis = *normalizeAxis(a, type.getRank());
     if (!type.isDynamicDim(axis) && type.getDimSize(axis) != 1)
       return emitOpError("cannot squeeze axis ")
-             << a << " of " << type << ": its size is "
-             << type.getDimSize(axis) << ", not 1";
+             << a << " of " << type << ": its size is " << type.getDimSize(axis)
+             << ", not 1";
   }
   return success();
 }

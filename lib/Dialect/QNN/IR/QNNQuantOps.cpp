@@ -96,8 +96,8 @@ static LogicalResult verifyExplicitParams(Operation *op, ShapedType data,
     if (!ShapedType::isDynamic(expected) && !ShapedType::isDynamic(got) &&
         expected != got)
       return op->emitOpError("blocked scale dimension ")
-             << i << " is " << got << " but must be " << expected
-             << " (data " << data << ", block_size " << blockSize << ")";
+             << i << " is " << got << " but must be " << expected << " (data "
+             << data << ", block_size " << blockSize << ")";
   }
   return success();
 }
@@ -106,8 +106,8 @@ static LogicalResult verifyExplicitParams(Operation *op, ShapedType data,
 /// (quantized -> float).
 static LogicalResult verifyQDQ(Operation *op, ShapedType floatType,
                                ShapedType quantType, Value scale,
-                               Value zeroPoint, int64_t axis,
-                               int64_t blockSize, bool allowI32) {
+                               Value zeroPoint, int64_t axis, int64_t blockSize,
+                               bool allowI32) {
   if (failed(verifyCompatibleShape(floatType, quantType)))
     return op->emitOpError("input and result shapes differ: ")
            << op->getOperand(0).getType() << " vs "
@@ -132,7 +132,8 @@ static LogicalResult verifyQDQ(Operation *op, ShapedType floatType,
   if (!scale)
     return op->emitOpError("missing scale: give scale (and zero point) "
                            "operands, or use a !quant.uniform element type");
-  bool isStorage = isQuantStorageType(qElem) || (allowI32 && qElem.isInteger(32));
+  bool isStorage =
+      isQuantStorageType(qElem) || (allowI32 && qElem.isInteger(32));
   if (!isStorage)
     return op->emitOpError("unsupported quantized element type ")
            << qElem << "; " << storageTypesHelp();
@@ -214,8 +215,7 @@ LogicalResult MatMulNBitsOp::verify() {
         failed(verifyCompatibleShape(weight.getShape(), expected)))
       return emitOpError("packed weight must have shape [N, ceil(K / "
                          "block_size), block_size * bits / 8] = [")
-             << n << ", " << blocks << ", " << blobSize << "], got "
-             << weight;
+             << n << ", " << blocks << ", " << blobSize << "], got " << weight;
   }
   auto scales = cast<ShapedType>(getScales().getType());
   if (scales.getElementType() != input.getElementType())
@@ -229,8 +229,8 @@ LogicalResult MatMulNBitsOp::verify() {
     auto bias = cast<ShapedType>(getBias().getType());
     if (bias.hasStaticShape() &&
         (bias.getRank() != 1 || bias.getDimSize(0) != n))
-      return emitOpError("bias must have shape [N] = [") << n << "], got "
-                                                         << bias;
+      return emitOpError("bias must have shape [N] = [")
+             << n << "], got " << bias;
   }
   return success();
 }

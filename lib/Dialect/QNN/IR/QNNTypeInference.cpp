@@ -124,9 +124,9 @@ static std::optional<ArrayRef<int64_t>> shapeOf(Value v) {
 }
 
 /// NumPy broadcasting of any number of operands; unranked if any is unranked.
-static LogicalResult
-inferBroadcast(std::optional<Location> loc, ValueRange operands,
-               Type elementType, SmallVectorImpl<Type> &inferred) {
+static LogicalResult inferBroadcast(std::optional<Location> loc,
+                                    ValueRange operands, Type elementType,
+                                    SmallVectorImpl<Type> &inferred) {
   SmallVector<int64_t> result;
   for (Value v : operands) {
     std::optional<ArrayRef<int64_t>> shape = shapeOf(v);
@@ -138,8 +138,8 @@ inferBroadcast(std::optional<Location> loc, ValueRange operands,
     if (!OpTrait::util::getBroadcastedShape(result, *shape, next))
       return emitOptionalError(
           loc, "operand shapes are not broadcast-compatible: [",
-          llvm::make_range(result.begin(), result.end()), "] and ",
-          v.getType(), "; dimensions must be equal or 1");
+          llvm::make_range(result.begin(), result.end()), "] and ", v.getType(),
+          "; dimensions must be equal or 1");
     result = std::move(next);
   }
   inferred.push_back(RankedTensorType::get(result, elementType));
@@ -169,9 +169,9 @@ static LogicalResult inferMatMulShape(std::optional<Location> loc, Value lhs,
                              lhs.getType(), " has K = ", k1, " but rhs ",
                              rhs.getType(), " has K = ", k2);
   SmallVector<int64_t> batch;
-  if (!OpTrait::util::getBroadcastedShape(
-          ArrayRef<int64_t>(l).drop_back(2), ArrayRef<int64_t>(r).drop_back(2),
-          batch))
+  if (!OpTrait::util::getBroadcastedShape(ArrayRef<int64_t>(l).drop_back(2),
+                                          ArrayRef<int64_t>(r).drop_back(2),
+                                          batch))
     return emitOptionalError(loc, "matmul batch dimensions of ", lhs.getType(),
                              " and ", rhs.getType(),
                              " are not broadcast-compatible");
@@ -191,7 +191,7 @@ static LogicalResult inferMatMulShape(std::optional<Location> loc, Value lhs,
   LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location>,   \
                                      OP::Adaptor adaptor,                      \
                                      SmallVectorImpl<Type> &inferred) {        \
-    inferred.push_back(adaptor.getInput().getType());                         \
+    inferred.push_back(adaptor.getInput().getType());                          \
     return success();                                                          \
   }                                                                            \
   bool OP::isCompatibleReturnTypes(TypeRange l, TypeRange r) {                 \
@@ -215,10 +215,9 @@ QNN_SAME_TYPE_AS_INPUT(RMSNormOp)
 #undef QNN_SAME_TYPE_AS_INPUT
 
 #define QNN_BROADCAST_BINARY(OP)                                               \
-  LogicalResult OP::inferReturnTypes(MLIRContext *,                            \
-                                     std::optional<Location> loc,              \
-                                     OP::Adaptor adaptor,                      \
-                                     SmallVectorImpl<Type> &inferred) {        \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *, std::optional<Location> loc, OP::Adaptor adaptor,         \
+      SmallVectorImpl<Type> &inferred) {                                       \
     return inferBroadcast(loc, adaptor.getOperands(),                          \
                           elementTypeOf(adaptor.getLhs()), inferred);          \
   }                                                                            \
@@ -292,8 +291,8 @@ LogicalResult ShapeOp::inferReturnTypes(MLIRContext *ctx,
                                         Adaptor adaptor,
                                         SmallVectorImpl<Type> &inferred) {
   auto type = cast<RankedTensorType>(adaptor.getInput().getType());
-  auto [s, e] = shapeOpRange(type.getRank(), adaptor.getStart(),
-                             adaptor.getEnd());
+  auto [s, e] =
+      shapeOpRange(type.getRank(), adaptor.getStart(), adaptor.getEnd());
   inferred.push_back(RankedTensorType::get({e - s}, IntegerType::get(ctx, 64)));
   return success();
 }
@@ -510,7 +509,8 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
   if (adaptor.getInputs().empty())
     return emitOptionalError(loc, "concat needs at least one input");
   auto first = cast<RankedTensorType>(adaptor.getInputs()[0].getType());
-  std::optional<int64_t> axis = normalizeAxis(adaptor.getAxis(), first.getRank());
+  std::optional<int64_t> axis =
+      normalizeAxis(adaptor.getAxis(), first.getRank());
   if (!axis)
     return emitOptionalError(loc, "concat axis ", adaptor.getAxis(),
                              " is out of range for rank ", first.getRank());
@@ -539,7 +539,8 @@ LogicalResult SplitOp::inferReturnTypes(MLIRContext *,
                                         Adaptor adaptor,
                                         SmallVectorImpl<Type> &inferred) {
   auto type = cast<RankedTensorType>(adaptor.getInput().getType());
-  std::optional<int64_t> axis = normalizeAxis(adaptor.getAxis(), type.getRank());
+  std::optional<int64_t> axis =
+      normalizeAxis(adaptor.getAxis(), type.getRank());
   if (!axis)
     return emitOptionalError(loc, "split axis ", adaptor.getAxis(),
                              " is out of range for ", type);
@@ -597,8 +598,8 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
     for (auto [i, a] : llvm::enumerate(*axes)) {
       std::optional<int64_t> axis = normalizeAxis(a, rank);
       if (!axis)
-        return emitOptionalError(loc, "slice axis ", a,
-                                 " is out of range for ", type);
+        return emitOptionalError(loc, "slice axis ", a, " is out of range for ",
+                                 type);
       int64_t dim = type.getDimSize(*axis);
       if (!starts || !ends || !steps || ShapedType::isDynamic(dim) ||
           i >= starts->size() || i >= ends->size() || i >= steps->size()) {
@@ -619,7 +620,8 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &inferred) {
   auto data = cast<RankedTensorType>(adaptor.getData().getType());
-  std::optional<int64_t> axis = normalizeAxis(adaptor.getAxis(), data.getRank());
+  std::optional<int64_t> axis =
+      normalizeAxis(adaptor.getAxis(), data.getRank());
   if (!axis)
     return emitOptionalError(loc, "gather axis ", adaptor.getAxis(),
                              " is out of range for ", data);
@@ -712,8 +714,9 @@ LogicalResult ExpandOp::inferReturnTypes(MLIRContext *,
     else if (ShapedType::isDynamic(b) || ShapedType::isDynamic(a))
       result.push_back(ShapedType::isDynamic(a) ? (b == kDyn ? kDyn : b) : a);
     else
-      return emitOptionalError(loc, "cannot expand ", adaptor.getInput().getType(),
-                               ": dimension ", a, " does not broadcast to ", b);
+      return emitOptionalError(loc, "cannot expand ",
+                               adaptor.getInput().getType(), ": dimension ", a,
+                               " does not broadcast to ", b);
   }
   inferred.push_back(RankedTensorType::get(result, elementType));
   return success();
@@ -723,9 +726,10 @@ LogicalResult ExpandOp::inferReturnTypes(MLIRContext *,
 // Quantized ops
 //===----------------------------------------------------------------------===//
 
-LogicalResult DynamicQuantizeOp::inferReturnTypes(
-    MLIRContext *ctx, std::optional<Location>, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+DynamicQuantizeOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location>,
+                                    Adaptor adaptor,
+                                    SmallVectorImpl<Type> &inferred) {
   Type u8 = IntegerType::get(ctx, 8, IntegerType::Unsigned);
   std::optional<ArrayRef<int64_t>> shape = shapeOf(adaptor.getInput());
   inferred.push_back(tensorOf(shape, u8));
@@ -734,23 +738,26 @@ LogicalResult DynamicQuantizeOp::inferReturnTypes(
   return success();
 }
 
-LogicalResult MatMulIntegerOp::inferReturnTypes(
-    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+MatMulIntegerOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+                                  Adaptor adaptor,
+                                  SmallVectorImpl<Type> &inferred) {
   return inferMatMulShape(loc, adaptor.getLhs(), adaptor.getRhs(),
                           IntegerType::get(ctx, 32), inferred);
 }
 
-LogicalResult QLinearMatMulOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+QLinearMatMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                  Adaptor adaptor,
+                                  SmallVectorImpl<Type> &inferred) {
   return inferMatMulShape(loc, adaptor.getA(), adaptor.getB(),
                           elementTypeOf(adaptor.getYZeroPoint()), inferred);
 }
 
-LogicalResult MatMulNBitsOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location>, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult MatMulNBitsOp::inferReturnTypes(MLIRContext *,
+                                              std::optional<Location>,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &inferred) {
   Type elementType = elementTypeOf(adaptor.getInput());
   std::optional<ArrayRef<int64_t>> shape = shapeOf(adaptor.getInput());
   if (!shape || shape->empty()) {

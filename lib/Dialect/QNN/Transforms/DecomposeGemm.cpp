@@ -52,12 +52,15 @@ struct DecomposeGemm : public OpRewritePattern<GemmOp> {
         !isa<RankedTensorType>(op.getB().getType()))
       return rewriter.notifyMatchFailure(op, "needs ranked operands");
     Location loc = op.getLoc();
-    Value a = op.getTransA() ? transpose2D(rewriter, loc, op.getA()) : op.getA();
-    Value b = op.getTransB() ? transpose2D(rewriter, loc, op.getB()) : op.getB();
+    Value a =
+        op.getTransA() ? transpose2D(rewriter, loc, op.getA()) : op.getA();
+    Value b =
+        op.getTransB() ? transpose2D(rewriter, loc, op.getB()) : op.getB();
     Value result = MatMulOp::create(rewriter, loc, a, b);
     result = scaleBy(rewriter, loc, result, op.getAlpha().convertToFloat());
     if (op.getC() && op.getBeta().convertToFloat() != 0.0f) {
-      Value c = scaleBy(rewriter, loc, op.getC(), op.getBeta().convertToFloat());
+      Value c =
+          scaleBy(rewriter, loc, op.getC(), op.getBeta().convertToFloat());
       result = AddOp::create(rewriter, loc, result, c);
     }
     // Keep the (possibly more static) declared type of the gemm result.

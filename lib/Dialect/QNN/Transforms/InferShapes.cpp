@@ -28,17 +28,16 @@ static LogicalResult inferredTypes(Operation *op,
     auto in = cast<ShapedType>(op->getOperand(0).getType());
     Type elementType =
         cast<ShapedType>(op->getResult(0).getType()).getElementType();
-    types.push_back(in.hasRank() ? Type(RankedTensorType::get(in.getShape(),
-                                                              elementType))
-                                 : Type(UnrankedTensorType::get(elementType)));
+    types.push_back(
+        in.hasRank() ? Type(RankedTensorType::get(in.getShape(), elementType))
+                     : Type(UnrankedTensorType::get(elementType)));
     return success();
   }
   auto iface = dyn_cast<InferTypeOpInterface>(op);
   if (!iface)
     return failure();
   return iface.inferReturnTypes(op->getContext(), op->getLoc(),
-                                op->getOperands(),
-                                op->getRawDictionaryAttrs(),
+                                op->getOperands(), op->getRawDictionaryAttrs(),
                                 op->getPropertiesStorage(), op->getRegions(),
                                 types);
 }

@@ -1,4 +1,5 @@
-//===- QNNDialect.h - QNN graph dialect ---------------------------*- C++ -*-===//
+//===- QNNDialect.h - QNN graph dialect ---------------------------*- C++
+//-*-===//
 //
 // Part of the QuantOpt project.
 //

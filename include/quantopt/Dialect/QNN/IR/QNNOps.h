@@ -1,4 +1,5 @@
-//===- QNNOps.h - QNN graph dialect operations --------------------*- C++ -*-===//
+//===- QNNOps.h - QNN graph dialect operations --------------------*- C++
+//-*-===//
 //
 // Part of the QuantOpt project.
 //
@@ -37,7 +38,8 @@ std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank);
 
 /// Returns the values of `value` when it is produced by a constant integer
 /// tensor (any integer width), sign-extended to i64.
-std::optional<llvm::SmallVector<int64_t>> getConstantIntValues(mlir::Value value);
+std::optional<llvm::SmallVector<int64_t>>
+getConstantIntValues(mlir::Value value);
 
 /// Returns the more static of two compatible types (the "meet" of the shape
 /// lattice), or nullptr when they are incompatible.

@@ -1,4 +1,5 @@
-//===- Passes.h - QNN transformation passes -----------------------*- C++ -*-===//
+//===- Passes.h - QNN transformation passes -----------------------*- C++
+//-*-===//
 //
 // Part of the QuantOpt project.
 //
