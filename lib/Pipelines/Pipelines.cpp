@@ -22,8 +22,8 @@ using namespace mlir;
 // Shape inference runs twice: once so that qnn.shape of now-static values
 // folds, and once more to propagate the folded reshape/expand targets.
 const char *const quantopt::kNormalizePipeline =
-    "func.func(qnn-decompose-gemm,canonicalize,qnn-infer-shapes,canonicalize,"
-    "qnn-infer-shapes,cse)";
+    "func.func(qnn-decompose-gemm,canonicalize),qnn-infer-shapes,"
+    "func.func(canonicalize),qnn-infer-shapes,func.func(cse)";
 
 LogicalResult quantopt::buildNormalizePipeline(OpPassManager &pm) {
   return parsePassPipeline(kNormalizePipeline, pm);

@@ -11,6 +11,7 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/SmallBitVector.h"
 
 using namespace mlir;
@@ -108,24 +109,29 @@ OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
                        [](const APInt &a, const APInt &b) { return a * b; });
 }
 OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
+  bool isUnsigned = getElementTypeOrSelf(getType()).isUnsignedInteger();
   return foldIntBinary(
       adaptor.getLhs(), adaptor.getRhs(), getOutput(),
-      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+      [&](const APInt &a, const APInt &b) -> std::optional<APInt> {
         if (b.isZero())
           return std::nullopt;
-        return a.sdiv(b);
+        return isUnsigned ? a.udiv(b) : a.sdiv(b);
       });
 }
 OpFoldResult PowOp::fold(FoldAdaptor) { return {}; }
 OpFoldResult MinOp::fold(FoldAdaptor adaptor) {
-  return foldIntBinary(
-      adaptor.getLhs(), adaptor.getRhs(), getOutput(),
-      [](const APInt &a, const APInt &b) { return a.slt(b) ? a : b; });
+  bool isUnsigned = getElementTypeOrSelf(getType()).isUnsignedInteger();
+  return foldIntBinary(adaptor.getLhs(), adaptor.getRhs(), getOutput(),
+                       [&](const APInt &a, const APInt &b) {
+                         return (isUnsigned ? a.ult(b) : a.slt(b)) ? a : b;
+                       });
 }
 OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
-  return foldIntBinary(
-      adaptor.getLhs(), adaptor.getRhs(), getOutput(),
-      [](const APInt &a, const APInt &b) { return a.sgt(b) ? a : b; });
+  bool isUnsigned = getElementTypeOrSelf(getType()).isUnsignedInteger();
+  return foldIntBinary(adaptor.getLhs(), adaptor.getRhs(), getOutput(),
+                       [&](const APInt &a, const APInt &b) {
+                         return (isUnsigned ? a.ugt(b) : a.sgt(b)) ? a : b;
+                       });
 }
 
 /// Folds an op that only changes the shape of a constant operand.
@@ -160,7 +166,9 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
   auto to = dyn_cast<IntegerType>(type.getElementType());
   if (!to || to.getWidth() == 1)
     return {};
-  bool fromUnsigned = attr.getElementType().isUnsignedInteger();
+  // ONNX casts bool true to 1, so i1 extends with zeros.
+  bool fromUnsigned = attr.getElementType().isUnsignedInteger() ||
+                      attr.getElementType().isInteger(1);
   SmallVector<APInt> values;
   for (const APInt &v : attr.getValues<APInt>())
     values.push_back(fromUnsigned ? v.zextOrTrunc(to.getWidth())
@@ -208,6 +216,24 @@ OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
   RankedTensorType type = staticResultType(getOutput());
   std::optional<SmallVector<int64_t>> indices =
       getConstantIntValues(getIndices());
+  // gather(shape(x), i) is dim i of x: static even when other dims are not.
+  if (auto shapeOp = getData().getDefiningOp<ShapeOp>(); shapeOp && type &&
+                                                          indices) {
+    auto inputType = cast<RankedTensorType>(shapeOp.getInput().getType());
+    int64_t n = cast<RankedTensorType>(shapeOp.getType()).getDimSize(0);
+    int64_t start = inputType.getRank() - n; // only start = 0 and full ranges
+    if (shapeOp.getStart() != 0 || shapeOp.getEnd())
+      return {};
+    SmallVector<int64_t> dims;
+    for (int64_t i : *indices) {
+      int64_t index = i < 0 ? i + n : i;
+      if (index < 0 || index >= n ||
+          inputType.isDynamicDim(start + index))
+        return {};
+      dims.push_back(inputType.getDimSize(start + index));
+    }
+    return DenseIntElementsAttr::get(type, dims);
+  }
   if (!data || !type || !indices || data.getType().getRank() != 1)
     return {};
   SmallVector<Attribute> all(data.getValues<Attribute>()), values;

@@ -13,6 +13,8 @@
 
 #include "quantopt/Dialect/QNN/IR/QNNOps.h"
 
+#include "quantopt/Dialect/QNN/Utils/QuantNumerics.h"
+
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
 
 using namespace mlir;
@@ -107,13 +109,15 @@ static LogicalResult verifyExplicitParams(Operation *op, ShapedType data,
 static LogicalResult verifyQDQ(Operation *op, ShapedType floatType,
                                ShapedType quantType, Value scale,
                                Value zeroPoint, int64_t axis, int64_t blockSize,
-                               bool allowI32) {
+                               bool isDequantize) {
+  bool allowI32 = isDequantize;
   if (failed(verifyCompatibleShape(floatType, quantType)))
     return op->emitOpError("input and result shapes differ: ")
            << op->getOperand(0).getType() << " vs "
            << op->getResult(0).getType();
+  // QuantizeLinear accepts int32 input; DequantizeLinear always yields float.
   if (!isa<FloatType>(floatType.getElementType()) &&
-      !floatType.getElementType().isInteger(32))
+      (isDequantize || !floatType.getElementType().isInteger(32)))
     return op->emitOpError("the real-valued side must have a float element "
                            "type, got ")
            << floatType.getElementType();
@@ -127,6 +131,18 @@ static LogicalResult verifyQDQ(Operation *op, ShapedType floatType,
       return op->emitOpError("the !quant type expresses ")
              << qt.getExpressedType() << " but the real-valued side is "
              << floatType.getElementType();
+    if (auto perAxis = dyn_cast<quant::UniformQuantizedPerAxisType>(qt)) {
+      int64_t dim = perAxis.getQuantizedDimension();
+      if (!quantType.hasRank() || dim >= quantType.getRank())
+        return op->emitOpError("per-axis !quant type quantizes dimension ")
+               << dim << " but the tensor has rank "
+               << (quantType.hasRank() ? quantType.getRank() : -1);
+      int64_t size = quantType.getDimSize(dim);
+      int64_t n = perAxis.getScales().size();
+      if (!ShapedType::isDynamic(size) && size != n)
+        return op->emitOpError("per-axis !quant type has ")
+               << n << " scales but dimension " << dim << " has size " << size;
+    }
     return success();
   }
   if (!scale)
@@ -140,6 +156,13 @@ static LogicalResult verifyQDQ(Operation *op, ShapedType floatType,
   if (allowI32 && qElem.isInteger(32) && zeroPoint) {
     // ONNX allows an int32 zero point only if it is 0; checked at run time.
   }
+  if (isDequantize &&
+      cast<ShapedType>(scale.getType()).getElementType() !=
+          floatType.getElementType())
+    return op->emitOpError("scale element type ")
+           << cast<ShapedType>(scale.getType()).getElementType()
+           << " must equal the result element type "
+           << floatType.getElementType() << " (ONNX DequantizeLinear)";
   return verifyExplicitParams(op, quantType, scale, zeroPoint, qElem, axis,
                               blockSize);
 }
@@ -147,17 +170,43 @@ static LogicalResult verifyQDQ(Operation *op, ShapedType floatType,
 LogicalResult QuantizeOp::verify() {
   return verifyQDQ(*this, cast<ShapedType>(getInput().getType()),
                    cast<ShapedType>(getType()), getScale(), getZeroPoint(),
-                   getAxis(), getBlockSize(), /*allowI32=*/false);
+                   getAxis(), getBlockSize(), /*isDequantize=*/false);
 }
 
 LogicalResult DequantizeOp::verify() {
   return verifyQDQ(*this, cast<ShapedType>(getType()),
                    cast<ShapedType>(getInput().getType()), getScale(),
                    getZeroPoint(), getAxis(), getBlockSize(),
-                   /*allowI32=*/true);
+                   /*isDequantize=*/true);
+}
+
+/// A MatMulInteger zero point is a scalar or a vector of `expected` entries.
+static LogicalResult verifyZeroPointShape(Operation *op, Value zp,
+                                          int64_t expected, StringRef what) {
+  auto type = cast<ShapedType>(zp.getType());
+  if (!type.hasStaticShape() || type.getNumElements() == 1 ||
+      ShapedType::isDynamic(expected))
+    return success();
+  if (type.getRank() != 1 || type.getDimSize(0) != expected)
+    return op->emitOpError()
+           << what << " zero point must be a scalar or have " << expected
+           << " elements, got " << type;
+  return success();
 }
 
 LogicalResult MatMulIntegerOp::verify() {
+  auto lhsType = cast<ShapedType>(getLhs().getType());
+  auto rhsType = cast<ShapedType>(getRhs().getType());
+  if (getLhsZeroPoint() && lhsType.hasRank() && lhsType.getRank() >= 2 &&
+      failed(verifyZeroPointShape(*this, getLhsZeroPoint(),
+                                  lhsType.getDimSize(lhsType.getRank() - 2),
+                                  "lhs")))
+    return failure();
+  if (getRhsZeroPoint() && rhsType.hasRank() && rhsType.getRank() >= 1 &&
+      failed(verifyZeroPointShape(*this, getRhsZeroPoint(),
+                                  rhsType.getDimSize(rhsType.getRank() - 1),
+                                  "rhs")))
+    return failure();
   if (getLhsZeroPoint() &&
       elementTypeOf(getLhsZeroPoint()) != elementTypeOf(getLhs()))
     return emitOpError("lhs zero point element type ")
@@ -172,6 +221,10 @@ LogicalResult MatMulIntegerOp::verify() {
 }
 
 LogicalResult QLinearMatMulOp::verify() {
+  Type yType = elementTypeOf(getYZeroPoint());
+  if (!yType.isInteger(8) && !isa<Float8E4M3FNType, Float8E5M2Type>(yType))
+    return emitOpError("y_zero_point must be int8, uint8 or float8, got ")
+           << yType;
   if (elementTypeOf(getAZeroPoint()) != elementTypeOf(getA()))
     return emitOpError("a_zero_point element type ")
            << elementTypeOf(getAZeroPoint()) << " must equal a's "
@@ -198,6 +251,8 @@ LogicalResult MatMulNBitsOp::verify() {
     return emitOpError("K and N must be positive, got K = ")
            << k << ", N = " << n;
   auto input = cast<ShapedType>(getInput().getType());
+  if (input.hasRank() && input.getRank() == 0)
+    return emitOpError("input must have rank >= 1 (its last dimension is K)");
   if (!isa<FloatType>(input.getElementType()))
     return emitOpError("input must have a float element type, got ")
            << input.getElementType();
@@ -233,4 +288,44 @@ LogicalResult MatMulNBitsOp::verify() {
              << n << "], got " << bias;
   }
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Folders
+//===----------------------------------------------------------------------===//
+
+/// Constant folding evaluates the exact ONNX arithmetic; it is limited to
+/// small inline constants (weights are quantized by dedicated passes).
+static constexpr int64_t kMaxQuantFoldElements = 1 << 16;
+
+static RankedTensorType foldableResultType(Value result) {
+  auto type = dyn_cast<RankedTensorType>(result.getType());
+  if (!type || !type.hasStaticShape() ||
+      type.getNumElements() > kMaxQuantFoldElements)
+    return nullptr;
+  return type;
+}
+
+OpFoldResult QuantizeOp::fold(FoldAdaptor adaptor) {
+  auto input = dyn_cast_if_present<DenseElementsAttr>(adaptor.getInput());
+  auto scale = dyn_cast_if_present<DenseElementsAttr>(adaptor.getScale());
+  auto zp = dyn_cast_if_present<DenseElementsAttr>(adaptor.getZeroPoint());
+  RankedTensorType type = foldableResultType(getOutput());
+  if (!input || !scale || (getZeroPoint() && !zp) || !type)
+    return {};
+  FailureOr<DenseElementsAttr> folded = foldQuantize(
+      input, scale, zp, getAxis(), getBlockSize(), getSaturate(), type);
+  return succeeded(folded) ? OpFoldResult(*folded) : OpFoldResult();
+}
+
+OpFoldResult DequantizeOp::fold(FoldAdaptor adaptor) {
+  auto input = dyn_cast_if_present<DenseElementsAttr>(adaptor.getInput());
+  auto scale = dyn_cast_if_present<DenseElementsAttr>(adaptor.getScale());
+  auto zp = dyn_cast_if_present<DenseElementsAttr>(adaptor.getZeroPoint());
+  RankedTensorType type = foldableResultType(getOutput());
+  if (!input || !scale || (getZeroPoint() && !zp) || !type)
+    return {};
+  FailureOr<DenseElementsAttr> folded =
+      foldDequantize(input, scale, zp, getAxis(), getBlockSize(), type);
+  return succeeded(folded) ? OpFoldResult(*folded) : OpFoldResult();
 }

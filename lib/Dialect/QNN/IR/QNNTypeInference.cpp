@@ -337,6 +337,20 @@ LogicalResult GemmOp::inferReturnTypes(MLIRContext *,
                              adaptor.getB().getType());
   int64_t m = adaptor.getTransA() ? (*a)[1] : (*a)[0];
   int64_t n = adaptor.getTransB() ? (*b)[0] : (*b)[1];
+  int64_t ka = adaptor.getTransA() ? (*a)[0] : (*a)[1];
+  int64_t kb = adaptor.getTransB() ? (*b)[1] : (*b)[0];
+  if (!ShapedType::isDynamic(ka) && !ShapedType::isDynamic(kb) && ka != kb)
+    return emitOptionalError(loc, "gemm contraction dimensions differ: A' has K = ",
+                             ka, " but B' has K = ", kb);
+  if (Value c = adaptor.getC()) {
+    SmallVector<int64_t> ignored;
+    if (std::optional<ArrayRef<int64_t>> cs = shapeOf(c))
+      if (!OpTrait::util::getBroadcastedShape(ArrayRef<int64_t>{m, n}, *cs,
+                                              ignored) ||
+          ignored.size() != 2)
+        return emitOptionalError(loc, "gemm bias C of type ", c.getType(),
+                                 " does not broadcast to [", m, ", ", n, "]");
+  }
   inferred.push_back(RankedTensorType::get({m, n}, elementType));
   return success();
 }
@@ -528,6 +542,10 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
                       : dims[i] + d;
       else if (ShapedType::isDynamic(dims[i]))
         dims[i] = d;
+      else if (!ShapedType::isDynamic(d) && d != dims[i])
+        return emitOptionalError(loc, "concat inputs differ in dimension ", i,
+                                 " (", dims[i], " vs ", d,
+                                 "); only the axis dimension may differ");
     }
   }
   inferred.push_back(RankedTensorType::get(dims, first.getElementType()));
@@ -555,6 +573,8 @@ LogicalResult SplitOp::inferReturnTypes(MLIRContext *,
 /// ONNX Slice clamping for one axis; returns the result size.
 static int64_t sliceSize(int64_t dim, int64_t start, int64_t end,
                          int64_t step) {
+  if (dim == 0)
+    return 0;
   if (start < 0)
     start += dim;
   if (end < 0)

@@ -392,6 +392,7 @@ def QNN_QuantizeOp : QNN_Op<"quantize", [AttrSizedOperandSegments]> {
   let assemblyFormat = "$input (`,` $scale^)? (`,` $zero_point^)? attr-dict "
                        "`:` functional-type(operands, results)";
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def QNN_DequantizeOp : QNN_Op<"dequantize", [AttrSizedOperandSegments]> {
@@ -410,6 +411,7 @@ def QNN_DequantizeOp : QNN_Op<"dequantize", [AttrSizedOperandSegments]> {
   let assemblyFormat = "$input (`,` $scale^)? (`,` $zero_point^)? attr-dict "
                        "`:` functional-type(operands, results)";
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def QNN_DynamicQuantizeOp : QNN_InferredOp<"dynamic_quantize"> {

@@ -11,6 +11,7 @@
 #include "quantopt/Dialect/QNN/IR/QNNOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
 
@@ -22,10 +23,12 @@ namespace quantopt::qnn {
 /// Patterns rewriting qnn.gemm into transpose/matmul/mul/add.
 void populateDecomposeGemmPatterns(mlir::RewritePatternSet &patterns);
 
-/// Refines the result types of every op in `func` from type inference and
-/// updates the function signature. Returns failure (after emitting an error)
-/// when a declared type conflicts with the inferred one.
-mlir::LogicalResult inferShapes(mlir::func::FuncOp func,
+/// Refines the result types of every op in `func` from type inference. Uses
+/// outside the qnn dialect keep their old type through tensor.cast. When
+/// `updateSignature` is set the function's result types follow the refined
+/// return operands; otherwise they are cast back. Returns failure (after
+/// emitting an error) when a declared type conflicts with the inferred one.
+mlir::LogicalResult inferShapes(mlir::func::FuncOp func, bool updateSignature,
                                 int64_t *numRefined = nullptr);
 
 #define GEN_PASS_REGISTRATION

@@ -13,7 +13,7 @@ include "mlir/Pass/PassBase.td"
 // Normalization
 //===----------------------------------------------------------------------===//
 
-def QNNInferShapesPass : Pass<"qnn-infer-shapes", "::mlir::func::FuncOp"> {
+def QNNInferShapesPass : Pass<"qnn-infer-shapes", "::mlir::ModuleOp"> {
   let summary = "Refine result shapes from operands and constant shape values";
   let description = [{
     Re-runs result type inference of every `qnn` op in program order and
@@ -23,9 +23,15 @@ def QNNInferShapesPass : Pass<"qnn-infer-shapes", "::mlir::func::FuncOp"> {
     arithmetic (`qnn.shape`, `gather`, `concat` on constants) so that
     `reshape`/`expand`/`slice` targets become constants.
 
+    Uses outside the `qnn` dialect (calls, other dialects' ops) keep the
+    type they had through a `tensor.cast`, and a function that is called
+    somewhere keeps its signature (its returned values are cast back), so
+    the IR stays valid.
+
     A conflict between a declared and an inferred type is an error naming
     the op and both types.
   }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
   let statistics = [
     Statistic<"numRefined", "num-refined", "Number of result types refined">
   ];

@@ -1,0 +1,73 @@
+//===- QuantNumerics.h - Exact ONNX quantize/dequantize arithmetic -*- C++ -*-===//
+//
+// Part of the QuantOpt project.
+//
+//===----------------------------------------------------------------------===//
+//
+// One implementation of ONNX QuantizeLinear / DequantizeLinear arithmetic at
+// compile time, shared by the constant folders of qnn.quantize and
+// qnn.dequantize and by the weight quantization passes. It reproduces the
+// ONNX reference implementation bit for bit for float32 inputs:
+//
+//   integer storage: q = clamp(rint(x / s) + z, qmin, qmax)   (rint: ties to even)
+//   float8 storage:  q = cast(x / s), clamped to +-max first if `saturate`
+//   dequantize:      x = (float(q) - float(z)) * s
+//
+// all in float32 arithmetic.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANTOPT_DIALECT_QNN_UTILS_QUANTNUMERICS_H
+#define QUANTOPT_DIALECT_QNN_UTILS_QUANTNUMERICS_H
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+namespace quantopt::qnn {
+
+/// How scales and zero points map onto the elements of a tensor.
+struct QuantLayout {
+  /// Axis of per-axis or blocked parameters; ignored when perTensor.
+  int64_t axis = 0;
+  /// Block size along `axis`; 0 means per-axis.
+  int64_t blockSize = 0;
+  bool perTensor = true;
+
+  /// Derives the layout from ONNX operands: a scale with one element is per
+  /// tensor, otherwise per axis or blocked.
+  static QuantLayout get(mlir::ShapedType scaleType, int64_t axis,
+                         int64_t blockSize, int64_t rank);
+
+  /// Returns, for each element of a tensor of `shape` (row-major), the linear
+  /// index of its scale/zero point in a parameter tensor of `paramShape`.
+  llvm::SmallVector<int64_t> paramIndices(llvm::ArrayRef<int64_t> shape,
+                                          llvm::ArrayRef<int64_t> paramShape) const;
+};
+
+/// Integer range of a storage type (i4 -> [-8, 7], ui8 -> [0, 255], ...).
+std::pair<int64_t, int64_t> storageRange(mlir::IntegerType type);
+
+/// Quantizes one float32 value to integer storage.
+int64_t quantizeToInt(float x, float scale, int64_t zeroPoint, int64_t qmin,
+                      int64_t qmax);
+
+/// Quantizes one float32 value to a float8 storage type.
+llvm::APFloat quantizeToFloat8(float x, float scale, mlir::FloatType type,
+                               bool saturate);
+
+/// Evaluates qnn.quantize on constants. `zeroPoint` may be null. Fails when an
+/// element type is not supported (only f32 inputs and scales fold).
+mlir::FailureOr<mlir::DenseElementsAttr>
+foldQuantize(mlir::DenseElementsAttr input, mlir::DenseElementsAttr scale,
+             mlir::DenseElementsAttr zeroPoint, int64_t axis, int64_t blockSize,
+             bool saturate, mlir::RankedTensorType resultType);
+
+/// Evaluates qnn.dequantize on constants. `zeroPoint` may be null.
+mlir::FailureOr<mlir::DenseElementsAttr>
+foldDequantize(mlir::DenseElementsAttr input, mlir::DenseElementsAttr scale,
+               mlir::DenseElementsAttr zeroPoint, int64_t axis,
+               int64_t blockSize, mlir::RankedTensorType resultType);
+
+} // namespace quantopt::qnn
+
+#endif // QUANTOPT_DIALECT_QNN_UTILS_QUANTNUMERICS_H

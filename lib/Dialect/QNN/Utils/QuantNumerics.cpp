@@ -1,0 +1,194 @@
+//===- QuantNumerics.cpp - Exact ONNX quantize/dequantize arithmetic ------===//
+//
+// Part of the QuantOpt project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quantopt/Dialect/QNN/Utils/QuantNumerics.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace quantopt;
+using namespace quantopt::qnn;
+
+QuantLayout QuantLayout::get(ShapedType scaleType, int64_t axis,
+                             int64_t blockSize, int64_t rank) {
+  QuantLayout layout;
+  layout.perTensor = scaleType.hasStaticShape() &&
+                     scaleType.getNumElements() == 1 && blockSize == 0;
+  layout.axis = axis < 0 ? axis + rank : axis;
+  layout.blockSize = blockSize;
+  return layout;
+}
+
+SmallVector<int64_t> QuantLayout::paramIndices(ArrayRef<int64_t> shape,
+                                               ArrayRef<int64_t> paramShape) const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  SmallVector<int64_t> result(n, 0);
+  if (perTensor)
+    return result;
+  int64_t rank = shape.size();
+  // Strides of the parameter tensor: per-axis parameters are 1-D.
+  SmallVector<int64_t> paramStrides(rank, 0);
+  if (blockSize == 0) {
+    paramStrides[axis] = 1;
+  } else {
+    int64_t stride = 1;
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      paramStrides[d] = stride;
+      stride *= paramShape[d];
+    }
+  }
+  SmallVector<int64_t> coord(rank, 0);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t index = 0;
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t c = coord[d];
+      if (blockSize != 0 && d == axis)
+        c /= blockSize;
+      index += c * paramStrides[d];
+    }
+    result[i] = index;
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      if (++coord[d] < shape[d])
+        break;
+      coord[d] = 0;
+    }
+  }
+  return result;
+}
+
+std::pair<int64_t, int64_t> qnn::storageRange(IntegerType type) {
+  unsigned w = type.getWidth();
+  if (type.isUnsigned())
+    return {0, (int64_t(1) << w) - 1};
+  return {-(int64_t(1) << (w - 1)), (int64_t(1) << (w - 1)) - 1};
+}
+
+int64_t qnn::quantizeToInt(float x, float scale, int64_t zeroPoint,
+                           int64_t qmin, int64_t qmax) {
+  // float32 division and round-half-to-even, as numpy's rint does. Clamping
+  // before the integer conversion keeps infinities and huge values defined.
+  float q = std::nearbyint(x / scale);
+  if (std::isnan(q))
+    return std::clamp<int64_t>(zeroPoint, qmin, qmax);
+  double v = static_cast<double>(q) + static_cast<double>(zeroPoint);
+  v = std::clamp(v, static_cast<double>(qmin), static_cast<double>(qmax));
+  return static_cast<int64_t>(v);
+}
+
+APFloat qnn::quantizeToFloat8(float x, float scale, FloatType type,
+                              bool saturate) {
+  const llvm::fltSemantics &sem = type.getFloatSemantics();
+  float v = x / scale;
+  if (saturate && !std::isnan(v)) {
+    APFloat largest = APFloat::getLargest(sem);
+    bool losesInfo;
+    largest.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven,
+                    &losesInfo);
+    float max = largest.convertToFloat();
+    v = std::clamp(v, -max, max);
+  }
+  APFloat result(v);
+  bool losesInfo;
+  result.convert(sem, APFloat::rmNearestTiesToEven, &losesInfo);
+  return result;
+}
+
+static SmallVector<float> floatValues(DenseElementsAttr attr) {
+  SmallVector<float> values;
+  values.reserve(attr.getNumElements());
+  for (APFloat v : attr.getValues<APFloat>())
+    values.push_back(v.convertToFloat());
+  return values;
+}
+
+static SmallVector<int64_t> intValues(DenseElementsAttr attr) {
+  SmallVector<int64_t> values;
+  values.reserve(attr.getNumElements());
+  bool isUnsigned = attr.getElementType().isUnsignedInteger();
+  for (const APInt &v : attr.getValues<APInt>())
+    values.push_back(isUnsigned ? static_cast<int64_t>(v.getZExtValue())
+                                : v.getSExtValue());
+  return values;
+}
+
+/// Zero points as float32 (float8 zero points are values, not integers).
+static SmallVector<float> zeroPointsAsFloat(DenseElementsAttr zp,
+                                           int64_t count) {
+  if (!zp)
+    return SmallVector<float>(count, 0.0f);
+  if (isa<FloatType>(zp.getElementType()))
+    return floatValues(zp);
+  SmallVector<float> result;
+  for (int64_t v : intValues(zp))
+    result.push_back(static_cast<float>(v));
+  return result;
+}
+
+FailureOr<DenseElementsAttr>
+qnn::foldQuantize(DenseElementsAttr input, DenseElementsAttr scale,
+                  DenseElementsAttr zeroPoint, int64_t axis, int64_t blockSize,
+                  bool saturate, RankedTensorType resultType) {
+  if (!input.getElementType().isF32() || !scale.getElementType().isF32())
+    return failure();
+  QuantLayout layout = QuantLayout::get(scale.getType(), axis, blockSize,
+                                        resultType.getRank());
+  SmallVector<int64_t> index =
+      layout.paramIndices(resultType.getShape(), scale.getType().getShape());
+  SmallVector<float> x = floatValues(input), s = floatValues(scale);
+  Type storage = resultType.getElementType();
+  if (auto intType = dyn_cast<IntegerType>(storage)) {
+    auto [qmin, qmax] = storageRange(intType);
+    SmallVector<int64_t> z =
+        zeroPoint ? intValues(zeroPoint) : SmallVector<int64_t>(s.size(), 0);
+    SmallVector<APInt> out;
+    out.reserve(x.size());
+    for (size_t i = 0; i < x.size(); ++i)
+      out.push_back(APInt(intType.getWidth(),
+                          quantizeToInt(x[i], s[index[i]], z[index[i]], qmin,
+                                        qmax),
+                          /*isSigned=*/!intType.isUnsigned()));
+    return DenseElementsAttr::get(resultType, out);
+  }
+  if (auto floatType = dyn_cast<FloatType>(storage)) {
+    // ONNX ignores the (required to be zero) zero point of float8 types.
+    SmallVector<APFloat> out;
+    out.reserve(x.size());
+    for (size_t i = 0; i < x.size(); ++i)
+      out.push_back(quantizeToFloat8(x[i], s[index[i]], floatType, saturate));
+    return DenseElementsAttr::get(resultType, out);
+  }
+  return failure();
+}
+
+FailureOr<DenseElementsAttr>
+qnn::foldDequantize(DenseElementsAttr input, DenseElementsAttr scale,
+                    DenseElementsAttr zeroPoint, int64_t axis,
+                    int64_t blockSize, RankedTensorType resultType) {
+  if (!resultType.getElementType().isF32() || !scale.getElementType().isF32())
+    return failure();
+  QuantLayout layout = QuantLayout::get(scale.getType(), axis, blockSize,
+                                        resultType.getRank());
+  SmallVector<int64_t> index =
+      layout.paramIndices(resultType.getShape(), scale.getType().getShape());
+  SmallVector<float> s = floatValues(scale);
+  SmallVector<float> q;
+  if (isa<FloatType>(input.getElementType())) {
+    q = floatValues(input);
+  } else {
+    for (int64_t v : intValues(input))
+      q.push_back(static_cast<float>(v));
+  }
+  SmallVector<float> z = zeroPointsAsFloat(
+      isa<FloatType>(input.getElementType()) ? DenseElementsAttr() : zeroPoint,
+      s.size());
+  SmallVector<float> out;
+  out.reserve(q.size());
+  for (size_t i = 0; i < q.size(); ++i)
+    out.push_back((q[i] - z[index[i]]) * s[index[i]]);
+  return DenseElementsAttr::get(resultType, ArrayRef<float>(out));
+}
