@@ -30,7 +30,6 @@
 // TIMING: Execution time report
 // TIMING: Total Execution Time:
 // TIMING: Parser
-// TIMING: Parser
 // TIMING-NEXT: QNNInferShapesPass
 // TIMING: Output
 
