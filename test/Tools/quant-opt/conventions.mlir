@@ -34,7 +34,7 @@
 // TIMING: Output
 
 // FAIL: error: 'qnn.relu' op result type 'tensor<3x8xf32>' conflicts with the inferred type 'tensor<2x12xf32>'
-// FAIL: Pipeline failed while executing [`QNNInferShapesPass` on 'func.func' operation: @late_conflict]: reproducer generated at
+// FAIL: Pipeline failed while executing [`QNNInferShapesPass` on 'builtin.module' operation]: reproducer generated at
 
 // The reproducer holds the IR as it was before the pipeline (shape not yet
 // folded) and the full pipeline.
