@@ -42,7 +42,7 @@
 // REPRO: qnn.shape
 // REPRO: external_resources
 // REPRO-NEXT: mlir_reproducer
-// REPRO-NEXT: pipeline: "builtin.module(func.func(canonicalize{{.*}},qnn-infer-shapes))"
+// REPRO-NEXT: pipeline: "builtin.module(func.func(canonicalize{{.*}}), qnn-infer-shapes)"
 
 // REPLAY: error: 'qnn.relu' op result type 'tensor<3x8xf32>' conflicts with the inferred type 'tensor<2x12xf32>'
 
