@@ -29,6 +29,30 @@ LogicalResult quantopt::buildNormalizePipeline(OpPassManager &pm) {
   return parsePassPipeline(kNormalizePipeline, pm);
 }
 
+void quantopt::buildQuantizePipeline(OpPassManager &pm,
+                                     const QuantizePipelineOptions &options) {
+  if (failed(buildNormalizePipeline(pm)))
+    llvm::report_fatal_error("invalid built-in normalize pipeline");
+  qnn::QNNInsertQDQPassOptions insert;
+  insert.scheme = options.scheme;
+  insert.weightGranularity = options.weightGranularity;
+  insert.groupSize = options.groupSize;
+  insert.symmetric = options.symmetric;
+  insert.activationMode = options.activationMode;
+  insert.excludeNodes.assign(options.excludeNodes.begin(),
+                             options.excludeNodes.end());
+  insert.excludeOpTypes.assign(options.excludeOpTypes.begin(),
+                               options.excludeOpTypes.end());
+  OpPassManager &func = pm.nest<func::FuncOp>();
+  func.addPass(qnn::createQNNInsertQDQPass(insert));
+  func.addPass(qnn::createQNNQuantizeWeightsPass());
+  func.addPass(qnn::createQNNPropagateQDQPass());
+  func.addPass(qnn::createQNNFuseQuantizedMatMulPass());
+  func.addPass(createCanonicalizerPass());
+  func.addPass(createCSEPass());
+  func.addPass(qnn::createQNNLintFloatWeightsPass());
+}
+
 void quantopt::registerAllPasses() {
   qnn::registerQNNPasses();
   mlir::registerCanonicalizerPass();
@@ -45,6 +69,11 @@ void quantopt::registerAllPasses() {
         if (failed(buildNormalizePipeline(pm)))
           llvm::report_fatal_error("invalid built-in normalize pipeline");
       });
+  static PassPipelineRegistration<QuantizePipelineOptions> quantize(
+      "qnn-quantize-pipeline",
+      "Quantize a graph for a scheme: normalize, insert Q/DQ, quantize "
+      "weights (RTN), fuse into quantized matmuls, lint",
+      buildQuantizePipeline);
 }
 
 void quantopt::registerAllDialects(DialectRegistry &registry) {

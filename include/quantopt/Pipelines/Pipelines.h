@@ -9,7 +9,10 @@
 #define QUANTOPT_PIPELINES_PIPELINES_H
 
 #include "mlir/IR/DialectRegistry.h"
+#include "quantopt/Dialect/QNN/Transforms/QuantScheme.h"
+
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
 
 namespace quantopt {
 
@@ -19,6 +22,39 @@ extern const char *const kNormalizePipeline;
 
 /// Adds the normalization pipeline to a module-level pass manager.
 mlir::LogicalResult buildNormalizePipeline(mlir::OpPassManager &pm);
+
+/// Options of the `qnn-quantize-pipeline` named pipeline (the spellings
+/// users know: scheme, group-size, symmetric, exclude-nodes, ...).
+struct QuantizePipelineOptions
+    : public mlir::PassPipelineOptions<QuantizePipelineOptions> {
+  Option<qnn::QuantScheme> scheme{
+      *this, "scheme", llvm::cl::desc("Quantization scheme"),
+      llvm::cl::init(qnn::QuantScheme::W4A16), QUANTOPT_QUANT_SCHEME_VALUES};
+  Option<qnn::WeightGranularity> weightGranularity{
+      *this, "weight-granularity", llvm::cl::desc("Weight scale granularity"),
+      llvm::cl::init(qnn::WeightGranularity::Default),
+      QUANTOPT_WEIGHT_GRANULARITY_VALUES};
+  Option<int64_t> groupSize{*this, "group-size",
+                            llvm::cl::desc("Rows of K per scale (per-group)"),
+                            llvm::cl::init(128)};
+  Option<bool> symmetric{*this, "symmetric",
+                         llvm::cl::desc("Symmetric weights (zero point 0)"),
+                         llvm::cl::init(true)};
+  Option<qnn::ActivationMode> activationMode{
+      *this, "activation-mode", llvm::cl::desc("static or dynamic"),
+      llvm::cl::init(qnn::ActivationMode::Static),
+      QUANTOPT_ACTIVATION_MODE_VALUES};
+  ListOption<std::string> excludeNodes{
+      *this, "exclude-nodes",
+      llvm::cl::desc("Regexes of node names to keep in float")};
+  ListOption<std::string> excludeOpTypes{
+      *this, "exclude-op-types", llvm::cl::desc("Op names to keep in float")};
+};
+
+/// normalize, insert Q/DQ for the scheme, quantize weights (RTN), propagate
+/// and fuse into quantized matmuls, clean up, and lint for float weights.
+void buildQuantizePipeline(mlir::OpPassManager &pm,
+                           const QuantizePipelineOptions &options);
 
 /// Registers every QuantOpt pass and named pipeline with the global
 /// registry (for quant-opt and other mlir-opt style drivers).

@@ -217,8 +217,8 @@ OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
   std::optional<SmallVector<int64_t>> indices =
       getConstantIntValues(getIndices());
   // gather(shape(x), i) is dim i of x: static even when other dims are not.
-  if (auto shapeOp = getData().getDefiningOp<ShapeOp>(); shapeOp && type &&
-                                                          indices) {
+  if (auto shapeOp = getData().getDefiningOp<ShapeOp>();
+      shapeOp && type && indices) {
     auto inputType = cast<RankedTensorType>(shapeOp.getInput().getType());
     int64_t n = cast<RankedTensorType>(shapeOp.getType()).getDimSize(0);
     int64_t start = inputType.getRank() - n; // only start = 0 and full ranges
@@ -227,8 +227,7 @@ OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
     SmallVector<int64_t> dims;
     for (int64_t i : *indices) {
       int64_t index = i < 0 ? i + n : i;
-      if (index < 0 || index >= n ||
-          inputType.isDynamicDim(start + index))
+      if (index < 0 || index >= n || inputType.isDynamicDim(start + index))
         return {};
       dims.push_back(inputType.getDimSize(start + index));
     }

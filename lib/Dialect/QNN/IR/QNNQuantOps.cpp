@@ -156,9 +156,8 @@ static LogicalResult verifyQDQ(Operation *op, ShapedType floatType,
   if (allowI32 && qElem.isInteger(32) && zeroPoint) {
     // ONNX allows an int32 zero point only if it is 0; checked at run time.
   }
-  if (isDequantize &&
-      cast<ShapedType>(scale.getType()).getElementType() !=
-          floatType.getElementType())
+  if (isDequantize && cast<ShapedType>(scale.getType()).getElementType() !=
+                          floatType.getElementType())
     return op->emitOpError("scale element type ")
            << cast<ShapedType>(scale.getType()).getElementType()
            << " must equal the result element type "
@@ -188,9 +187,8 @@ static LogicalResult verifyZeroPointShape(Operation *op, Value zp,
       ShapedType::isDynamic(expected))
     return success();
   if (type.getRank() != 1 || type.getDimSize(0) != expected)
-    return op->emitOpError()
-           << what << " zero point must be a scalar or have " << expected
-           << " elements, got " << type;
+    return op->emitOpError() << what << " zero point must be a scalar or have "
+                             << expected << " elements, got " << type;
   return success();
 }
 

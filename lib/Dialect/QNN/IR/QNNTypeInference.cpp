@@ -340,8 +340,9 @@ LogicalResult GemmOp::inferReturnTypes(MLIRContext *,
   int64_t ka = adaptor.getTransA() ? (*a)[0] : (*a)[1];
   int64_t kb = adaptor.getTransB() ? (*b)[1] : (*b)[0];
   if (!ShapedType::isDynamic(ka) && !ShapedType::isDynamic(kb) && ka != kb)
-    return emitOptionalError(loc, "gemm contraction dimensions differ: A' has K = ",
-                             ka, " but B' has K = ", kb);
+    return emitOptionalError(
+        loc, "gemm contraction dimensions differ: A' has K = ", ka,
+        " but B' has K = ", kb);
   if (Value c = adaptor.getC()) {
     SmallVector<int64_t> ignored;
     if (std::optional<ArrayRef<int64_t>> cs = shapeOf(c))

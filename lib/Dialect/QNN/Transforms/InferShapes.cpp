@@ -29,18 +29,18 @@ static LogicalResult inferredTypes(Operation *op,
     auto in = cast<ShapedType>(op->getOperand(0).getType());
     Type elementType =
         cast<ShapedType>(op->getResult(0).getType()).getElementType();
-    types.push_back(in.hasRank() ? Type(RankedTensorType::get(in.getShape(),
-                                                              elementType))
-                                 : Type(UnrankedTensorType::get(elementType)));
+    types.push_back(
+        in.hasRank() ? Type(RankedTensorType::get(in.getShape(), elementType))
+                     : Type(UnrankedTensorType::get(elementType)));
     return success();
   }
   auto iface = dyn_cast<InferTypeOpInterface>(op);
   if (!iface)
     return failure();
-  return iface.inferReturnTypes(
-      op->getContext(), op->getLoc(), op->getOperands(),
-      op->getRawDictionaryAttrs(), op->getPropertiesStorage(), op->getRegions(),
-      types);
+  return iface.inferReturnTypes(op->getContext(), op->getLoc(),
+                                op->getOperands(), op->getRawDictionaryAttrs(),
+                                op->getPropertiesStorage(), op->getRegions(),
+                                types);
 }
 
 /// Gives uses that are not qnn ops (nor the return, handled separately) the
@@ -55,8 +55,7 @@ static void castBackForeignUses(OpBuilder &builder, Value value, Type oldType) {
   if (foreign.empty())
     return;
   builder.setInsertionPointAfterValue(value);
-  Value cast =
-      tensor::CastOp::create(builder, value.getLoc(), oldType, value);
+  Value cast = tensor::CastOp::create(builder, value.getLoc(), oldType, value);
   for (OpOperand *use : foreign)
     use->set(cast);
 }

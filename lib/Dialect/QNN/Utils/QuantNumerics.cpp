@@ -6,6 +6,9 @@
 
 #include "quantopt/Dialect/QNN/Utils/QuantNumerics.h"
 
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
 #include <cmath>
 
 using namespace mlir;
@@ -22,8 +25,9 @@ QuantLayout QuantLayout::get(ShapedType scaleType, int64_t axis,
   return layout;
 }
 
-SmallVector<int64_t> QuantLayout::paramIndices(ArrayRef<int64_t> shape,
-                                               ArrayRef<int64_t> paramShape) const {
+SmallVector<int64_t>
+QuantLayout::paramIndices(ArrayRef<int64_t> shape,
+                          ArrayRef<int64_t> paramShape) const {
   int64_t n = 1;
   for (int64_t d : shape)
     n *= d;
@@ -118,7 +122,7 @@ static SmallVector<int64_t> intValues(DenseElementsAttr attr) {
 
 /// Zero points as float32 (float8 zero points are values, not integers).
 static SmallVector<float> zeroPointsAsFloat(DenseElementsAttr zp,
-                                           int64_t count) {
+                                            int64_t count) {
   if (!zp)
     return SmallVector<float>(count, 0.0f);
   if (isa<FloatType>(zp.getElementType()))
@@ -135,8 +139,8 @@ qnn::foldQuantize(DenseElementsAttr input, DenseElementsAttr scale,
                   bool saturate, RankedTensorType resultType) {
   if (!input.getElementType().isF32() || !scale.getElementType().isF32())
     return failure();
-  QuantLayout layout = QuantLayout::get(scale.getType(), axis, blockSize,
-                                        resultType.getRank());
+  QuantLayout layout =
+      QuantLayout::get(scale.getType(), axis, blockSize, resultType.getRank());
   SmallVector<int64_t> index =
       layout.paramIndices(resultType.getShape(), scale.getType().getShape());
   SmallVector<float> x = floatValues(input), s = floatValues(scale);
@@ -148,10 +152,10 @@ qnn::foldQuantize(DenseElementsAttr input, DenseElementsAttr scale,
     SmallVector<APInt> out;
     out.reserve(x.size());
     for (size_t i = 0; i < x.size(); ++i)
-      out.push_back(APInt(intType.getWidth(),
-                          quantizeToInt(x[i], s[index[i]], z[index[i]], qmin,
-                                        qmax),
-                          /*isSigned=*/!intType.isUnsigned()));
+      out.push_back(
+          APInt(intType.getWidth(),
+                quantizeToInt(x[i], s[index[i]], z[index[i]], qmin, qmax),
+                /*isSigned=*/!intType.isUnsigned()));
     return DenseElementsAttr::get(resultType, out);
   }
   if (auto floatType = dyn_cast<FloatType>(storage)) {
@@ -171,8 +175,8 @@ qnn::foldDequantize(DenseElementsAttr input, DenseElementsAttr scale,
                     int64_t blockSize, RankedTensorType resultType) {
   if (!resultType.getElementType().isF32() || !scale.getElementType().isF32())
     return failure();
-  QuantLayout layout = QuantLayout::get(scale.getType(), axis, blockSize,
-                                        resultType.getRank());
+  QuantLayout layout =
+      QuantLayout::get(scale.getType(), axis, blockSize, resultType.getRank());
   SmallVector<int64_t> index =
       layout.paramIndices(resultType.getShape(), scale.getType().getShape());
   SmallVector<float> s = floatValues(scale);
@@ -191,4 +195,55 @@ qnn::foldDequantize(DenseElementsAttr input, DenseElementsAttr scale,
   for (size_t i = 0; i < q.size(); ++i)
     out.push_back((q[i] - z[index[i]]) * s[index[i]]);
   return DenseElementsAttr::get(resultType, ArrayRef<float>(out));
+}
+
+SmallVector<int64_t>
+qnn::quantizeBuffer(ArrayRef<float> x, ArrayRef<int64_t> shape,
+                    ArrayRef<float> scales, ArrayRef<int64_t> zeroPoints,
+                    ArrayRef<int64_t> paramShape, const QuantLayout &layout,
+                    IntegerType storage) {
+  auto [qmin, qmax] = storageRange(storage);
+  SmallVector<int64_t> index = layout.paramIndices(shape, paramShape);
+  SmallVector<int64_t> out(x.size());
+  for (size_t i = 0; i < x.size(); ++i)
+    out[i] = quantizeToInt(x[i], scales[index[i]],
+                           zeroPoints.empty() ? 0 : zeroPoints[index[i]], qmin,
+                           qmax);
+  return out;
+}
+
+std::vector<char> qnn::packIntegers(ArrayRef<int64_t> values,
+                                    IntegerType storage) {
+  unsigned width = storage.getWidth();
+  std::vector<char> bytes;
+  if (width == 4) {
+    bytes.assign((values.size() + 1) / 2, 0);
+    for (size_t i = 0; i < values.size(); ++i) {
+      uint8_t nibble = static_cast<uint8_t>(values[i]) & 0xF;
+      bytes[i / 2] |= static_cast<char>(i % 2 == 0 ? nibble : nibble << 4);
+    }
+    return bytes;
+  }
+  unsigned n = width / 8;
+  bytes.resize(values.size() * n);
+  for (size_t i = 0; i < values.size(); ++i)
+    for (unsigned b = 0; b < n; ++b)
+      bytes[i * n + b] = static_cast<char>((values[i] >> (8 * b)) & 0xFF);
+  return bytes;
+}
+
+std::optional<SmallVector<float>> qnn::getF32Values(ElementsAttr attr) {
+  if (!attr.getElementType().isF32())
+    return std::nullopt;
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    SmallVector<float> values(dense.getValues<float>());
+    return values;
+  }
+  if (auto resource = dyn_cast<DenseF32ResourceElementsAttr>(attr)) {
+    std::optional<ArrayRef<float>> data = resource.tryGetAsArrayRef();
+    if (!data)
+      return std::nullopt;
+    return SmallVector<float>(data->begin(), data->end());
+  }
+  return std::nullopt;
 }

@@ -493,4 +493,65 @@ def QNN_MatMulNBitsOp : QNN_InferredOp<"matmul_nbits",
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Fused quantized matmuls (produced by qnn-fuse-quantized-matmul)
+//===----------------------------------------------------------------------===//
+
+def QNN_WeightOnlyMatMulOp : QNN_InferredOp<"weight_only_matmul",
+    [AttrSizedOperandSegments]> {
+  let summary = "Float activations times a low-bit weight dequantized in the op";
+  let description = [{
+    `output = input @ dequantize(weight) (+ bias)` for a `[K, N]` integer
+    weight (`i8`, `ui8`, `i4`, `ui4`). Dequantization follows ONNX
+    DequantizeLinear: with `group_size = 0` the scales (and zero points) are
+    per output channel (`[N]`) or per tensor (one element); with
+    `group_size = g` they are blocked along K with shape `[ceil(K / g), N]`.
+    No float copy of the weight exists in the IR: a backend dequantizes in
+    registers (W4A16, W8A16).
+  }];
+  let arguments = (ins AnyTensor:$input,
+                       TensorOf<[I8, UI8, I<4>, UI<4>]>:$weight,
+                       AnyTensor:$scales, Optional<AnyTensor>:$zero_points,
+                       Optional<AnyTensor>:$bias,
+                       DefaultValuedAttr<I64Attr, "0">:$group_size);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "$input `,` $weight `,` $scales (`zero_points` `(` "
+                       "$zero_points^ `)`)? (`bias` `(` $bias^ `)`)? attr-dict "
+                       "`:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def QNN_QuantizedMatMulOp : QNN_Op<"quantized_matmul",
+    [AttrSizedOperandSegments]> {
+  let summary = "Integer matmul with i32 accumulation and a fused epilogue";
+  let description = [{
+    W8A8: `acc = (lhs - lhs_zero_point) @ (rhs - rhs_zero_point) (+ bias)`
+    accumulated in i32 (`bias` is i32 with scale `lhs_scale * rhs_scale`),
+    then `r = activation(acc * lhs_scale * rhs_scale[n])` in f32
+    (`activation` is `none`, `relu`, `gelu` or `silu`), then, when
+    `output_scale` is given, the next layer's quantize
+    `saturate(round_half_to_even(r / output_scale) + output_zero_point)`, so
+    int8 activations flow to the next layer without a float round trip.
+    `lhs_scale`/`lhs_zero_point` are per tensor; `rhs_scale`/`rhs_zero_point`
+    per tensor or per output channel (`[N]`). The result element type is f32
+    without `output_scale`, the output zero point's type with it.
+  }];
+  let arguments = (ins TensorOf<[I8, UI8]>:$lhs, TensorOf<[I8, UI8]>:$rhs,
+                       TensorOf<[F32]>:$lhs_scale,
+                       TensorOf<[I8, UI8]>:$lhs_zero_point,
+                       TensorOf<[F32]>:$rhs_scale,
+                       Optional<TensorOf<[I8, UI8]>>:$rhs_zero_point,
+                       Optional<TensorOf<[I32]>>:$bias,
+                       Optional<TensorOf<[F32]>>:$output_scale,
+                       Optional<TensorOf<[I8, UI8]>>:$output_zero_point,
+                       DefaultValuedStrAttr<StrAttr, "none">:$activation);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "$lhs `,` $rhs `,` $lhs_scale `,` $lhs_zero_point `,` "
+                       "$rhs_scale (`rhs_zero_point` `(` $rhs_zero_point^ `)`)? "
+                       "(`bias` `(` $bias^ `)`)? (`output` `(` $output_scale^ "
+                       "`,` $output_zero_point `)`)? attr-dict `:` "
+                       "functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 #endif // QUANTOPT_DIALECT_QNN_IR_QNNOPS_TD

@@ -9,6 +9,7 @@
 #define QUANTOPT_DIALECT_QNN_TRANSFORMS_PASSES_H
 
 #include "quantopt/Dialect/QNN/IR/QNNOps.h"
+#include "quantopt/Dialect/QNN/Transforms/QuantScheme.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -19,6 +20,14 @@ namespace quantopt::qnn {
 
 #define GEN_PASS_DECL
 #include "quantopt/Dialect/QNN/Transforms/Passes.h.inc"
+
+/// Patterns forming qnn.weight_only_matmul from matmul(x, dequantize(w)).
+void populateFuseWeightOnlyMatMulPatterns(mlir::RewritePatternSet &patterns);
+/// Patterns forming qnn.quantized_matmul (W8A8) from Q/DQ around matmuls.
+void populateFuseIntegerMatMulPatterns(mlir::RewritePatternSet &patterns);
+/// Patterns moving DQ forward / Q backward through layout ops and folding
+/// Q/DQ chains.
+void populatePropagateQDQPatterns(mlir::RewritePatternSet &patterns);
 
 /// Patterns rewriting qnn.gemm into transpose/matmul/mul/add.
 void populateDecomposeGemmPatterns(mlir::RewritePatternSet &patterns);

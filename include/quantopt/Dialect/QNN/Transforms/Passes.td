@@ -50,4 +50,127 @@ def QNNDecomposeGemmPass : Pass<"qnn-decompose-gemm", "::mlir::func::FuncOp"> {
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+def QNNInsertQDQPass : Pass<"qnn-insert-qdq", "::mlir::func::FuncOp"> {
+  let summary = "Insert quantize/dequantize pairs for a quantization scheme";
+  let description = [{
+    For every `qnn.matmul` whose right operand is a constant weight (or a
+    transpose of one) and that is not excluded, inserts
+    `qnn.dequantize(qnn.quantize(w))` on the weight with round-to-nearest
+    parameters computed from the weight itself (per tensor, per output
+    channel or per group of `group-size` rows along K; symmetric or with zero
+    points), and, for schemes that quantize activations, a pair on the
+    activation: static (`!quant.calibrated` ranges filled in later by
+    `qnn-fold-calibration`) or dynamic (`qnn.dynamic_quantize` at run time).
+
+    Default policy (the one that keeps accuracy): only matmuls with constant
+    weights are quantized; embeddings (gather), norms, softmax and attention
+    score matmuls stay in float; int4 weights are per group of 128, int8
+    weights per output channel, both symmetric. Layers can be kept in float
+    by node name (`exclude-nodes`, regexes matched against the op's
+    location name, e.g. `lm_head`) or by op type (`exclude-op-types`).
+  }];
+  let options = [
+    Option<"scheme", "scheme", "::quantopt::qnn::QuantScheme",
+           "::quantopt::qnn::QuantScheme::W4A16", "Quantization scheme",
+           "QUANTOPT_QUANT_SCHEME_VALUES">,
+    Option<"weightGranularity", "weight-granularity",
+           "::quantopt::qnn::WeightGranularity",
+           "::quantopt::qnn::WeightGranularity::Default",
+           "Weight scale granularity (default: per-group for 4-bit, "
+           "per-channel otherwise)",
+           "QUANTOPT_WEIGHT_GRANULARITY_VALUES">,
+    Option<"groupSize", "group-size", "int64_t", "128",
+           "Rows of K per scale with per-group granularity (32, 64, 128, ...)">,
+    Option<"symmetric", "symmetric", "bool", "true",
+           "Symmetric weights (zero point 0); false adds zero points">,
+    Option<"activationMode", "activation-mode",
+           "::quantopt::qnn::ActivationMode",
+           "::quantopt::qnn::ActivationMode::Static",
+           "Activation ranges from calibration (static) or at run time (dynamic)",
+           "QUANTOPT_ACTIVATION_MODE_VALUES">,
+    Option<"activationGranularity", "activation-granularity",
+           "::quantopt::qnn::ActivationGranularity",
+           "::quantopt::qnn::ActivationGranularity::PerTensor",
+           "Activation scale granularity",
+           "QUANTOPT_ACTIVATION_GRANULARITY_VALUES">,
+    ListOption<"excludeNodes", "exclude-nodes", "std::string",
+               "Regexes of node names (op location names) to keep in float">,
+    ListOption<"excludeOpTypes", "exclude-op-types", "std::string",
+               "Op names to keep in float (e.g. qnn.matmul)">
+  ];
+  let statistics = [
+    Statistic<"numWeights", "num-weights", "Number of weights quantized">,
+    Statistic<"numActivations", "num-activations",
+              "Number of activations quantized">,
+    Statistic<"numExcluded", "num-excluded", "Number of layers kept in float">
+  ];
+}
+
+def QNNQuantizeWeightsPass : Pass<"qnn-quantize-weights", "::mlir::func::FuncOp"> {
+  let summary = "Rewrite quantized constant weights into packed integer constants";
+  let description = [{
+    Evaluates `qnn.quantize` of a constant weight with constant parameters
+    (round to nearest, ties to even: the RTN method) with the exact ONNX
+    arithmetic and replaces it by a constant of the storage type, so the
+    float weight disappears from the IR. Results larger than the inline limit
+    are `dense_resource` blobs; 4-bit blobs hold two elements per byte, the
+    element with the lower index in the low nibble (ONNX's order).
+  }];
+  let statistics = [
+    Statistic<"numQuantized", "num-quantized", "Number of weights rewritten">
+  ];
+}
+
+def QNNFuseQuantizedMatMulPass
+    : Pass<"qnn-fuse-quantized-matmul", "::mlir::func::FuncOp"> {
+  let summary = "Fuse dequantize + matmul into quantized matmul ops";
+  let description = [{
+    * `matmul(x, dequantize(w_q))` with a constant integer weight (and a
+      following add of a per-channel bias) becomes `qnn.weight_only_matmul`:
+      dequantization stays inside the op, no float weight exists.
+    * `matmul(dequantize(quantize(x)), dequantize(w_q))` (W8A8) becomes
+      `qnn.quantized_matmul`: i32 accumulation with a fused epilogue (scale,
+      int32 bias, relu/gelu/silu and the next quantize).
+  }];
+  let statistics = [
+    Statistic<"numWeightOnly", "num-weight-only", "Weight-only matmuls formed">,
+    Statistic<"numInteger", "num-integer", "Integer matmuls formed">
+  ];
+}
+
+def QNNPropagateQDQPass : Pass<"qnn-propagate-qdq", "::mlir::func::FuncOp"> {
+  let summary = "Move dequantize forward and quantize backward through layout ops";
+  let description = [{
+    `reshape/transpose/slice/gather/concat(dequantize(q))` becomes
+    `dequantize(layout(q))` and `quantize(layout(x))` becomes
+    `layout(quantize(x))` when the quantization parameters allow it (per
+    tensor, or per axis with the axis remapped), so that Q/DQ pairs meet the
+    matmul they belong to. Q/DQ chains are cancelled or merged: nothing is
+    dropped silently.
+  }];
+}
+
+def QNNLintFloatWeightsPass
+    : Pass<"qnn-lint-float-weights", "::mlir::func::FuncOp"> {
+  let summary = "Report float weights still materialized from quantized data";
+  let description = [{
+    Reports every `qnn.dequantize` of a constant whose float result is
+    consumed by anything other than a fused quantized op (so the float
+    weight would be materialized in memory), and every float constant weight
+    feeding a `qnn.matmul`, with the op and the reason. Warnings by default;
+    `fail=true` makes them errors.
+  }];
+  let options = [
+    Option<"fail", "fail", "bool", "false",
+           "Report problems as errors and fail the pass">
+  ];
+  let statistics = [
+    Statistic<"numFindings", "num-findings", "Number of float weights reported">
+  ];
+}
+
 #endif // QUANTOPT_DIALECT_QNN_TRANSFORMS_PASSES_TD

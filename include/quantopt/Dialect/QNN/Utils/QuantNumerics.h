@@ -1,4 +1,5 @@
-//===- QuantNumerics.h - Exact ONNX quantize/dequantize arithmetic -*- C++ -*-===//
+//===- QuantNumerics.h - Exact ONNX quantize/dequantize arithmetic -*- C++
+//-*-===//
 //
 // Part of the QuantOpt project.
 //
@@ -9,9 +10,9 @@
 // qnn.dequantize and by the weight quantization passes. It reproduces the
 // ONNX reference implementation bit for bit for float32 inputs:
 //
-//   integer storage: q = clamp(rint(x / s) + z, qmin, qmax)   (rint: ties to even)
-//   float8 storage:  q = cast(x / s), clamped to +-max first if `saturate`
-//   dequantize:      x = (float(q) - float(z)) * s
+//   integer storage: q = clamp(rint(x / s) + z, qmin, qmax)   (rint: ties to
+//   even) float8 storage:  q = cast(x / s), clamped to +-max first if
+//   `saturate` dequantize:      x = (float(q) - float(z)) * s
 //
 // all in float32 arithmetic.
 //
@@ -40,8 +41,9 @@ struct QuantLayout {
 
   /// Returns, for each element of a tensor of `shape` (row-major), the linear
   /// index of its scale/zero point in a parameter tensor of `paramShape`.
-  llvm::SmallVector<int64_t> paramIndices(llvm::ArrayRef<int64_t> shape,
-                                          llvm::ArrayRef<int64_t> paramShape) const;
+  llvm::SmallVector<int64_t>
+  paramIndices(llvm::ArrayRef<int64_t> shape,
+               llvm::ArrayRef<int64_t> paramShape) const;
 };
 
 /// Integer range of a storage type (i4 -> [-8, 7], ui8 -> [0, 255], ...).
@@ -67,6 +69,25 @@ mlir::FailureOr<mlir::DenseElementsAttr>
 foldDequantize(mlir::DenseElementsAttr input, mlir::DenseElementsAttr scale,
                mlir::DenseElementsAttr zeroPoint, int64_t axis,
                int64_t blockSize, mlir::RankedTensorType resultType);
+
+/// Quantizes a float32 buffer of `shape` to integers of `storage` with
+/// parameters laid out as `layout` over `paramShape` (the weight path of
+/// RTN; same arithmetic as foldQuantize).
+llvm::SmallVector<int64_t>
+quantizeBuffer(llvm::ArrayRef<float> x, llvm::ArrayRef<int64_t> shape,
+               llvm::ArrayRef<float> scales, llvm::ArrayRef<int64_t> zeroPoints,
+               llvm::ArrayRef<int64_t> paramShape, const QuantLayout &layout,
+               mlir::IntegerType storage);
+
+/// Serializes integers of `storage` into the byte layout of a resource blob:
+/// little-endian, 4-bit values two per byte with the lower index in the low
+/// nibble (ONNX's INT4/UINT4 order).
+std::vector<char> packIntegers(llvm::ArrayRef<int64_t> values,
+                               mlir::IntegerType storage);
+
+/// Float32 values of a constant: dense attributes and f32 resource blobs.
+/// std::nullopt when the data is unavailable (an elided resource) or not f32.
+std::optional<llvm::SmallVector<float>> getF32Values(mlir::ElementsAttr attr);
 
 } // namespace quantopt::qnn
 

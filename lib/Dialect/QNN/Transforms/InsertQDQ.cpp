@@ -1,0 +1,311 @@
+//===- InsertQDQ.cpp - Scheme-driven quantize/dequantize insertion --------===//
+//
+// Part of the QuantOpt project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Weights get round-to-nearest parameters computed from their own values;
+// activations get either a `!quant.calibrated` placeholder (static: the range
+// comes from calibration) or a run-time qnn.dynamic_quantize. The pairs are
+// fake quantization until qnn-quantize-weights and
+// qnn-fuse-quantized-matmul turn them into real quantized ops.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quantopt/Dialect/QNN/Transforms/Passes.h"
+#include "quantopt/Dialect/QNN/Utils/QuantNumerics.h"
+
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/Support/Regex.h"
+
+#include <cmath>
+
+namespace quantopt::qnn {
+#define GEN_PASS_DEF_QNNINSERTQDQPASS
+#include "quantopt/Dialect/QNN/Transforms/Passes.h.inc"
+} // namespace quantopt::qnn
+
+using namespace mlir;
+using namespace quantopt;
+using namespace quantopt::qnn;
+
+namespace {
+
+/// The node name of an op: the NameLoc the importer attached.
+std::string nodeName(Operation *op) {
+  Location loc = op->getLoc();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location l : fused.getLocations())
+      if (auto name = dyn_cast<NameLoc>(l))
+        return name.getName().str();
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  return "";
+}
+
+/// A constant float [K, N] weight feeding a matmul, possibly through a 2-D
+/// transpose of a [N, K] constant (what gemm with trans_b decomposes to).
+struct WeightRef {
+  SmallVector<float> values; // [K, N] row-major
+  int64_t k = 0, n = 0;
+  std::string name;
+};
+
+std::optional<WeightRef> matchWeight(Value rhs) {
+  bool transposed = false;
+  if (auto t = rhs.getDefiningOp<TransposeOp>()) {
+    if (t.getPerm() != ArrayRef<int64_t>{1, 0})
+      return std::nullopt;
+    rhs = t.getInput();
+    transposed = true;
+  }
+  auto constant = rhs.getDefiningOp<ConstantOp>();
+  if (!constant)
+    return std::nullopt;
+  auto type = cast<RankedTensorType>(constant.getType());
+  if (type.getRank() != 2 || !type.getElementType().isF32())
+    return std::nullopt;
+  std::optional<SmallVector<float>> values = getF32Values(constant.getValue());
+  if (!values)
+    return std::nullopt;
+  WeightRef w;
+  w.name = nodeName(constant);
+  int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+  if (!transposed) {
+    w.k = rows;
+    w.n = cols;
+    w.values = std::move(*values);
+    return w;
+  }
+  w.k = cols;
+  w.n = rows;
+  w.values.resize(values->size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      w.values[c * rows + r] = (*values)[r * cols + c];
+  return w;
+}
+
+/// Quantization parameters of one weight.
+struct WeightParams {
+  Type storage;
+  SmallVector<int64_t> paramShape; // {} per tensor, {N} per channel, {G, N}
+  int64_t axis = 1, blockSize = 0;
+  SmallVector<float> scales;
+  SmallVector<int64_t> zeroPoints; // empty when symmetric
+};
+
+} // namespace
+
+namespace {
+struct QNNInsertQDQPass
+    : public qnn::impl::QNNInsertQDQPassBase<QNNInsertQDQPass> {
+  using Base::Base;
+
+  LogicalResult initialize(MLIRContext *ctx) override {
+    Location loc = UnknownLoc::get(ctx);
+    if (weightGranularity == WeightGranularity::PerGroup && groupSize <= 0)
+      return emitError(loc) << "qnn-insert-qdq: group-size must be positive "
+                               "with weight-granularity=per-group, got "
+                            << groupSize;
+    if (groupSize <= 0 && weightBits() == 4 &&
+        weightGranularity == WeightGranularity::Default)
+      return emitError(loc) << "qnn-insert-qdq: group-size must be positive, "
+                               "got "
+                            << groupSize;
+    if (activationGranularity == ActivationGranularity::PerToken)
+      return emitError(loc)
+             << "qnn-insert-qdq: activation-granularity=per-token is not "
+                "supported yet; use per-tensor";
+    if (scheme == QuantScheme::FP8 && !symmetric)
+      return emitError(loc) << "qnn-insert-qdq: fp8 weights are symmetric; "
+                               "remove symmetric=false";
+    for (const std::string &pattern : excludeNodes) {
+      std::string error;
+      if (!llvm::Regex(pattern).isValid(error))
+        return emitError(loc) << "qnn-insert-qdq: exclude-nodes entry '"
+                              << pattern << "' is not a valid regex: " << error;
+    }
+    return success();
+  }
+
+  void runOnOperation() override;
+
+private:
+  unsigned weightBits() const {
+    return scheme == QuantScheme::W4A16 || scheme == QuantScheme::W4A8 ? 4 : 8;
+  }
+  bool quantizesActivations() const {
+    return scheme == QuantScheme::W8A8 || scheme == QuantScheme::W4A8 ||
+           scheme == QuantScheme::FP8;
+  }
+  bool isExcluded(Operation *op,
+                  ArrayRef<std::unique_ptr<llvm::Regex>> regexes) const;
+  WeightParams computeParams(const WeightRef &w, MLIRContext *ctx) const;
+  Value quantizeWeight(OpBuilder &b, Location loc, const WeightRef &w);
+  Value quantizeActivation(OpBuilder &b, Operation *matmul, Value x);
+};
+} // namespace
+
+bool QNNInsertQDQPass::isExcluded(
+    Operation *op, ArrayRef<std::unique_ptr<llvm::Regex>> regexes) const {
+  for (const std::string &type : excludeOpTypes)
+    if (op->getName().getStringRef() == type)
+      return true;
+  std::string name = nodeName(op);
+  for (const std::unique_ptr<llvm::Regex> &regex : regexes)
+    if (regex->match(name))
+      return true;
+  return false;
+}
+
+WeightParams QNNInsertQDQPass::computeParams(const WeightRef &w,
+                                             MLIRContext *ctx) const {
+  WeightParams p;
+  unsigned bits = weightBits();
+  bool fp8 = scheme == QuantScheme::FP8;
+  if (fp8)
+    p.storage = Float8E4M3FNType::get(ctx);
+  else
+    p.storage = IntegerType::get(
+        ctx, bits, symmetric ? IntegerType::Signless : IntegerType::Unsigned);
+  WeightGranularity granularity = weightGranularity;
+  if (granularity == WeightGranularity::Default)
+    granularity =
+        bits == 4 ? WeightGranularity::PerGroup : WeightGranularity::PerChannel;
+
+  int64_t groups = 1, rowsPerGroup = w.k;
+  switch (granularity) {
+  case WeightGranularity::PerTensor:
+    p.paramShape = {};
+    break;
+  case WeightGranularity::PerChannel:
+    p.paramShape = {w.n};
+    p.axis = 1;
+    break;
+  default:
+    rowsPerGroup = groupSize;
+    groups = llvm::divideCeil(w.k, groupSize);
+    p.paramShape = {groups, w.n};
+    p.axis = 0;
+    p.blockSize = groupSize;
+    break;
+  }
+  bool perTensor = granularity == WeightGranularity::PerTensor;
+  int64_t columns = perTensor ? 1 : w.n;
+  SmallVector<float> lo(groups * columns, 0.0f), hi(groups * columns, 0.0f);
+  for (int64_t r = 0; r < w.k; ++r)
+    for (int64_t c = 0; c < w.n; ++c) {
+      int64_t i = (r / rowsPerGroup) * columns + (perTensor ? 0 : c);
+      float v = w.values[r * w.n + c];
+      lo[i] = std::min(lo[i], v);
+      hi[i] = std::max(hi[i], v);
+    }
+  // Symmetric: s = max|w| / qmax (int4: 7, int8: 127, e4m3: 448).
+  // Asymmetric: the range includes 0 so that 0 is exact; z = qmin - min / s.
+  float qmaxSym = fp8 ? 448.0f : float((1 << (bits - 1)) - 1);
+  float qmaxAsym = float((1 << bits) - 1);
+  for (size_t i = 0; i < lo.size(); ++i) {
+    if (symmetric) {
+      float m = std::max(-lo[i], hi[i]);
+      p.scales.push_back(m > 0 ? m / qmaxSym : 1.0f);
+    } else {
+      float s = (hi[i] - lo[i]) / qmaxAsym;
+      if (!(s > 0))
+        s = 1.0f;
+      p.scales.push_back(s);
+      int64_t z = static_cast<int64_t>(std::nearbyint(-lo[i] / s));
+      p.zeroPoints.push_back(std::clamp<int64_t>(z, 0, (1 << bits) - 1));
+    }
+  }
+  return p;
+}
+
+Value QNNInsertQDQPass::quantizeWeight(OpBuilder &b, Location loc,
+                                       const WeightRef &w) {
+  MLIRContext *ctx = b.getContext();
+  WeightParams p = computeParams(w, ctx);
+  auto weightType = RankedTensorType::get({w.k, w.n}, b.getF32Type());
+  // The (transposed) float weight as a resource blob; qnn-quantize-weights
+  // replaces it by the packed integer weight.
+  std::string blobName = (w.name.empty() ? "weight" : w.name) + "_kn";
+  ArrayRef<char> bytes(reinterpret_cast<const char *>(w.values.data()),
+                       w.values.size() * sizeof(float));
+  Value weight = ConstantOp::create(
+      b, loc,
+      DenseResourceElementsAttr::get(
+          weightType, blobName,
+          HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64)));
+  auto scaleType = RankedTensorType::get(p.paramShape, b.getF32Type());
+  Value scale = ConstantOp::create(
+      b, loc, DenseElementsAttr::get(scaleType, ArrayRef<float>(p.scales)));
+  Value zp;
+  if (!p.zeroPoints.empty()) {
+    auto zpType = RankedTensorType::get(p.paramShape, p.storage);
+    SmallVector<APInt> values;
+    for (int64_t z : p.zeroPoints)
+      values.push_back(APInt(p.storage.getIntOrFloatBitWidth(), z));
+    zp = ConstantOp::create(b, loc, DenseElementsAttr::get(zpType, values));
+  }
+  auto qType = RankedTensorType::get({w.k, w.n}, p.storage);
+  Value q = QuantizeOp::create(
+      b, loc, qType, weight, scale, zp, b.getI64IntegerAttr(p.axis),
+      b.getI64IntegerAttr(p.blockSize), b.getBoolAttr(true));
+  return DequantizeOp::create(b, loc, weightType, q, scale, zp,
+                              b.getI64IntegerAttr(p.axis),
+                              b.getI64IntegerAttr(p.blockSize));
+}
+
+Value QNNInsertQDQPass::quantizeActivation(OpBuilder &b, Operation *matmul,
+                                           Value x) {
+  Location loc = matmul->getLoc();
+  auto type = cast<ShapedType>(x.getType());
+  auto withElement = [&](Type element) -> Type {
+    if (type.hasRank())
+      return RankedTensorType::get(type.getShape(), element);
+    return UnrankedTensorType::get(element);
+  };
+  if (activationMode == ActivationMode::Dynamic) {
+    auto dq = DynamicQuantizeOp::create(b, loc, x);
+    return DequantizeOp::create(b, loc, type, dq.getOutput(), dq.getScale(),
+                                dq.getZeroPoint(), b.getI64IntegerAttr(1),
+                                b.getI64IntegerAttr(0));
+  }
+  // Static: the range is unknown until calibration; [0, 0] marks it so.
+  auto calibrated = quant::CalibratedQuantizedType::get(b.getF32Type(), 0, 0);
+  auto q = QuantizeOp::create(b, loc, withElement(calibrated), x, Value(),
+                              Value(), b.getI64IntegerAttr(1),
+                              b.getI64IntegerAttr(0), b.getBoolAttr(true));
+  std::string key = nodeName(matmul);
+  q->setAttr("qnn.calibration_key",
+             b.getStringAttr((key.empty() ? "matmul" : key) + "/input"));
+  return DequantizeOp::create(b, loc, type, q, Value(), Value(),
+                              b.getI64IntegerAttr(1), b.getI64IntegerAttr(0));
+}
+
+void QNNInsertQDQPass::runOnOperation() {
+  SmallVector<std::unique_ptr<llvm::Regex>> regexes;
+  for (const std::string &pattern : excludeNodes)
+    regexes.push_back(std::make_unique<llvm::Regex>(pattern));
+  SmallVector<MatMulOp> matmuls;
+  getOperation().walk([&](MatMulOp op) { matmuls.push_back(op); });
+  for (MatMulOp op : matmuls) {
+    std::optional<WeightRef> weight = matchWeight(op.getRhs());
+    if (!weight)
+      continue; // activation x activation (attention scores): stays float
+    if (isExcluded(op, regexes)) {
+      ++numExcluded;
+      continue;
+    }
+    OpBuilder b(op);
+    Value w = quantizeWeight(b, op.getLoc(), *weight);
+    op.getRhsMutable().assign(w);
+    ++numWeights;
+    if (quantizesActivations()) {
+      op.getLhsMutable().assign(quantizeActivation(b, op, op.getLhs()));
+      ++numActivations;
+    }
+  }
+}

@@ -1,0 +1,98 @@
+//===- QuantizeWeights.cpp - RTN: float weights to packed integers --------===//
+//
+// Part of the QuantOpt project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quantopt/Dialect/QNN/Transforms/Passes.h"
+#include "quantopt/Dialect/QNN/Utils/QuantNumerics.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+namespace quantopt::qnn {
+#define GEN_PASS_DEF_QNNQUANTIZEWEIGHTSPASS
+#include "quantopt/Dialect/QNN/Transforms/Passes.h.inc"
+} // namespace quantopt::qnn
+
+using namespace mlir;
+using namespace quantopt;
+using namespace quantopt::qnn;
+
+namespace {
+
+/// Small results stay inline (they fold and print readably).
+constexpr int64_t kInlineLimit = 64;
+
+std::optional<SmallVector<int64_t>> intValues(Value v) {
+  return v ? getConstantIntValues(v) : SmallVector<int64_t>{};
+}
+
+/// Rewrites one quantize of a constant weight; returns failure with a
+/// diagnostic when the weight has no data.
+LogicalResult quantizeWeight(QuantizeOp op, int64_t &count) {
+  auto weight = op.getInput().getDefiningOp<ConstantOp>();
+  auto scaleOp =
+      op.getScale() ? op.getScale().getDefiningOp<ConstantOp>() : ConstantOp();
+  if (!weight || !scaleOp ||
+      (op.getZeroPoint() && !op.getZeroPoint().getDefiningOp<ConstantOp>()))
+    return success(); // not a constant weight: left to run time
+  auto resultType = dyn_cast<RankedTensorType>(op.getType());
+  auto storage = resultType ? dyn_cast<IntegerType>(resultType.getElementType())
+                            : IntegerType();
+  if (!storage || !resultType.hasStaticShape())
+    return success(); // float8 weights fold through the generic folder
+  std::optional<SmallVector<float>> values = getF32Values(weight.getValue());
+  std::optional<SmallVector<float>> scales = getF32Values(scaleOp.getValue());
+  std::optional<SmallVector<int64_t>> zps = intValues(op.getZeroPoint());
+  if (!values || !scales || !zps)
+    return op.emitOpError("cannot quantize weight ")
+           << weight.getType()
+           << ": its data is not available (weights elided when the IR was "
+              "printed? re-import with --emit-weights)";
+  auto scaleType = cast<RankedTensorType>(scaleOp.getType());
+  QuantLayout layout = QuantLayout::get(
+      scaleType, op.getAxis(), op.getBlockSize(), resultType.getRank());
+  SmallVector<int64_t> q =
+      quantizeBuffer(*values, resultType.getShape(), *scales, *zps,
+                     scaleType.getShape(), layout, storage);
+
+  OpBuilder b(op);
+  ElementsAttr attr;
+  if (resultType.getNumElements() <= kInlineLimit) {
+    SmallVector<APInt> ints;
+    for (int64_t v : q)
+      ints.push_back(APInt(storage.getWidth(), v, !storage.isUnsigned()));
+    attr = DenseElementsAttr::get(resultType, ints);
+  } else {
+    std::vector<char> bytes = packIntegers(q, storage);
+    std::string name = "weight_q";
+    if (auto resource = dyn_cast<DenseResourceElementsAttr>(weight.getValue()))
+      name = resource.getRawHandle().getKey().str() + "_q";
+    attr = DenseResourceElementsAttr::get(
+        resultType, name,
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64));
+  }
+  op.replaceAllUsesWith(ConstantOp::create(b, op.getLoc(), attr).getResult());
+  op.erase();
+  if (weight->use_empty())
+    weight.erase();
+  ++count;
+  return success();
+}
+
+struct QNNQuantizeWeightsPass
+    : public qnn::impl::QNNQuantizeWeightsPassBase<QNNQuantizeWeightsPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    SmallVector<QuantizeOp> candidates;
+    getOperation().walk([&](QuantizeOp op) { candidates.push_back(op); });
+    int64_t count = 0;
+    for (QuantizeOp op : candidates)
+      if (failed(quantizeWeight(op, count)))
+        return signalPassFailure();
+    numQuantized += count;
+  }
+};
+
+} // namespace
