@@ -65,9 +65,8 @@ llvm::Error printCalibrationTable(const CalibrationTable &table,
 llvm::Expected<CalibrationTable> tableFromJSON(const llvm::json::Value &value);
 
 /// Parses table text; errors are prefixed with `bufferName`.
-llvm::Expected<CalibrationTable> parseCalibrationTable(llvm::StringRef text,
-                                                       llvm::StringRef
-                                                           bufferName);
+llvm::Expected<CalibrationTable>
+parseCalibrationTable(llvm::StringRef text, llvm::StringRef bufferName);
 
 /// Reads a table file ("-" is stdin).
 llvm::Expected<CalibrationTable> readCalibrationTable(llvm::StringRef path);

@@ -72,8 +72,13 @@ struct CalibrationOptions {
   bool isSymmetric() const;
   unsigned getNumBins() const;
 
-  /// Checks every value; the messages name the option and its valid range.
+  /// Checks every value; the messages name the option (snake_case) and its
+  /// valid range.
   llvm::Error validate() const;
+  /// The same, with option names spelled by `spell` (a CLI passes its flag
+  /// spelling: num_bins -> --num-bins).
+  llvm::Error
+  validate(llvm::function_ref<std::string(llvm::StringRef)> spell) const;
 };
 
 /// The snake_case names of the options that affect `method` (always starting
@@ -99,14 +104,6 @@ llvm::Expected<CalibrationOptions> optionsFromJSON(CalibrationMethod method,
 //===----------------------------------------------------------------------===//
 // Per-tensor statistics
 //===----------------------------------------------------------------------===//
-
-/// A calibrated range. The bounds are float32 values (the precision of the
-/// tensors they describe) held in doubles so that they print and parse
-/// exactly.
-struct TensorRange {
-  double min = 0;
-  double max = 0;
-};
 
 /// Streaming statistics of one tensor. Each observe() call is one batch: the
 /// moving average and ORT's histogram merging both work per batch, so

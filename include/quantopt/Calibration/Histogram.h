@@ -21,7 +21,6 @@
 #define QUANTOPT_CALIBRATION_HISTOGRAM_H
 
 #include "llvm/ADT/ArrayRef.h"
-#include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -29,7 +28,13 @@
 
 namespace quantopt::calibration {
 
-struct TensorRange;
+/// A calibrated range. The bounds are float32 values (the precision of the
+/// tensors they describe) held in doubles so that they print and parse
+/// exactly.
+struct TensorRange {
+  double min = 0;
+  double max = 0;
+};
 
 /// A histogram as numpy.histogram defines it: bin i holds the values in
 /// [edges[i], edges[i+1]), the last bin also holds edges.back().

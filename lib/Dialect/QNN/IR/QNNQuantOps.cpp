@@ -315,15 +315,3 @@ OpFoldResult QuantizeOp::fold(FoldAdaptor adaptor) {
       input, scale, zp, getAxis(), getBlockSize(), getSaturate(), type);
   return succeeded(folded) ? OpFoldResult(*folded) : OpFoldResult();
 }
-
-OpFoldResult DequantizeOp::fold(FoldAdaptor adaptor) {
-  auto input = dyn_cast_if_present<DenseElementsAttr>(adaptor.getInput());
-  auto scale = dyn_cast_if_present<DenseElementsAttr>(adaptor.getScale());
-  auto zp = dyn_cast_if_present<DenseElementsAttr>(adaptor.getZeroPoint());
-  RankedTensorType type = foldableResultType(getOutput());
-  if (!input || !scale || (getZeroPoint() && !zp) || !type)
-    return {};
-  FailureOr<DenseElementsAttr> folded =
-      foldDequantize(input, scale, zp, getAxis(), getBlockSize(), type);
-  return succeeded(folded) ? OpFoldResult(*folded) : OpFoldResult();
-}

@@ -109,12 +109,12 @@ struct QNNInsertQDQPass
     if (weightGranularity == WeightGranularity::PerGroup && groupSize <= 0)
       return emitError(loc) << "qnn-insert-qdq: group-size must be positive "
                                "with weight-granularity=per-group, got "
-                            << groupSize;
+                            << static_cast<int64_t>(groupSize);
     if (groupSize <= 0 && weightBits() == 4 &&
         weightGranularity == WeightGranularity::Default)
       return emitError(loc) << "qnn-insert-qdq: group-size must be positive, "
                                "got "
-                            << groupSize;
+                            << static_cast<int64_t>(groupSize);
     if (activationGranularity == ActivationGranularity::PerToken)
       return emitError(loc)
              << "qnn-insert-qdq: activation-granularity=per-token is not "
@@ -279,6 +279,9 @@ Value QNNInsertQDQPass::quantizeActivation(OpBuilder &b, Operation *matmul,
                               Value(), b.getI64IntegerAttr(1),
                               b.getI64IntegerAttr(0), b.getBoolAttr(true));
   std::string key = nodeName(matmul);
+  if (scheme == QuantScheme::FP8)
+    q->setAttr("qnn.storage_type",
+               TypeAttr::get(Float8E4M3FNType::get(b.getContext())));
   q->setAttr("qnn.calibration_key",
              b.getStringAttr((key.empty() ? "matmul" : key) + "/input"));
   return DequantizeOp::create(b, loc, type, q, Value(), Value(),

@@ -12,6 +12,8 @@
 
 #include "quantopt/Dialect/QNN/Transforms/Passes.h"
 
+#include "mlir/IR/TypeUtilities.h"
+
 namespace quantopt::qnn {
 #define GEN_PASS_DEF_QNNLINTFLOATWEIGHTSPASS
 #include "quantopt/Dialect/QNN/Transforms/Passes.h.inc"
@@ -42,6 +44,22 @@ struct QNNLintFloatWeightsPass
         ++findings;
         break;
       }
+    });
+    // A float constant weight that still feeds a matmul was not quantized
+    // (excluded, or its pattern was not recognized).
+    getOperation().walk([&](MatMulOp op) {
+      Value rhs = op.getRhs();
+      if (auto t = rhs.getDefiningOp<TransposeOp>())
+        rhs = t.getInput();
+      auto constant = rhs.getDefiningOp<ConstantOp>();
+      if (!constant ||
+          !isa<FloatType>(getElementTypeOrSelf(constant.getType())))
+        return;
+      InFlightDiagnostic diag = fail ? op.emitError() : op.emitWarning();
+      diag << "float weight " << constant.getType()
+           << " feeds this matmul: the layer is not quantized (excluded by "
+              "the scheme's overrides, or not matched)";
+      ++findings;
     });
     numFindings += findings;
     if (findings == 0)

@@ -259,9 +259,9 @@ std::optional<llvm::SmallDenseSet<int64_t>> insertedDims(UnsqueezeOp op) {
 /// Maps dimension `axis` through the kept dimensions of a rank change:
 /// `dropped` are dimensions of the larger side that have no counterpart.
 /// Forward from the larger side (`fromLarger`) or into it.
-std::optional<int64_t> mapThroughKept(const llvm::SmallDenseSet<int64_t> &dropped,
-                                      int64_t largerRank, int64_t axis,
-                                      bool fromLarger) {
+std::optional<int64_t>
+mapThroughKept(const llvm::SmallDenseSet<int64_t> &dropped, int64_t largerRank,
+               int64_t axis, bool fromLarger) {
   int64_t kept = 0;
   for (int64_t i = 0; i < largerRank; ++i) {
     if (dropped.contains(i))
@@ -441,14 +441,13 @@ struct MoveDequantizeForward : public RewritePattern {
       return rewriter.notifyMatchFailure(op, "the quantized axis does not "
                                              "survive the layout op");
     SmallVector<Value> quantized = llvm::map_to_vector(
-        dqs, [](DequantizeOp dq) { return dq.getInput(); });
+        dqs, [](DequantizeOp dq) -> Value { return dq.getInput(); });
     Operation *layout = cloneLayoutOp(rewriter, op, quantized, moved->element);
     DequantizeOp front = dqs.front();
     auto dq = DequantizeOp::create(
         rewriter, front.getLoc(), op->getResult(0).getType(),
         layout->getResult(0), front.getScale(), front.getZeroPoint(),
-        rewriter.getI64IntegerAttr(moved->axis),
-        rewriter.getI64IntegerAttr(0));
+        rewriter.getI64IntegerAttr(moved->axis), rewriter.getI64IntegerAttr(0));
     dq->setDiscardableAttrs(front->getDiscardableAttrDictionary());
     rewriter.replaceOp(op, dq.getOutput());
     return success();
@@ -464,8 +463,8 @@ struct MoveQuantizeBackward : public OpRewritePattern<QuantizeOp> {
   LogicalResult matchAndRewrite(QuantizeOp op,
                                 PatternRewriter &rewriter) const override {
     Operation *layout = op.getInput().getDefiningOp();
-    if (!layout || !isa<ReshapeOp, TransposeOp, SqueezeOp, UnsqueezeOp,
-                        SliceOp, GatherOp, ConcatOp>(layout))
+    if (!layout || !isa<ReshapeOp, TransposeOp, SqueezeOp, UnsqueezeOp, SliceOp,
+                        GatherOp, ConcatOp>(layout))
       return rewriter.notifyMatchFailure(op, "input is not a layout op");
     if (!layout->hasOneUse())
       return rewriter.notifyMatchFailure(op, "layout op has other users");
@@ -488,8 +487,8 @@ struct MoveQuantizeBackward : public OpRewritePattern<QuantizeOp> {
       q->setDiscardableAttrs(op->getDiscardableAttrDictionary());
       quantized.push_back(q);
     }
-    Operation *movedLayout = cloneLayoutOp(
-        rewriter, layout, quantized, op.getType().getElementType());
+    Operation *movedLayout = cloneLayoutOp(rewriter, layout, quantized,
+                                           op.getType().getElementType());
     rewriter.replaceOp(op, movedLayout->getResults());
     return success();
   }
@@ -549,8 +548,7 @@ struct CancelDequantizeQuantize : public OpRewritePattern<QuantizeOp> {
       return rewriter.notifyMatchFailure(op, "types differ");
     FailureOr<QuantParams> qParams = getParams(op);
     FailureOr<QuantParams> dqParams = getParams(dq);
-    if (failed(qParams) || failed(dqParams) ||
-        !sameParams(*qParams, *dqParams))
+    if (failed(qParams) || failed(dqParams) || !sameParams(*qParams, *dqParams))
       return rewriter.notifyMatchFailure(op, "parameters differ");
     if (!roundTripsExactly(*qParams, op.getSaturate()))
       return rewriter.notifyMatchFailure(
@@ -566,8 +564,10 @@ struct QNNPropagateQDQPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populatePropagateQDQPatterns(patterns);
-    // Folding would evaluate dequantize of small constant weights into float
-    // constants: the quantization this pass exists to preserve.
+    // The pass moves Q/DQ and nothing else: evaluating quantize or
+    // dequantize of constants is left to canonicalization and
+    // qnn-quantize-weights, so a quantized constant weight stays recognizable
+    // as one for the fusion patterns.
     GreedyRewriteConfig config;
     config.enableFolding(false);
     if (failed(

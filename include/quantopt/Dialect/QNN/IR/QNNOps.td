@@ -411,7 +411,8 @@ def QNN_DequantizeOp : QNN_Op<"dequantize", [AttrSizedOperandSegments]> {
   let assemblyFormat = "$input (`,` $scale^)? (`,` $zero_point^)? attr-dict "
                        "`:` functional-type(operands, results)";
   let hasVerifier = 1;
-  let hasFolder = 1;
+  // No folder: folding dequantize(constant) would silently turn a
+  // quantized weight back into a float one (see qnn-evaluate-dequantize).
 }
 
 def QNN_DynamicQuantizeOp : QNN_InferredOp<"dynamic_quantize"> {

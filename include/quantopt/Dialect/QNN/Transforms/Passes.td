@@ -173,4 +173,60 @@ def QNNLintFloatWeightsPass
   ];
 }
 
+def QNNEvaluateDequantizePass
+    : Pass<"qnn-evaluate-dequantize", "::mlir::func::FuncOp"> {
+  let summary = "Evaluate qnn.dequantize of constants (debugging, numerics tests)";
+  let description = [{
+    Replaces `qnn.dequantize` of small constants by the float constant it
+    computes, with the exact ONNX arithmetic. This undoes weight
+    quantization, which is why dequantize has no folder and canonicalization
+    never does this; the pass exists to inspect and test the numerics.
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Calibration
+//===----------------------------------------------------------------------===//
+
+def QNNInstrumentCalibrationPass
+    : Pass<"qnn-instrument-calibration", "::mlir::ModuleOp"> {
+  let summary = "Expose the tensors to calibrate as extra function results";
+  let description = [{
+    Every activation `qnn.quantize` whose element type is
+    `!quant.calibrated` (inserted by `qnn-insert-qdq` for static schemes)
+    marks a tensor to observe. This pass returns those tensors as extra
+    results of their (entry) function, each with a `qnn.calibration_key`
+    result attribute, so running the compiled float model on calibration
+    data streams exactly the values the calibrator needs. Functions that
+    are called somewhere keep their signature (and are not instrumented).
+  }];
+  let statistics = [
+    Statistic<"numObserved", "num-observed", "Number of tensors exposed">
+  ];
+}
+
+def QNNFoldCalibrationPass
+    : Pass<"qnn-fold-calibration", "::mlir::func::FuncOp"> {
+  let summary = "Turn calibrated ranges into scales and zero points";
+  let description = [{
+    Reads a calibration table (JSON, see docs/Calibration.md) and replaces
+    each `!quant.calibrated` activation type by the quantized type its range
+    gives: `!quant.uniform<u8:f32, s:z>` (asymmetric, the default and ONNX
+    Runtime's), `!quant.uniform<i8:f32, s>` (`activation-type=int8`,
+    symmetric) or explicit float8 E4M3FN parameters for the fp8 scheme.
+    Zero is always exactly representable. A key missing from the table is an
+    error naming it.
+  }];
+  let options = [
+    Option<"tablePath", "table", "std::string", "",
+           "Calibration table (JSON) to read">,
+    Option<"activationType", "activation-type", "std::string", "\"uint8\"",
+           "Storage of static int activations: uint8 (asymmetric) or int8 "
+           "(symmetric)">
+  ];
+  let statistics = [
+    Statistic<"numFolded", "num-folded", "Number of activation ranges folded">
+  ];
+}
+
 #endif // QUANTOPT_DIALECT_QNN_TRANSFORMS_PASSES_TD

@@ -5,7 +5,7 @@ For every storage type (int8, uint8, int16, uint16, int4, uint4, the four
 float8 types, int32 for dequantize) and granularity (per tensor, per axis,
 blocked), random inputs that include exact ties (x / scale = k + 0.5),
 out-of-range values (saturation) and zeros are quantized and dequantized by
-folding in `quant-opt --canonicalize`; the results must equal what
+folding in `quant-opt --canonicalize --qnn-evaluate-dequantize`; the results must equal what
 onnx.reference's QuantizeLinear / DequantizeLinear (opset 21) compute, bit for
 bit. The comparison is exact (tolerance 0): both sides implement the same
 float32 arithmetic; the only allowance is that a dequantized NaN may be any
@@ -207,6 +207,7 @@ func.func @{dname}() -> {ty} {{
 
     module = "\n".join(funcs)
     r = subprocess.run([quant_opt, "-", "--canonicalize",
+                        "--qnn-evaluate-dequantize", "--canonicalize",
                         "--mlir-print-elementsattrs-with-hex-if-larger=0"],
                        input=module, capture_output=True, text=True)
     if r.returncode != 0:
