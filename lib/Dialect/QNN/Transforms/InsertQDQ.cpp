@@ -21,6 +21,7 @@
 #include "llvm/Support/Regex.h"
 
 #include <cmath>
+#include <limits>
 
 namespace quantopt::qnn {
 #define GEN_PASS_DEF_QNNINSERTQDQPASS
@@ -273,8 +274,12 @@ Value QNNInsertQDQPass::quantizeActivation(OpBuilder &b, Operation *matmul,
                                 dq.getZeroPoint(), b.getI64IntegerAttr(1),
                                 b.getI64IntegerAttr(0));
   }
-  // Static: the range is unknown until calibration; [0, 0] marks it so.
-  auto calibrated = quant::CalibratedQuantizedType::get(b.getF32Type(), 0, 0);
+  // Static: the range is unknown until calibration. The widest f32 range
+  // marks it so (the type requires min < max); qnn-fold-calibration replaces
+  // it with the table's range for the calibration key.
+  double unbounded = std::numeric_limits<float>::max();
+  auto calibrated = quant::CalibratedQuantizedType::get(b.getF32Type(),
+                                                        -unbounded, unbounded);
   auto q = QuantizeOp::create(b, loc, withElement(calibrated), x, Value(),
                               Value(), b.getI64IntegerAttr(1),
                               b.getI64IntegerAttr(0), b.getBoolAttr(true));

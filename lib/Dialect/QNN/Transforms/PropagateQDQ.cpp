@@ -107,18 +107,6 @@ FailureOr<QuantParams> getParams(QuantizeOp op) {
                    op.getBlockSize(), op.getType());
 }
 
-/// The quantized element type once the quantized axis is `axis`: a per-axis
-/// !quant type records its dimension, a storage type does not.
-Type withAxis(Type quantElement, int64_t axis) {
-  auto perAxis = dyn_cast<quant::UniformQuantizedPerAxisType>(quantElement);
-  if (!perAxis)
-    return quantElement;
-  return quant::UniformQuantizedPerAxisType::get(
-      perAxis.getFlags(), perAxis.getStorageType(), perAxis.getExpressedType(),
-      perAxis.getScales(), perAxis.getZeroPoints(), axis,
-      perAxis.getStorageTypeMin(), perAxis.getStorageTypeMax());
-}
-
 /// Values of a constant as doubles (exact for f32, float8 and integers up
 /// to 2^53); std::nullopt when `value` is not a constant.
 std::optional<SmallVector<double>> constantValues(Value value) {
@@ -386,21 +374,19 @@ Operation *cloneLayoutOp(PatternRewriter &rewriter, Operation *op,
   return clone;
 }
 
-/// The quantized element type after moving across `op`, and the attribute
-/// value of `axis` for explicit per-axis parameters.
-struct MovedParams {
-  Type element;
-  int64_t axis;
-};
-
-FailureOr<MovedParams> moveParams(Operation *layout, const QuantParams &params,
-                                  int64_t axisAttr, bool forward) {
+/// The `axis` attribute of the Q/DQ once moved across `layout`: the
+/// renumbered quantized dimension, or `axisAttr` unchanged for per-tensor
+/// parameters.
+FailureOr<int64_t> moveAxis(Operation *layout, const QuantParams &params,
+                            int64_t axisAttr, bool forward) {
   if (params.perTensor)
-    return MovedParams{params.quantElement, axisAttr};
+    return axisAttr;
   std::optional<int64_t> axis = mapAxis(layout, params.axis, forward);
-  if (!axis)
+  // Layout ops infer their result element type from their input, so a
+  // per-axis !quant type cannot change its quantized dimension across one.
+  if (!axis || (!params.scale && *axis != params.axis))
     return failure();
-  return MovedParams{withAxis(params.quantElement, *axis), *axis};
+  return *axis;
 }
 
 //===----------------------------------------------------------------------===//
@@ -435,19 +421,20 @@ struct MoveDequantizeForward : public RewritePattern {
         return rewriter.notifyMatchFailure(op, "inputs dequantize with "
                                                "different parameters");
     }
-    FailureOr<MovedParams> moved =
-        moveParams(op, *params, dqs.front().getAxis(), /*forward=*/true);
-    if (failed(moved))
+    FailureOr<int64_t> axis =
+        moveAxis(op, *params, dqs.front().getAxis(), /*forward=*/true);
+    if (failed(axis))
       return rewriter.notifyMatchFailure(op, "the quantized axis does not "
                                              "survive the layout op");
     SmallVector<Value> quantized = llvm::map_to_vector(
         dqs, [](DequantizeOp dq) -> Value { return dq.getInput(); });
-    Operation *layout = cloneLayoutOp(rewriter, op, quantized, moved->element);
+    Operation *layout =
+        cloneLayoutOp(rewriter, op, quantized, params->quantElement);
     DequantizeOp front = dqs.front();
     auto dq = DequantizeOp::create(
         rewriter, front.getLoc(), op->getResult(0).getType(),
         layout->getResult(0), front.getScale(), front.getZeroPoint(),
-        rewriter.getI64IntegerAttr(moved->axis), rewriter.getI64IntegerAttr(0));
+        rewriter.getI64IntegerAttr(*axis), rewriter.getI64IntegerAttr(0));
     dq->setDiscardableAttrs(front->getDiscardableAttrDictionary());
     rewriter.replaceOp(op, dq.getOutput());
     return success();
@@ -471,19 +458,19 @@ struct MoveQuantizeBackward : public OpRewritePattern<QuantizeOp> {
     FailureOr<QuantParams> params = getParams(op);
     if (failed(params))
       return rewriter.notifyMatchFailure(op, "unsupported granularity");
-    FailureOr<MovedParams> moved =
-        moveParams(layout, *params, op.getAxis(), /*forward=*/false);
-    if (failed(moved))
+    FailureOr<int64_t> axis =
+        moveAxis(layout, *params, op.getAxis(), /*forward=*/false);
+    if (failed(axis))
       return rewriter.notifyMatchFailure(op, "the quantized axis does not "
                                              "survive the layout op");
     SmallVector<Value> quantized;
     for (OpOperand *operand : dataOperands(layout)) {
       auto type = cast<ShapedType>(operand->get().getType());
       auto q = QuantizeOp::create(
-          rewriter, op.getLoc(), type.clone(moved->element), operand->get(),
-          op.getScale(), op.getZeroPoint(),
-          rewriter.getI64IntegerAttr(moved->axis),
-          rewriter.getI64IntegerAttr(0), op.getSaturateAttr());
+          rewriter, op.getLoc(), type.clone(params->quantElement),
+          operand->get(), op.getScale(), op.getZeroPoint(),
+          rewriter.getI64IntegerAttr(*axis), rewriter.getI64IntegerAttr(0),
+          op.getSaturateAttr());
       q->setDiscardableAttrs(op->getDiscardableAttrDictionary());
       quantized.push_back(q);
     }

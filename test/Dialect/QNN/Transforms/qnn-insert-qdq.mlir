@@ -55,8 +55,8 @@
 // W8A8-DAG: %[[S:.*]] = qnn.constant dense<[0.0314960629, 0.0157480314]> : tensor<2xf32>
 // W8A8: %[[Q:.*]] = qnn.quantize %[[W]], %[[S]] : (tensor<2x2xf32>, tensor<2xf32>) -> tensor<2x2xi8>
 // W8A8: %[[DQ:.*]] = qnn.dequantize %[[Q]], %[[S]] : (tensor<2x2xi8>, tensor<2xf32>) -> tensor<2x2xf32>
-// W8A8: %[[XQ:.*]] = qnn.quantize %[[X]] {qnn.calibration_key = "fc1/input"} : (tensor<3x2xf32>) -> tensor<3x2x!quant.calibrated<f32<0.000000e+00:0.000000e+00>>>
-// W8A8: %[[XDQ:.*]] = qnn.dequantize %[[XQ]] : (tensor<3x2x!quant.calibrated<f32<0.000000e+00:0.000000e+00>>>) -> tensor<3x2xf32>
+// W8A8: %[[XQ:.*]] = qnn.quantize %[[X]] {qnn.calibration_key = "fc1/input"} : (tensor<3x2xf32>) -> tensor<3x2x!quant.calibrated<f32<-3.4028234663852886E+38:3.4028234663852886E+38>>>
+// W8A8: %[[XDQ:.*]] = qnn.dequantize %[[XQ]] : (tensor<3x2x!quant.calibrated<f32<-3.4028234663852886E+38:3.4028234663852886E+38>>>) -> tensor<3x2xf32>
 // W8A8: %[[M:.*]] = qnn.matmul %[[XDQ]], %[[DQ]] : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
 // W8A8: return %[[M]]
 
@@ -68,7 +68,7 @@
 // FP8-DAG: %[[S:.*]] = qnn.constant dense<[0.00892857183, 0.00446428591]> : tensor<2xf32>
 // FP8: %[[Q:.*]] = qnn.quantize %[[W]], %[[S]] : (tensor<2x2xf32>, tensor<2xf32>) -> tensor<2x2xf8E4M3FN>
 // FP8: %[[DQ:.*]] = qnn.dequantize %[[Q]], %[[S]] : (tensor<2x2xf8E4M3FN>, tensor<2xf32>) -> tensor<2x2xf32>
-// FP8: %[[XQ:.*]] = qnn.quantize %[[X]] {qnn.calibration_key = "fc1/input", qnn.storage_type = f8E4M3FN} : (tensor<3x2xf32>) -> tensor<3x2x!quant.calibrated<f32<0.000000e+00:0.000000e+00>>>
+// FP8: %[[XQ:.*]] = qnn.quantize %[[X]] {qnn.calibration_key = "fc1/input", qnn.storage_type = f8E4M3FN} : (tensor<3x2xf32>) -> tensor<3x2x!quant.calibrated<f32<-3.4028234663852886E+38:3.4028234663852886E+38>>>
 // FP8: %[[XDQ:.*]] = qnn.dequantize %[[XQ]]
 // FP8: qnn.matmul %[[XDQ]], %[[DQ]]
 
@@ -154,8 +154,8 @@ func.func @per_channel(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
 // W4A8-DAG: %[[S:.*]] = qnn.constant dense<{{\[\[}}5.000000e-01, 0.285714298], [1.000000e+00, 0.214285716]]> : tensor<2x2xf32>
 // W4A8: %[[Q:.*]] = qnn.quantize %{{.*}}, %[[S]] {axis = 0 : i64, block_size = 2 : i64} : (tensor<4x2xf32>, tensor<2x2xf32>) -> tensor<4x2xi4>
 // W4A8: %[[DQ:.*]] = qnn.dequantize %[[Q]], %[[S]] {axis = 0 : i64, block_size = 2 : i64}
-// W4A8: %[[XQ:.*]] = qnn.quantize %[[X]] {qnn.calibration_key = "fc2/input"} : (tensor<3x4xf32>) -> tensor<3x4x!quant.calibrated<f32<0.000000e+00:0.000000e+00>>>
-// W4A8: %[[XDQ:.*]] = qnn.dequantize %[[XQ]] : (tensor<3x4x!quant.calibrated<f32<0.000000e+00:0.000000e+00>>>) -> tensor<3x4xf32>
+// W4A8: %[[XQ:.*]] = qnn.quantize %[[X]] {qnn.calibration_key = "fc2/input"} : (tensor<3x4xf32>) -> tensor<3x4x!quant.calibrated<f32<-3.4028234663852886E+38:3.4028234663852886E+38>>>
+// W4A8: %[[XDQ:.*]] = qnn.dequantize %[[XQ]] : (tensor<3x4x!quant.calibrated<f32<-3.4028234663852886E+38:3.4028234663852886E+38>>>) -> tensor<3x4xf32>
 // W4A8: qnn.matmul %[[XDQ]], %[[DQ]]
 
 // Tests per-group asymmetric int4: ui4 zero points per group and channel.
