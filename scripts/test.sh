@@ -40,6 +40,13 @@ else
   failed+=("ctest")
 fi
 
+# The figures tests print (node-test and agreement counts) are in ctest's log.
+log="$BUILD_DIR/Testing/Temporary/LastTest.log"
+if [[ -f "$log" ]]; then
+  echo "[test] reported by the tests:"
+  grep -hE "^node-tests: |^OK: quant-calibrate agrees|^FAILED: [0-9]+ mismatches" "$log" | sed 's/^/  /' || true
+fi
+
 if [[ ${#failed[@]} -eq 0 ]]; then
   echo "[test] SUMMARY: all checks passed"
 else

@@ -22,12 +22,12 @@
 #include "quantopt/Dialect/QNN/Transforms/Passes.h"
 #include "quantopt/Dialect/QNN/Utils/QuantNumerics.h"
 
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 
 #include <cmath>
-#include <limits>
 
 using namespace mlir;
 using namespace quantopt;
@@ -77,8 +77,8 @@ bool isPerTensorOrChannel(Value param, int64_t n) {
   int64_t count = numElements(param);
   if (count == 1)
     return true;
-  auto type = cast<RankedTensorType>(param.getType());
-  return !ShapedType::isDynamic(n) && type.getRank() == 1 && count == n;
+  auto type = dyn_cast<RankedTensorType>(param.getType());
+  return type && !ShapedType::isDynamic(n) && type.getRank() == 1 && count == n;
 }
 
 /// A zero point that is absent or all zeros carries no information.
@@ -276,8 +276,8 @@ FailureOr<Value> quantizeBias(PatternRewriter &rewriter, Location loc,
   SmallVector<int32_t> quantized(n);
   for (int64_t i = 0; i < n; ++i) {
     float q = std::nearbyint((*values)[values->size() == 1 ? 0 : i] / scale[i]);
-    if (!std::isfinite(q) ||
-        std::fabs(q) > static_cast<float>(std::numeric_limits<int32_t>::max()))
+    // [-2^31, 2^31): the float bounds are exact, unlike INT32_MAX.
+    if (!(q >= -0x1p31f && q < 0x1p31f))
       return failure();
     quantized[i] = static_cast<int32_t>(q);
   }
@@ -287,6 +287,96 @@ FailureOr<Value> quantizeBias(PatternRewriter &rewriter, Location loc,
 //===----------------------------------------------------------------------===//
 // Patterns: forming the op
 //===----------------------------------------------------------------------===//
+
+/// The explicit storage type of an 8-bit !quant.uniform type whose
+/// parameters an explicit qnn.quantize reproduces exactly: f32 expressed
+/// values and the full storage range (explicit quantize always saturates to
+/// it). Null otherwise.
+IntegerType explicitStorageType(quant::QuantizedType type) {
+  if (!type || !type.getExpressedType().isF32() ||
+      type.getStorageTypeIntegralWidth() != 8 ||
+      !isa<quant::UniformQuantizedType, quant::UniformQuantizedPerAxisType>(
+          type))
+    return {};
+  bool isSigned = type.isSigned();
+  if (type.getStorageTypeMin() != (isSigned ? -128 : 0) ||
+      type.getStorageTypeMax() != (isSigned ? 127 : 255))
+    return {};
+  return IntegerType::get(type.getContext(), 8,
+                          isSigned ? IntegerType::Signless
+                                   : IntegerType::Unsigned);
+}
+
+/// quantize(x) : !quant.uniform<...> whose users are all dequantizes, one of
+/// which feeds a matmul -> the same quantize and dequantizes with explicit
+/// scale and zero-point constants. Calibrated activations arrive typed
+/// (qnn-fold-calibration); both spellings have the same semantics, but only
+/// the explicit one can become qnn.quantized_matmul operands.
+struct MaterializeQuantParams : public OpRewritePattern<QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(QuantizeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto qType = dyn_cast<quant::QuantizedType>(op.getType().getElementType());
+    IntegerType storage = explicitStorageType(qType);
+    if (!storage || !op.getInput().getType().getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "not an 8-bit uniform type");
+    bool feedsMatMul = false;
+    for (Operation *user : op->getUsers()) {
+      if (!isa<DequantizeOp>(user))
+        return rewriter.notifyMatchFailure(op, "a user is not a dequantize");
+      feedsMatMul |= llvm::any_of(user->getUsers(), llvm::IsaPred<MatMulOp>);
+    }
+    if (!feedsMatMul)
+      return rewriter.notifyMatchFailure(op, "no matmul to fuse with");
+
+    SmallVector<float> scales;
+    SmallVector<APInt> zeroPoints;
+    int64_t axis = 1;
+    auto addParam = [&](double scale, int64_t zeroPoint) {
+      scales.push_back(static_cast<float>(scale));
+      zeroPoints.push_back(APInt(8, zeroPoint, qType.isSigned()));
+    };
+    SmallVector<int64_t> paramShape;
+    if (auto perTensor = dyn_cast<quant::UniformQuantizedType>(qType)) {
+      addParam(perTensor.getScale(), perTensor.getZeroPoint());
+    } else {
+      auto perAxis = cast<quant::UniformQuantizedPerAxisType>(qType);
+      for (auto [scale, zeroPoint] :
+           llvm::zip_equal(perAxis.getScales(), perAxis.getZeroPoints()))
+        addParam(scale, zeroPoint);
+      axis = perAxis.getQuantizedDimension();
+      paramShape.push_back(static_cast<int64_t>(scales.size()));
+    }
+    Location loc = op.getLoc();
+    Value scale = ConstantOp::create(
+        rewriter, loc,
+        DenseElementsAttr::get(
+            RankedTensorType::get(paramShape, rewriter.getF32Type()),
+            ArrayRef<float>(scales)));
+    Value zeroPoint = ConstantOp::create(
+        rewriter, loc,
+        DenseElementsAttr::get(RankedTensorType::get(paramShape, storage),
+                               zeroPoints));
+    auto quantized = QuantizeOp::create(
+        rewriter, loc, op.getType().clone(storage), op.getInput(), scale,
+        zeroPoint, rewriter.getI64IntegerAttr(axis),
+        rewriter.getI64IntegerAttr(0), op.getSaturateAttr());
+    quantized->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+    for (Operation *user : llvm::make_early_inc_range(op->getUsers())) {
+      auto dq = cast<DequantizeOp>(user);
+      rewriter.setInsertionPoint(dq);
+      auto explicitDq = DequantizeOp::create(
+          rewriter, dq.getLoc(), dq.getType(), quantized.getOutput(), scale,
+          zeroPoint, rewriter.getI64IntegerAttr(axis),
+          rewriter.getI64IntegerAttr(0));
+      explicitDq->setDiscardableAttrs(dq->getDiscardableAttrDictionary());
+      rewriter.replaceOp(dq, explicitDq.getOutput());
+    }
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
 
 /// matmul(dequantize(q_a, s_a, z_a), dequantize(q_w, s_w, z_w)) ->
 /// quantized_matmul(q_a, q_w, s_a, z_a, s_w, z_w) with an f32 result.
@@ -486,8 +576,8 @@ struct FuseOutputQuantize : public OpRewritePattern<QuantizeOp> {
 
 void qnn::populateFuseIntegerMatMulPatterns(RewritePatternSet &patterns) {
   MLIRContext *context = patterns.getContext();
-  patterns.add<FuseDequantizedMatMul, FuseQLinearMatMul, FuseMatMulIntegerScale,
-               FuseBias, FuseOutputQuantize>(context);
+  patterns.add<MaterializeQuantParams, FuseDequantizedMatMul, FuseQLinearMatMul,
+               FuseMatMulIntegerScale, FuseBias, FuseOutputQuantize>(context);
   patterns.add<FuseActivation<ReluOp>>(context, "relu");
   patterns.add<FuseActivation<GeluOp>>(context, "gelu");
   patterns.add<FuseActivation<SiluOp>>(context, "silu");

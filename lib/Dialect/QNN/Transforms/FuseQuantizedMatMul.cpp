@@ -23,6 +23,7 @@ using namespace quantopt;
 using namespace quantopt::qnn;
 
 namespace {
+
 struct QNNFuseQuantizedMatMulPass
     : public qnn::impl::QNNFuseQuantizedMatMulPassBase<
           QNNFuseQuantizedMatMulPass> {

@@ -44,7 +44,8 @@ struct FuseWeightOnly : public OpRewritePattern<MatMulOp> {
     int64_t group = 0;
     bool perTensor = scaleType.hasStaticShape() &&
                      scaleType.getNumElements() == 1 && dq.getBlockSize() == 0;
-    int64_t axis = dq.getAxis() < 0 ? dq.getAxis() + 2 : dq.getAxis();
+    int64_t axis =
+        normalizeAxis(static_cast<int64_t>(dq.getAxis()), 2).value_or(-1);
     if (!perTensor) {
       if (dq.getBlockSize() == 0 && axis == 1)
         group = 0;

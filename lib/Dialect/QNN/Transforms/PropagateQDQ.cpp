@@ -481,12 +481,17 @@ struct MoveQuantizeBackward : public OpRewritePattern<QuantizeOp> {
   }
 };
 
-/// True when dequantizing then quantizing with `params` gives back every
-/// stored value bit for bit. For normal scales well inside the float range,
+/// True when dequantizing then quantizing with `params` in f32 gives back
+/// every stored value bit for bit. For scales in [2^-100, FLT_MAX / 2^16],
+/// `(q - z) * s` is a normal float (float8 subnormals included) and
 /// `(q - z) * s / s` stays within 2^-23 relative of `q - z`, which rounds
-/// back to it for any 16-bit or float8 code. Saturating E5M2 would turn an
-/// infinity into the largest finite value.
-bool roundTripsExactly(const QuantParams &params, bool saturate) {
+/// back to it for any 16-bit or float8 code. Narrower float types lose that
+/// margin. Saturating E5M2 would turn an infinity into the largest finite
+/// value.
+bool roundTripsExactly(const QuantParams &params, Type expressed,
+                       bool saturate) {
+  if (!expressed.isF32())
+    return false;
   SmallVector<double> scales;
   Type storage = params.quantElement;
   if (!params.scale) {
@@ -516,7 +521,7 @@ bool roundTripsExactly(const QuantParams &params, bool saturate) {
   }
   return llvm::all_of(scales, [](double s) {
     float f = static_cast<float>(s);
-    return std::isnormal(f) && std::fabs(f) < FLT_MAX / 65536.0f;
+    return std::fabs(f) >= 0x1p-100f && std::fabs(f) <= FLT_MAX / 65536.0f;
   });
 }
 
@@ -537,7 +542,8 @@ struct CancelDequantizeQuantize : public OpRewritePattern<QuantizeOp> {
     FailureOr<QuantParams> dqParams = getParams(dq);
     if (failed(qParams) || failed(dqParams) || !sameParams(*qParams, *dqParams))
       return rewriter.notifyMatchFailure(op, "parameters differ");
-    if (!roundTripsExactly(*qParams, op.getSaturate()))
+    if (!roundTripsExactly(*qParams, dq.getType().getElementType(),
+                           op.getSaturate()))
       return rewriter.notifyMatchFailure(
           op, "parameters are not constants whose round trip is exact");
     rewriter.replaceOp(op, dq.getInput());

@@ -103,6 +103,47 @@ func.func @w8a8_dynamic_activation(%x: tensor<2x4xf32>, %w: tensor<4x3xi8>) -> t
   return %b : tensor<2x3xf32>
 }
 
+// -----
+
+// Tests that calibrated activations in the typed form (!quant.uniform, as
+// qnn-fold-calibration writes them) are spelled with explicit scale and
+// zero-point constants so that they fuse; the unsigned type gives ui8
+// storage.
+// CHECK-LABEL: func @w8a8_typed_activation
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<2x4xf32>, %[[W:[^:]*]]: tensor<4x3xi8>)
+// CHECK-DAG:   %[[S:.*]] = qnn.constant dense<1.250000e-01> : tensor<f32>
+// CHECK-DAG:   %[[Z:.*]] = qnn.constant dense<200> : tensor<ui8>
+// CHECK:       %[[Q:.*]] = qnn.quantize %[[X]], %[[S]], %[[Z]] {{.*}}: (tensor<2x4xf32>, tensor<f32>, tensor<ui8>) -> tensor<2x4xui8>
+// CHECK:       %[[R:.*]] = qnn.quantized_matmul %[[Q]], %[[W]], %[[S]], %[[Z]], %{{.*}} : (tensor<2x4xui8>, tensor<4x3xi8>, tensor<f32>, tensor<ui8>, tensor<f32>) -> tensor<2x3xf32>
+// CHECK:       return %[[R]]
+func.func @w8a8_typed_activation(%x: tensor<2x4xf32>, %w: tensor<4x3xi8>) -> tensor<2x3xf32> {
+  %sw = qnn.constant dense<0.25> : tensor<f32>
+  %dw = qnn.dequantize %w, %sw : (tensor<4x3xi8>, tensor<f32>) -> tensor<4x3xf32>
+  %q = qnn.quantize %x {qnn.calibration_key = "fc"} : (tensor<2x4xf32>) -> tensor<2x4x!quant.uniform<u8:f32, 0.125:200>>
+  %d = qnn.dequantize %q : (tensor<2x4x!quant.uniform<u8:f32, 0.125:200>>) -> tensor<2x4xf32>
+  %r = qnn.matmul %d, %dw : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
+  return %r : tensor<2x3xf32>
+}
+
+// -----
+
+// Tests that a narrow-range type ([-127, 127]) keeps its typed form and is
+// not fused: an explicit quantize saturates to the full storage range
+// [-128, 127], so the spelling change would alter values.
+// CHECK-LABEL: func @typed_narrow_range_not_fused
+// CHECK:       %[[Q:.*]] = qnn.quantize %{{.*}} : (tensor<2x4xf32>) -> tensor<2x4x!quant.uniform<i8<-127:127>:f32, 5.000000e-01>>
+// CHECK:       %[[D:.*]] = qnn.dequantize %[[Q]]
+// CHECK:       %[[R:.*]] = qnn.matmul %[[D]]
+// CHECK:       return %[[R]]
+func.func @typed_narrow_range_not_fused(%x: tensor<2x4xf32>, %w: tensor<4x3xi8>) -> tensor<2x3xf32> {
+  %sw = qnn.constant dense<0.25> : tensor<f32>
+  %dw = qnn.dequantize %w, %sw : (tensor<4x3xi8>, tensor<f32>) -> tensor<4x3xf32>
+  %q = qnn.quantize %x : (tensor<2x4xf32>) -> tensor<2x4x!quant.uniform<i8<-127:127>:f32, 0.5>>
+  %d = qnn.dequantize %q : (tensor<2x4x!quant.uniform<i8<-127:127>:f32, 0.5>>) -> tensor<2x4xf32>
+  %r = qnn.matmul %d, %dw : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
+  return %r : tensor<2x3xf32>
+}
+
 //===----------------------------------------------------------------------===//
 // The epilogue: bias, activation, output quantization
 //===----------------------------------------------------------------------===//

@@ -134,7 +134,10 @@ def QNNFuseQuantizedMatMulPass
       dequantization stays inside the op, no float weight exists.
     * `matmul(dequantize(quantize(x)), dequantize(w_q))` (W8A8) becomes
       `qnn.quantized_matmul`: i32 accumulation with a fused epilogue (scale,
-      int32 bias, relu/gelu/silu and the next quantize).
+      int32 bias, relu/gelu/silu and the next quantize). Typed
+      `!quant.uniform` activations (from `qnn-fold-calibration`), ONNX
+      QLinearMatMul and the MatMulInteger + cast + mul form are recognized
+      too.
   }];
   let statistics = [
     Statistic<"numWeightOnly", "num-weight-only", "Weight-only matmuls formed">,
@@ -149,8 +152,11 @@ def QNNPropagateQDQPass : Pass<"qnn-propagate-qdq", "::mlir::func::FuncOp"> {
     `dequantize(layout(q))` and `quantize(layout(x))` becomes
     `layout(quantize(x))` when the quantization parameters allow it (per
     tensor, or per axis with the axis remapped), so that Q/DQ pairs meet the
-    matmul they belong to. Q/DQ chains are cancelled or merged: nothing is
-    dropped silently.
+    matmul they belong to. `quantize(dequantize(q))` with identical constant
+    parameters (where the round trip is provably exact) cancels to `q`;
+    chains with different parameters are kept (there is no requantize op
+    yet). `dequantize(quantize(x))` — fake quantization — is never folded:
+    nothing is dropped silently.
   }];
 }
 
