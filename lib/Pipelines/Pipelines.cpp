@@ -48,6 +48,7 @@ void quantopt::buildQuantizePipeline(OpPassManager &pm,
   func.addPass(qnn::createQNNQuantizeWeightsPass());
   func.addPass(qnn::createQNNPropagateQDQPass());
   func.addPass(qnn::createQNNFuseQuantizedMatMulPass());
+  func.addPass(qnn::createQNNFoldQuantizedMatMulParamsPass());
   func.addPass(createCanonicalizerPass());
   func.addPass(createCSEPass());
   func.addPass(qnn::createQNNLintFloatWeightsPass());

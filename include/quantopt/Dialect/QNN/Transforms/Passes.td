@@ -145,6 +145,30 @@ def QNNFuseQuantizedMatMulPass
   ];
 }
 
+def QNNFoldQuantizedMatMulParamsPass
+    : Pass<"qnn-fold-quantized-matmul-params", "::mlir::func::FuncOp"> {
+  let summary = "Precompute the constant terms of integer matmuls";
+  let description = [{
+    For each `qnn.quantized_matmul` whose right operand is a constant weight
+    (or a transpose of one):
+
+    * the zero-point correction `-lhs_zp * sum_k (w[k, n] - rhs_zp[n])` is
+      computed from the weight and added to the i32 bias, and the lhs zero
+      point becomes 0, so a kernel accumulates `lhs @ (w - rhs_zp) + bias`
+      only (exact integer arithmetic);
+    * the activation and weight scales combine into one per-output-channel
+      multiplier `lhs_scale * rhs_scale[n]` (the new rhs scale; lhs scale
+      becomes 1), and, when the epilogue has no activation or a relu and
+      requantizes, `/ output_scale` too (output scale becomes 1): one
+      multiply per output element. The products are rounded to f32 once
+      here instead of at run time, which can move a result that sits
+      exactly on a rounding tie by one step.
+  }];
+  let statistics = [
+    Statistic<"numFolded", "num-folded", "Number of matmuls rewritten">
+  ];
+}
+
 def QNNPropagateQDQPass : Pass<"qnn-propagate-qdq", "::mlir::func::FuncOp"> {
   let summary = "Move dequantize forward and quantize backward through layout ops";
   let description = [{
