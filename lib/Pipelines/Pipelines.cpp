@@ -45,6 +45,11 @@ void quantopt::buildQuantizePipeline(OpPassManager &pm,
                                options.excludeOpTypes.end());
   OpPassManager &func = pm.nest<func::FuncOp>();
   func.addPass(qnn::createQNNInsertQDQPass(insert));
+  if (!options.calibrationTable.empty()) {
+    qnn::QNNFoldCalibrationPassOptions fold;
+    fold.tablePath = options.calibrationTable;
+    func.addPass(qnn::createQNNFoldCalibrationPass(fold));
+  }
   func.addPass(qnn::createQNNQuantizeWeightsPass());
   func.addPass(qnn::createQNNPropagateQDQPass());
   func.addPass(qnn::createQNNFuseQuantizedMatMulPass());

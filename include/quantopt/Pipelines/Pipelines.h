@@ -49,6 +49,10 @@ struct QuantizePipelineOptions
       llvm::cl::desc("Regexes of node names to keep in float")};
   ListOption<std::string> excludeOpTypes{
       *this, "exclude-op-types", llvm::cl::desc("Op names to keep in float")};
+  Option<std::string> calibrationTable{
+      *this, "calibration-table",
+      llvm::cl::desc("Calibration table (JSON) for static activations; "
+                     "without it static activations stay !quant.calibrated")};
 };
 
 /// normalize, insert Q/DQ for the scheme, quantize weights (RTN), propagate

@@ -315,3 +315,59 @@ OpFoldResult QuantizeOp::fold(FoldAdaptor adaptor) {
       input, scale, zp, getAxis(), getBlockSize(), getSaturate(), type);
   return succeeded(folded) ? OpFoldResult(*folded) : OpFoldResult();
 }
+
+//===----------------------------------------------------------------------===//
+// RequantizeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RequantizeOp::inferReturnTypes(MLIRContext *,
+                                             std::optional<Location>,
+                                             Adaptor adaptor,
+                                             SmallVectorImpl<Type> &inferred) {
+  auto input = cast<ShapedType>(adaptor.getInput().getType());
+  Type element = elementTypeOf(adaptor.getOutputZeroPoint());
+  inferred.push_back(
+      input.hasRank() ? Type(RankedTensorType::get(input.getShape(), element))
+                      : Type(UnrankedTensorType::get(element)));
+  return success();
+}
+
+bool RequantizeOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
+  return areCompatibleTensorTypes(l, r);
+}
+
+LogicalResult RequantizeOp::verify() {
+  if (elementTypeOf(getInputZeroPoint()) != elementTypeOf(getInput()))
+    return emitOpError("input zero point element type must equal the "
+                       "input's ")
+           << elementTypeOf(getInput());
+  for (Value v : {getInputScale(), getInputZeroPoint(), getOutputScale(),
+                  getOutputZeroPoint()}) {
+    auto type = cast<ShapedType>(v.getType());
+    if (type.hasStaticShape() && type.getNumElements() != 1)
+      return emitOpError("parameters must be per tensor (one element), got ")
+             << type;
+  }
+  return success();
+}
+
+OpFoldResult RequantizeOp::fold(FoldAdaptor adaptor) {
+  auto input = dyn_cast_if_present<DenseElementsAttr>(adaptor.getInput());
+  auto si = dyn_cast_if_present<DenseElementsAttr>(adaptor.getInputScale());
+  auto zi = dyn_cast_if_present<DenseElementsAttr>(adaptor.getInputZeroPoint());
+  auto so = dyn_cast_if_present<DenseElementsAttr>(adaptor.getOutputScale());
+  auto zo =
+      dyn_cast_if_present<DenseElementsAttr>(adaptor.getOutputZeroPoint());
+  RankedTensorType type = foldableResultType(getOutput());
+  if (!input || !si || !zi || !so || !zo || !type)
+    return {};
+  auto realType =
+      RankedTensorType::get(type.getShape(), Float32Type::get(getContext()));
+  FailureOr<DenseElementsAttr> real =
+      foldDequantize(input, si, zi, /*axis=*/0, /*blockSize=*/0, realType);
+  if (failed(real))
+    return {};
+  FailureOr<DenseElementsAttr> q = foldQuantize(*real, so, zo, 0, 0,
+                                                /*saturate=*/true, type);
+  return succeeded(q) ? OpFoldResult(*q) : OpFoldResult();
+}

@@ -12,6 +12,8 @@
 
 #include "quantopt/Dialect/QNN/Transforms/Passes.h"
 
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 
 namespace quantopt::qnn {
@@ -39,8 +41,24 @@ std::optional<SmallVector<int64_t>> weightValues(Value rhs, int64_t &k,
   if (!type || type.getRank() != 2 || !type.hasStaticShape())
     return std::nullopt;
   std::optional<SmallVector<int64_t>> values = getConstantIntValues(rhs);
-  if (!values)
-    return std::nullopt;
+  if (!values) {
+    // Weights are usually 8-bit resource blobs (qnn-quantize-weights).
+    auto constant = rhs.getDefiningOp<ConstantOp>();
+    auto resource =
+        constant ? dyn_cast<DenseResourceElementsAttr>(constant.getValue())
+                 : DenseResourceElementsAttr();
+    AsmResourceBlob *blob =
+        resource ? resource.getRawHandle().getBlob() : nullptr;
+    auto element = dyn_cast<IntegerType>(type.getElementType());
+    if (!blob || !element || element.getWidth() != 8 ||
+        blob->getData().size() != static_cast<size_t>(type.getNumElements()))
+      return std::nullopt;
+    values.emplace();
+    for (char c : blob->getData())
+      values->push_back(element.isUnsigned()
+                            ? static_cast<int64_t>(static_cast<uint8_t>(c))
+                            : static_cast<int64_t>(static_cast<int8_t>(c)));
+  }
   int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
   if (!transposed) {
     k = rows;
@@ -66,7 +84,8 @@ std::optional<SmallVector<float>> floatValues(Value v) {
 
 /// Broadcasts a one-element parameter to n entries.
 SmallVector<int64_t> perChannel(ArrayRef<int64_t> v, int64_t n) {
-  return v.size() == 1 ? SmallVector<int64_t>(n, v[0]) : SmallVector<int64_t>(v);
+  return v.size() == 1 ? SmallVector<int64_t>(n, v[0])
+                       : SmallVector<int64_t>(v);
 }
 SmallVector<float> perChannel(ArrayRef<float> v, int64_t n) {
   return v.size() == 1 ? SmallVector<float>(n, v[0]) : SmallVector<float>(v);
@@ -75,7 +94,8 @@ SmallVector<float> perChannel(ArrayRef<float> v, int64_t n) {
 LogicalResult fold(QuantizedMatMulOp op) {
   int64_t k = 0, n = 0;
   std::optional<SmallVector<int64_t>> w = weightValues(op.getRhs(), k, n);
-  std::optional<SmallVector<int64_t>> za = getConstantIntValues(op.getLhsZeroPoint());
+  std::optional<SmallVector<int64_t>> za =
+      getConstantIntValues(op.getLhsZeroPoint());
   std::optional<SmallVector<float>> sa = floatValues(op.getLhsScale());
   std::optional<SmallVector<float>> sw = floatValues(op.getRhsScale());
   std::optional<SmallVector<int64_t>> zw =
@@ -109,9 +129,9 @@ LogicalResult fold(QuantizedMatMulOp op) {
   for (float &x : m)
     x = (*sa)[0] * x;
   std::optional<SmallVector<float>> sy = floatValues(op.getOutputScale());
-  bool foldOutput = sy && sy->size() == 1 &&
-                    (op.getActivation() == "none" ||
-                     op.getActivation() == "relu");
+  bool foldOutput =
+      sy && sy->size() == 1 &&
+      (op.getActivation() == "none" || op.getActivation() == "relu");
   if (foldOutput)
     for (float &x : m)
       x = x / (*sy)[0];

@@ -293,10 +293,12 @@ FailureOr<Value> quantizeBias(PatternRewriter &rewriter, Location loc,
 /// values and the full storage range (explicit quantize always saturates to
 /// it). Null otherwise.
 IntegerType explicitStorageType(quant::QuantizedType type) {
-  if (!type || !type.getExpressedType().isF32() ||
-      type.getStorageTypeIntegralWidth() != 8 ||
+  // Check the kind first: !quant.calibrated has no storage type.
+  if (!type ||
       !isa<quant::UniformQuantizedType, quant::UniformQuantizedPerAxisType>(
-          type))
+          type) ||
+      !type.getExpressedType().isF32() ||
+      type.getStorageTypeIntegralWidth() != 8)
     return {};
   bool isSigned = type.isSigned();
   if (type.getStorageTypeMin() != (isSigned ? -128 : 0) ||

@@ -14,6 +14,7 @@
 //   layout(dequantize(q, s, z))  ->  dequantize(layout(q), s, z)
 //   quantize(layout(x), s, z)    ->  layout(quantize(x, s, z))
 //   quantize(dequantize(q, s, z), s, z)  ->  q      (same constant s, z)
+//   quantize(dequantize(q, s1, z1), s2, z2) -> requantize(q, s1, z1, s2, z2)
 //
 // bring each Q/DQ pair next to the op it belongs to, so that the fusion
 // patterns see `matmul(dequantize(q_a), dequantize(q_w))`. The reverse chain
@@ -551,6 +552,58 @@ struct CancelDequantizeQuantize : public OpRewritePattern<QuantizeOp> {
   }
 };
 
+/// quantize(dequantize(q, s1, z1), s2, z2) with different per-tensor
+/// parameters -> requantize(q, s1, z1, s2, z2): the chain stays exact (the
+/// requantize op has the chain's arithmetic) but becomes one op a kernel can
+/// implement without a float tensor.
+struct MergeDequantizeQuantize : public OpRewritePattern<QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  static bool isPerTensorF32(Value scale) {
+    auto type = scale ? dyn_cast<RankedTensorType>(scale.getType())
+                      : RankedTensorType();
+    return type && type.hasStaticShape() && type.getNumElements() == 1 &&
+           type.getElementType().isF32();
+  }
+
+  static Value zeroPointOrZero(PatternRewriter &rewriter, Location loc,
+                               Value zp, Type storage) {
+    if (zp)
+      return zp;
+    auto type = RankedTensorType::get({}, storage);
+    return ConstantOp::create(
+        rewriter, loc,
+        DenseElementsAttr::get(type,
+                               APInt(storage.getIntOrFloatBitWidth(), 0)));
+  }
+
+  LogicalResult matchAndRewrite(QuantizeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto dq = op.getInput().getDefiningOp<DequantizeOp>();
+    if (!dq || !isPerTensorF32(dq.getScale()) || !isPerTensorF32(op.getScale()))
+      return rewriter.notifyMatchFailure(op, "not a per-tensor DQ -> Q chain");
+    auto inType = cast<ShapedType>(dq.getInput().getType());
+    auto outType = cast<ShapedType>(op.getType());
+    auto isInt = [](Type t) {
+      auto i = dyn_cast<IntegerType>(t);
+      return i && (i.getWidth() == 8 || i.getWidth() == 16);
+    };
+    if (!isInt(inType.getElementType()) || !isInt(outType.getElementType()) ||
+        !dq.getType().getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "not 8/16-bit integer storage");
+    Location loc = op.getLoc();
+    Value zi = zeroPointOrZero(rewriter, loc, dq.getZeroPoint(),
+                               inType.getElementType());
+    Value zo = zeroPointOrZero(rewriter, loc, op.getZeroPoint(),
+                               outType.getElementType());
+    auto requant = RequantizeOp::create(rewriter, loc, TypeRange{op.getType()},
+                                        dq.getInput(), dq.getScale(), zi,
+                                        op.getScale(), zo);
+    rewriter.replaceOp(op, requant);
+    return success();
+  }
+};
+
 struct QNNPropagateQDQPass
     : public qnn::impl::QNNPropagateQDQPassBase<QNNPropagateQDQPass> {
   using Base::Base;
@@ -579,5 +632,9 @@ void qnn::populatePropagateQDQPatterns(RewritePatternSet &patterns) {
         SliceOp::getOperationName(), GatherOp::getOperationName(),
         ConcatOp::getOperationName()})
     patterns.add<MoveDequantizeForward>(context, name);
-  patterns.add<MoveQuantizeBackward, CancelDequantizeQuantize>(context);
+  patterns.add<MoveQuantizeBackward>(context);
+  // Cancelling an identity pair is preferred over turning it into a
+  // requantize.
+  patterns.add<CancelDequantizeQuantize>(context, /*benefit=*/2);
+  patterns.add<MergeDequantizeQuantize>(context, /*benefit=*/1);
 }

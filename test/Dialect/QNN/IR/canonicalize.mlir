@@ -324,3 +324,22 @@ func.func @shape_chain(%x: tensor<?x4x8xf32>) -> tensor<?x?xf32> {
   %0 = qnn.reshape %x, %t : (tensor<?x4x8xf32>, tensor<2xi64>) -> tensor<?x?xf32>
   return %0 : tensor<?x?xf32>
 }
+
+// -----
+
+// Tests that qnn.requantize of constants folds with the exact ONNX arithmetic
+// of its DequantizeLinear -> QuantizeLinear chain: q * 0.5 = [0.5, 1.5,
+// -2.5, 63.5] rounds half to even to [0, 2, -2, 64], then saturation at the
+// output type's range clamps 64 + 100 to 127.
+// CHECK-LABEL: func @requantize_folds
+// CHECK: %[[C:.*]] = qnn.constant dense<[100, 102, 98, 127]> : tensor<4xi8>
+// CHECK: return %[[C]]
+func.func @requantize_folds() -> tensor<4xi8> {
+  %q = qnn.constant dense<[1, 3, -5, 127]> : tensor<4xi8>
+  %si = qnn.constant dense<0.5> : tensor<f32>
+  %zi = qnn.constant dense<0> : tensor<i8>
+  %so = qnn.constant dense<1.0> : tensor<f32>
+  %zo = qnn.constant dense<100> : tensor<i8>
+  %r = qnn.requantize %q, %si, %zi, %so, %zo : (tensor<4xi8>, tensor<f32>, tensor<i8>, tensor<f32>, tensor<i8>) -> tensor<4xi8>
+  return %r : tensor<4xi8>
+}

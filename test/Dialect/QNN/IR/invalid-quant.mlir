@@ -384,3 +384,19 @@ func.func @nbits_result_n(%x: tensor<2x32xf32>, %w: tensor<8x2x8xui8>, %s: tenso
   %0 = qnn.matmul_nbits %x, %w, %s {K = 32 : i64, N = 8 : i64, block_size = 16 : i64} : (tensor<2x32xf32>, tensor<8x2x8xui8>, tensor<16xf32>) -> tensor<2x4xf32>
   return %0 : tensor<2x4xf32>
 }
+
+// -----
+
+func.func @requantize_per_axis(%q: tensor<4xi8>, %s: tensor<4xf32>, %z: tensor<i8>, %so: tensor<f32>) -> tensor<4xi8> {
+  // expected-error @+1 {{parameters must be per tensor (one element)}}
+  %r = qnn.requantize %q, %s, %z, %so, %z : (tensor<4xi8>, tensor<4xf32>, tensor<i8>, tensor<f32>, tensor<i8>) -> tensor<4xi8>
+  return %r : tensor<4xi8>
+}
+
+// -----
+
+func.func @requantize_zp_type(%q: tensor<4xi8>, %s: tensor<f32>, %z: tensor<ui8>) -> tensor<4xui8> {
+  // expected-error @+1 {{input zero point element type must equal the input's 'i8'}}
+  %r = qnn.requantize %q, %s, %z, %s, %z : (tensor<4xi8>, tensor<f32>, tensor<ui8>, tensor<f32>, tensor<ui8>) -> tensor<4xui8>
+  return %r : tensor<4xui8>
+}

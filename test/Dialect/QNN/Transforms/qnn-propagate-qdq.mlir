@@ -303,14 +303,17 @@ func.func @fake_quant_survives(%x: tensor<8xf32>) -> tensor<8xf32> {
 
 // -----
 
-// Tests that a requantization (different scales) and a chain with run-time
-// parameters are not cancelled: only identical constants prove identity.
+// Tests that a chain with different scales and one with run-time parameters
+// are not cancelled (only identical constants prove identity): both become
+// one qnn.requantize carrying the chain's arithmetic, with explicit zero
+// zero points.
 // CHECK-LABEL: func @chain_not_cancelled
 // CHECK-SAME: (%[[Q:[^:]*]]: tensor<8xi8>, %[[RS:[^:]*]]: tensor<f32>)
-// CHECK:       %[[D0:.*]] = qnn.dequantize %[[Q]], %{{.*}} :
-// CHECK:       %[[Q0:.*]] = qnn.quantize %[[D0]], %{{.*}} :
-// CHECK:       %[[D1:.*]] = qnn.dequantize %[[Q]], %[[RS]] :
-// CHECK:       %[[Q1:.*]] = qnn.quantize %[[D1]], %[[RS]] :
+// CHECK-DAG:   %[[S0:.*]] = qnn.constant dense<1.000000e-01> : tensor<f32>
+// CHECK-DAG:   %[[S1:.*]] = qnn.constant dense<2.000000e-01> : tensor<f32>
+// CHECK-DAG:   %[[Z:.*]] = qnn.constant dense<0> : tensor<i8>
+// CHECK:       %[[Q0:.*]] = qnn.requantize %[[Q]], %[[S0]], %[[Z]], %[[S1]], %[[Z]] :
+// CHECK:       %[[Q1:.*]] = qnn.requantize %[[Q]], %[[RS]], %[[Z]], %[[RS]], %[[Z]] :
 // CHECK:       return %[[Q0]], %[[Q1]]
 func.func @chain_not_cancelled(%q: tensor<8xi8>, %rs: tensor<f32>) -> (tensor<8xi8>, tensor<8xi8>) {
   %s0 = qnn.constant dense<0.1> : tensor<f32>

@@ -494,6 +494,28 @@ def QNN_MatMulNBitsOp : QNN_InferredOp<"matmul_nbits",
   let hasVerifier = 1;
 }
 
+def QNN_RequantizeOp : QNN_InferredOp<"requantize"> {
+  let summary = "Change the quantization parameters of a per-tensor value";
+  let description = [{
+    `quantize(dequantize(input, input_scale, input_zero_point), output_scale,
+    output_zero_point)` with exact ONNX arithmetic, as one op: what a
+    DequantizeLinear -> QuantizeLinear chain with different parameters
+    becomes. Parameters are per tensor; the result has the output zero
+    point's element type.
+  }];
+  let arguments = (ins TensorOf<[I8, UI8, I16, UI16]>:$input,
+                       TensorOf<[F32]>:$input_scale,
+                       TensorOf<[I8, UI8, I16, UI16]>:$input_zero_point,
+                       TensorOf<[F32]>:$output_scale,
+                       TensorOf<[I8, UI8, I16, UI16]>:$output_zero_point);
+  let results = (outs TensorOf<[I8, UI8, I16, UI16]>:$output);
+  let assemblyFormat = "$input `,` $input_scale `,` $input_zero_point `,` "
+                       "$output_scale `,` $output_zero_point attr-dict `:` "
+                       "functional-type(operands, results)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Fused quantized matmuls (produced by qnn-fuse-quantized-matmul)
 //===----------------------------------------------------------------------===//
