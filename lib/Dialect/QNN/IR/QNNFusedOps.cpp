@@ -114,12 +114,21 @@ LogicalResult QuantizedMatMulOp::verify() {
     if (shapedOf(zp).getElementType() != rhs.getElementType())
       return emitOpError("rhs zero point element type must equal rhs's ")
              << rhs.getElementType();
-  for (Value scalar : {getLhsScale(), getLhsZeroPoint()})
-    if (shapedOf(scalar).hasStaticShape() &&
-        shapedOf(scalar).getNumElements() != 1)
+  // Per tensor (one element) or per row: the lhs shape with last dim 1.
+  for (Value param : {getLhsScale(), getLhsZeroPoint()}) {
+    ShapedType type = shapedOf(param);
+    if (!type.hasStaticShape() || type.getNumElements() == 1)
+      continue;
+    bool perRow = lhs.hasRank() && type.getRank() == lhs.getRank() &&
+                  type.getDimSize(type.getRank() - 1) == 1 &&
+                  succeeded(verifyCompatibleShape(type.getShape().drop_back(),
+                                                  lhs.getShape().drop_back()));
+    if (!perRow)
       return emitOpError("lhs scale and zero point must be per tensor (one "
-                         "element), got ")
-             << scalar.getType();
+                         "element) or per row (the lhs shape with a last "
+                         "dimension of 1), got ")
+             << param.getType();
+  }
   int64_t n = rhs.hasRank() && rhs.getRank() >= 1
                   ? rhs.getDimSize(rhs.getRank() - 1)
                   : ShapedType::kDynamic;

@@ -747,15 +747,25 @@ LogicalResult ExpandOp::inferReturnTypes(MLIRContext *,
 // Quantized ops
 //===----------------------------------------------------------------------===//
 
-LogicalResult
-DynamicQuantizeOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location>,
-                                    Adaptor adaptor,
-                                    SmallVectorImpl<Type> &inferred) {
+LogicalResult DynamicQuantizeOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
   Type u8 = IntegerType::get(ctx, 8, IntegerType::Unsigned);
+  Type f32 = Float32Type::get(ctx);
   std::optional<ArrayRef<int64_t>> shape = shapeOf(adaptor.getInput());
   inferred.push_back(tensorOf(shape, u8));
-  inferred.push_back(RankedTensorType::get({}, Float32Type::get(ctx)));
-  inferred.push_back(RankedTensorType::get({}, u8));
+  if (!adaptor.getPerToken()) {
+    inferred.push_back(RankedTensorType::get({}, f32));
+    inferred.push_back(RankedTensorType::get({}, u8));
+    return success();
+  }
+  if (!shape || shape->empty())
+    return emitOptionalError(loc, "per-token dynamic quantization needs a "
+                                  "ranked input of rank >= 1");
+  SmallVector<int64_t> paramShape(*shape);
+  paramShape.back() = 1;
+  inferred.push_back(RankedTensorType::get(paramShape, f32));
+  inferred.push_back(RankedTensorType::get(paramShape, u8));
   return success();
 }
 

@@ -120,6 +120,20 @@ DequantizeOp getInt8Dequantize(Value v) {
 /// as constants (static quantization) or from the qnn.dynamic_quantize that
 /// produced the value (dynamic quantization).
 FailureOr<QuantizedOperand> matchLhs(Value v) {
+  // Per token: a dequantize blocked along the last axis with one block per
+  // row, whose parameters come from a per-token qnn.dynamic_quantize.
+  if (auto dq = v.getDefiningOp<DequantizeOp>()) {
+    auto dynamic = dq.getInput().getDefiningOp<DynamicQuantizeOp>();
+    auto type = dyn_cast<RankedTensorType>(dq.getInput().getType());
+    if (dynamic && dynamic.getPerToken() && type && type.getRank() >= 1 &&
+        dq.getScale() == dynamic.getScale() &&
+        dq.getZeroPoint() == dynamic.getZeroPoint() &&
+        dq.getType().getElementType().isF32() &&
+        normalizeAxis(dq.getAxis(), type.getRank()) == type.getRank() - 1 &&
+        static_cast<int64_t>(dq.getBlockSize()) ==
+            type.getDimSize(type.getRank() - 1))
+      return QuantizedOperand{dq.getInput(), dq.getScale(), dq.getZeroPoint()};
+  }
   DequantizeOp dq = getInt8Dequantize(v);
   if (!dq || numElements(dq.getScale()) != 1 ||
       (dq.getZeroPoint() && numElements(dq.getZeroPoint()) != 1))

@@ -116,10 +116,11 @@ struct QNNInsertQDQPass
       return emitError(loc) << "qnn-insert-qdq: group-size must be positive, "
                                "got "
                             << static_cast<int64_t>(groupSize);
-    if (activationGranularity == ActivationGranularity::PerToken)
+    if (activationGranularity == ActivationGranularity::PerToken &&
+        activationMode != ActivationMode::Dynamic)
       return emitError(loc)
-             << "qnn-insert-qdq: activation-granularity=per-token is not "
-                "supported yet; use per-tensor";
+             << "qnn-insert-qdq: activation-granularity=per-token needs "
+                "activation-mode=dynamic (a calibrated range is per tensor)";
     if (scheme == QuantScheme::FP8 && !symmetric)
       return emitError(loc) << "qnn-insert-qdq: fp8 weights are symmetric; "
                                "remove symmetric=false";
@@ -146,7 +147,7 @@ private:
                   ArrayRef<std::unique_ptr<llvm::Regex>> regexes) const;
   WeightParams computeParams(const WeightRef &w, MLIRContext *ctx) const;
   Value quantizeWeight(OpBuilder &b, Location loc, const WeightRef &w);
-  Value quantizeActivation(OpBuilder &b, Operation *matmul, Value x);
+  Value quantizeActivation(OpBuilder &b, Operation *matmul, Value x, int64_t k);
 };
 } // namespace
 
@@ -260,7 +261,7 @@ Value QNNInsertQDQPass::quantizeWeight(OpBuilder &b, Location loc,
 }
 
 Value QNNInsertQDQPass::quantizeActivation(OpBuilder &b, Operation *matmul,
-                                           Value x) {
+                                           Value x, int64_t k) {
   Location loc = matmul->getLoc();
   auto type = cast<ShapedType>(x.getType());
   auto withElement = [&](Type element) -> Type {
@@ -269,10 +270,14 @@ Value QNNInsertQDQPass::quantizeActivation(OpBuilder &b, Operation *matmul,
     return UnrankedTensorType::get(element);
   };
   if (activationMode == ActivationMode::Dynamic) {
-    auto dq = DynamicQuantizeOp::create(b, loc, x);
+    bool perToken = activationGranularity == ActivationGranularity::PerToken;
+    auto dq = DynamicQuantizeOp::create(b, loc, x, b.getBoolAttr(perToken));
+    // Per token, the parameters are blocked along the last axis with one
+    // block per row (block_size = K): ONNX DequantizeLinear semantics.
+    int64_t axis = perToken ? type.getRank() - 1 : 1;
     return DequantizeOp::create(b, loc, type, dq.getOutput(), dq.getScale(),
-                                dq.getZeroPoint(), b.getI64IntegerAttr(1),
-                                b.getI64IntegerAttr(0));
+                                dq.getZeroPoint(), b.getI64IntegerAttr(axis),
+                                b.getI64IntegerAttr(perToken ? k : 0));
   }
   // Static: the range is unknown until calibration. The widest f32 range
   // marks it so (the type requires min < max); qnn-fold-calibration replaces
@@ -312,7 +317,14 @@ void QNNInsertQDQPass::runOnOperation() {
     op.getRhsMutable().assign(w);
     ++numWeights;
     if (quantizesActivations()) {
-      op.getLhsMutable().assign(quantizeActivation(b, op, op.getLhs()));
+      if (activationGranularity == ActivationGranularity::PerToken &&
+          !cast<ShapedType>(op.getLhs().getType()).hasRank()) {
+        op.emitWarning("per-token activation quantization needs a ranked "
+                       "activation; this layer's activation stays float");
+        continue;
+      }
+      op.getLhsMutable().assign(
+          quantizeActivation(b, op, op.getLhs(), weight->k));
       ++numActivations;
     }
   }

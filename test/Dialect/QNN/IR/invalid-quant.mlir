@@ -203,9 +203,10 @@ func.func @dequantize_blocked_other_dim(%q: tensor<4x40xi4>, %s: tensor<2x3xf32>
 
 // -----
 
-// Tests that dynamic_quantize's scale result is a rank-0 f32 tensor.
+// Tests that a per-tensor dynamic_quantize's scale result is rank 0.
 func.func @dynamic_quantize_scale_shape(%x: tensor<4x8xf32>) -> tensor<4x8xui8> {
-  // expected-error @+1 {{result #1 must be 0D tensor of 32-bit float values, but got 'tensor<1xf32>'}}
+  // expected-error @+2 {{inferred type(s) 'tensor<4x8xui8>', 'tensor<f32>', 'tensor<ui8>' are incompatible with return type(s) of operation 'tensor<4x8xui8>', 'tensor<1xf32>', 'tensor<ui8>'}}
+  // expected-error @+1 {{failed to infer returned types}}
   %0:3 = qnn.dynamic_quantize %x : tensor<4x8xf32> -> tensor<4x8xui8>, tensor<1xf32>, tensor<ui8>
   return %0#0 : tensor<4x8xui8>
 }
@@ -399,4 +400,21 @@ func.func @requantize_zp_type(%q: tensor<4xi8>, %s: tensor<f32>, %z: tensor<ui8>
   // expected-error @+1 {{input zero point element type must equal the input's 'i8'}}
   %r = qnn.requantize %q, %s, %z, %s, %z : (tensor<4xi8>, tensor<f32>, tensor<ui8>, tensor<f32>, tensor<ui8>) -> tensor<4xui8>
   return %r : tensor<4xui8>
+}
+
+// -----
+
+func.func @per_row_lhs_scale_wrong_shape(%a: tensor<3x4xui8>, %w: tensor<4x2xi8>, %s: tensor<2x1xf32>, %z: tensor<ui8>, %sw: tensor<f32>) -> tensor<3x2xf32> {
+  // expected-error @+1 {{lhs scale and zero point must be per tensor (one element) or per row (the lhs shape with a last dimension of 1)}}
+  %y = qnn.quantized_matmul %a, %w, %s, %z, %sw : (tensor<3x4xui8>, tensor<4x2xi8>, tensor<2x1xf32>, tensor<ui8>, tensor<f32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @per_token_unranked(%x: tensor<*xf32>) {
+  // expected-error @+2 {{per-token dynamic quantization needs a ranked input of rank >= 1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %q, %s, %z = qnn.dynamic_quantize %x {per_token = true} : tensor<*xf32> -> tensor<*xui8>, tensor<f32>, tensor<ui8>
+  return
 }

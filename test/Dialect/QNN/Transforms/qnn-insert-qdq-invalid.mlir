@@ -32,9 +32,9 @@
 // RUN: not quant-opt %s --qnn-insert-qdq='exclude-nodes=lm_(' 2>&1 | FileCheck %s --check-prefix=REGEX
 // REGEX: error: qnn-insert-qdq: exclude-nodes entry 'lm_(' is not a valid regex: parentheses not balanced
 
-// Tests that per-token activation scales are rejected as not supported yet.
-// RUN: not quant-opt %s --qnn-insert-qdq='scheme=w8a8 activation-mode=dynamic activation-granularity=per-token' 2>&1 | FileCheck %s --check-prefix=TOKEN
-// TOKEN: error: qnn-insert-qdq: activation-granularity=per-token is not supported yet; use per-tensor
+// Tests that per-token activation scales need dynamic quantization.
+// RUN: not quant-opt %s --qnn-insert-qdq='scheme=w8a8 activation-mode=static activation-granularity=per-token' 2>&1 | FileCheck %s --check-prefix=TOKEN
+// TOKEN: error: qnn-insert-qdq: activation-granularity=per-token needs activation-mode=dynamic
 
 // Tests that fp8 weights cannot be asymmetric.
 // RUN: not quant-opt %s --qnn-insert-qdq='scheme=fp8 symmetric=false' 2>&1 | FileCheck %s --check-prefix=FP8

@@ -416,16 +416,22 @@ def QNN_DequantizeOp : QNN_Op<"dequantize", [AttrSizedOperandSegments]> {
 }
 
 def QNN_DynamicQuantizeOp : QNN_InferredOp<"dynamic_quantize"> {
-  let summary = "Per-tensor uint8 quantization with run-time range "
-                "(ONNX DynamicQuantizeLinear)";
+  let summary = "uint8 quantization with a run-time range "
+                "(ONNX DynamicQuantizeLinear, or per token)";
   let description = [{
     `scale = (max(0, max(x)) - min(0, min(x))) / 255`,
     `zero_point = saturate(round_half_to_even(-min(0, min(x)) / scale))`,
     `output = saturate(round_half_to_even(x / scale) + zero_point)`.
+
+    Per tensor (ONNX DynamicQuantizeLinear) the min/max run over the whole
+    tensor and `scale`/`zero_point` are scalars. With `per_token` they run
+    over the last dimension of each row (token), and `scale`/`zero_point`
+    have the input's shape with a last dimension of 1.
   }];
-  let arguments = (ins TensorOf<[F32]>:$input);
-  let results = (outs TensorOf<[UI8]>:$output, 0DTensorOf<[F32]>:$scale,
-                      0DTensorOf<[UI8]>:$zero_point);
+  let arguments = (ins TensorOf<[F32]>:$input,
+                       DefaultValuedAttr<BoolAttr, "false">:$per_token);
+  let results = (outs TensorOf<[UI8]>:$output, TensorOf<[F32]>:$scale,
+                      TensorOf<[UI8]>:$zero_point);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type(results)";
 }
 
@@ -555,8 +561,10 @@ def QNN_QuantizedMatMulOp : QNN_Op<"quantized_matmul",
     `output_scale` is given, the next layer's quantize
     `saturate(round_half_to_even(r / output_scale) + output_zero_point)`, so
     int8 activations flow to the next layer without a float round trip.
-    `lhs_scale`/`lhs_zero_point` are per tensor; `rhs_scale`/`rhs_zero_point`
-    per tensor or per output channel (`[N]`). The result element type is f32
+    `lhs_scale`/`lhs_zero_point` are per tensor, or per row (per token: the
+    lhs shape with a last dimension of 1, from a per-token
+    `qnn.dynamic_quantize`); `rhs_scale`/`rhs_zero_point` per tensor or per
+    output channel (`[N]`). The result element type is f32
     without `output_scale`, the output zero point's type with it.
   }];
   let arguments = (ins TensorOf<[I8, UI8]>:$lhs, TensorOf<[I8, UI8]>:$rhs,
