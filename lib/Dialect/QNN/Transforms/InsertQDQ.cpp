@@ -54,7 +54,7 @@ struct WeightRef {
   std::string name;
 };
 
-std::optional<WeightRef> matchWeight(Value rhs) {
+std::optional<WeightRef> matchWeight(Value rhs, bool &missingData) {
   bool transposed = false;
   if (auto t = rhs.getDefiningOp<TransposeOp>()) {
     if (t.getPerm() != ArrayRef<int64_t>{1, 0})
@@ -69,8 +69,10 @@ std::optional<WeightRef> matchWeight(Value rhs) {
   if (type.getRank() != 2 || !type.getElementType().isF32())
     return std::nullopt;
   std::optional<SmallVector<float>> values = getF32Values(constant.getValue());
-  if (!values)
+  if (!values) {
+    missingData = true;
     return std::nullopt;
+  }
   WeightRef w;
   w.name = nodeName(constant);
   int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
@@ -305,7 +307,14 @@ void QNNInsertQDQPass::runOnOperation() {
   SmallVector<MatMulOp> matmuls;
   getOperation().walk([&](MatMulOp op) { matmuls.push_back(op); });
   for (MatMulOp op : matmuls) {
-    std::optional<WeightRef> weight = matchWeight(op.getRhs());
+    bool missingData = false;
+    std::optional<WeightRef> weight = matchWeight(op.getRhs(), missingData);
+    if (missingData) {
+      op.emitError("cannot quantize this layer: its weight's data is not "
+                   "available (weights are elided when IR is printed; "
+                   "import with quant-translate --emit-weights)");
+      return signalPassFailure();
+    }
     if (!weight)
       continue; // activation x activation (attention scores): stays float
     if (isExcluded(op, regexes)) {

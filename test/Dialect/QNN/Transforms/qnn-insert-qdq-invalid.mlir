@@ -53,3 +53,4 @@ func.func @f(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
   %0 = qnn.matmul %x, %w : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32> loc("fc1")
   return %0 : tensor<3x2xf32>
 }
+
