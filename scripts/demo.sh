@@ -26,6 +26,13 @@ echo "[demo] importing $MODEL"
 "$BUILD_DIR/bin/quant-translate" --import-onnx "$MODEL" -o "$IMPORTED"
 echo "[demo] normalizing"
 "$BUILD_DIR/bin/quant-opt" "$IMPORTED" --qnn-normalize -o "$NORMALIZED"
+QUANTIZED="$OUT_DIR/model.w4a16.mlir"
+echo "[demo] quantizing (W4A16, groups of 32, RTN) and fusing"
+"$BUILD_DIR/bin/quant-translate" --import-onnx "$MODEL" --emit-weights \
+  -o "$OUT_DIR/model.weights.mlir"
+"$BUILD_DIR/bin/quant-opt" "$OUT_DIR/model.weights.mlir" \
+  --qnn-quantize-pipeline='scheme=w4a16 group-size=32' \
+  --mlir-elide-resource-strings-if-larger=64 -o "$QUANTIZED"
 
 # Prints the func.func signatures and op counts (by op name) of an MLIR file.
 summarize() {
@@ -74,6 +81,12 @@ echo
 echo "== after --qnn-normalize =="
 summarize "$NORMALIZED"
 echo
+echo "== after --qnn-quantize-pipeline='scheme=w4a16 group-size=32' =="
+summarize "$QUANTIZED"
+echo
 echo "[demo] outputs:"
 echo "  $ROOT/$IMPORTED"
 echo "  $ROOT/$NORMALIZED"
+echo "  $ROOT/$QUANTIZED"
+echo "[demo] running the model (accuracy and speed against onnxruntime) needs"
+echo "       the CPU backend, which is not built yet."
