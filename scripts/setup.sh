@@ -45,19 +45,6 @@ has_candidate() {
   [[ -n "$cand" && "$cand" != "(none)" ]]
 }
 
-# LLVM/MLIR 22 are not in Debian 12's own archive; add apt.llvm.org when needed.
-add_llvm_repo() {
-  local list=/etc/apt/sources.list.d/llvm-22.list
-  local key=/etc/apt/keyrings/apt.llvm.org.asc
-  local repo="${QUANTOPT_LLVM_APT_REPO:-deb [signed-by=${key}] http://apt.llvm.org/bookworm/ llvm-toolchain-bookworm-22 main}"
-  log "LLVM/MLIR 22 packages have no install candidate; adding: ${repo}"
-  as_root apt-get install -y --no-install-recommends ca-certificates curl
-  as_root mkdir -p /etc/apt/keyrings
-  curl -fsSL https://apt.llvm.org/llvm-snapshot.gpg.key | as_root tee "$key" >/dev/null
-  echo "$repo" | as_root tee "$list" >/dev/null
-  as_root apt-get update
-}
-
 install_apt_packages() {
   if ! command -v dpkg-query >/dev/null 2>&1; then
     log "no dpkg-query: not a Debian system, skipping apt packages"
@@ -76,8 +63,10 @@ install_apt_packages() {
   as_root apt-get update
   for p in "${LLVM_PACKAGES[@]}"; do
     if ! is_installed "$p" && ! has_candidate "$p"; then
-      add_llvm_repo
-      break
+      log "error: Debian package $p has no install candidate; LLVM/MLIR 22"
+      log "       come from Debian 12's bookworm-security suite: enable it in"
+      log "       /etc/apt/sources.list.d and rerun this script"
+      exit 1
     fi
   done
   as_root apt-get install -y --no-install-recommends "${missing[@]}"
