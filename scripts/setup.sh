@@ -4,10 +4,7 @@
 # Idempotent: when every system package is already installed and the Python
 # modules import, it does nothing beyond a few quick checks, so build.sh can
 # call it every time.
-#
-# Environment:
-#   QUANTOPT_LLVM_APT_REPO  apt line used when the LLVM/MLIR 22 packages have
-#                           no install candidate (default: apt.llvm.org).
+# LLVM/MLIR 22 come from Debian's own archive (bookworm-security).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
