@@ -123,6 +123,9 @@ struct QNNInsertQDQPass
       return emitError(loc)
              << "qnn-insert-qdq: activation-granularity=per-token needs "
                 "activation-mode=dynamic (a calibrated range is per tensor)";
+    if (scheme == QuantScheme::FP8 && activationMode == ActivationMode::Dynamic)
+      return emitError(loc) << "qnn-insert-qdq: fp8 activations are static "
+                               "(calibrated); remove activation-mode=dynamic";
     if (scheme == QuantScheme::FP8 && !symmetric)
       return emitError(loc) << "qnn-insert-qdq: fp8 weights are symmetric; "
                                "remove symmetric=false";

@@ -30,6 +30,19 @@ struct QNNLintFloatWeightsPass
 
   void runOnOperation() override {
     int64_t findings = 0;
+    // A quantize of a constant that was never evaluated keeps the float
+    // weight in the IR (fake quantization of a weight).
+    getOperation().walk([&](QuantizeOp op) {
+      auto constant = op.getInput().getDefiningOp<ConstantOp>();
+      if (!constant ||
+          !isa<FloatType>(getElementTypeOrSelf(constant.getType())))
+        return;
+      InFlightDiagnostic diag = fail ? op.emitError() : op.emitWarning();
+      diag << "float weight " << constant.getType()
+           << " is still in the IR: its quantize was not evaluated (run "
+              "qnn-quantize-weights)";
+      ++findings;
+    });
     getOperation().walk([&](DequantizeOp op) {
       if (!op.getInput().getDefiningOp<ConstantOp>())
         return;

@@ -38,10 +38,12 @@ LogicalResult quantizeWeight(QuantizeOp op, int64_t &count) {
       (op.getZeroPoint() && !op.getZeroPoint().getDefiningOp<ConstantOp>()))
     return success(); // not a constant weight: left to run time
   auto resultType = dyn_cast<RankedTensorType>(op.getType());
-  auto storage = resultType ? dyn_cast<IntegerType>(resultType.getElementType())
-                            : IntegerType();
-  if (!storage || !resultType.hasStaticShape())
-    return success(); // float8 weights fold through the generic folder
+  if (!resultType || !resultType.hasStaticShape())
+    return success();
+  auto storage = dyn_cast<IntegerType>(resultType.getElementType());
+  auto float8 = dyn_cast<FloatType>(resultType.getElementType());
+  if (!storage && !float8)
+    return success();
   std::optional<SmallVector<float>> values = getF32Values(weight.getValue());
   std::optional<SmallVector<float>> scales = getF32Values(scaleOp.getValue());
   std::optional<SmallVector<int64_t>> zps = intValues(op.getZeroPoint());
@@ -53,25 +55,45 @@ LogicalResult quantizeWeight(QuantizeOp op, int64_t &count) {
   auto scaleType = cast<RankedTensorType>(scaleOp.getType());
   QuantLayout layout = QuantLayout::get(
       scaleType, op.getAxis(), op.getBlockSize(), resultType.getRank());
-  SmallVector<int64_t> q =
-      quantizeBuffer(*values, resultType.getShape(), *scales, *zps,
-                     scaleType.getShape(), layout, storage);
+  std::string name = "weight_q";
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(weight.getValue()))
+    name = resource.getRawHandle().getKey().str() + "_q";
+  bool inlineResult = resultType.getNumElements() <= kInlineLimit;
 
   OpBuilder b(op);
   ElementsAttr attr;
-  if (resultType.getNumElements() <= kInlineLimit) {
-    SmallVector<APInt> ints;
-    for (int64_t v : q)
-      ints.push_back(APInt(storage.getWidth(), v, !storage.isUnsigned()));
-    attr = DenseElementsAttr::get(resultType, ints);
+  if (float8) {
+    // float8 E4M3FN/E5M2: one byte per element, ONNX's (saturating) cast.
+    SmallVector<int64_t> index =
+        layout.paramIndices(resultType.getShape(), scaleType.getShape());
+    std::vector<char> bytes(values->size());
+    for (size_t i = 0; i < values->size(); ++i)
+      bytes[i] =
+          static_cast<char>(quantizeToFloat8((*values)[i], (*scales)[index[i]],
+                                             float8, op.getSaturate())
+                                .bitcastToAPInt()
+                                .getZExtValue());
+    if (inlineResult)
+      attr = DenseElementsAttr::getFromRawBuffer(resultType, bytes);
+    else
+      attr = DenseResourceElementsAttr::get(
+          resultType, name,
+          HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64));
   } else {
-    std::vector<char> bytes = packIntegers(q, storage);
-    std::string name = "weight_q";
-    if (auto resource = dyn_cast<DenseResourceElementsAttr>(weight.getValue()))
-      name = resource.getRawHandle().getKey().str() + "_q";
-    attr = DenseResourceElementsAttr::get(
-        resultType, name,
-        HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64));
+    SmallVector<int64_t> q =
+        quantizeBuffer(*values, resultType.getShape(), *scales, *zps,
+                       scaleType.getShape(), layout, storage);
+    if (inlineResult) {
+      SmallVector<APInt> ints;
+      for (int64_t v : q)
+        ints.push_back(APInt(storage.getWidth(), v, !storage.isUnsigned()));
+      attr = DenseElementsAttr::get(resultType, ints);
+    } else {
+      attr = DenseResourceElementsAttr::get(
+          resultType, name,
+          HeapAsmResourceBlob::allocateAndCopyWithAlign(
+              packIntegers(q, storage), 64));
+    }
   }
   op.replaceAllUsesWith(ConstantOp::create(b, op.getLoc(), attr).getResult());
   op.erase();
