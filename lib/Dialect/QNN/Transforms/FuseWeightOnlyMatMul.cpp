@@ -5,6 +5,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "quantopt/Dialect/QNN/Transforms/Passes.h"
+#include "quantopt/Dialect/QNN/Utils/QuantNumerics.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/TypeUtilities.h"
 
 using namespace mlir;
 using namespace quantopt;
@@ -93,8 +98,132 @@ struct FuseWeightOnlyBias : public OpRewritePattern<AddOp> {
   }
 };
 
+/// Raw bytes of a constant ui8 tensor (dense or resource blob).
+std::optional<SmallVector<uint8_t>> getBytes(Value v) {
+  auto constant = v ? v.getDefiningOp<ConstantOp>() : ConstantOp();
+  if (!constant ||
+      !getElementTypeOrSelf(constant.getType()).isUnsignedInteger(8))
+    return std::nullopt;
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(constant.getValue())) {
+    SmallVector<uint8_t> bytes;
+    for (const APInt &x : dense.getValues<APInt>())
+      bytes.push_back(static_cast<uint8_t>(x.getZExtValue()));
+    return bytes;
+  }
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      return SmallVector<uint8_t>(blob->getData().begin(),
+                                  blob->getData().end());
+  return std::nullopt;
+}
+
+/// Small results inline, large ones as resource blobs (like
+/// qnn-quantize-weights).
+ElementsAttr makeConstant(RankedTensorType type, ArrayRef<char> bytes,
+                          ArrayRef<Attribute> elements, StringRef name) {
+  if (type.getNumElements() <= 64)
+    return DenseElementsAttr::get(type, elements);
+  return DenseResourceElementsAttr::get(
+      type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64));
+}
+
+/// com.microsoft MatMulNBits with 4- or 8-bit constant weights, f32 scales,
+/// optional packed zero points and no g_idx -> qnn.weight_only_matmul, so
+/// that pre-quantized LLM weights and our own RTN weights reach the same
+/// kernel. The packed [N, blocks, blob] layout becomes the [K, N] weight
+/// (ui4/ui8) with [blocks, N] scales and zero points (default 2^(bits-1)).
+struct MatMulNBitsToWeightOnly : public OpRewritePattern<MatMulNBitsOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MatMulNBitsOp op,
+                                PatternRewriter &rewriter) const override {
+    int64_t bits = op.getBits(), k = op.getK(), n = op.getN();
+    int64_t block = op.getBlockSize();
+    if ((bits != 4 && bits != 8) || op.getGIdx() ||
+        !cast<ShapedType>(op.getInput().getType()).getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "only 4/8-bit, f32, no g_idx");
+    std::optional<SmallVector<uint8_t>> packed = getBytes(op.getWeight());
+    auto scaleOp = op.getScales().getDefiningOp<ConstantOp>();
+    std::optional<SmallVector<float>> scales =
+        scaleOp ? getF32Values(scaleOp.getValue()) : std::nullopt;
+    std::optional<SmallVector<uint8_t>> zps;
+    if (op.getZeroPoints()) {
+      zps = getBytes(op.getZeroPoints());
+      if (!zps)
+        return rewriter.notifyMatchFailure(op, "zero points not packed ui8");
+    }
+    int64_t blocks = llvm::divideCeil(k, block);
+    int64_t blob = block * bits / 8;
+    if (!packed || !scales ||
+        static_cast<int64_t>(packed->size()) != n * blocks * blob ||
+        static_cast<int64_t>(scales->size()) != n * blocks)
+      return rewriter.notifyMatchFailure(op, "weights are not constants");
+    int64_t zpBytesPerRow = llvm::divideCeil(blocks * bits, 8);
+    if (zps && static_cast<int64_t>(zps->size()) != n * zpBytesPerRow)
+      return rewriter.notifyMatchFailure(op, "unexpected zero point size");
+
+    auto element = [&](ArrayRef<uint8_t> bytes, int64_t index) -> int64_t {
+      if (bits == 8)
+        return bytes[index];
+      uint8_t byte = bytes[index / 2];
+      return index % 2 == 0 ? (byte & 0xF) : (byte >> 4);
+    };
+    SmallVector<int64_t> weight(k * n), zp(blocks * n);
+    SmallVector<float> scale(blocks * n);
+    for (int64_t row = 0; row < n; ++row) {
+      for (int64_t c = 0; c < k; ++c) {
+        int64_t b = c / block, offset = c % block;
+        weight[c * n + row] =
+            element(ArrayRef<uint8_t>(*packed).slice((row * blocks + b) * blob),
+                    offset);
+      }
+      for (int64_t b = 0; b < blocks; ++b) {
+        scale[b * n + row] = (*scales)[row * blocks + b];
+        zp[b * n + row] =
+            zps ? element(ArrayRef<uint8_t>(*zps).slice(row * zpBytesPerRow), b)
+                : (int64_t(1) << (bits - 1));
+      }
+    }
+
+    auto storage = IntegerType::get(getContext(), bits, IntegerType::Unsigned);
+    auto toAttrs = [&](ArrayRef<int64_t> values) {
+      SmallVector<Attribute> attrs;
+      for (int64_t v : values)
+        attrs.push_back(IntegerAttr::get(storage, APInt(bits, v)));
+      return attrs;
+    };
+    Location loc = op.getLoc();
+    auto weightType = RankedTensorType::get({k, n}, storage);
+    auto paramType = RankedTensorType::get({blocks, n}, storage);
+    auto scaleType = RankedTensorType::get({blocks, n}, rewriter.getF32Type());
+    Value w = ConstantOp::create(
+        rewriter, loc,
+        makeConstant(weightType, packIntegers(weight, storage), toAttrs(weight),
+                     "matmulnbits_weight"));
+    SmallVector<Attribute> scaleAttrs;
+    for (float f : scale)
+      scaleAttrs.push_back(rewriter.getF32FloatAttr(f));
+    Value s = ConstantOp::create(
+        rewriter, loc,
+        makeConstant(
+            scaleType,
+            ArrayRef<char>(reinterpret_cast<const char *>(scale.data()),
+                           scale.size() * sizeof(float)),
+            scaleAttrs, "matmulnbits_scales"));
+    Value z = ConstantOp::create(
+        rewriter, loc,
+        makeConstant(paramType, packIntegers(zp, storage), toAttrs(zp),
+                     "matmulnbits_zero_points"));
+    rewriter.replaceOpWithNewOp<WeightOnlyMatMulOp>(
+        op, TypeRange{op.getType()}, op.getInput(), w, s, z, op.getBias(),
+        rewriter.getI64IntegerAttr(block));
+    return success();
+  }
+};
+
 } // namespace
 
 void qnn::populateFuseWeightOnlyMatMulPatterns(RewritePatternSet &patterns) {
-  patterns.add<FuseWeightOnly, FuseWeightOnlyBias>(patterns.getContext());
+  patterns.add<FuseWeightOnly, FuseWeightOnlyBias, MatMulNBitsToWeightOnly>(
+      patterns.getContext());
 }
