@@ -50,14 +50,27 @@ std::optional<SmallVector<int64_t>> weightValues(Value rhs, int64_t &k,
     AsmResourceBlob *blob =
         resource ? resource.getRawHandle().getBlob() : nullptr;
     auto element = dyn_cast<IntegerType>(type.getElementType());
-    if (!blob || !element || element.getWidth() != 8 ||
-        blob->getData().size() != static_cast<size_t>(type.getNumElements()))
+    int64_t count = type.getNumElements();
+    if (!blob || !element ||
+        (element.getWidth() != 8 && element.getWidth() != 4))
+      return std::nullopt;
+    // 8-bit: one byte each; 4-bit: two per byte, lower index in the low
+    // nibble (the layout qnn-quantize-weights writes).
+    ArrayRef<char> data = blob->getData();
+    bool nibbles = element.getWidth() == 4;
+    if (static_cast<int64_t>(data.size()) !=
+        (nibbles ? (count + 1) / 2 : count))
       return std::nullopt;
     values.emplace();
-    for (char c : blob->getData())
-      values->push_back(element.isUnsigned()
-                            ? static_cast<int64_t>(static_cast<uint8_t>(c))
-                            : static_cast<int64_t>(static_cast<int8_t>(c)));
+    for (int64_t i = 0; i < count; ++i) {
+      uint8_t raw = static_cast<uint8_t>(data[nibbles ? i / 2 : i]);
+      if (nibbles)
+        raw = (i % 2 == 0) ? (raw & 0xF) : (raw >> 4);
+      int64_t v = raw;
+      if (!element.isUnsigned())
+        v = nibbles ? (v >= 8 ? v - 16 : v) : static_cast<int8_t>(raw);
+      values->push_back(v);
+    }
   }
   int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
   if (!transposed) {

@@ -105,12 +105,19 @@ struct QuantizedOperand {
   Value value, scale, zeroPoint;
 };
 
+/// 4-bit weights (W4A8) are accepted on the weight side.
+bool isInt4Storage(Type type) {
+  auto intType = dyn_cast<IntegerType>(type);
+  return intType && intType.getWidth() == 4 && !intType.isSigned();
+}
+
 /// Common checks of a dequantize feeding the matmul: explicit parameters,
-/// int8/uint8 storage, f32 result, not blocked.
-DequantizeOp getInt8Dequantize(Value v) {
+/// int8/uint8 (or, for weights, int4/uint4) storage, f32 result, not blocked.
+DequantizeOp getInt8Dequantize(Value v, bool allowInt4 = false) {
   auto dq = v.getDefiningOp<DequantizeOp>();
+  Type storage = dq ? elementTypeOf(dq.getInput()) : Type();
   if (!dq || !dq.getScale() || dq.getBlockSize() != 0 ||
-      !isInt8Storage(elementTypeOf(dq.getInput())) ||
+      !(isInt8Storage(storage) || (allowInt4 && isInt4Storage(storage))) ||
       !dq.getType().getElementType().isF32())
     return {};
   return dq;
@@ -151,7 +158,7 @@ FailureOr<QuantizedOperand> matchLhs(Value v) {
 /// The weight side (or the second activation of QK^T): constant parameters
 /// per tensor, or per output channel along the last dimension.
 FailureOr<QuantizedOperand> matchRhs(Value v) {
-  DequantizeOp dq = getInt8Dequantize(v);
+  DequantizeOp dq = getInt8Dequantize(v, /*allowInt4=*/true);
   if (!dq || !isConstant(dq.getScale()) ||
       (dq.getZeroPoint() && !isConstant(dq.getZeroPoint())))
     return failure();

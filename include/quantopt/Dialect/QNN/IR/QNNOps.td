@@ -561,17 +561,20 @@ def QNN_QuantizedMatMulOp : QNN_Op<"quantized_matmul",
     `output_scale` is given, the next layer's quantize
     `saturate(round_half_to_even(r / output_scale) + output_zero_point)`, so
     int8 activations flow to the next layer without a float round trip.
+    The right operand may be 4-bit (W4A8 with per-channel weight scales:
+    the int4 values take part in the same i32 dot product).
     `lhs_scale`/`lhs_zero_point` are per tensor, or per row (per token: the
     lhs shape with a last dimension of 1, from a per-token
     `qnn.dynamic_quantize`); `rhs_scale`/`rhs_zero_point` per tensor or per
     output channel (`[N]`). The result element type is f32
     without `output_scale`, the output zero point's type with it.
   }];
-  let arguments = (ins TensorOf<[I8, UI8]>:$lhs, TensorOf<[I8, UI8]>:$rhs,
+  let arguments = (ins TensorOf<[I8, UI8]>:$lhs,
+                       TensorOf<[I8, UI8, I<4>, UI<4>]>:$rhs,
                        TensorOf<[F32]>:$lhs_scale,
                        TensorOf<[I8, UI8]>:$lhs_zero_point,
                        TensorOf<[F32]>:$rhs_scale,
-                       Optional<TensorOf<[I8, UI8]>>:$rhs_zero_point,
+                       Optional<TensorOf<[I8, UI8, I<4>, UI<4>]>>:$rhs_zero_point,
                        Optional<TensorOf<[I32]>>:$bias,
                        Optional<TensorOf<[F32]>>:$output_scale,
                        Optional<TensorOf<[I8, UI8]>>:$output_zero_point,
