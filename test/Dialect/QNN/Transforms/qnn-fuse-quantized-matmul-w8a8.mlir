@@ -299,12 +299,11 @@ func.func @no_fusion_runtime_params(%a: tensor<2x4xi8>, %w: tensor<4x3xi8>, %sa:
 
 // -----
 
-// Tests that weight scales per K row (axis 0) and int4 weights are not
-// fused into the int8 op.
+// Tests that weight scales per K row (axis 0) are not fused into the int8
+// op, while an int4 weight with a per-tensor scale is (W4A8).
 // CHECK-LABEL: func @no_fusion_weight_layout
-// CHECK-NOT:   qnn.quantized_matmul
 // CHECK:       qnn.matmul
-// CHECK:       qnn.matmul
+// CHECK:       qnn.quantized_matmul %{{.*}}, %{{.*}} : (tensor<2x4xi8>, tensor<4x3xi4>, {{.*}}) -> tensor<2x3xf32>
 func.func @no_fusion_weight_layout(%a: tensor<2x4xi8>, %w: tensor<4x3xi8>, %w4: tensor<4x3xi4>) -> (tensor<2x3xf32>, tensor<2x3xf32>) {
   %sa = qnn.constant dense<0.5> : tensor<f32>
   %sk = qnn.constant dense<[0.5, 0.25, 0.125, 1.0]> : tensor<4xf32>
