@@ -110,6 +110,8 @@ static LogicalResult verifyQDQ(Operation *op, ShapedType floatType,
                                ShapedType quantType, Value scale,
                                Value zeroPoint, int64_t axis, int64_t blockSize,
                                bool isDequantize) {
+  // DequantizeLinear also accepts int32 input (its zero point must be 0, a
+  // run-time property of the data).
   bool allowI32 = isDequantize;
   if (failed(verifyCompatibleShape(floatType, quantType)))
     return op->emitOpError("input and result shapes differ: ")
@@ -153,9 +155,6 @@ static LogicalResult verifyQDQ(Operation *op, ShapedType floatType,
   if (!isStorage)
     return op->emitOpError("unsupported quantized element type ")
            << qElem << "; " << storageTypesHelp();
-  if (allowI32 && qElem.isInteger(32) && zeroPoint) {
-    // ONNX allows an int32 zero point only if it is 0; checked at run time.
-  }
   if (isDequantize && cast<ShapedType>(scale.getType()).getElementType() !=
                           floatType.getElementType())
     return op->emitOpError("scale element type ")
