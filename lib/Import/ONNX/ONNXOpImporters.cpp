@@ -186,12 +186,6 @@ template <typename OpT> static NodeImporterFn variadic() {
   };
 }
 
-static Type withElementType(Type shaped, Type elementType) {
-  if (auto ranked = dyn_cast<RankedTensorType>(shaped))
-    return RankedTensorType::get(ranked.getShape(), elementType);
-  return UnrankedTensorType::get(elementType);
-}
-
 static FailureOr<Type> dataTypeAttr(NodeContext &c, StringRef name) {
   int64_t to = c.attrInt(name, 0);
   Type t = convertElementType(to, c.builder.getContext());
@@ -260,8 +254,8 @@ static Results importCast(NodeContext &c) {
   REQUIRE(x, c.required(0, "input"));
   REQUIRE(to, dataTypeAttr(c, "to"));
   return SmallVector<Value>{
-      CastOp::create(c.builder, c.loc, withElementType(x.getType(), to), x,
-                     c.builder.getBoolAttr(c.attrInt("saturate", 1) != 0))};
+      CastOp::create(c.builder, c.loc, cast<TensorType>(x.getType()).clone(to),
+                     x, c.builder.getBoolAttr(c.attrInt("saturate", 1) != 0))};
 }
 
 static Results importShape(NodeContext &c) {
@@ -461,8 +455,8 @@ static Results importQuantizeLinear(NodeContext &c) {
         IntegerType::get(c.builder.getContext(), 8, IntegerType::Unsigned);
   }
   auto op = QuantizeOp::create(
-      c.builder, c.loc, withElementType(x.getType(), storage), x, scale, zp,
-      c.builder.getI64IntegerAttr(c.attrInt("axis", 1)),
+      c.builder, c.loc, cast<TensorType>(x.getType()).clone(storage), x, scale,
+      zp, c.builder.getI64IntegerAttr(c.attrInt("axis", 1)),
       c.builder.getI64IntegerAttr(c.attrInt("block_size", 0)),
       c.builder.getBoolAttr(c.attrInt("saturate", 1) != 0));
   return SmallVector<Value>{op};
@@ -477,7 +471,7 @@ static Results importDequantizeLinear(NodeContext &c) {
     result = t;
   }
   auto op = DequantizeOp::create(
-      c.builder, c.loc, withElementType(x.getType(), result), x, scale,
+      c.builder, c.loc, cast<TensorType>(x.getType()).clone(result), x, scale,
       c.input(2), c.builder.getI64IntegerAttr(c.attrInt("axis", 1)),
       c.builder.getI64IntegerAttr(c.attrInt("block_size", 0)));
   return SmallVector<Value>{op};

@@ -96,6 +96,15 @@ static Attribute foldIntBinary(
 
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
+Value qnn::stripMatrixTranspose(Value value, bool &transposed) {
+  transposed = false;
+  auto t = value.getDefiningOp<TransposeOp>();
+  if (!t || t.getPerm() != ArrayRef<int64_t>{1, 0})
+    return value;
+  transposed = true;
+  return t.getInput();
+}
+
 OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
   return foldIntBinary(adaptor.getLhs(), adaptor.getRhs(), getOutput(),
                        [](const APInt &a, const APInt &b) { return a + b; });
@@ -478,8 +487,6 @@ LogicalResult UnsqueezeOp::verify() {
     return emitOpError("axes must not be empty");
   return success();
 }
-
-LogicalResult ExpandOp::verify() { return success(); }
 
 //===----------------------------------------------------------------------===//
 // TableGen'd op definitions

@@ -65,12 +65,7 @@ LogicalResult QNNFoldCalibrationPass::fold(QuantizeOp op) {
               "(qnn-instrument-calibration)";
   // Zero must be exact: widen the range to include it.
   double lo = std::min(it->second.min, 0.0), hi = std::max(it->second.max, 0.0);
-  auto type = cast<ShapedType>(op.getType());
-  auto withElement = [&](Type element) -> Type {
-    if (auto ranked = dyn_cast<RankedTensorType>(type))
-      return RankedTensorType::get(ranked.getShape(), element);
-    return UnrankedTensorType::get(element);
-  };
+  auto type = cast<TensorType>(op.getType());
   OpBuilder b(op);
   Type f32 = b.getF32Type();
 
@@ -83,7 +78,7 @@ LogicalResult QNNFoldCalibrationPass::fold(QuantizeOp op) {
     Value s = ConstantOp::create(
         b, op.getLoc(),
         DenseElementsAttr::get(RankedTensorType::get({}, f32), scale));
-    auto q = QuantizeOp::create(b, op.getLoc(), withElement(storage.getValue()),
+    auto q = QuantizeOp::create(b, op.getLoc(), type.clone(storage.getValue()),
                                 op.getInput(), s, Value(), op.getAxisAttr(),
                                 op.getBlockSizeAttr(), op.getSaturateAttr());
     for (OpOperand &use : llvm::make_early_inc_range(op->getUses())) {
@@ -124,7 +119,7 @@ LogicalResult QNNFoldCalibrationPass::fold(QuantizeOp op) {
       zeroPoint, qmin, qmax);
   if (!uniform)
     return failure();
-  op.getResult().setType(cast<TensorType>(withElement(uniform)));
+  op.getResult().setType(type.clone(uniform));
   return success();
 }
 

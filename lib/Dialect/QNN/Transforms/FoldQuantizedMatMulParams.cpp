@@ -11,9 +11,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "quantopt/Dialect/QNN/Transforms/Passes.h"
+#include "quantopt/Dialect/QNN/Utils/QuantNumerics.h"
 
-#include "mlir/IR/AsmState.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 
 namespace quantopt::qnn {
@@ -27,64 +26,27 @@ using namespace quantopt::qnn;
 
 namespace {
 
-/// Integer values of a constant, or of a 2-D transpose of one, as [K, N].
+/// Integer values of a constant, or of a 2-D transpose of one, as [K, N]
+/// (8-bit and packed 4-bit resource blobs included).
 std::optional<SmallVector<int64_t>> weightValues(Value rhs, int64_t &k,
                                                  int64_t &n) {
-  bool transposed = false;
-  if (auto t = rhs.getDefiningOp<TransposeOp>()) {
-    if (t.getPerm() != ArrayRef<int64_t>{1, 0})
-      return std::nullopt;
-    rhs = t.getInput();
-    transposed = true;
-  }
-  auto type = dyn_cast<RankedTensorType>(rhs.getType());
+  bool transposed;
+  auto constant =
+      stripMatrixTranspose(rhs, transposed).getDefiningOp<ConstantOp>();
+  auto type = constant ? dyn_cast<RankedTensorType>(constant.getType())
+                       : RankedTensorType();
   if (!type || type.getRank() != 2 || !type.hasStaticShape())
     return std::nullopt;
-  std::optional<SmallVector<int64_t>> values = getConstantIntValues(rhs);
-  if (!values) {
-    // Weights are usually 8-bit resource blobs (qnn-quantize-weights).
-    auto constant = rhs.getDefiningOp<ConstantOp>();
-    auto resource =
-        constant ? dyn_cast<DenseResourceElementsAttr>(constant.getValue())
-                 : DenseResourceElementsAttr();
-    AsmResourceBlob *blob =
-        resource ? resource.getRawHandle().getBlob() : nullptr;
-    auto element = dyn_cast<IntegerType>(type.getElementType());
-    int64_t count = type.getNumElements();
-    if (!blob || !element ||
-        (element.getWidth() != 8 && element.getWidth() != 4))
-      return std::nullopt;
-    // 8-bit: one byte each; 4-bit: two per byte, lower index in the low
-    // nibble (the layout qnn-quantize-weights writes).
-    ArrayRef<char> data = blob->getData();
-    bool nibbles = element.getWidth() == 4;
-    if (static_cast<int64_t>(data.size()) !=
-        (nibbles ? (count + 1) / 2 : count))
-      return std::nullopt;
-    values.emplace();
-    for (int64_t i = 0; i < count; ++i) {
-      uint8_t raw = static_cast<uint8_t>(data[nibbles ? i / 2 : i]);
-      if (nibbles)
-        raw = (i % 2 == 0) ? (raw & 0xF) : (raw >> 4);
-      int64_t v = raw;
-      if (!element.isUnsigned())
-        v = nibbles ? (v >= 8 ? v - 16 : v) : static_cast<int8_t>(raw);
-      values->push_back(v);
-    }
-  }
+  std::optional<SmallVector<int64_t>> values =
+      getIntValues(constant.getValue());
+  if (!values)
+    return std::nullopt;
   int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
-  if (!transposed) {
-    k = rows;
-    n = cols;
+  k = transposed ? cols : rows;
+  n = transposed ? rows : cols;
+  if (!transposed)
     return values;
-  }
-  k = cols;
-  n = rows;
-  SmallVector<int64_t> result(values->size());
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c)
-      result[c * rows + r] = (*values)[r * cols + c];
-  return result;
+  return transposeMatrix<int64_t>(*values, rows, cols);
 }
 
 std::optional<SmallVector<float>> floatValues(Value v) {

@@ -98,23 +98,17 @@ struct FuseWeightOnlyBias : public OpRewritePattern<AddOp> {
   }
 };
 
-/// Raw bytes of a constant ui8 tensor (dense or resource blob).
+/// Bytes of a constant ui8 tensor (dense or resource blob).
 std::optional<SmallVector<uint8_t>> getBytes(Value v) {
   auto constant = v ? v.getDefiningOp<ConstantOp>() : ConstantOp();
   if (!constant ||
       !getElementTypeOrSelf(constant.getType()).isUnsignedInteger(8))
     return std::nullopt;
-  if (auto dense = dyn_cast<DenseIntElementsAttr>(constant.getValue())) {
-    SmallVector<uint8_t> bytes;
-    for (const APInt &x : dense.getValues<APInt>())
-      bytes.push_back(static_cast<uint8_t>(x.getZExtValue()));
-    return bytes;
-  }
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
-    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
-      return SmallVector<uint8_t>(blob->getData().begin(),
-                                  blob->getData().end());
-  return std::nullopt;
+  std::optional<SmallVector<int64_t>> values =
+      getIntValues(constant.getValue());
+  if (!values)
+    return std::nullopt;
+  return SmallVector<uint8_t>(values->begin(), values->end());
 }
 
 /// Small results inline, large ones as resource blobs (like

@@ -55,14 +55,9 @@ struct WeightRef {
 };
 
 std::optional<WeightRef> matchWeight(Value rhs, bool &missingData) {
-  bool transposed = false;
-  if (auto t = rhs.getDefiningOp<TransposeOp>()) {
-    if (t.getPerm() != ArrayRef<int64_t>{1, 0})
-      return std::nullopt;
-    rhs = t.getInput();
-    transposed = true;
-  }
-  auto constant = rhs.getDefiningOp<ConstantOp>();
+  bool transposed;
+  auto constant =
+      stripMatrixTranspose(rhs, transposed).getDefiningOp<ConstantOp>();
   if (!constant)
     return std::nullopt;
   auto type = cast<RankedTensorType>(constant.getType());
@@ -84,10 +79,7 @@ std::optional<WeightRef> matchWeight(Value rhs, bool &missingData) {
   }
   w.k = cols;
   w.n = rows;
-  w.values.resize(values->size());
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c)
-      w.values[c * rows + r] = (*values)[r * cols + c];
+  w.values = transposeMatrix<float>(*values, rows, cols);
   return w;
 }
 
@@ -268,12 +260,7 @@ Value QNNInsertQDQPass::quantizeWeight(OpBuilder &b, Location loc,
 Value QNNInsertQDQPass::quantizeActivation(OpBuilder &b, Operation *matmul,
                                            Value x, int64_t k) {
   Location loc = matmul->getLoc();
-  auto type = cast<ShapedType>(x.getType());
-  auto withElement = [&](Type element) -> Type {
-    if (type.hasRank())
-      return RankedTensorType::get(type.getShape(), element);
-    return UnrankedTensorType::get(element);
-  };
+  auto type = cast<TensorType>(x.getType());
   if (activationMode == ActivationMode::Dynamic) {
     bool perToken = activationGranularity == ActivationGranularity::PerToken;
     auto dq = DynamicQuantizeOp::create(b, loc, x, b.getBoolAttr(perToken));
@@ -290,7 +277,7 @@ Value QNNInsertQDQPass::quantizeActivation(OpBuilder &b, Operation *matmul,
   double unbounded = std::numeric_limits<float>::max();
   auto calibrated = quant::CalibratedQuantizedType::get(b.getF32Type(),
                                                         -unbounded, unbounded);
-  auto q = QuantizeOp::create(b, loc, withElement(calibrated), x, Value(),
+  auto q = QuantizeOp::create(b, loc, type.clone(calibrated), x, Value(),
                               Value(), b.getI64IntegerAttr(1),
                               b.getI64IntegerAttr(0), b.getBoolAttr(true));
   std::string key = nodeName(matmul);

@@ -61,10 +61,9 @@ struct QNNLintFloatWeightsPass
     // A float constant weight that still feeds a matmul was not quantized
     // (excluded, or its pattern was not recognized).
     getOperation().walk([&](MatMulOp op) {
-      Value rhs = op.getRhs();
-      if (auto t = rhs.getDefiningOp<TransposeOp>())
-        rhs = t.getInput();
-      auto constant = rhs.getDefiningOp<ConstantOp>();
+      bool transposed;
+      auto constant = stripMatrixTranspose(op.getRhs(), transposed)
+                          .getDefiningOp<ConstantOp>();
       if (!constant ||
           !isa<FloatType>(getElementTypeOrSelf(constant.getType())))
         return;

@@ -247,3 +247,48 @@ std::optional<SmallVector<float>> qnn::getF32Values(ElementsAttr attr) {
   }
   return std::nullopt;
 }
+
+std::optional<SmallVector<int64_t>>
+qnn::unpackIntegers(ArrayRef<char> bytes, IntegerType storage, int64_t count) {
+  unsigned width = storage.getWidth();
+  if (width != 4 && width % 8 != 0)
+    return std::nullopt;
+  int64_t expected = width == 4 ? (count + 1) / 2 : count * (width / 8);
+  if (static_cast<int64_t>(bytes.size()) != expected)
+    return std::nullopt;
+  SmallVector<int64_t> values;
+  values.reserve(count);
+  for (int64_t i = 0; i < count; ++i) {
+    uint64_t raw = 0;
+    if (width == 4) {
+      uint8_t byte = static_cast<uint8_t>(bytes[i / 2]);
+      raw = i % 2 == 0 ? (byte & 0xF) : (byte >> 4);
+    } else {
+      for (unsigned b = 0; b < width / 8; ++b)
+        raw |= uint64_t(static_cast<uint8_t>(bytes[i * (width / 8) + b]))
+               << (8 * b);
+    }
+    values.push_back(storage.isUnsigned() ? static_cast<int64_t>(raw)
+                                          : APInt(width, raw).getSExtValue());
+  }
+  return values;
+}
+
+std::optional<SmallVector<int64_t>> qnn::getIntValues(ElementsAttr attr) {
+  auto storage = dyn_cast<IntegerType>(attr.getElementType());
+  if (!storage)
+    return std::nullopt;
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
+    SmallVector<int64_t> values;
+    for (const APInt &v : dense.getValues<APInt>())
+      values.push_back(storage.isUnsigned()
+                           ? static_cast<int64_t>(v.getZExtValue())
+                           : v.getSExtValue());
+    return values;
+  }
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr))
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      return unpackIntegers(blob->getData(), storage,
+                            resource.getType().getNumElements());
+  return std::nullopt;
+}

@@ -45,6 +45,10 @@ getConstantIntValues(mlir::Value value);
 /// lattice), or nullptr when they are incompatible.
 mlir::Type refineTensorType(mlir::Type current, mlir::Type inferred);
 
+/// Looks through a 2-D `qnn.transpose {perm = [1, 0]}` (how gemm with
+/// trans_b reaches a matmul weight); sets `transposed` when it did.
+mlir::Value stripMatrixTranspose(mlir::Value value, bool &transposed);
+
 } // namespace quantopt::qnn
 
 #endif // QUANTOPT_DIALECT_QNN_IR_QNNOPS_H

@@ -350,7 +350,7 @@ def QNN_ExpandOp : QNN_InferredOp<"expand"> {
   let results = (outs AnyTensor:$output);
   let assemblyFormat = "$input `,` $shape attr-dict `:` "
                        "functional-type(operands, results)";
-  let hasVerifier = 1;
+  
 }
 
 //===----------------------------------------------------------------------===//

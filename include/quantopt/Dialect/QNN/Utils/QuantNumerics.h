@@ -85,6 +85,28 @@ quantizeBuffer(llvm::ArrayRef<float> x, llvm::ArrayRef<int64_t> shape,
 std::vector<char> packIntegers(llvm::ArrayRef<int64_t> values,
                                mlir::IntegerType storage);
 
+/// Inverse of packIntegers: `count` integers of `storage` from blob bytes.
+/// std::nullopt when the byte count does not match.
+std::optional<llvm::SmallVector<int64_t>>
+unpackIntegers(llvm::ArrayRef<char> bytes, mlir::IntegerType storage,
+               int64_t count);
+
+/// Integer values of a constant: dense attributes and 4/8/16-bit resource
+/// blobs in the packIntegers layout. std::nullopt when the data is
+/// unavailable (an elided resource) or not integer.
+std::optional<llvm::SmallVector<int64_t>> getIntValues(mlir::ElementsAttr attr);
+
+/// Row-major transpose of a [rows, cols] matrix.
+template <typename T>
+llvm::SmallVector<T> transposeMatrix(llvm::ArrayRef<T> values, int64_t rows,
+                                     int64_t cols) {
+  llvm::SmallVector<T> result(values.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      result[c * rows + r] = values[r * cols + c];
+  return result;
+}
+
 /// Float32 values of a constant: dense attributes and f32 resource blobs.
 /// std::nullopt when the data is unavailable (an elided resource) or not f32.
 std::optional<llvm::SmallVector<float>> getF32Values(mlir::ElementsAttr attr);
