@@ -562,6 +562,29 @@ GraphImporter::importModel(const onnx::ModelProto &model) {
     values[name] = body->getArgument(i);
     func.setArgAttr(i, "qnn.name", builder.getStringAttr(name));
   }
+  // Symbolic dim names (ONNX dim_param) of the inputs and outputs, so that a
+  // runtime can check that inputs agree on them.
+  auto dimNames = [&](const onnx::ValueInfoProto &v) -> ArrayAttr {
+    if (!v.type().has_tensor_type() || !v.type().tensor_type().has_shape())
+      return {};
+    SmallVector<Attribute> names;
+    bool any = false;
+    for (const auto &d : v.type().tensor_type().shape().dim()) {
+      names.push_back(builder.getStringAttr(d.dim_param()));
+      any |= !d.dim_param().empty();
+    }
+    return any ? builder.getArrayAttr(names) : ArrayAttr();
+  };
+  {
+    unsigned i = 0;
+    for (const onnx::ValueInfoProto &in : graph.input()) {
+      if (initializerNames.contains(in.name()))
+        continue;
+      if (ArrayAttr names = dimNames(in))
+        func.setArgAttr(i, "qnn.dims", names);
+      ++i;
+    }
+  }
   builder.setInsertionPointToStart(body);
 
   for (const onnx::TensorProto &t : graph.initializer()) {
@@ -592,8 +615,11 @@ GraphImporter::importModel(const onnx::ModelProto &model) {
   for (Value v : results)
     resultTypes.push_back(v.getType());
   func.setType(builder.getFunctionType(argTypes, resultTypes));
-  for (auto [i, out] : llvm::enumerate(graph.output()))
+  for (auto [i, out] : llvm::enumerate(graph.output())) {
     func.setResultAttr(i, "qnn.name", builder.getStringAttr(out.name()));
+    if (ArrayAttr names = dimNames(out))
+      func.setResultAttr(i, "qnn.dims", names);
+  }
   return module;
 }
 

@@ -1,0 +1,376 @@
+//===- Run.cpp - Check inputs, call the entry, own the results ------------===//
+//
+// Part of the QuantOpt project.
+//
+//===----------------------------------------------------------------------===//
+//
+// One run: check the caller's inputs against the manifest, build the MLIR
+// memref descriptors of the weights and inputs, call `quantopt_entry`, and
+// take ownership of the result descriptors the generated code filled in
+// (docs/CPUBackend.md, "Model entry ABI").
+//
+// Results are returned as dense row-major buffers. A result buffer the
+// model malloc'ed is handed to the caller as is when it is contiguous;
+// everything else is copied: strided results, results whose `allocated`
+// lies inside an input, a weight or the mapped bundle (not ours to free),
+// and a second result aliasing the buffer of an earlier one.
+//
+//===----------------------------------------------------------------------===//
+
+#include "RuntimeImpl.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/Twine.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+using namespace llvm;
+using namespace quantopt;
+using namespace quantopt::runtime;
+
+qrt_result::~qrt_result() {
+  for (QrtResultOutput &output : outputs)
+    std::free(output.allocation);
+}
+
+namespace {
+
+/// Number of elements of `shape`, or false on overflow.
+bool numElements(ArrayRef<int64_t> shape, uint64_t &count) {
+  count = 1;
+  for (int64_t dim : shape)
+    if (__builtin_mul_overflow(count, static_cast<uint64_t>(dim), &count))
+      return false;
+  return true;
+}
+
+/// A rank-r memref descriptor: allocated, aligned, offset, sizes[r],
+/// strides[r], as 3 + 2r 64-bit words.
+void fillDescriptor(int64_t *words, const void *data, ArrayRef<int64_t> shape) {
+  int64_t rank = shape.size();
+  words[0] = reinterpret_cast<intptr_t>(data);
+  words[1] = reinterpret_cast<intptr_t>(data);
+  words[2] = 0;
+  int64_t stride = 1;
+  for (int64_t i = rank - 1; i >= 0; --i) {
+    words[3 + i] = shape[i];
+    words[3 + rank + i] = stride;
+    stride *= shape[i];
+  }
+}
+
+/// Copies a strided tensor into a dense row-major buffer.
+void copyStrided(const uint8_t *src, ArrayRef<int64_t> sizes,
+                 ArrayRef<int64_t> strides, size_t elementSize, uint8_t *dst) {
+  int64_t rank = sizes.size();
+  if (rank == 0) {
+    std::memcpy(dst, src, elementSize);
+    return;
+  }
+  SmallVector<int64_t> index(rank, 0);
+  int64_t inner = sizes[rank - 1];
+  bool innerContiguous = strides[rank - 1] == 1;
+  while (true) {
+    int64_t offset = 0;
+    for (int64_t d = 0; d + 1 < rank; ++d)
+      offset += index[d] * strides[d];
+    const uint8_t *row = src + offset * static_cast<int64_t>(elementSize);
+    if (innerContiguous) {
+      std::memcpy(dst, row, inner * elementSize);
+      dst += inner * elementSize;
+    } else {
+      for (int64_t j = 0; j < inner; ++j, dst += elementSize)
+        std::memcpy(dst,
+                    row + j * strides[rank - 1] *
+                              static_cast<int64_t>(elementSize),
+                    elementSize);
+    }
+    int64_t d = rank - 2;
+    for (; d >= 0; --d) {
+      if (++index[d] < sizes[d])
+        break;
+      index[d] = 0;
+    }
+    if (d < 0)
+      return;
+  }
+}
+
+class Runner {
+public:
+  Runner(const qrt_bundle &bundle, Failure &failure)
+      : bundle(bundle), failure(failure) {}
+
+  std::unique_ptr<qrt_result> run(const qrt_tensor *inputs, int64_t count);
+
+private:
+  bool fail(qrt_status status, const Twine &message) {
+    failure.status = status;
+    failure.message = (bundle.path + ": " + message).str();
+    return false;
+  }
+  bool checkInputs(const qrt_tensor *inputs, int64_t count);
+  bool collectResults(ArrayRef<int64_t> area, const qrt_tensor *inputs,
+                      qrt_result &result);
+  /// Whether `p` points into an input, a weight or the mapped bundle.
+  bool isForeign(const void *p, const qrt_tensor *inputs) const;
+
+  const qrt_bundle &bundle;
+  Failure &failure;
+  /// Named dim -> value, bound from the inputs.
+  StringMap<int64_t> dimValues;
+  /// Byte size of each input.
+  SmallVector<uint64_t> inputBytes;
+};
+
+bool Runner::checkInputs(const qrt_tensor *inputs, int64_t count) {
+  size_t expected = bundle.inputs.size();
+  if (count < 0 || static_cast<size_t>(count) != expected) {
+    std::string names;
+    for (const TensorSpec &spec : bundle.inputs)
+      names += (names.empty() ? "'" : ", '") + spec.name + "'";
+    return fail(QRT_ERROR_INPUT,
+                "expected " + Twine(expected) + " input(s) (" + names +
+                    "), got " + Twine(count) +
+                    "; pass one tensor per input, in manifest order");
+  }
+  if (count > 0 && !inputs)
+    return fail(QRT_ERROR_INVALID_ARGUMENT, "the inputs array is NULL");
+
+  struct Binding {
+    int64_t value;
+    std::string input;
+    int64_t dim;
+  };
+  StringMap<Binding> bindings;
+  for (int64_t i = 0; i < count; ++i) {
+    const TensorSpec &spec = bundle.inputs[i];
+    const qrt_tensor &tensor = inputs[i];
+    std::string where = "input '" + spec.name + "'";
+    std::string expectedShape = formatShape(spec.shape);
+    if (tensor.dtype != spec.dtype)
+      return fail(QRT_ERROR_INPUT,
+                  where + ": dtype is " + dtypeName(tensor.dtype) +
+                      ", expected " + dtypeName(spec.dtype) +
+                      "; convert the array to " + dtypeName(spec.dtype));
+    if (tensor.rank < 0 || (tensor.rank > 0 && !tensor.shape))
+      return fail(QRT_ERROR_INVALID_ARGUMENT,
+                  where + ": invalid rank or NULL shape");
+    ArrayRef<int64_t> shape(tensor.shape, tensor.rank);
+    if (static_cast<size_t>(tensor.rank) != spec.shape.size())
+      return fail(QRT_ERROR_INPUT, where + ": rank is " + Twine(tensor.rank) +
+                                       " (shape " + formatShape(shape) +
+                                       "), expected " +
+                                       Twine(spec.shape.size()) + " (shape " +
+                                       expectedShape + "); reshape the array");
+    for (auto [d, size] : llvm::enumerate(shape)) {
+      if (size < 0)
+        return fail(QRT_ERROR_INVALID_ARGUMENT, where + ": dim " + Twine(d) +
+                                                    " is " + Twine(size) +
+                                                    "; sizes must be >= 0");
+      int64_t want = spec.shape[d];
+      if (want >= 0 && size != want)
+        return fail(QRT_ERROR_INPUT,
+                    where + ": dim " + Twine(d) + " is " + Twine(size) +
+                        ", expected " + Twine(want) + " (shape " +
+                        formatShape(shape) + ", expected " + expectedShape +
+                        "); pass an array whose dim " + Twine(d) + " is " +
+                        Twine(want));
+      const std::string &dimName = spec.dimNames[d];
+      if (dimName.empty())
+        continue;
+      auto [it, inserted] = bindings.try_emplace(
+          dimName, Binding{size, spec.name, static_cast<int64_t>(d)});
+      if (!inserted && it->second.value != size)
+        return fail(QRT_ERROR_INPUT,
+                    where + ": dim " + Twine(d) + " ('" + dimName + "') is " +
+                        Twine(size) + ", but input '" + it->second.input +
+                        "' dim " + Twine(it->second.dim) + " ('" + dimName +
+                        "') is " + Twine(it->second.value) +
+                        "; inputs must agree on the size of a named dim");
+    }
+    uint64_t elements;
+    uint64_t bytes;
+    if (!numElements(shape, elements) ||
+        __builtin_mul_overflow(elements, dtypeSize(tensor.dtype), &bytes))
+      return fail(QRT_ERROR_INVALID_ARGUMENT,
+                  where + ": shape " + formatShape(shape) + " is too large");
+    if (bytes > 0 && !tensor.data)
+      return fail(QRT_ERROR_INVALID_ARGUMENT, where + ": data is NULL");
+    inputBytes.push_back(bytes);
+  }
+  for (const auto &binding : bindings)
+    dimValues[binding.getKey()] = binding.getValue().value;
+  return true;
+}
+
+bool Runner::isForeign(const void *p, const qrt_tensor *inputs) const {
+  // An empty buffer still owns its address: a result that returns it is
+  // the caller's memory, not the model's.
+  auto inside = [p](const void *begin, uint64_t size) {
+    auto b = reinterpret_cast<uintptr_t>(begin);
+    auto x = reinterpret_cast<uintptr_t>(p);
+    return begin && x >= b && x < b + std::max<uint64_t>(size, 1);
+  };
+  if (inside(bundle.fileData, bundle.fileSize))
+    return true;
+  for (const WeightSpec &weight : bundle.weights)
+    if (inside(weight.data, weight.size))
+      return true;
+  for (size_t i = 0; i < inputBytes.size(); ++i)
+    if (inside(inputs[i].data, inputBytes[i]))
+      return true;
+  return false;
+}
+
+bool Runner::collectResults(ArrayRef<int64_t> area, const qrt_tensor *inputs,
+                            qrt_result &result) {
+  struct Raw {
+    void *allocated;
+    const uint8_t *start;
+    SmallVector<int64_t> sizes, strides;
+    bool contiguous;
+    uint64_t bytes;
+  };
+  SmallVector<Raw> raws;
+  // Every distinct malloc'ed buffer the model returned; freed unless kept.
+  DenseSet<void *> owned;
+  std::string error;
+  size_t word = 0;
+  for (const TensorSpec &spec : bundle.outputs) {
+    int64_t rank = spec.shape.size();
+    Raw raw;
+    raw.allocated = reinterpret_cast<void *>(area[word]);
+    auto *aligned = reinterpret_cast<const uint8_t *>(area[word + 1]);
+    int64_t offset = area[word + 2];
+    raw.sizes.assign(area.begin() + word + 3, area.begin() + word + 3 + rank);
+    raw.strides.assign(area.begin() + word + 3 + rank,
+                       area.begin() + word + 3 + 2 * rank);
+    word += 3 + 2 * rank;
+    size_t elementSize = dtypeSize(spec.dtype);
+    raw.start = aligned + offset * static_cast<int64_t>(elementSize);
+    if (raw.allocated && !isForeign(raw.allocated, inputs))
+      owned.insert(raw.allocated);
+
+    uint64_t elements = 0;
+    std::string where = "output '" + spec.name + "'";
+    if (error.empty()) {
+      for (int64_t d = 0; d < rank && error.empty(); ++d) {
+        int64_t size = raw.sizes[d];
+        int64_t want = spec.shape[d];
+        auto bound = spec.dimNames[d].empty()
+                         ? dimValues.end()
+                         : dimValues.find(spec.dimNames[d]);
+        if (bound != dimValues.end() && want < 0)
+          want = bound->second;
+        if (size < 0 || (want >= 0 && size != want))
+          error = (where + " dim " + Twine(d) + " is " + Twine(size) +
+                   ", expected " + Twine(want))
+                      .str();
+      }
+      if (error.empty() &&
+          (!numElements(raw.sizes, elements) ||
+           __builtin_mul_overflow(elements, elementSize, &raw.bytes)))
+        error = where + " has an impossibly large shape";
+      if (error.empty() && raw.bytes > 0 && !aligned)
+        error = where + " has a NULL data pointer";
+    }
+    raw.contiguous = true;
+    int64_t stride = 1;
+    for (int64_t d = rank - 1; d >= 0 && elements > 0; --d) {
+      if (raw.sizes[d] != 1 && raw.strides[d] != stride)
+        raw.contiguous = false;
+      stride *= raw.sizes[d];
+    }
+    raws.push_back(std::move(raw));
+  }
+  if (!error.empty()) {
+    for (void *p : owned)
+      std::free(p);
+    return fail(QRT_ERROR_MODEL_OUTPUT,
+                "the model returned a result inconsistent with its manifest: " +
+                    error + "; " +
+                    "the bundle is inconsistent: recompile the model with "
+                    "quant-compile");
+  }
+
+  // Keep a contiguous owned buffer for the first output that returns it;
+  // copy everything else. All copies happen before any buffer is freed.
+  DenseSet<void *> kept;
+  for (auto [spec, raw] : llvm::zip(bundle.outputs, raws)) {
+    QrtResultOutput output;
+    output.name = spec.name;
+    output.dtype = spec.dtype;
+    output.shape = raw.sizes;
+    if (raw.allocated && raw.contiguous && owned.count(raw.allocated) &&
+        kept.insert(raw.allocated).second) {
+      output.allocation = raw.allocated;
+      output.data = const_cast<uint8_t *>(raw.start);
+    } else {
+      void *copy = std::malloc(raw.bytes ? raw.bytes : 1);
+      if (!copy) {
+        for (void *p : owned)
+          if (!kept.count(p))
+            std::free(p);
+        return fail(QRT_ERROR_OUT_OF_MEMORY, "out of memory copying output '" +
+                                                 spec.name + "' (" +
+                                                 Twine(raw.bytes) + " bytes)");
+      }
+      if (raw.bytes > 0)
+        copyStrided(raw.start, raw.sizes, raw.strides, dtypeSize(spec.dtype),
+                    static_cast<uint8_t *>(copy));
+      output.allocation = copy;
+      output.data = copy;
+    }
+    result.outputs.push_back(std::move(output));
+  }
+  for (void *p : owned)
+    if (!kept.count(p))
+      std::free(p);
+  return true;
+}
+
+std::unique_ptr<qrt_result> Runner::run(const qrt_tensor *inputs,
+                                        int64_t count) {
+  if (!checkInputs(inputs, count))
+    return nullptr;
+
+  // One descriptor per weight and input, then the result area.
+  std::vector<std::vector<int64_t>> descriptors;
+  std::vector<void *> args;
+  size_t resultWords = 0;
+  for (const TensorSpec &spec : bundle.outputs)
+    resultWords += 3 + 2 * spec.shape.size();
+  std::vector<int64_t> resultArea(resultWords, 0);
+  args.push_back(resultArea.data());
+  auto addDescriptor = [&](const void *data, ArrayRef<int64_t> shape) {
+    descriptors.emplace_back(3 + 2 * shape.size());
+    fillDescriptor(descriptors.back().data(), data, shape);
+    args.push_back(descriptors.back().data());
+  };
+  descriptors.reserve(bundle.weights.size() + count);
+  for (const WeightSpec &weight : bundle.weights)
+    addDescriptor(weight.data, weight.shape);
+  for (int64_t i = 0; i < count; ++i)
+    addDescriptor(inputs[i].data,
+                  ArrayRef<int64_t>(inputs[i].shape, inputs[i].rank));
+
+  bundle.entry(args.data());
+
+  auto result = std::make_unique<qrt_result>();
+  if (!collectResults(resultArea, inputs, *result))
+    return nullptr;
+  return result;
+}
+
+} // namespace
+
+std::unique_ptr<qrt_result>
+quantopt::runtime::runBundle(const qrt_bundle &bundle, const qrt_tensor *inputs,
+                             int64_t numInputs, Failure &failure) {
+  return Runner(bundle, failure).run(inputs, numInputs);
+}

@@ -1,0 +1,562 @@
+//===- QGemm.cpp - int8 GEMM with a fused requantizing epilogue -----------===//
+//
+// Part of the QuantOpt project.
+//
+//===----------------------------------------------------------------------===//
+//
+// qk_qgemm: C = epilogue(sum_k (a - za) * (b - zb)), int32 accumulation
+// exact on every path.
+//
+// Packed B (ISA independent, so a blob packed at compile time runs on any
+// CPU): panels of 16 columns; inside a panel, k in quads: for each quad q
+// 64 bytes, column c at bytes [4c, 4c+4) holding b'[4q..4q+3][c]. B is
+// stored signed: b' = b for int8, b - 128 for uint8, with zb' = zb - 128,
+// so (b - zb) = (b' - zb') for both. After the panels, per column (N
+// rounded to 16): zb', colTerm = K * zb' - sum_k b', bias, b_scale.
+//
+// AVX2 and scalar: A is packed per block of rows into int16 (a - za), in
+// tiles of 6 rows, interleaved per k quad; vpmaddwd on the int16 operands
+// gives exact pair sums (vpmaddubsw would saturate). raw = sum (a-za) b',
+// acc = raw - zb' * rowsum(a - za).
+//
+// AVX-512 VNNI: vpdpbusd needs u8 x s8: A is packed as a' = a (uint8) or
+// a + 128 (int8) in tiles of 8 rows, with za' likewise;
+// sum (a'-za')(b'-zb') = raw - zb' * rowsum(a') + za' * colTerm. All
+// corrections are exact in wrapping 32-bit arithmetic.
+//
+// Blocking: a task is (block of rows, block of up to 256 columns); it packs
+// its rows once, then for each 1024-deep K slice runs the micro-kernel over
+// every (column half-panel, row tile) pair so a B slice stays in L1 while
+// the row tiles stream from L2; raw sums go to an int32 tile buffer, and
+// the epilogue runs once per output row segment at the end.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelsInternal.h"
+#include "quantopt/Runtime/Kernels.h"
+
+#include <algorithm>
+#include <cstring>
+#include <immintrin.h>
+
+using namespace quantopt::kernels;
+
+namespace {
+
+constexpr char kMagic[8] = "QKQGEMM";
+constexpr uint32_t kVersion = 1;
+constexpr uint32_t kFlagUnsignedB = 1;
+constexpr int64_t kPanel = 16;
+/// K quads per cache block (1024 k).
+constexpr int64_t kKcQuads = 256;
+/// Columns per task.
+constexpr int64_t kNc = 256;
+
+struct QLayout {
+  int64_t K, N, Kq, Np;
+  int64_t panelBytes() const { return Kq * 64; }
+  int64_t panelsOffset() const { return kHeaderBytes; }
+  int64_t colOffset() const { return kHeaderBytes + Np / kPanel * Kq * 64; }
+  int64_t size() const { return colOffset() + 4 * Np * 4; }
+};
+
+QLayout layoutFor(int64_t K, int64_t N) {
+  return QLayout{K, N, ceilDiv(K, 4), roundUp(N, kPanel)};
+}
+
+/// Per-column data of a packed blob.
+struct QColumns {
+  const int32_t *zb;
+  const int32_t *colTerm;
+  const int32_t *bias;
+  const float *bscale;
+};
+
+QColumns columnsOf(const void *packed, const QLayout &l) {
+  const char *c = static_cast<const char *>(packed) + l.colOffset();
+  return QColumns{reinterpret_cast<const int32_t *>(c),
+                  reinterpret_cast<const int32_t *>(c + 4 * l.Np),
+                  reinterpret_cast<const int32_t *>(c + 8 * l.Np),
+                  reinterpret_cast<const float *>(c + 12 * l.Np)};
+}
+
+/// Everything the epilogue needs besides the raw sums.
+struct QEpilogue {
+  QColumns cols;
+  int32_t act;
+  int32_t outType;
+  float outScale;
+  int32_t outZp;
+  void *C;
+  int64_t ldc;
+};
+
+//===----------------------------------------------------------------------===//
+// Epilogue
+//===----------------------------------------------------------------------===//
+
+/// One output element; the reference every vector epilogue must match bit
+/// for bit.
+inline void epilogueOne(const QEpilogue &e, int32_t raw, int64_t m, int64_t n,
+                        int32_t rs, int32_t zaEff, float ascale) {
+  uint32_t acc =
+      static_cast<uint32_t>(raw) -
+      static_cast<uint32_t>(e.cols.zb[n]) * static_cast<uint32_t>(rs) +
+      static_cast<uint32_t>(zaEff) * static_cast<uint32_t>(e.cols.colTerm[n]) +
+      static_cast<uint32_t>(e.cols.bias[n]);
+  float r = static_cast<float>(static_cast<int32_t>(acc)) * ascale;
+  r = r * e.cols.bscale[n];
+  r = applyActivation(r, e.act);
+  if (e.outType == 0) {
+    static_cast<float *>(e.C)[m * e.ldc + n] = r;
+    return;
+  }
+  float t = std::nearbyint(r / e.outScale);
+  // Same clamp (and NaN -> low end) as the vector max/min below.
+  t = t > -1024.0f ? t : -1024.0f;
+  t = t < 1024.0f ? t : 1024.0f;
+  int32_t q = static_cast<int32_t>(t) + e.outZp;
+  if (e.outType == 1) {
+    q = std::min(127, std::max(-128, q));
+    static_cast<int8_t *>(e.C)[m * e.ldc + n] = static_cast<int8_t>(q);
+  } else {
+    q = std::min(255, std::max(0, q));
+    static_cast<uint8_t *>(e.C)[m * e.ldc + n] = static_cast<uint8_t>(q);
+  }
+}
+
+void epilogueRowScalar(const QEpilogue &e, const int32_t *raw, int64_t m,
+                       int64_t n0, int64_t cols, int32_t rs, int32_t zaEff,
+                       float ascale) {
+  for (int64_t j = 0; j < cols; ++j)
+    epilogueOne(e, raw[j], m, n0 + j, rs, zaEff, ascale);
+}
+
+QK_AVX2 void epilogueRowAVX2(const QEpilogue &e, const int32_t *raw, int64_t m,
+                             int64_t n0, int64_t cols, int32_t rs,
+                             int32_t zaEff, float ascale) {
+  int64_t j = 0;
+  // erf/exp have no vector form here: gelu/silu go through the scalar
+  // reference so that every path agrees exactly.
+  if (e.act == ActNone || e.act == ActRelu) {
+    const __m256i vrs = _mm256_set1_epi32(rs);
+    const __m256i vza = _mm256_set1_epi32(zaEff);
+    const __m256 vas = _mm256_set1_ps(ascale);
+    const __m256 zero = _mm256_setzero_ps();
+    const __m256 vos = _mm256_set1_ps(e.outScale);
+    const __m256 lo = _mm256_set1_ps(-1024.0f), hi = _mm256_set1_ps(1024.0f);
+    const __m256i vzp = _mm256_set1_epi32(e.outZp);
+    const __m256i qlo = _mm256_set1_epi32(e.outType == 1 ? -128 : 0);
+    const __m256i qhi = _mm256_set1_epi32(e.outType == 1 ? 127 : 255);
+    for (; j + 8 <= cols; j += 8) {
+      int64_t n = n0 + j;
+      __m256i acc = _mm256_loadu_si256((const __m256i *)(raw + j));
+      __m256i zb = _mm256_loadu_si256((const __m256i *)(e.cols.zb + n));
+      __m256i ct = _mm256_loadu_si256((const __m256i *)(e.cols.colTerm + n));
+      __m256i bias = _mm256_loadu_si256((const __m256i *)(e.cols.bias + n));
+      acc = _mm256_sub_epi32(acc, _mm256_mullo_epi32(zb, vrs));
+      acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(vza, ct));
+      acc = _mm256_add_epi32(acc, bias);
+      __m256 r = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), vas);
+      r = _mm256_mul_ps(r, _mm256_loadu_ps(e.cols.bscale + n));
+      if (e.act == ActRelu)
+        r = _mm256_max_ps(r, zero);
+      if (e.outType == 0) {
+        _mm256_storeu_ps(static_cast<float *>(e.C) + m * e.ldc + n, r);
+        continue;
+      }
+      __m256 t = _mm256_round_ps(_mm256_div_ps(r, vos),
+                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      t = _mm256_max_ps(t, lo);
+      t = _mm256_min_ps(t, hi);
+      __m256i q = _mm256_add_epi32(_mm256_cvttps_epi32(t), vzp);
+      q = _mm256_min_epi32(_mm256_max_epi32(q, qlo), qhi);
+      __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(q),
+                                    _mm256_extracti128_si256(q, 1));
+      __m128i p8 = e.outType == 1 ? _mm_packs_epi16(p16, p16)
+                                  : _mm_packus_epi16(p16, p16);
+      _mm_storel_epi64((__m128i *)(static_cast<uint8_t *>(e.C) + m * e.ldc + n),
+                       p8);
+    }
+  }
+  for (; j < cols; ++j)
+    epilogueOne(e, raw[j], m, n0 + j, rs, zaEff, ascale);
+}
+
+//===----------------------------------------------------------------------===//
+// A packing
+//===----------------------------------------------------------------------===//
+
+/// Parameters of A for one call.
+struct QA {
+  const void *A;
+  int64_t M, K;
+  bool isSigned;
+  const void *zp;
+  const float *scale;
+  bool perRow;
+
+  int32_t value(int64_t m, int64_t k) const {
+    return isSigned ? static_cast<const int8_t *>(A)[m * K + k]
+                    : static_cast<const uint8_t *>(A)[m * K + k];
+  }
+  int32_t zeroPoint(int64_t m) const {
+    if (!zp)
+      return 0;
+    int64_t i = perRow ? m : 0;
+    return isSigned ? static_cast<const int8_t *>(zp)[i]
+                    : static_cast<const uint8_t *>(zp)[i];
+  }
+  float scaleOf(int64_t m) const { return scale[perRow ? m : 0]; }
+};
+
+/// int16 (a - za) for rows [m0, m0+rows), tiles of `mr` rows:
+/// tile t, quad q, row i, j -> dst[((t * Kq + q) * mr + i) * 4 + j].
+/// rs[i] = sum_k (a - za); zaEff = 0.
+void packAInt16(const QA &a, int64_t m0, int64_t rows, int64_t Kq, int mr,
+                int16_t *dst, int32_t *rs, int32_t *zaEff) {
+  int64_t tiles = ceilDiv(rows, mr);
+  for (int64_t t = 0; t < tiles; ++t) {
+    int16_t *tile = dst + t * Kq * mr * 4;
+    for (int i = 0; i < mr; ++i) {
+      int64_t r = t * mr + i;
+      if (r >= rows) {
+        for (int64_t q = 0; q < Kq; ++q)
+          std::memset(tile + (q * mr + i) * 4, 0, 8);
+        continue;
+      }
+      int64_t m = m0 + r;
+      int32_t za = a.zeroPoint(m);
+      int32_t sum = 0;
+      int16_t *out = tile + i * 4;
+      if (a.isSigned) {
+        const int8_t *src = static_cast<const int8_t *>(a.A) + m * a.K;
+        for (int64_t k = 0; k < a.K; ++k) {
+          int32_t v = src[k] - za;
+          sum += v;
+          out[(k >> 2) * mr * 4 + (k & 3)] = static_cast<int16_t>(v);
+        }
+      } else {
+        const uint8_t *src = static_cast<const uint8_t *>(a.A) + m * a.K;
+        for (int64_t k = 0; k < a.K; ++k) {
+          int32_t v = src[k] - za;
+          sum += v;
+          out[(k >> 2) * mr * 4 + (k & 3)] = static_cast<int16_t>(v);
+        }
+      }
+      for (int64_t k = a.K; k < Kq * 4; ++k)
+        out[(k >> 2) * mr * 4 + (k & 3)] = 0;
+      rs[r] = sum;
+      zaEff[r] = 0;
+    }
+  }
+}
+
+/// uint8 a' (a, or a + 128 for int8) for the VNNI path, same tiling.
+/// rs[i] = sum_k a'; zaEff = za'.
+void packAUint8(const QA &a, int64_t m0, int64_t rows, int64_t Kq, int mr,
+                uint8_t *dst, int32_t *rs, int32_t *zaEff) {
+  int64_t tiles = ceilDiv(rows, mr);
+  uint8_t flip = a.isSigned ? 0x80 : 0;
+  for (int64_t t = 0; t < tiles; ++t) {
+    uint8_t *tile = dst + t * Kq * mr * 4;
+    for (int i = 0; i < mr; ++i) {
+      int64_t r = t * mr + i;
+      if (r >= rows) {
+        for (int64_t q = 0; q < Kq; ++q)
+          std::memset(tile + (q * mr + i) * 4, 0, 4);
+        continue;
+      }
+      int64_t m = m0 + r;
+      const uint8_t *src = static_cast<const uint8_t *>(a.A) + m * a.K;
+      uint8_t *out = tile + i * 4;
+      int32_t sum = 0;
+      for (int64_t k = 0; k < a.K; ++k) {
+        uint8_t v = src[k] ^ flip;
+        sum += v;
+        out[(k >> 2) * mr * 4 + (k & 3)] = v;
+      }
+      for (int64_t k = a.K; k < Kq * 4; ++k)
+        out[(k >> 2) * mr * 4 + (k & 3)] = 0;
+      rs[r] = sum;
+      zaEff[r] = a.zeroPoint(m) + (a.isSigned ? 128 : 0);
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Micro-kernels: raw[i][c] (+)= sum over kq quads
+//===----------------------------------------------------------------------===//
+
+/// Scalar: `mr` rows (tile of `mrStride`) x 16 columns of one panel.
+void microScalar(const int16_t *A, int mrStride, int mr, const int8_t *B,
+                 int64_t kq, int32_t *tile, int64_t ldt, int cols,
+                 bool accumulate) {
+  for (int i = 0; i < mr; ++i) {
+    for (int c = 0; c < cols; ++c) {
+      int32_t sum = accumulate ? tile[i * ldt + c] : 0;
+      for (int64_t q = 0; q < kq; ++q) {
+        const int16_t *a = A + (q * mrStride + i) * 4;
+        const int8_t *b = B + q * 64 + c * 4;
+        sum += a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3];
+      }
+      tile[i * ldt + c] = sum;
+    }
+  }
+}
+
+/// AVX2: MR rows x 8 columns (one half of a panel: B already offset by
+/// 0 or 32 bytes). Per quad: two 16-byte loads widened to int16 hold 4
+/// columns x 4 k each; vpmaddwd against the row's 4 k broadcast gives pair
+/// sums that a final hadd folds.
+template <int MR>
+QK_AVX2 void microAVX2(const int16_t *A, const int8_t *B, int64_t kq,
+                       int32_t *tile, int64_t ldt, bool accumulate) {
+  constexpr int kStride = 6;
+  __m256i acc[MR][2];
+  for (int i = 0; i < MR; ++i)
+    acc[i][0] = acc[i][1] = _mm256_setzero_si256();
+  for (int64_t q = 0; q < kq; ++q) {
+    const __m256i b0 =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(B + q * 64)));
+    const __m256i b1 = _mm256_cvtepi8_epi16(
+        _mm_loadu_si128((const __m128i *)(B + q * 64 + 16)));
+    const int16_t *a = A + q * kStride * 4;
+    for (int i = 0; i < MR; ++i) {
+      int64_t av;
+      std::memcpy(&av, a + i * 4, 8);
+      const __m256i va = _mm256_set1_epi64x(av);
+      acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(va, b0));
+      acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(va, b1));
+    }
+  }
+  for (int i = 0; i < MR; ++i) {
+    __m256i s = _mm256_hadd_epi32(acc[i][0], acc[i][1]);
+    s = _mm256_permute4x64_epi64(s, 0xD8);
+    __m256i *out = (__m256i *)(tile + i * ldt);
+    if (accumulate)
+      s = _mm256_add_epi32(s, _mm256_loadu_si256(out));
+    _mm256_storeu_si256(out, s);
+  }
+}
+
+using MicroAVX2Fn = void (*)(const int16_t *, const int8_t *, int64_t,
+                             int32_t *, int64_t, bool);
+const MicroAVX2Fn microAVX2Table[7] = {nullptr,      microAVX2<1>, microAVX2<2>,
+                                       microAVX2<3>, microAVX2<4>, microAVX2<5>,
+                                       microAVX2<6>};
+
+/// AVX-512 VNNI: MR rows x 16 columns (a full panel), one vpdpbusd per row
+/// and quad.
+template <int MR>
+QK_AVX512VNNI void microVNNI(const uint8_t *A, const int8_t *B, int64_t kq,
+                             int32_t *tile, int64_t ldt, bool accumulate) {
+  constexpr int kStride = 8;
+  __m512i acc[MR];
+  for (int i = 0; i < MR; ++i)
+    acc[i] = _mm512_setzero_si512();
+  for (int64_t q = 0; q < kq; ++q) {
+    const __m512i b = _mm512_loadu_si512((const void *)(B + q * 64));
+    const uint8_t *a = A + q * kStride * 4;
+    for (int i = 0; i < MR; ++i) {
+      int32_t av;
+      std::memcpy(&av, a + i * 4, 4);
+      acc[i] = _mm512_dpbusd_epi32(acc[i], _mm512_set1_epi32(av), b);
+    }
+  }
+  for (int i = 0; i < MR; ++i) {
+    int32_t *out = tile + i * ldt;
+    __m512i s = acc[i];
+    if (accumulate)
+      s = _mm512_add_epi32(s, _mm512_loadu_si512((const void *)out));
+    _mm512_storeu_si512((void *)out, s);
+  }
+}
+
+using MicroVNNIFn = void (*)(const uint8_t *, const int8_t *, int64_t,
+                             int32_t *, int64_t, bool);
+const MicroVNNIFn microVNNITable[9] = {
+    nullptr,      microVNNI<1>, microVNNI<2>, microVNNI<3>, microVNNI<4>,
+    microVNNI<5>, microVNNI<6>, microVNNI<7>, microVNNI<8>};
+
+//===----------------------------------------------------------------------===//
+// Driver
+//===----------------------------------------------------------------------===//
+
+struct QTask {
+  const QA *a;
+  const QLayout *l;
+  const int8_t *panels;
+  const QEpilogue *e;
+  Isa isa;
+  int mr;
+  int64_t mc, nc, nBlocks;
+};
+
+void runTask(const QTask &t, int64_t task) {
+  const QLayout &l = *t.l;
+  int64_t m0 = task / t.nBlocks * t.mc;
+  int64_t n0 = task % t.nBlocks * t.nc;
+  int64_t rows = std::min(t.mc, t.a->M - m0);
+  int64_t cols = std::min(t.nc, l.N - n0);
+  int64_t colsP = roundUp(cols, kPanel);
+  int64_t tiles = ceilDiv(rows, t.mr);
+  int64_t ldt = colsP;
+
+  int64_t aBytes = tiles * t.mr * l.Kq * 4 * (t.isa == Isa::AVX512VNNI ? 1 : 2);
+  char *buf = static_cast<char *>(
+      scratch(0, aBytes + 64 + 2 * 4 * roundUp(rows, 16) + 64));
+  int32_t *rs = reinterpret_cast<int32_t *>(buf + roundUp(aBytes, 64));
+  int32_t *zaEff = rs + roundUp(rows, 16);
+  int32_t *tile = static_cast<int32_t *>(
+      scratch(1, static_cast<size_t>(tiles * t.mr * ldt * 4)));
+
+  if (t.isa == Isa::AVX512VNNI)
+    packAUint8(*t.a, m0, rows, l.Kq, t.mr, reinterpret_cast<uint8_t *>(buf), rs,
+               zaEff);
+  else
+    packAInt16(*t.a, m0, rows, l.Kq, t.mr, reinterpret_cast<int16_t *>(buf), rs,
+               zaEff);
+
+  for (int64_t q0 = 0; q0 < l.Kq; q0 += kKcQuads) {
+    int64_t kq = std::min(kKcQuads, l.Kq - q0);
+    bool accumulate = q0 > 0;
+    for (int64_t p = 0; p < colsP / kPanel; ++p) {
+      const int8_t *bp = t.panels + ((n0 / kPanel + p) * l.Kq + q0) * 64;
+      for (int64_t ti = 0; ti < tiles; ++ti) {
+        int mr = static_cast<int>(std::min<int64_t>(t.mr, rows - ti * t.mr));
+        int32_t *tp = tile + ti * t.mr * ldt + p * kPanel;
+        if (t.isa == Isa::AVX512VNNI) {
+          const uint8_t *ap =
+              reinterpret_cast<const uint8_t *>(buf) + (ti * l.Kq + q0) * 8 * 4;
+          microVNNITable[mr](ap, bp, kq, tp, ldt, accumulate);
+        } else if (t.isa == Isa::AVX2) {
+          const int16_t *ap =
+              reinterpret_cast<const int16_t *>(buf) + (ti * l.Kq + q0) * 6 * 4;
+          microAVX2Table[mr](ap, bp, kq, tp, ldt, accumulate);
+          microAVX2Table[mr](ap, bp + 32, kq, tp + 8, ldt, accumulate);
+        } else {
+          const int16_t *ap =
+              reinterpret_cast<const int16_t *>(buf) + (ti * l.Kq + q0) * 6 * 4;
+          microScalar(ap, 6, mr, bp, kq, tp, ldt, kPanel, accumulate);
+        }
+      }
+    }
+  }
+
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t m = m0 + r;
+    if (t.isa == Isa::Scalar)
+      epilogueRowScalar(*t.e, tile + r * ldt, m, n0, cols, rs[r], zaEff[r],
+                        t.a->scaleOf(m));
+    else
+      epilogueRowAVX2(*t.e, tile + r * ldt, m, n0, cols, rs[r], zaEff[r],
+                      t.a->scaleOf(m));
+  }
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// C API
+//===----------------------------------------------------------------------===//
+
+extern "C" {
+
+int64_t qk_qgemm_packed_size(int64_t K, int64_t N) {
+  return layoutFor(K, N).size();
+}
+
+void qk_qgemm_pack_b(const void *B, int32_t b_signed, int64_t K, int64_t N,
+                     const int32_t *b_zero_point, const float *b_scale,
+                     const int32_t *bias, void *packed) {
+  QLayout l = layoutFor(K, N);
+  writeHeader(packed, kMagic, kVersion, b_signed ? 0 : kFlagUnsignedB, K, N);
+  int8_t *panels = static_cast<int8_t *>(packed) + l.panelsOffset();
+  std::memset(panels, 0, static_cast<size_t>(l.colOffset() - l.panelsOffset()));
+  int32_t offset = b_signed ? 0 : 128;
+  for (int64_t k = 0; k < K; ++k) {
+    for (int64_t n = 0; n < N; ++n) {
+      int32_t v = b_signed ? static_cast<const int8_t *>(B)[k * N + n]
+                           : static_cast<const uint8_t *>(B)[k * N + n];
+      panels[((n / kPanel) * l.Kq + k / 4) * 64 + (n % kPanel) * 4 + k % 4] =
+          static_cast<int8_t>(v - offset);
+    }
+  }
+  char *c = static_cast<char *>(packed) + l.colOffset();
+  auto *zb = reinterpret_cast<int32_t *>(c);
+  auto *colTerm = reinterpret_cast<int32_t *>(c + 4 * l.Np);
+  auto *bs = reinterpret_cast<int32_t *>(c + 8 * l.Np);
+  auto *sc = reinterpret_cast<float *>(c + 12 * l.Np);
+  for (int64_t n = 0; n < l.Np; ++n) {
+    if (n >= N) {
+      zb[n] = colTerm[n] = bs[n] = 0;
+      sc[n] = 0.0f;
+      continue;
+    }
+    uint32_t colSum = 0;
+    for (int64_t k = 0; k < K; ++k)
+      colSum +=
+          static_cast<uint32_t>(panels[((n / kPanel) * l.Kq + k / 4) * 64 +
+                                       (n % kPanel) * 4 + k % 4]);
+    int32_t z = (b_zero_point ? b_zero_point[n] : 0) - offset;
+    zb[n] = z;
+    colTerm[n] = static_cast<int32_t>(
+        static_cast<uint32_t>(K) * static_cast<uint32_t>(z) - colSum);
+    bs[n] = bias ? bias[n] : 0;
+    sc[n] = b_scale[n];
+  }
+}
+
+void qk_qgemm(const void *A, int64_t M, int32_t a_signed,
+              const void *a_zero_point, const float *a_scale, int32_t a_per_row,
+              const void *packedB, int32_t activation, int32_t out_type,
+              const float *out_scale, const void *out_zero_point, void *C) {
+  const PackHeader &h = checkHeader(packedB, kMagic, kVersion, "qk_qgemm");
+  QLayout l = layoutFor(h.K, h.N);
+  if (M <= 0 || l.N <= 0)
+    return;
+  QA a{A, M, l.K, a_signed != 0, a_zero_point, a_scale, a_per_row != 0};
+  QEpilogue e;
+  e.cols = columnsOf(packedB, l);
+  e.act = activation;
+  e.outType = out_type;
+  e.outScale = out_type ? out_scale[0] : 1.0f;
+  e.outZp = 0;
+  if (out_type == 1 && out_zero_point)
+    e.outZp = *static_cast<const int8_t *>(out_zero_point);
+  else if (out_type == 2 && out_zero_point)
+    e.outZp = *static_cast<const uint8_t *>(out_zero_point);
+  e.C = C;
+  e.ldc = l.N;
+
+  QTask t;
+  t.a = &a;
+  t.l = &l;
+  t.panels = static_cast<const int8_t *>(packedB) + l.panelsOffset();
+  t.e = &e;
+  t.isa = activeIsa();
+  t.mr = t.isa == Isa::AVX512VNNI ? 8 : 6;
+  // Rows per task: the packed rows (~8 bytes per quad and row) should stay
+  // in L2 (1 MiB here) next to the B slices.
+  int64_t rowBytes = l.Kq * 8;
+  int64_t mc = std::max<int64_t>(t.mr, (384 * 1024 / rowBytes) / t.mr * t.mr);
+  mc = std::min<int64_t>(mc, 96);
+  int threads = threadsFor(static_cast<double>(M) * l.N * l.K);
+  // Enough tasks for the threads: split rows first, then columns.
+  mc = std::min(mc, roundUp(M, t.mr));
+  int64_t mBlocks = ceilDiv(M, mc);
+  int64_t nc = kNc;
+  if (threads > 1 && mBlocks < 4 * threads) {
+    int64_t want = ceilDiv(4 * threads, mBlocks);
+    nc = std::max<int64_t>(kPanel,
+                           std::min(kNc, roundUp(ceilDiv(l.N, want), kPanel)));
+  }
+  t.mc = mc;
+  t.nc = nc;
+  t.nBlocks = ceilDiv(l.N, nc);
+  parallelFor(mBlocks * t.nBlocks, threads,
+              [&](int64_t task) { runTask(t, task); });
+}
+
+} // extern "C"

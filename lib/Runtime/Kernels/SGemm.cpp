@@ -1,0 +1,248 @@
+//===- SGemm.cpp - f32 GEMM with a bias and activation epilogue -----------===//
+//
+// Part of the QuantOpt project.
+//
+//===----------------------------------------------------------------------===//
+//
+// Packed B: panels of 16 columns, [N/16][K][16] floats (zero padded). The
+// AVX2 micro-kernel holds a 6 x 16 tile in 12 ymm accumulators and reads A
+// in place (one broadcast per row and k). K is blocked by 256 so a B slice
+// (16 KiB) stays in L1 while the row tiles of a task sweep over it; partial
+// sums live in C between K blocks and the epilogue (bias, activation) runs
+// with the last block.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelsInternal.h"
+#include "quantopt/Runtime/Kernels.h"
+
+#include <algorithm>
+#include <cstring>
+#include <immintrin.h>
+
+using namespace quantopt::kernels;
+
+namespace {
+
+constexpr char kMagic[8] = "QKSGEMM";
+constexpr uint32_t kVersion = 1;
+constexpr int64_t kPanel = 16;
+constexpr int64_t kKc = 256;
+constexpr int64_t kNc = 256;
+constexpr int64_t kMc = 72;
+
+int64_t packedBytes(int64_t K, int64_t N) {
+  return kHeaderBytes + roundUp(N, kPanel) * K * 4;
+}
+
+void packPanels(const float *B, int64_t K, int64_t N, int64_t ldb,
+                float *panels) {
+  int64_t np = ceilDiv(N, kPanel);
+  for (int64_t p = 0; p < np; ++p) {
+    float *dst = panels + p * K * kPanel;
+    int64_t n0 = p * kPanel;
+    int64_t cols = std::min(kPanel, N - n0);
+    for (int64_t k = 0; k < K; ++k) {
+      const float *src = B + k * ldb + n0;
+      int64_t c = 0;
+      for (; c < cols; ++c)
+        dst[k * kPanel + c] = src[c];
+      for (; c < kPanel; ++c)
+        dst[k * kPanel + c] = 0.0f;
+    }
+  }
+}
+
+struct SProblem {
+  const float *A;
+  int64_t M, K, N;
+  const float *panels;
+  const float *bias;
+  int32_t act;
+  float *C;
+};
+
+/// Epilogue on a finished row segment of C.
+void finishScalar(float *c, const float *bias, int64_t cols, int32_t act) {
+  for (int64_t j = 0; j < cols; ++j) {
+    float v = c[j] + (bias ? bias[j] : 0.0f);
+    c[j] = applyActivation(v, act);
+  }
+}
+
+void microScalar(const SProblem &p, int64_t m0, int mr, int64_t n0, int cols,
+                 int64_t k0, int64_t kc, bool accumulate, bool last) {
+  const float *bp = p.panels + (n0 / kPanel) * p.K * kPanel + k0 * kPanel;
+  for (int i = 0; i < mr; ++i) {
+    const float *a = p.A + (m0 + i) * p.K + k0;
+    float *c = p.C + (m0 + i) * p.N + n0;
+    for (int j = 0; j < cols; ++j) {
+      float s = accumulate ? c[j] : 0.0f;
+      for (int64_t k = 0; k < kc; ++k)
+        s += a[k] * bp[k * kPanel + j];
+      c[j] = s;
+    }
+    if (last)
+      finishScalar(c, p.bias ? p.bias + n0 : nullptr, cols, p.act);
+  }
+}
+
+template <int MR>
+QK_AVX2 void microAVX2(const SProblem &p, int64_t m0, int64_t n0, int cols,
+                       int64_t k0, int64_t kc, bool accumulate, bool last) {
+  const float *bp = p.panels + (n0 / kPanel) * p.K * kPanel + k0 * kPanel;
+  const float *a = p.A + m0 * p.K + k0;
+  const int64_t lda = p.K;
+  __m256 acc[MR][2];
+  for (int i = 0; i < MR; ++i)
+    acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m256 b0 = _mm256_loadu_ps(bp + k * kPanel);
+    const __m256 b1 = _mm256_loadu_ps(bp + k * kPanel + 8);
+    for (int i = 0; i < MR; ++i) {
+      const __m256 va = _mm256_broadcast_ss(a + i * lda + k);
+      acc[i][0] = _mm256_fmadd_ps(va, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(va, b1, acc[i][1]);
+    }
+  }
+  alignas(32) float tmp[16];
+  for (int i = 0; i < MR; ++i) {
+    float *c = p.C + (m0 + i) * p.N + n0;
+    __m256 r0 = acc[i][0], r1 = acc[i][1];
+    if (cols == kPanel) {
+      if (accumulate) {
+        r0 = _mm256_add_ps(r0, _mm256_loadu_ps(c));
+        r1 = _mm256_add_ps(r1, _mm256_loadu_ps(c + 8));
+      }
+      if (last && p.bias) {
+        r0 = _mm256_add_ps(r0, _mm256_loadu_ps(p.bias + n0));
+        r1 = _mm256_add_ps(r1, _mm256_loadu_ps(p.bias + n0 + 8));
+      }
+      if (last && p.act == ActRelu) {
+        r0 = _mm256_max_ps(r0, _mm256_setzero_ps());
+        r1 = _mm256_max_ps(r1, _mm256_setzero_ps());
+      }
+      _mm256_storeu_ps(c, r0);
+      _mm256_storeu_ps(c + 8, r1);
+      if (last && (p.act == ActGelu || p.act == ActSilu))
+        for (int j = 0; j < cols; ++j)
+          c[j] = applyActivation(c[j], p.act);
+      continue;
+    }
+    _mm256_store_ps(tmp, r0);
+    _mm256_store_ps(tmp + 8, r1);
+    for (int j = 0; j < cols; ++j)
+      c[j] = accumulate ? c[j] + tmp[j] : tmp[j];
+    if (last)
+      finishScalar(c, p.bias ? p.bias + n0 : nullptr, cols, p.act);
+  }
+}
+
+using MicroFn = void (*)(const SProblem &, int64_t, int64_t, int, int64_t,
+                         int64_t, bool, bool);
+const MicroFn microAVX2Table[7] = {nullptr,      microAVX2<1>, microAVX2<2>,
+                                   microAVX2<3>, microAVX2<4>, microAVX2<5>,
+                                   microAVX2<6>};
+
+/// C for rows [m0, m0+rows) and columns [n0, n0+cols).
+void runBlock(const SProblem &p, Isa isa, int64_t m0, int64_t rows, int64_t n0,
+              int64_t cols) {
+  if (p.K == 0) {
+    for (int64_t m = m0; m < m0 + rows; ++m) {
+      float *c = p.C + m * p.N + n0;
+      std::fill(c, c + cols, 0.0f);
+      finishScalar(c, p.bias ? p.bias + n0 : nullptr, cols, p.act);
+    }
+    return;
+  }
+  for (int64_t k0 = 0; k0 < p.K; k0 += kKc) {
+    int64_t kc = std::min(kKc, p.K - k0);
+    bool accumulate = k0 > 0, last = k0 + kc >= p.K;
+    for (int64_t n = n0; n < n0 + cols; n += kPanel) {
+      int nc = static_cast<int>(std::min(kPanel, n0 + cols - n));
+      for (int64_t m = m0; m < m0 + rows; m += 6) {
+        int mr = static_cast<int>(std::min<int64_t>(6, m0 + rows - m));
+        if (isa == Isa::Scalar)
+          microScalar(p, m, mr, n, nc, k0, kc, accumulate, last);
+        else
+          microAVX2Table[mr](p, m, n, nc, k0, kc, accumulate, last);
+      }
+    }
+  }
+}
+
+void runSGemm(const SProblem &p, int maxThreads) {
+  Isa isa = activeIsa();
+  int threads =
+      std::min(maxThreads, threadsFor(static_cast<double>(p.M) * p.N * p.K));
+  int64_t mc = std::min<int64_t>(kMc, p.M);
+  int64_t mBlocks = ceilDiv(p.M, mc);
+  int64_t nc = kNc;
+  if (threads > 1 && mBlocks < 4 * threads)
+    nc = std::max(
+        kPanel,
+        std::min(kNc,
+                 roundUp(ceilDiv(p.N, ceilDiv(4 * threads, mBlocks)), kPanel)));
+  int64_t nBlocks = ceilDiv(p.N, nc);
+  parallelFor(mBlocks * nBlocks, threads, [&](int64_t t) {
+    int64_t m0 = t / nBlocks * mc, n0 = t % nBlocks * nc;
+    runBlock(p, isa, m0, std::min(mc, p.M - m0), n0, std::min(nc, p.N - n0));
+  });
+}
+
+} // namespace
+
+extern "C" {
+
+int64_t qk_sgemm_packed_size(int64_t K, int64_t N) { return packedBytes(K, N); }
+
+void qk_sgemm_pack_b(const float *B, int64_t K, int64_t N, void *packed) {
+  writeHeader(packed, kMagic, kVersion, 0, K, N);
+  packPanels(
+      B, K, N, N,
+      reinterpret_cast<float *>(static_cast<char *>(packed) + kHeaderBytes));
+}
+
+void qk_sgemm(const float *A, int64_t M, const void *packedB, const float *bias,
+              int32_t activation, float *C) {
+  const PackHeader &h = checkHeader(packedB, kMagic, kVersion, "qk_sgemm");
+  if (M <= 0 || h.N <= 0)
+    return;
+  SProblem p{A,
+             M,
+             h.K,
+             h.N,
+             reinterpret_cast<const float *>(
+                 static_cast<const char *>(packedB) + kHeaderBytes),
+             bias,
+             activation,
+             C};
+  runSGemm(p, numThreads());
+}
+
+void qk_sgemm_batched(const float *A, const float *B, float *C, int64_t batch,
+                      int64_t M, int64_t K, int64_t N, int64_t strideA,
+                      int64_t strideB, int64_t strideC) {
+  if (batch <= 0 || M <= 0 || N <= 0)
+    return;
+  size_t panelBytes = static_cast<size_t>(roundUp(N, kPanel) * K * 4);
+  auto one = [&](int64_t b, int threads) {
+    auto *panels = static_cast<float *>(scratch(2, panelBytes + 64));
+    packPanels(B + b * strideB, K, N, N, panels);
+    SProblem p{A + b * strideA, M,       K,       N,
+               panels,          nullptr, ActNone, C + b * strideC};
+    runSGemm(p, threads);
+  };
+  double work = static_cast<double>(M) * N * K;
+  int threads = threadsFor(work * batch);
+  // Many small products (attention heads): one product per task. Few large
+  // ones: each product uses every thread.
+  if (threads > 1 && batch >= threads && work < 64.0e6) {
+    parallelFor(batch, threads, [&](int64_t b) { one(b, 1); });
+    return;
+  }
+  for (int64_t b = 0; b < batch; ++b)
+    one(b, numThreads());
+}
+
+} // extern "C"

@@ -1,0 +1,459 @@
+//===- CPUTarget.cpp - Compile a qnn module to a CPU shared object --------===//
+//
+// Part of the QuantOpt project.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quantopt/Target/CPU/CPUTarget.h"
+
+#include "quantopt/Conversion/Passes.h"
+#include "quantopt/Dialect/QNN/Transforms/Passes.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/MathToFuncs/MathToFuncs.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MathToLibm/MathToLibm.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/ControlFlow/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/MemRef/Transforms/AllocationOpInterfaceImpl.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
+
+using namespace mlir;
+using namespace quantopt;
+
+namespace {
+
+llvm::Error makeError(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+/// Features of the named CPU levels, as the runtime checks them.
+std::vector<std::string> featuresOf(llvm::StringRef cpu) {
+  std::vector<std::string> f;
+  auto add = [&](std::initializer_list<const char *> names) {
+    for (const char *n : names)
+      f.push_back(n);
+  };
+  if (cpu == "x86-64")
+    return f;
+  add({"sse4.2", "popcnt"});
+  if (cpu == "x86-64-v2")
+    return f;
+  add({"avx", "avx2", "fma", "f16c", "bmi", "bmi2"});
+  if (cpu == "x86-64-v3")
+    return f;
+  add({"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"});
+  return f;
+}
+
+std::vector<std::string> hostFeatures() {
+  static const char *const known[] = {
+      "sse4.2",   "popcnt",   "avx",      "avx2",     "fma",
+      "f16c",     "bmi",      "bmi2",     "avx512f",  "avx512bw",
+      "avx512vl", "avx512dq", "avx512cd", "avx512vnni"};
+  llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
+  std::vector<std::string> f;
+  for (const char *k : known)
+    if (host.lookup(k))
+      f.push_back(k);
+  return f;
+}
+
+llvm::json::Array shapeJSON(ShapedType t) {
+  llvm::json::Array a;
+  for (int64_t d : t.getShape())
+    a.push_back(ShapedType::isDynamic(d) ? int64_t(-1) : d);
+  return a;
+}
+
+llvm::Expected<llvm::json::Object>
+describe(Type type, DictionaryAttr attrs, llvm::StringRef fallbackName) {
+  auto t = dyn_cast<RankedTensorType>(type);
+  if (!t)
+    return makeError("model inputs and outputs must be ranked tensors");
+  std::string dtype = getManifestDType(t.getElementType());
+  if (dtype.empty())
+    return makeError("element type of '" + fallbackName +
+                     "' cannot be a model input or output on the CPU");
+  llvm::json::Object o;
+  std::string name = fallbackName.str();
+  if (attrs)
+    if (auto n = attrs.getAs<StringAttr>("qnn.name"))
+      name = n.str();
+  o["name"] = name;
+  o["dtype"] = dtype;
+  o["shape"] = shapeJSON(t);
+  llvm::json::Array dims;
+  ArrayAttr names = attrs ? attrs.getAs<ArrayAttr>("qnn.dims") : ArrayAttr();
+  for (int64_t i = 0; i < t.getRank(); ++i) {
+    StringAttr n;
+    if (names && i < (int64_t)names.size())
+      n = dyn_cast<StringAttr>(names[i]);
+    if (t.isDynamicDim(i) && n && !n.getValue().empty())
+      dims.push_back(n.str());
+    else
+      dims.push_back(nullptr);
+  }
+  o["dims"] = std::move(dims);
+  return o;
+}
+
+/// Turns large constants of the entry function into leading arguments; the
+/// bundle carries their bytes.
+llvm::Expected<std::vector<CompiledWeight>>
+externalizeWeights(func::FuncOp func, int64_t minBytes) {
+  std::vector<std::pair<arith::ConstantOp, ArrayRef<char>>> found;
+  func.walk([&](arith::ConstantOp c) {
+    auto t = dyn_cast<RankedTensorType>(c.getType());
+    if (!t || t.getElementType().isInteger(1))
+      return;
+    if (auto r = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
+      AsmResourceBlob *blob = r.getRawHandle().getBlob();
+      if (blob)
+        found.push_back({c, blob->getData()});
+      return;
+    }
+    if (auto d = dyn_cast<DenseElementsAttr>(c.getValue()))
+      if (!d.isSplat() && (int64_t)d.getRawData().size() >= minBytes)
+        found.push_back({c, d.getRawData()});
+  });
+  std::vector<CompiledWeight> weights;
+  OpBuilder b(func.getContext());
+  for (auto [i, entry] : llvm::enumerate(found)) {
+    auto [c, bytes] = entry;
+    auto t = cast<RankedTensorType>(c.getType());
+    CompiledWeight w;
+    w.name = "w" + std::to_string(i);
+    if (auto r = dyn_cast<DenseResourceElementsAttr>(c.getValue()))
+      w.name = r.getRawHandle().getKey().str();
+    w.dtype = getManifestDType(t.getElementType());
+    if (w.dtype.empty())
+      return makeError("constant of type " + std::to_string(i) +
+                       " has no bundle dtype");
+    w.shape.assign(t.getShape().begin(), t.getShape().end());
+    w.bytes.assign(bytes.begin(), bytes.end());
+    if (failed(func.insertArgument(i, t, b.getDictionaryAttr({}), c.getLoc())))
+      return makeError("cannot add a weight argument");
+    c.getResult().replaceAllUsesWith(func.getArgument(i));
+    c.erase();
+    weights.push_back(std::move(w));
+  }
+  // Nothing writes into weights or inputs: bufferization copies instead.
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    func.setArgAttr(i, bufferization::BufferizationDialect::kWritableAttrName,
+                    b.getBoolAttr(false));
+  return weights;
+}
+
+/// `void quantopt_entry(void **args)`: unpacks the pointer array into the
+/// C-interface wrapper MLIR generated for the model function.
+LogicalResult addEntryWrapper(ModuleOp module, StringRef cifaceName,
+                              bool hasResults, unsigned numArgs) {
+  auto target = module.lookupSymbol<LLVM::LLVMFuncOp>(cifaceName);
+  if (!target)
+    return module.emitError("missing C interface ") << cifaceName;
+  MLIRContext *ctx = module.getContext();
+  OpBuilder b(module.getBodyRegion());
+  Location loc = module.getLoc();
+  auto ptr = LLVM::LLVMPointerType::get(ctx);
+  auto fnType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx),
+                                            {ptr});
+  auto entry = LLVM::LLVMFuncOp::create(b, loc, "quantopt_entry", fnType);
+  Block *block = entry.addEntryBlock(b);
+  b.setInsertionPointToStart(block);
+  SmallVector<Value> args;
+  auto load = [&](int64_t i) {
+    Value gep = LLVM::GEPOp::create(b, loc, ptr, ptr, block->getArgument(0),
+                                    ArrayRef<LLVM::GEPArg>{(int32_t)i});
+    return (Value)LLVM::LoadOp::create(b, loc, ptr, gep);
+  };
+  if (hasResults)
+    args.push_back(load(0));
+  for (unsigned i = 0; i < numArgs; ++i)
+    args.push_back(load(i + 1));
+  LLVM::CallOp::create(b, loc, target, args);
+  LLVM::ReturnOp::create(b, loc, ValueRange{});
+  return success();
+}
+
+llvm::Expected<std::string> emitSharedObject(llvm::Module &module,
+                                             const CPUCompileOptions &options,
+                                             llvm::StringRef cpu) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string err;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
+  if (!target)
+    return makeError("no LLVM target for " + triple.str() + ": " + err);
+  std::string features;
+  if (options.cpu == "native") {
+    for (auto &f : llvm::sys::getHostCPUFeatures())
+      features += (features.empty() ? "" : ",") +
+                  std::string(f.second ? "+" : "-") + f.first().str();
+  }
+  llvm::TargetOptions to;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, cpu, features, to, llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
+  if (!tm)
+    return makeError("LLVM does not know the CPU '" + cpu + "'");
+  module.setDataLayout(tm->createDataLayout());
+  module.setTargetTriple(triple);
+  auto optimize = makeOptimizingTransformer(3, 0, tm.get());
+  if (llvm::Error e = optimize(&module))
+    return std::move(e);
+
+  llvm::SmallString<128> objPath, soPath, errPath;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("quantopt", "o", objPath))
+    return makeError("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover objRemover(objPath);
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(objPath, ec);
+    if (ec)
+      return makeError("cannot write " + objPath + ": " + ec.message());
+    llvm::legacy::PassManager pm;
+    if (tm->addPassesToEmitFile(pm, os, nullptr,
+                                llvm::CodeGenFileType::ObjectFile))
+      return makeError("LLVM cannot emit an object file for this target");
+    pm.run(module);
+  }
+  if (auto ec = llvm::sys::fs::createTemporaryFile("quantopt", "so", soPath))
+    return makeError("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover soRemover(soPath);
+  if (auto ec = llvm::sys::fs::createTemporaryFile("quantopt", "log", errPath))
+    return makeError("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover errRemover(errPath);
+  llvm::ErrorOr<std::string> linker =
+      llvm::sys::findProgramByName(options.linker);
+  if (!linker)
+    return makeError("cannot find the linker driver '" + options.linker +
+                     "' on PATH; install a C compiler (apt install gcc) or "
+                     "pass --linker");
+  llvm::SmallVector<llvm::StringRef> argv{*linker, "-shared", "-o", soPath,
+                                          objPath, "-lm"};
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, errPath, errPath};
+  std::string msg;
+  int rc = llvm::sys::ExecuteAndWait(*linker, argv, std::nullopt, redirects, 0,
+                                     0, &msg);
+  if (rc != 0) {
+    auto log = llvm::MemoryBuffer::getFile(errPath);
+    return makeError("linking the shared object failed (" + *linker + "): " +
+                     (log ? (*log)->getBuffer().str() : msg));
+  }
+  auto so = llvm::MemoryBuffer::getFile(soPath);
+  if (!so)
+    return makeError("cannot read back the shared object");
+  return (*so)->getBuffer().str();
+}
+
+} // namespace
+
+void quantopt::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
+  OpPassManager &f = pm.nest<func::FuncOp>();
+  f.addPass(createCanonicalizerPass());
+  f.addPass(createCSEPass());
+  f.addPass(createLinalgElementwiseOpFusionPass());
+  f.addPass(createCanonicalizerPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  bufferize.unknownTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createCanonicalizerPass());
+  bufferization::BufferDeallocationPipelineOptions dealloc;
+  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToFuncs());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void quantopt::registerCPUTargetDialects(DialectRegistry &registry) {
+  registry.insert<affine::AffineDialect, arith::ArithDialect,
+                  bufferization::BufferizationDialect,
+                  cf::ControlFlowDialect, func::FuncDialect,
+                  linalg::LinalgDialect, LLVM::LLVMDialect, math::MathDialect,
+                  memref::MemRefDialect, scf::SCFDialect,
+                  tensor::TensorDialect>();
+  arith::registerBufferizableOpInterfaceExternalModels(registry);
+  bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
+      registry);
+  cf::registerBufferizableOpInterfaceExternalModels(registry);
+  linalg::registerBufferizableOpInterfaceExternalModels(registry);
+  scf::registerBufferizableOpInterfaceExternalModels(registry);
+  tensor::registerBufferizableOpInterfaceExternalModels(registry);
+  memref::registerAllocationOpInterfaceExternalModels(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+}
+
+std::string quantopt::getManifestDType(Type t) {
+  if (t.isF32())
+    return "float32";
+  if (t.isF16())
+    return "float16";
+  if (t.isBF16())
+    return "bfloat16";
+  if (t.isF64())
+    return "float64";
+  if (auto i = dyn_cast<IntegerType>(t)) {
+    if (i.getWidth() == 1)
+      return "bool";
+    if (i.getWidth() < 8 || i.getWidth() > 64)
+      return "";
+    return (i.isUnsigned() ? "uint" : "int") + std::to_string(i.getWidth());
+  }
+  return "";
+}
+
+std::string quantopt::getHostCPUName() {
+  return llvm::sys::getHostCPUName().str();
+}
+
+llvm::Expected<CompiledCPUModel>
+quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
+  MLIRContext *ctx = module.getContext();
+  func::FuncOp func;
+  for (auto f : module.getOps<func::FuncOp>())
+    if (f.isPublic() && !f.isExternal()) {
+      if (func)
+        return makeError("the module has more than one public function");
+      func = f;
+    }
+  if (!func)
+    return makeError("the module has no public function to compile");
+
+  CompiledCPUModel result;
+  llvm::json::Array inputs, outputs;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    auto d = describe(func.getArgumentTypes()[i], func.getArgAttrDict(i),
+                      "input" + std::to_string(i));
+    if (!d)
+      return d.takeError();
+    inputs.push_back(std::move(*d));
+  }
+  for (unsigned i = 0; i < func.getNumResults(); ++i) {
+    auto d = describe(func.getResultTypes()[i], func.getResultAttrDict(i),
+                      "output" + std::to_string(i));
+    if (!d)
+      return d.takeError();
+    outputs.push_back(std::move(*d));
+  }
+  if (func.getNumResults() == 0)
+    return makeError("the model has no outputs");
+  unsigned numInputs = func.getNumArguments();
+  func.setName("quantopt_model");
+  // The metadata is in the manifest now; LLVM has no use for it.
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    func.setArgAttrs(i, ArrayRef<NamedAttribute>{});
+  for (unsigned i = 0; i < func.getNumResults(); ++i)
+    func.setResultAttrs(i, ArrayRef<NamedAttribute>{});
+
+  // qnn -> tensor-level upstream IR.
+  PassManager pm(ctx);
+  pm.nest<func::FuncOp>().addPass(qnn::createQNNEvaluateDequantizePass());
+  pm.addPass(createQNNLowerToCPUPass());
+  pm.nest<func::FuncOp>().addPass(createCanonicalizerPass());
+  pm.nest<func::FuncOp>().addPass(createCSEPass());
+  if (failed(pm.run(module)))
+    return makeError("lowering to the CPU failed (see the errors above)");
+
+  auto weights = externalizeWeights(func, options.externalizeMinBytes);
+  if (!weights)
+    return weights.takeError();
+  result.weights = std::move(*weights);
+  unsigned numArgs = func.getNumArguments();
+  (void)numInputs;
+  func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                UnitAttr::get(ctx));
+
+  PassManager lower(ctx);
+  buildCPULowerToLLVMPipeline(lower);
+  if (failed(lower.run(module)))
+    return makeError("lowering to LLVM failed (see the errors above)");
+  if (failed(addEntryWrapper(module, "_mlir_ciface_quantopt_model", true,
+                             numArgs)))
+    return makeError("cannot build the entry point");
+  if (!options.dumpLLVMDialectPath.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(options.dumpLLVMDialectPath, ec);
+    if (!ec)
+      module.print(os);
+  }
+
+  llvm::LLVMContext llvmCtx;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmCtx, "quantopt_model");
+  if (!llvmModule)
+    return makeError("translation to LLVM IR failed");
+  std::string cpu =
+      options.cpu == "native" ? getHostCPUName() : options.cpu;
+  auto so = emitSharedObject(*llvmModule, options, cpu);
+  if (!so)
+    return so.takeError();
+  result.sharedObject = std::move(*so);
+
+  llvm::json::Array features;
+  for (const std::string &f :
+       options.cpu == "native" ? hostFeatures() : featuresOf(cpu))
+    features.push_back(f);
+  result.manifest["inputs"] = std::move(inputs);
+  result.manifest["outputs"] = std::move(outputs);
+  result.manifest["entry"] = "quantopt_entry";
+  result.manifest["target"] = llvm::json::Object{{"kind", "cpu"},
+                                                 {"arch", "x86_64"},
+                                                 {"cpu", cpu},
+                                                 {"features",
+                                                  std::move(features)}};
+  return result;
+}

@@ -1,0 +1,309 @@
+"""Runs QuantOpt bundles from Python: a thin ctypes wrapper over libquantrt.
+
+    from quantopt.runtime import Bundle
+    with Bundle("model.qob") as model:
+        outputs = model.run(x=np.zeros((2, 64), np.float32))   # dict
+        stats = model.benchmark({"x": x}, iterations=100)
+
+libquantrt.so is found through the `library` argument, else the
+QUANTOPT_RUNTIME_LIB environment variable. It is loaded with RTLD_GLOBAL:
+the native code of a bundle resolves its kernel calls (qk_*) against it.
+
+Errors of the C API are raised as QuantOptError, whose message is the
+runtime's (naming the bundle, the input or field, and what to do) and whose
+`status` is the C status name ("QRT_ERROR_INPUT", ...).
+"""
+
+import ctypes
+import json
+import os
+import time
+
+import numpy as np
+
+__all__ = ["Bundle", "QuantOptError", "TensorInfo", "load_library",
+           "set_num_threads", "kernel_isa"]
+
+# qrt_dtype values, in the order of include/quantopt-c/Runtime.h.
+_DTYPES = [np.float32, np.float16, np.int8, np.uint8, np.int16, np.uint16,
+           np.int32, np.int64, np.uint32, np.uint64, np.bool_]
+_DTYPE_CODES = {np.dtype(t): code for code, t in enumerate(_DTYPES)}
+
+
+class QuantOptError(RuntimeError):
+    """A failure reported by libquantrt."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+class _TensorInfo(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int),
+                ("rank", ctypes.c_int64),
+                ("shape", ctypes.POINTER(ctypes.c_int64)),
+                ("dim_names", ctypes.POINTER(ctypes.c_char_p))]
+
+
+class _Tensor(ctypes.Structure):
+    _fields_ = [("dtype", ctypes.c_int), ("rank", ctypes.c_int64),
+                ("shape", ctypes.POINTER(ctypes.c_int64)),
+                ("data", ctypes.c_void_p)]
+
+
+class TensorInfo:
+    """An input or output of a bundle: name, numpy dtype, shape (-1 for a
+    dynamic dim) and dim names (None where unnamed)."""
+
+    def __init__(self, name, dtype, shape, dims):
+        self.name, self.dtype, self.shape, self.dims = name, dtype, shape, dims
+
+    def __repr__(self):
+        return (f"TensorInfo(name={self.name!r}, dtype={self.dtype}, "
+                f"shape={self.shape}, dims={self.dims})")
+
+
+_libraries = {}
+
+
+def load_library(path=None):
+    """Loads libquantrt (once per path) and declares its functions."""
+    path = path or os.environ.get("QUANTOPT_RUNTIME_LIB")
+    if not path:
+        raise QuantOptError(
+            "QRT_ERROR_IO",
+            "libquantrt not found: pass library=/path/to/libquantrt.so or "
+            "set QUANTOPT_RUNTIME_LIB")
+    path = os.path.abspath(path)
+    if path in _libraries:
+        return _libraries[path]
+    try:
+        lib = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+    except OSError as e:
+        raise QuantOptError("QRT_ERROR_IO",
+                            f"{path}: cannot load libquantrt ({e}); check "
+                            f"the path or QUANTOPT_RUNTIME_LIB") from None
+    c_int64_p = ctypes.POINTER(ctypes.c_int64)
+    signatures = {
+        "qrt_last_error": (ctypes.c_char_p, []),
+        "qrt_status_name": (ctypes.c_char_p, [ctypes.c_int]),
+        "qrt_api_version": (ctypes.c_int32, []),
+        "qrt_bundle_load": (ctypes.c_int,
+                            [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]),
+        "qrt_bundle_free": (None, [ctypes.c_void_p]),
+        "qrt_bundle_manifest": (ctypes.c_int, [
+            ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p),
+            ctypes.POINTER(ctypes.c_size_t)]),
+        "qrt_bundle_num_inputs": (ctypes.c_int, [ctypes.c_void_p, c_int64_p]),
+        "qrt_bundle_num_outputs": (ctypes.c_int, [ctypes.c_void_p, c_int64_p]),
+        "qrt_bundle_input_info": (ctypes.c_int, [
+            ctypes.c_void_p, ctypes.c_int64, ctypes.POINTER(_TensorInfo)]),
+        "qrt_bundle_output_info": (ctypes.c_int, [
+            ctypes.c_void_p, ctypes.c_int64, ctypes.POINTER(_TensorInfo)]),
+        "qrt_bundle_run": (ctypes.c_int, [
+            ctypes.c_void_p, ctypes.POINTER(_Tensor), ctypes.c_int64,
+            ctypes.POINTER(ctypes.c_void_p)]),
+        "qrt_result_free": (None, [ctypes.c_void_p]),
+        "qrt_result_num_outputs": (ctypes.c_int, [ctypes.c_void_p, c_int64_p]),
+        "qrt_result_output": (ctypes.c_int, [
+            ctypes.c_void_p, ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p),
+            ctypes.POINTER(_Tensor)]),
+        "qrt_set_num_threads": (ctypes.c_int, [ctypes.c_int32]),
+        "qrt_kernel_isa": (ctypes.c_char_p, []),
+    }
+    for name, (restype, argtypes) in signatures.items():
+        function = getattr(lib, name)
+        function.restype = restype
+        function.argtypes = argtypes
+    _libraries[path] = lib
+    return lib
+
+
+def _check(lib, status):
+    if status != 0:
+        raise QuantOptError(lib.qrt_status_name(status).decode(),
+                            lib.qrt_last_error().decode())
+
+
+def set_num_threads(n, library=None):
+    """Thread count of the kernels, for every bundle of the process."""
+    lib = load_library(library)
+    _check(lib, lib.qrt_set_num_threads(int(n)))
+
+
+def kernel_isa(library=None):
+    """The kernel code path on this host: "avx512vnni", "avx2", "scalar"
+    (or "none" if the runtime was built without kernels)."""
+    return load_library(library).qrt_kernel_isa().decode()
+
+
+def _info(raw):
+    rank = raw.rank
+    return TensorInfo(
+        raw.name.decode(), np.dtype(_DTYPES[raw.dtype]),
+        tuple(raw.shape[i] for i in range(rank)),
+        tuple(None if raw.dim_names[i] is None else raw.dim_names[i].decode()
+              for i in range(rank)))
+
+
+class Bundle:
+    """A loaded, validated bundle. Loading checks everything (checksums,
+    manifest, CPU features) and raises QuantOptError on any problem."""
+
+    def __init__(self, path, library=None):
+        self._handle = None
+        self._lib = load_library(library)
+        self.path = os.fspath(path)
+        handle = ctypes.c_void_p()
+        _check(self._lib,
+               self._lib.qrt_bundle_load(self.path.encode(),
+                                         ctypes.byref(handle)))
+        self._handle = handle
+        text, size = ctypes.c_char_p(), ctypes.c_size_t()
+        _check(self._lib, self._lib.qrt_bundle_manifest(
+            handle, ctypes.byref(text), ctypes.byref(size)))
+        self.manifest = json.loads(ctypes.string_at(text, size.value))
+        self.inputs = self._infos(self._lib.qrt_bundle_num_inputs,
+                                  self._lib.qrt_bundle_input_info)
+        self.outputs = self._infos(self._lib.qrt_bundle_num_outputs,
+                                   self._lib.qrt_bundle_output_info)
+
+    def _infos(self, count_fn, info_fn):
+        count = ctypes.c_int64()
+        _check(self._lib, count_fn(self._handle, ctypes.byref(count)))
+        infos = []
+        for i in range(count.value):
+            raw = _TensorInfo()
+            _check(self._lib, info_fn(self._handle, i, ctypes.byref(raw)))
+            infos.append(_info(raw))
+        return infos
+
+    def close(self):
+        if self._handle:
+            self._lib.qrt_bundle_free(self._handle)
+            self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def _prepare(self, args, kwargs):
+        """Input arrays in manifest order, and the C tensors over them."""
+        if len(args) == 1 and isinstance(args[0], dict) and not kwargs:
+            kwargs, args = args[0], ()
+        names = [info.name for info in self.inputs]
+        arrays = list(args) + [None] * (len(names) - len(args))
+        if len(args) > len(names):
+            raise QuantOptError(
+                "QRT_ERROR_INPUT",
+                f"{self.path}: {len(args)} inputs given, the model has "
+                f"{len(names)} ({', '.join(names)})")
+        for name, value in kwargs.items():
+            if name not in names:
+                raise QuantOptError(
+                    "QRT_ERROR_INPUT",
+                    f"{self.path}: the model has no input named '{name}'; "
+                    f"its inputs are {', '.join(names)}")
+            index = names.index(name)
+            if arrays[index] is not None:
+                raise QuantOptError(
+                    "QRT_ERROR_INPUT",
+                    f"{self.path}: input '{name}' is given twice")
+            arrays[index] = value
+        tensors = (_Tensor * max(len(names), 1))()
+        keep = []
+        for i, (info, value) in enumerate(zip(self.inputs, arrays)):
+            if value is None:
+                raise QuantOptError(
+                    "QRT_ERROR_INPUT",
+                    f"{self.path}: no array given for input '{info.name}' "
+                    f"({info.dtype} {list(info.shape)})")
+            array = np.ascontiguousarray(value)
+            code = _DTYPE_CODES.get(array.dtype)
+            if code is None:
+                raise QuantOptError(
+                    "QRT_ERROR_INPUT",
+                    f"{self.path}: input '{info.name}': dtype {array.dtype} "
+                    f"is not supported, expected {info.dtype}; convert it "
+                    f"with .astype(np.{info.dtype})")
+            shape = (ctypes.c_int64 * max(array.ndim, 1))(*array.shape)
+            keep += [array, shape]
+            tensors[i].dtype = code
+            tensors[i].rank = array.ndim
+            tensors[i].shape = shape
+            tensors[i].data = array.ctypes.data
+        return tensors, len(names), keep
+
+    def _run_raw(self, tensors, count):
+        if not self._handle:
+            raise QuantOptError("QRT_ERROR_INVALID_ARGUMENT",
+                                f"{self.path}: the bundle is closed")
+        result = ctypes.c_void_p()
+        _check(self._lib, self._lib.qrt_bundle_run(
+            self._handle, tensors, count, ctypes.byref(result)))
+        return result
+
+    def run(self, *args, **kwargs):
+        """Runs the model on numpy arrays given in manifest order, by name,
+        or as one dict; returns {output name: numpy array} (copies)."""
+        tensors, count, keep = self._prepare(args, kwargs)
+        result = self._run_raw(tensors, count)
+        try:
+            n = ctypes.c_int64()
+            _check(self._lib, self._lib.qrt_result_num_outputs(
+                result, ctypes.byref(n)))
+            outputs = {}
+            for i in range(n.value):
+                name, tensor = ctypes.c_char_p(), _Tensor()
+                _check(self._lib, self._lib.qrt_result_output(
+                    result, i, ctypes.byref(name), ctypes.byref(tensor)))
+                dtype = np.dtype(_DTYPES[tensor.dtype])
+                shape = tuple(tensor.shape[d] for d in range(tensor.rank))
+                nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+                if nbytes:
+                    raw = ctypes.string_at(tensor.data, nbytes)
+                    array = np.frombuffer(raw, dtype=dtype).reshape(shape)
+                    array = array.copy()
+                else:
+                    array = np.empty(shape, dtype=dtype)
+                outputs[name.value.decode()] = array
+            return outputs
+        finally:
+            self._lib.qrt_result_free(result)
+            del keep
+
+    __call__ = run
+
+    def benchmark(self, inputs, warmup=5, iterations=20, min_time=0.5):
+        """Times runs (outputs are not copied out): `warmup` untimed runs,
+        then timed runs until both `iterations` runs and `min_time` seconds.
+        Returns a dict of statistics in milliseconds (median, mean, p10,
+        p90, p99, min, max), the run count and runs per second."""
+        if isinstance(inputs, dict):
+            tensors, count, keep = self._prepare((), inputs)
+        else:
+            tensors, count, keep = self._prepare(tuple(inputs), {})
+        for _ in range(warmup):
+            self._lib.qrt_result_free(self._run_raw(tensors, count))
+        times = []
+        total = 0.0
+        while len(times) < iterations or total < min_time:
+            start = time.perf_counter()
+            self._lib.qrt_result_free(self._run_raw(tensors, count))
+            elapsed = time.perf_counter() - start
+            times.append(elapsed * 1e3)
+            total += elapsed
+        del keep
+        ms = np.array(times)
+        return {"iterations": len(times), "warmup": warmup, "total_s": total,
+                "median_ms": float(np.median(ms)), "mean_ms": float(ms.mean()),
+                "p10_ms": float(np.percentile(ms, 10)),
+                "p90_ms": float(np.percentile(ms, 90)),
+                "p99_ms": float(np.percentile(ms, 99)),
+                "min_ms": float(ms.min()), "max_ms": float(ms.max()),
+                "throughput_per_s": len(times) / total}

@@ -1,0 +1,485 @@
+//===- quant-compile.cpp - ONNX model to a QuantOpt bundle ----------------===//
+//
+// Part of the QuantOpt project.
+//
+// quant-compile model.onnx --scheme=w8a8 [--calib-data DIR] -o model.qob
+//
+// Imports, quantizes, compiles for the CPU and writes the bundle in one
+// command. With static activation quantization the calibration loop runs
+// here: the float model, instrumented to return every tensor to calibrate,
+// is compiled for this CPU, run on the calibration samples through
+// libquantrt, and its outputs stream into the calibration library; the
+// resulting table is folded into the quantized model.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quantopt/Calibration/CalibrationTable.h"
+#include "quantopt/Calibration/Calibrator.h"
+#include "quantopt/Dialect/QNN/IR/QNNOps.h"
+#include "quantopt/Dialect/QNN/Transforms/Passes.h"
+#include "quantopt/Import/ONNX/ONNXImporter.h"
+#include "quantopt/Pipelines/Pipelines.h"
+#include "quantopt/Target/CPU/BundleWriter.h"
+#include "quantopt/Target/CPU/CPUTarget.h"
+#include "quantopt-c/Runtime.h"
+
+#include "../quant-run/NpyIO.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/StringExtras.h"
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/WithColor.h"
+
+#include <map>
+
+using namespace mlir;
+using namespace quantopt;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("quant-compile options");
+static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
+                                      cl::desc("<model.onnx>"),
+                                      cl::cat(category));
+static cl::opt<std::string> outputPath("o", cl::Required,
+                                       cl::desc("Output bundle (.qob)"),
+                                       cl::value_desc("path"),
+                                       cl::cat(category));
+static cl::opt<std::string>
+    scheme("scheme",
+           cl::desc("float (no quantization), w8a8, w8a16, w4a16, w4a8 or "
+                    "fp8 (default: float)"),
+           cl::init("float"), cl::cat(category));
+static cl::opt<std::string>
+    weightGranularity("weight-granularity",
+                      cl::desc("per-tensor, per-channel or per-group"),
+                      cl::cat(category));
+static cl::opt<int64_t> groupSize("group-size",
+                                  cl::desc("Rows of K per weight scale"),
+                                  cl::init(0), cl::cat(category));
+static cl::opt<std::string>
+    symmetric("symmetric", cl::desc("Symmetric weights: true or false"),
+              cl::cat(category));
+static cl::opt<std::string>
+    activationMode("activation-mode",
+                   cl::desc("static (calibrated) or dynamic (per tensor at "
+                            "run time); default static"),
+                   cl::cat(category));
+static cl::list<std::string>
+    excludeNodes("exclude-nodes", cl::CommaSeparated,
+                 cl::desc("Regexes of node names to keep in float"),
+                 cl::cat(category));
+static cl::list<std::string>
+    excludeOpTypes("exclude-op-types", cl::CommaSeparated,
+                   cl::desc("Op names to keep in float"), cl::cat(category));
+static cl::opt<std::string> calibData(
+    "calib-data",
+    cl::desc("Calibration samples: a directory of .npz files (arrays named "
+             "by input), a directory of .npy files (single-input models), "
+             "or one .npz file"),
+    cl::value_desc("path"), cl::cat(category));
+static cl::opt<std::string> calibMethod("calib-method",
+                                        cl::desc("minmax, percentile, "
+                                                 "entropy or mse"),
+                                        cl::init("minmax"),
+                                        cl::cat(category));
+static cl::opt<std::string> calibTable(
+    "calibration-table",
+    cl::desc("Use an existing calibration table instead of --calib-data"),
+    cl::value_desc("path"), cl::cat(category));
+static cl::opt<std::string>
+    saveCalibTable("save-calibration-table",
+                   cl::desc("Also write the computed calibration table here"),
+                   cl::value_desc("path"), cl::cat(category));
+static cl::opt<std::string> cpu("cpu",
+                                cl::desc("CPU of the generated code: "
+                                         "x86-64-v3 (AVX2, default), "
+                                         "x86-64-v4, native, ..."),
+                                cl::init("x86-64-v3"), cl::cat(category));
+static cl::opt<std::string> linker("linker",
+                                   cl::desc("C compiler driver used to link"),
+                                   cl::init("cc"), cl::cat(category));
+static cl::opt<std::string>
+    emitMLIR("emit-mlir",
+             cl::desc("Also write the quantized qnn module (before lowering)"),
+             cl::value_desc("path"), cl::cat(category));
+static cl::opt<bool> quiet("quiet", cl::desc("No progress output"),
+                           cl::cat(category));
+
+static int fail(const llvm::Twine &msg) {
+  llvm::WithColor::error(llvm::errs(), "quant-compile") << msg << "\n";
+  return 1;
+}
+
+static llvm::Error makeError(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+namespace {
+
+/// The quantize pipeline options as the pass option string.
+std::string pipelineOptions(llvm::StringRef tablePath) {
+  std::string s = "scheme=" + scheme;
+  if (!weightGranularity.empty())
+    s += " weight-granularity=" + weightGranularity;
+  if (groupSize > 0)
+    s += " group-size=" + std::to_string(groupSize);
+  if (!symmetric.empty())
+    s += " symmetric=" + symmetric;
+  if (!activationMode.empty())
+    s += " activation-mode=" + activationMode;
+  if (!excludeNodes.empty())
+    s += " exclude-nodes=" + llvm::join(excludeNodes, ",");
+  if (!excludeOpTypes.empty())
+    s += " exclude-op-types=" + llvm::join(excludeOpTypes, ",");
+  if (!tablePath.empty())
+    s += " calibration-table=" + tablePath.str();
+  return s;
+}
+
+bool needsCalibration(ModuleOp module) {
+  bool found = false;
+  module.walk([&](qnn::QuantizeOp q) {
+    if (isa<quant::CalibratedQuantizedType>(
+            cast<ShapedType>(q.getType()).getElementType()))
+      found = true;
+  });
+  return found;
+}
+
+/// One calibration sample: input name -> array.
+using Sample = std::map<std::string, NpyArray>;
+
+llvm::Expected<std::vector<std::string>> listSamples(llvm::StringRef path) {
+  std::vector<std::string> files;
+  if (!llvm::sys::fs::is_directory(path)) {
+    if (!llvm::sys::fs::exists(path))
+      return makeError("--calib-data '" + path + "' does not exist");
+    files.push_back(path.str());
+    return files;
+  }
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(path, ec), end; it != end && !ec;
+       it.increment(ec)) {
+    llvm::StringRef ext = llvm::sys::path::extension(it->path());
+    if (ext == ".npz" || ext == ".npy")
+      files.push_back(it->path());
+  }
+  if (ec)
+    return makeError("cannot list '" + path + "': " + ec.message());
+  llvm::sort(files);
+  if (files.empty())
+    return makeError("--calib-data '" + path +
+                     "' holds no .npz or .npy files; write one sample per "
+                     "file with numpy.savez(path, **{input_name: array})");
+  return files;
+}
+
+llvm::Expected<Sample> readSample(llvm::StringRef file,
+                                  llvm::ArrayRef<std::string> inputNames) {
+  Sample s;
+  if (file.ends_with(".npy")) {
+    if (inputNames.size() != 1)
+      return makeError(file + ": a .npy sample only fits a model with one "
+                              "input; this one has " +
+                       std::to_string(inputNames.size()) +
+                       ": use .npz files with arrays named by input");
+    auto a = readNpy(file);
+    if (!a)
+      return a.takeError();
+    s[inputNames[0]] = std::move(*a);
+    return s;
+  }
+  auto entries = readNpz(file);
+  if (!entries)
+    return entries.takeError();
+  for (auto &[name, a] : *entries)
+    s[name] = std::move(a);
+  for (const std::string &n : inputNames)
+    if (!s.count(n))
+      return makeError(file + ": no array named '" + n +
+                       "' (the model's input); arrays must be named by "
+                       "input");
+  return s;
+}
+
+/// Replaces each dequantize(quantize(x)) by x: the float model the
+/// calibration runs.
+void stripFakeQuant(ModuleOp module) {
+  module.walk([](qnn::DequantizeOp dq) {
+    if (auto q = dq.getInput().getDefiningOp<qnn::QuantizeOp>())
+      if (q.getInput().getType() == dq.getType())
+        dq.replaceAllUsesWith(q.getInput());
+  });
+  module.walk([](qnn::DequantizeOp dq) {
+    if (dq->use_empty())
+      dq.erase();
+  });
+  module.walk([](qnn::QuantizeOp q) {
+    if (q->use_empty())
+      q.erase();
+  });
+}
+
+llvm::Error writeBundleFile(llvm::StringRef path, CompiledCPUModel &model,
+                            llvm::json::Object extra) {
+  std::vector<BundleWeight> weights;
+  for (CompiledWeight &w : model.weights) {
+    BundleWeight bw;
+    bw.name = w.name;
+    bw.dtype = w.dtype;
+    bw.shape.assign(w.shape.begin(), w.shape.end());
+    bw.bytes = llvm::ArrayRef<uint8_t>(
+        reinterpret_cast<const uint8_t *>(w.bytes.data()), w.bytes.size());
+    weights.push_back(std::move(bw));
+  }
+  llvm::json::Object manifest = std::move(model.manifest);
+  for (auto &kv : extra)
+    manifest[kv.first] = std::move(kv.second);
+  llvm::ArrayRef<uint8_t> so(
+      reinterpret_cast<const uint8_t *>(model.sharedObject.data()),
+      model.sharedObject.size());
+  return writeBundle(path, std::move(manifest), weights, so);
+}
+
+llvm::Error runtimeError(llvm::StringRef what) {
+  return makeError(what + ": " + qrt_last_error());
+}
+
+/// Compiles the instrumented float model, runs it on every sample and
+/// returns the calibration table.
+llvm::Expected<calibration::CalibrationTable>
+calibrate(ModuleOp normalized, llvm::StringRef dataPath) {
+  auto method = calibration::parseMethod(calibMethod);
+  if (!method)
+    return makeError("--calib-method: " + llvm::toString(method.takeError()));
+  calibration::CalibrationOptions options;
+  options.method = *method;
+  if (llvm::Error e = options.validate())
+    return std::move(e);
+
+  OwningOpRef<ModuleOp> module(cast<ModuleOp>(normalized->clone()));
+  {
+    auto qopts = QuantizePipelineOptions::createFromString(pipelineOptions(""));
+    if (!qopts)
+      return makeError("invalid quantization options");
+    PassManager pm(module->getContext());
+    qnn::QNNInsertQDQPassOptions insert;
+    insert.scheme = qopts->scheme;
+    insert.weightGranularity = qopts->weightGranularity;
+    insert.groupSize = qopts->groupSize;
+    insert.symmetric = qopts->symmetric;
+    insert.activationMode = qopts->activationMode;
+    insert.excludeNodes.assign(qopts->excludeNodes.begin(),
+                               qopts->excludeNodes.end());
+    insert.excludeOpTypes.assign(qopts->excludeOpTypes.begin(),
+                                 qopts->excludeOpTypes.end());
+    pm.nest<func::FuncOp>().addPass(qnn::createQNNInsertQDQPass(insert));
+    pm.addPass(qnn::createQNNInstrumentCalibrationPass());
+    if (failed(pm.run(*module)))
+      return makeError("instrumenting the model for calibration failed");
+  }
+  // The calibration keys, in result order, after the model's own outputs.
+  func::FuncOp func = *module->getOps<func::FuncOp>().begin();
+  std::vector<std::string> keys;
+  unsigned numModelOutputs = 0;
+  for (unsigned i = 0; i < func.getNumResults(); ++i) {
+    if (auto k = func.getResultAttrOfType<StringAttr>(i,
+                                                      "qnn.calibration_key")) {
+      keys.push_back(k.str());
+      func.setResultAttr(i, "qnn.name", k);
+    } else {
+      keys.push_back("");
+      ++numModelOutputs;
+    }
+  }
+  stripFakeQuant(*module);
+  std::vector<std::string> inputNames;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    auto n = func.getArgAttrOfType<StringAttr>(i, "qnn.name");
+    inputNames.push_back(n ? n.str() : "input" + std::to_string(i));
+  }
+
+  CPUCompileOptions copts;
+  copts.cpu = "native";
+  copts.linker = linker;
+  auto compiled = compileForCPU(*module, copts);
+  if (!compiled)
+    return compiled.takeError();
+  llvm::SmallString<128> tmp;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("quantopt-calib", "qob",
+                                                   tmp))
+    return makeError("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover remover(tmp);
+  if (llvm::Error e = writeBundleFile(tmp, *compiled, {}))
+    return std::move(e);
+  qrt_bundle *bundle = nullptr;
+  if (qrt_bundle_load(tmp.c_str(), &bundle) != QRT_OK)
+    return runtimeError("loading the calibration model");
+  auto freeBundle = llvm::make_scope_exit([&] { qrt_bundle_free(bundle); });
+
+  auto files = listSamples(dataPath);
+  if (!files)
+    return files.takeError();
+  std::map<std::string, calibration::TensorStatistics> stats;
+  for (const std::string &k : keys) {
+    if (k.empty())
+      continue;
+    auto s = calibration::TensorStatistics::create(options);
+    if (!s)
+      return s.takeError();
+    stats.emplace(k, std::move(*s));
+  }
+  bool tty = llvm::sys::Process::StandardErrIsDisplayed() && !quiet;
+  for (auto [i, file] : llvm::enumerate(*files)) {
+    auto sample = readSample(file, inputNames);
+    if (!sample)
+      return sample.takeError();
+    std::vector<qrt_tensor> inputs;
+    for (const std::string &n : inputNames) {
+      const NpyArray &a = (*sample)[n];
+      inputs.push_back(qrt_tensor{a.dtype, (int64_t)a.shape.size(),
+                                  a.shape.data(), a.data});
+    }
+    qrt_result *result = nullptr;
+    if (qrt_bundle_run(bundle, inputs.data(), inputs.size(), &result) !=
+        QRT_OK)
+      return runtimeError(file);
+    auto freeResult = llvm::make_scope_exit([&] { qrt_result_free(result); });
+    for (auto [r, key] : llvm::enumerate(keys)) {
+      if (key.empty())
+        continue;
+      qrt_tensor t;
+      if (qrt_result_output(result, r, nullptr, &t) != QRT_OK)
+        return runtimeError(file);
+      int64_t n = 1;
+      for (int64_t d = 0; d < t.rank; ++d)
+        n *= t.shape[d];
+      if (t.dtype != QRT_DTYPE_FLOAT32)
+        return makeError("calibration output '" + key + "' is not float32");
+      if (llvm::Error e = stats.at(key).observe(llvm::ArrayRef<float>(
+              static_cast<const float *>(t.data), n)))
+        return makeError(file + ": tensor '" + key +
+                         "': " + llvm::toString(std::move(e)));
+    }
+    if (tty)
+      llvm::errs() << "\rquant-compile: calibrating: " << (i + 1) << "/"
+                   << files->size() << " samples";
+  }
+  if (tty)
+    llvm::errs() << "\n";
+  calibration::CalibrationTable table;
+  table.options = options;
+  for (auto &[key, s] : stats) {
+    auto range = s.compute();
+    if (!range)
+      return makeError("tensor '" + key +
+                       "': " + llvm::toString(range.takeError()));
+    table.tensors[key] = *range;
+  }
+  (void)numModelOutputs;
+  return table;
+}
+
+int compile() {
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerONNXImportDialects(registry);
+  registerCPUTargetDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  ModelDiagnosticHandler handler(&context, llvm::errs());
+
+  bool isFloat = scheme == "float";
+  OwningOpRef<ModuleOp> module = importONNXFile(inputPath, &context);
+  if (!module)
+    return 1;
+  {
+    PassManager pm(&context);
+    if (failed(buildNormalizePipeline(pm)) || failed(pm.run(*module)))
+      return fail("normalizing the model failed");
+  }
+  std::string tablePath;
+  llvm::SmallString<128> tmpTable;
+  std::optional<llvm::FileRemover> tableRemover;
+  if (!isFloat) {
+    // Validate the options before any long-running step.
+    auto qopts = QuantizePipelineOptions::createFromString(pipelineOptions(""));
+    if (!qopts)
+      return fail("invalid quantization options (see above); e.g. "
+                  "--scheme=w8a8 --activation-mode=dynamic");
+    if (!calibTable.empty()) {
+      tablePath = calibTable;
+    } else if (!calibData.empty()) {
+      auto table = calibrate(*module, calibData);
+      if (!table)
+        return fail(llvm::toString(table.takeError()));
+      if (auto ec = llvm::sys::fs::createTemporaryFile("quantopt-table",
+                                                       "json", tmpTable))
+        return fail("cannot create a temporary file: " + ec.message());
+      tableRemover.emplace(tmpTable);
+      if (llvm::Error e = calibration::writeCalibrationTable(*table, tmpTable))
+        return fail(llvm::toString(std::move(e)));
+      if (!saveCalibTable.empty())
+        if (llvm::Error e =
+                calibration::writeCalibrationTable(*table, saveCalibTable))
+          return fail(llvm::toString(std::move(e)));
+      tablePath = tmpTable.str().str();
+    }
+    auto qopts2 =
+        QuantizePipelineOptions::createFromString(pipelineOptions(tablePath));
+    PassManager pm(&context);
+    buildQuantizePipeline(pm, *qopts2);
+    if (failed(pm.run(*module)))
+      return fail("quantizing the model failed");
+    if (needsCalibration(*module))
+      return fail("scheme '" + scheme +
+                  "' quantizes activations statically and needs their "
+                  "ranges: pass --calib-data DIR (samples of the model's "
+                  "inputs) or --calibration-table FILE, or use "
+                  "--activation-mode=dynamic");
+  }
+  if (!emitMLIR.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(emitMLIR, ec);
+    if (ec)
+      return fail("cannot write '" + emitMLIR + "': " + ec.message());
+    module->print(os);
+  }
+  CPUCompileOptions copts;
+  copts.cpu = cpu;
+  copts.linker = linker;
+  auto compiled = compileForCPU(*module, copts);
+  if (!compiled)
+    return fail(inputPath + ": " + llvm::toString(compiled.takeError()));
+  llvm::json::Object extra;
+  extra["producer"] = llvm::json::Object{{"name", "quantopt"},
+                                         {"version", "0.1.0"},
+                                         {"llvm", LLVM_VERSION_STRING}};
+  extra["source"] = llvm::json::Object{
+      {"path", llvm::sys::path::filename(inputPath).str()},
+      {"scheme", scheme},
+      {"options", isFloat ? std::string() : pipelineOptions("")}};
+  if (llvm::Error e = writeBundleFile(outputPath, *compiled, std::move(extra)))
+    return fail(outputPath + ": " + llvm::toString(std::move(e)));
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM y(argc, argv);
+  registerAllPasses();
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "QuantOpt: ONNX model -> quantized, compiled "
+                              "bundle\n");
+  return compile();
+}
