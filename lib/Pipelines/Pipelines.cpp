@@ -7,7 +7,9 @@
 #include "quantopt/Pipelines/Pipelines.h"
 
 #include "quantopt/Dialect/QNN/IR/QNNOps.h"
+#include "quantopt/Conversion/Passes.h"
 #include "quantopt/Dialect/QNN/Transforms/Passes.h"
+#include "quantopt/Target/CPU/CPUTarget.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -61,6 +63,12 @@ void quantopt::buildQuantizePipeline(OpPassManager &pm,
 
 void quantopt::registerAllPasses() {
   qnn::registerQNNPasses();
+  registerQuantOptConversionPasses();
+  static PassPipelineRegistration<> cpuLower(
+      "qnn-cpu-lower-to-llvm",
+      "Tensor-level IR after qnn-lower-to-cpu to the LLVM dialect "
+      "(bufferization, deallocation, loops, LLVM)",
+      [](OpPassManager &pm) { buildCPULowerToLLVMPipeline(pm); });
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerInlinerPass();
@@ -86,4 +94,5 @@ void quantopt::registerAllDialects(DialectRegistry &registry) {
   registry
       .insert<qnn::QNNDialect, func::FuncDialect, quant::QuantDialect,
               arith::ArithDialect, math::MathDialect, tensor::TensorDialect>();
+  registerCPUTargetDialects(registry);
 }

@@ -27,6 +27,7 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
@@ -405,6 +406,20 @@ int compile() {
     PassManager pm(&context);
     if (failed(buildNormalizePipeline(pm)) || failed(pm.run(*module)))
       return fail("normalizing the model failed");
+  }
+  if (isFloat) {
+    // A model that is already quantized (QDQ, QLinearMatMul, MatMulInteger,
+    // MatMulNBits) still becomes integer kernels; a float model is
+    // unchanged.
+    PassManager pm(&context);
+    OpPassManager &f = pm.nest<func::FuncOp>();
+    f.addPass(qnn::createQNNPropagateQDQPass());
+    f.addPass(qnn::createQNNFuseQuantizedMatMulPass());
+    f.addPass(qnn::createQNNFoldQuantizedMatMulParamsPass());
+    f.addPass(createCanonicalizerPass());
+    f.addPass(createCSEPass());
+    if (failed(pm.run(*module)))
+      return fail("recognizing the model's quantized layers failed");
   }
   std::string tablePath;
   llvm::SmallString<128> tmpTable;

@@ -130,12 +130,14 @@ Value reshapeTo(OpBuilder &b, Location loc, Value src, RankedTensorType type,
   auto srcType = cast<RankedTensorType>(src.getType());
   if (srcType == type)
     return src;
-  if (type.getRank() == 0 && srcType.hasStaticShape())
-    return tensor::CollapseShapeOp::create(b, loc, type, src,
-                                           ArrayRef<ReassociationIndices>{});
-  if (srcType.getRank() == 0 && type.hasStaticShape())
-    return tensor::ExpandShapeOp::create(b, loc, type, src,
-                                         ArrayRef<ReassociationIndices>{});
+  // One element: extract it and rebuild (rank 0 on either side).
+  if ((type.getRank() == 0 || srcType.getRank() == 0) &&
+      type.hasStaticShape() && srcType.hasStaticShape()) {
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    SmallVector<Value> idx(srcType.getRank(), zero);
+    Value e = tensor::ExtractOp::create(b, loc, src, idx);
+    return tensor::FromElementsOp::create(b, loc, type, ValueRange{e});
+  }
   SmallVector<Value> dims;
   for (OpFoldResult s : sizes)
     dims.push_back(indexValue(b, loc, s));
@@ -534,15 +536,23 @@ struct Lowerer {
   LogicalResult lowerCast();
   LogicalResult lowerShape(ShapeOp s);
   LogicalResult lowerMatMul(MatMulOp m);
+  Value buildGenericMatMul(Value lhs, Value rhs, RankedTensorType result,
+                           bool lhsUnsigned, bool rhsUnsigned, Value lhsZp,
+                           Value rhsZp);
   LogicalResult lowerGenericMatMul(Value lhs, Value rhs,
                                    RankedTensorType result, bool lhsUnsigned,
-                                   bool rhsUnsigned, Value lhsZp, Value rhsZp);
+                                   bool rhsUnsigned, Value lhsZp, Value rhsZp) {
+    return done(ValueRange{buildGenericMatMul(lhs, rhs, result, lhsUnsigned,
+                                              rhsUnsigned, lhsZp, rhsZp)});
+  }
+  LogicalResult lowerQuantizedMatMulGeneric(QuantizedMatMulOp q);
   LogicalResult lowerSoftmax(SoftmaxOp s);
   LogicalResult lowerLayerNorm(LayerNormOp n);
   LogicalResult lowerRMSNorm(RMSNormOp n);
   LogicalResult lowerReduce(StringRef kind, ArrayRef<int64_t> axes,
                             bool keepdims, bool noopWithEmpty);
-  LogicalResult lowerReshapeLike(ArrayRef<int64_t> target, bool allowzero);
+  LogicalResult lowerReshapeLike(ArrayRef<int64_t> target, bool allowzero,
+                                 Value shape = Value());
   LogicalResult lowerTranspose(TransposeOp t);
   LogicalResult lowerConcat(ConcatOp c);
   LogicalResult lowerSplit(SplitOp s);
@@ -729,10 +739,9 @@ LogicalResult Lowerer::lowerShape(ShapeOp s) {
 
 /// A contraction over the last dims with ONNX batch broadcasting, for
 /// matmuls that no kernel takes (integer, non-f32, broadcast batch dims).
-LogicalResult Lowerer::lowerGenericMatMul(Value lhs, Value rhs,
-                                          RankedTensorType result,
-                                          bool lhsUnsigned, bool rhsUnsigned,
-                                          Value lhsZp, Value rhsZp) {
+Value Lowerer::buildGenericMatMul(Value lhs, Value rhs,
+                                  RankedTensorType result, bool lhsUnsigned,
+                                  bool rhsUnsigned, Value lhsZp, Value rhsZp) {
   auto lt = cast<RankedTensorType>(lhs.getType());
   auto rt = cast<RankedTensorType>(rhs.getType());
   Type acc = result.getElementType();
@@ -845,7 +854,7 @@ LogicalResult Lowerer::lowerGenericMatMul(Value lhs, Value rhs,
       s.push_back(n);
     r = reshapeTo(b, loc, r, result, s);
   }
-  return done(ValueRange{r});
+  return r;
 }
 
 LogicalResult Lowerer::lowerMatMul(MatMulOp mm) {
@@ -1121,7 +1130,8 @@ LogicalResult Lowerer::lowerLayerNorm(LayerNormOp n) {
   SmallVector<OpFoldResult> keep = mixedSizes(b, loc, operands[0]);
   for (int64_t i = *axis; i < type.getRank(); ++i)
     keep[i] = b.getIndexAttr(1);
-  for (auto [i, v] : llvm::enumerate(ArrayRef<Value>{mean, invStd})) {
+  SmallVector<Value> stats{mean, invStd};
+  for (auto [i, v] : llvm::enumerate(stats)) {
     auto t = resultType(i + 1);
     results.push_back(reshapeTo(b, loc, v, t, keep));
   }
@@ -1205,41 +1215,71 @@ LogicalResult Lowerer::lowerReduce(StringRef kind, ArrayRef<int64_t> axesAttr,
 }
 
 /// Reshape, squeeze and unsqueeze: the target sizes come from the result
-/// type where static; dynamic dims are taken from `target` (ONNX reshape
-/// semantics: 0 copies the input dim, -1 is inferred).
+/// type where static, otherwise from `target` (constant) or `shape` (the
+/// run-time shape tensor), with ONNX semantics: 0 copies the input dim
+/// (unless allowzero), -1 is inferred from the element count.
 LogicalResult Lowerer::lowerReshapeLike(ArrayRef<int64_t> target,
-                                        bool allowzero) {
+                                        bool allowzero, Value shape) {
   Value x = operands[0];
   auto type = resultType();
   SmallVector<OpFoldResult> in = mixedSizes(b, loc, x);
+  int64_t rank = type.getRank();
+  if (type.hasStaticShape()) {
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t d : type.getShape())
+      sizes.push_back(b.getIndexAttr(d));
+    return done(ValueRange{reshapeTo(b, loc, x, type, sizes)});
+  }
+  if ((int64_t)target.size() != rank && !shape)
+    return fail("cannot determine the dynamic target dims of the reshape");
+  Type idx = b.getIndexType();
+  auto cst = [&](int64_t v) {
+    return (Value)arith::ConstantIndexOp::create(b, loc, v);
+  };
+  // Requested sizes, with 0 resolved; -1 stays -1.
+  SmallVector<Value> req;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (!type.isDynamicDim(i)) {
+      req.push_back(cst(type.getDimSize(i)));
+      continue;
+    }
+    Value v;
+    if ((int64_t)target.size() == rank) {
+      v = cst(target[i]);
+    } else {
+      Value e = tensor::ExtractOp::create(b, loc, shape, ValueRange{cst(i)});
+      v = arith::IndexCastOp::create(b, loc, idx, e);
+    }
+    if (!allowzero && i < (int64_t)in.size()) {
+      Value isZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                           v, cst(0));
+      v = arith::SelectOp::create(b, loc, isZero, indexValue(b, loc, in[i]),
+                                  v);
+    }
+    req.push_back(v);
+  }
+  Value total = cst(1);
+  for (OpFoldResult s : in)
+    total = arith::MulIOp::create(b, loc, total, indexValue(b, loc, s));
+  Value known = cst(1);
+  for (Value v : req) {
+    Value isInf = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v,
+                                        cst(-1));
+    known = arith::MulIOp::create(
+        b, loc, known, arith::SelectOp::create(b, loc, isInf, cst(1), v));
+  }
+  Value inferred = arith::DivSIOp::create(
+      b, loc, total, arith::MaxSIOp::create(b, loc, known, cst(1)));
   SmallVector<OpFoldResult> sizes;
-  int64_t inferred = -1;
-  AffineExpr s0, s1;
-  bindSymbols(b.getContext(), s0, s1);
-  OpFoldResult known = b.getIndexAttr(1);
-  for (int64_t i = 0; i < type.getRank(); ++i) {
+  for (int64_t i = 0; i < rank; ++i) {
     if (!type.isDynamicDim(i)) {
       sizes.push_back(b.getIndexAttr(type.getDimSize(i)));
-    } else if (i < (int64_t)target.size() && target[i] == 0 && !allowzero &&
-               i < (int64_t)in.size()) {
-      sizes.push_back(in[i]);
-    } else if (i < (int64_t)target.size() && target[i] == -1) {
-      inferred = i;
-      sizes.push_back(OpFoldResult());
       continue;
-    } else {
-      return fail("cannot determine a dynamic target dim of the reshape");
     }
-    known = affine::makeComposedFoldedAffineApply(b, loc, s0 * s1,
-                                                  {known, sizes.back()});
-  }
-  if (inferred >= 0) {
-    OpFoldResult total = b.getIndexAttr(1);
-    for (OpFoldResult s : in)
-      total = affine::makeComposedFoldedAffineApply(b, loc, s0 * s1,
-                                                    {total, s});
-    sizes[inferred] = affine::makeComposedFoldedAffineApply(
-        b, loc, s0.floorDiv(s1), {total, known});
+    Value isInf = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        req[i], cst(-1));
+    sizes.push_back(
+        (Value)arith::SelectOp::create(b, loc, isInf, inferred, req[i]));
   }
   return done(ValueRange{reshapeTo(b, loc, x, type, sizes)});
 }
@@ -1796,11 +1836,10 @@ LogicalResult Lowerer::lowerQuantizedMatMul(QuantizedMatMulOp q) {
   ElementsAttr zAttr = getConstantElements(q.getRhsZeroPoint());
   ElementsAttr bAttr = getConstantElements(q.getBias());
   if (!wAttr || !sAttr || (q.getRhsZeroPoint() && !zAttr) ||
-      (q.getBias() && !bAttr))
-    return fail("needs a constant right operand, scale, zero point and bias");
+      (q.getBias() && !bAttr) ||
+      cast<ShapedType>(wAttr.getType()).getRank() != 2)
+    return lowerQuantizedMatMulGeneric(q);
   auto wType = cast<ShapedType>(wAttr.getType());
-  if (wType.getRank() != 2)
-    return fail("needs a 2-D right operand");
   int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
   auto bytes = weightBytes(wAttr);
   auto scales = getF32Values(sAttr);
@@ -1875,6 +1914,81 @@ LogicalResult Lowerer::lowerQuantizedMatMul(QuantizedMatMulOp q) {
   return done(ValueRange{reshapeTo(b, loc, out, result, sizes)});
 }
 
+/// qnn.quantized_matmul of two activations (attention): an i32
+/// contraction, then the epilogue of the op's semantics elementwise.
+LogicalResult Lowerer::lowerQuantizedMatMulGeneric(QuantizedMatMulOp q) {
+  auto result = resultType();
+  unsigned idx = 2;
+  Value lScale = operands[idx++], lZp = operands[idx++];
+  Value rScale = operands[idx++];
+  Value rZp = q.getRhsZeroPoint() ? operands[idx++] : Value();
+  Value bias = q.getBias() ? operands[idx++] : Value();
+  Value oScale, oZp;
+  if (q.getOutputScale()) {
+    oScale = operands[idx++];
+    oZp = operands[idx++];
+  }
+  auto isScalar = [](Value v) {
+    return !v || cast<RankedTensorType>(v.getType()).getNumElements() == 1;
+  };
+  if (!isScalar(lZp) || !isScalar(rZp))
+    return fail("per-row or per-column zero points need a constant right "
+                "operand");
+  auto scalarOf = [&](Value v) -> Value {
+    if (!v)
+      return Value();
+    auto t = cast<RankedTensorType>(v.getType());
+    SmallVector<Value> zeros(t.getRank(),
+                             arith::ConstantIndexOp::create(b, loc, 0));
+    return tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get({}, t.getElementType()),
+        ValueRange{tensor::ExtractOp::create(b, loc, v, zeros)});
+  };
+  bool lU = isUnsignedElement(elementTypeOf(q.getLhs()));
+  bool rU = isUnsignedElement(elementTypeOf(q.getRhs()));
+  Type i32 = b.getI32Type();
+  Value acc = buildGenericMatMul(operands[0], operands[1],
+                                 result.clone(i32), lU, rU, scalarOf(lZp),
+                                 scalarOf(rZp));
+  SmallVector<Value> inputs{acc, lScale, rScale};
+  if (bias)
+    inputs.push_back(bias);
+  if (oScale) {
+    inputs.push_back(oScale);
+    inputs.push_back(oZp);
+  }
+  bool hasBias = (bool)bias, hasOut = (bool)oScale;
+  bool outU = hasOut && isUnsignedElement(elementTypeOf(q.getOutputZeroPoint()));
+  int64_t qmin = 0, qmax = 0;
+  if (hasOut)
+    std::tie(qmin, qmax) = storageRange(
+        cast<IntegerType>(elementTypeOf(q.getOutputZeroPoint())));
+  StringRef act = q.getActivation();
+  Type elt = result.getElementType();
+  return done(elementwise(
+      b, loc, result, inputs,
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Type f32 = nb.getF32Type();
+        unsigned i = 3;
+        Value v = a[0];
+        if (hasBias)
+          v = arith::AddIOp::create(nb, l, v, a[i++]);
+        Value r = arith::MulFOp::create(
+            nb, l, arith::SIToFPOp::create(nb, l, f32, v), a[1]);
+        r = arith::MulFOp::create(nb, l, r, a[2]);
+        if (act == "relu")
+          r = arith::MaximumFOp::create(nb, l, r, scalarConstant(nb, l, f32, 0));
+        else if (act == "gelu")
+          r = geluV(nb, l, r, false);
+        else if (act == "silu")
+          r = arith::MulFOp::create(nb, l, r, sigmoidV(nb, l, r));
+        if (!hasOut)
+          return r;
+        Value zpf = convertScalar(nb, l, a[i + 1], f32, outU, false);
+        return quantizeScalar(nb, l, r, a[i], zpf, qmin, qmax, elt, outU);
+      }));
+}
+
 LogicalResult Lowerer::lower() {
   if (op->hasAttr("qnn.cpu.bias_fused_into_producer")) {
     // The add whose bias a matmul kernel already applied.
@@ -1915,16 +2029,30 @@ LogicalResult Lowerer::lower() {
             getConstantIntValues(r.getShape());
         return lowerReshapeLike(target ? ArrayRef<int64_t>(*target)
                                        : ArrayRef<int64_t>{},
-                                r.getAllowzero());
+                                r.getAllowzero(), operands[1]);
       })
       .Case<SqueezeOp, UnsqueezeOp>([&](auto) -> LogicalResult {
+        // The kept dims in order: the input's non-unit dims map to the
+        // result's non-unit dims.
         auto rt = resultType();
-        if (rt.getNumDynamicDims() > 1)
-          return fail("more than one dynamic dim");
-        SmallVector<int64_t> target;
-        for (int64_t d : rt.getShape())
-          target.push_back(d == ShapedType::kDynamic ? -1 : d);
-        return lowerReshapeLike(target, false);
+        SmallVector<OpFoldResult> in = mixedSizes(b, loc, operands[0]);
+        auto it = cast<RankedTensorType>(operands[0].getType());
+        SmallVector<OpFoldResult> kept;
+        for (int64_t i = 0; i < it.getRank(); ++i)
+          if (it.getDimSize(i) != 1)
+            kept.push_back(in[i]);
+        SmallVector<OpFoldResult> sizes;
+        size_t k = 0;
+        for (int64_t d : rt.getShape()) {
+          if (d == 1) {
+            sizes.push_back(b.getIndexAttr(1));
+            continue;
+          }
+          if (k >= kept.size())
+            return fail("cannot map the dims of the reshape");
+          sizes.push_back(kept[k++]);
+        }
+        return done(ValueRange{reshapeTo(b, loc, operands[0], rt, sizes)});
       })
       .Case<TransposeOp>([&](auto t) { return lowerTranspose(t); })
       .Case<ConcatOp>([&](auto c) { return lowerConcat(c); })
