@@ -28,5 +28,6 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP",
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.quantopt_tools_dir, config.llvm_tools_dir]
-tools = ["quant-opt", "quant-translate", "quant-calibrate", "split-file"]
+tools = ["quant-opt", "quant-translate", "quant-calibrate", "quant-compile",
+         "quant-run", "split-file"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

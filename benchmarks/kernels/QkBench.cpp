@@ -14,7 +14,7 @@
 //    warm-up, with the fraction of the measured peak (qgemm, sgemm) or of
 //    the bandwidth (wo: packed weight bytes / time).
 //
-// Usage: qk-bench [--threads T] [--iters N] [--no-limits]
+// Usage: qk-bench [--threads T] [--iters N] [--no-limits | --limits-only]
 //                 [--qgemm M,N,K]... [--wo M,N,K,bits,group]...
 //                 [--sgemm M,N,K]...
 // Without kernel options it runs the shapes of docs/CPUBackend.md's
@@ -352,7 +352,8 @@ std::vector<int64_t> parseList(const char *s) {
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
-               "usage: qk-bench [--threads T] [--iters N] [--no-limits]\n"
+               "usage: qk-bench [--threads T] [--iters N]"
+               " [--no-limits | --limits-only]\n"
                "  [--qgemm M,N,K]... [--wo M,N,K,bits,group]...\n"
                "  [--sgemm M,N,K]...\n");
   std::exit(2);
@@ -362,7 +363,7 @@ std::vector<int64_t> parseList(const char *s) {
 
 int main(int argc, char **argv) {
   int threads = 0, iters = 7;
-  bool limits = true;
+  bool limits = true, limitsOnly = false;
   std::vector<std::vector<int64_t>> qgemms, wos, sgemms;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -377,6 +378,8 @@ int main(int argc, char **argv) {
       iters = std::max(1, std::atoi(next()));
     else if (a == "--no-limits")
       limits = false;
+    else if (a == "--limits-only")
+      limitsOnly = true;
     else if (a == "--qgemm")
       qgemms.push_back(parseList(next()));
     else if (a == "--wo")
@@ -395,6 +398,12 @@ int main(int argc, char **argv) {
   for (auto &v : sgemms)
     if (v.size() != 3)
       usage();
+  if (limitsOnly) {
+    if (threads > 0)
+      qk_set_num_threads(threads);
+    measureLimits(qk_get_num_threads());
+    return 0;
+  }
   if (qgemms.empty() && wos.empty() && sgemms.empty()) {
     qgemms = {{256, 4096, 4096},
               {512, 4096, 4096},

@@ -104,6 +104,11 @@ static cl::opt<std::string> cpu("cpu",
                                          "x86-64-v3 (AVX2, default), "
                                          "x86-64-v4, native, ..."),
                                 cl::init("x86-64-v3"), cl::cat(category));
+static cl::opt<unsigned>
+    optLevel("O", cl::Prefix,
+             cl::desc("Optimization level of the generated code (0-3, "
+                      "default 3; the kernels are always optimized)"),
+             cl::init(3), cl::cat(category));
 static cl::opt<std::string> linker("linker",
                                    cl::desc("C compiler driver used to link"),
                                    cl::init("cc"), cl::cat(category));
@@ -468,9 +473,12 @@ int compile() {
       return fail("cannot write '" + emitMLIR + "': " + ec.message());
     module->print(os);
   }
+  if (optLevel > 3)
+    return fail("-O" + std::to_string(optLevel) + ": the level must be 0-3");
   CPUCompileOptions copts;
   copts.cpu = cpu;
   copts.linker = linker;
+  copts.optLevel = optLevel;
   auto compiled = compileForCPU(*module, copts);
   if (!compiled)
     return fail(inputPath + ": " + llvm::toString(compiled.takeError()));

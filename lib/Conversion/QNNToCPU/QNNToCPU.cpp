@@ -46,6 +46,10 @@ namespace {
 /// The element type a value has after lowering: quantized types become their
 /// storage, integers become signless and at least 8 bits wide.
 Type lowerElementType(Type type) {
+  // A calibration placeholder has no storage type; the ops that use it
+  // report it.
+  if (isa<quant::CalibratedQuantizedType>(type))
+    return type;
   if (auto q = dyn_cast<quant::QuantizedType>(type))
     type = q.getStorageType();
   if (auto it = dyn_cast<IntegerType>(type)) {
@@ -1563,6 +1567,9 @@ AffineMap Lowerer::paramMap(const QuantLayout &layout,
 LogicalResult Lowerer::lowerQuantize(QuantizeOp q) {
   auto type = resultType();
   Type origElt = elementTypeOf(q.getOutput());
+  if (isa<quant::CalibratedQuantizedType>(origElt))
+    return fail("activation range is not calibrated: give calibration data "
+                "(quant-compile --calib-data) or use activation-mode=dynamic");
   Type storageOrig = origElt;
   if (auto qt = dyn_cast<quant::QuantizedType>(origElt))
     storageOrig = qt.getStorageType();

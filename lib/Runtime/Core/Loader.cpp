@@ -55,6 +55,8 @@ static constexpr const char *kCorrupted =
 qrt_bundle::~qrt_bundle() {
   if (dlHandle)
     dlclose(dlHandle);
+  if (nativeFd >= 0)
+    ::close(nativeFd);
 }
 
 namespace {
@@ -627,7 +629,13 @@ bool Loader::loadNativeCode() {
   if (fd >= 0) {
     if (writeAll(fd, code)) {
       std::string procPath = "/proc/self/fd/" + std::to_string(fd);
-      if (::access(procPath.c_str(), R_OK) == 0) {
+      // A path that names an object that is still loaded (an earlier
+      // bundle whose code the dynamic loader kept) would return that
+      // object: then use the temporary file below.
+      void *stale = ::dlopen(procPath.c_str(), RTLD_NOW | RTLD_NOLOAD);
+      if (stale) {
+        ::dlclose(stale);
+      } else if (::access(procPath.c_str(), R_OK) == 0) {
         bundle->dlHandle = ::dlopen(procPath.c_str(), RTLD_NOW | RTLD_LOCAL);
         if (!bundle->dlHandle) {
           ::close(fd);
@@ -642,7 +650,10 @@ bool Loader::loadNativeCode() {
         }
       }
     }
-    ::close(fd);
+    if (bundle->dlHandle)
+      bundle->nativeFd = fd;
+    else
+      ::close(fd);
   }
 
   // Fallback (no memfd or no /proc): a private temporary file, removed as

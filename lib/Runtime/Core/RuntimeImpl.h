@@ -71,6 +71,10 @@ struct qrt_bundle {
   std::vector<quantopt::runtime::WeightSpec> weights;
 
   void *dlHandle = nullptr;
+  /// The memfd the native code was loaded from. It stays open while the
+  /// code is loaded: dlopen identifies objects by path, so another bundle
+  /// must never get the same /proc/self/fd/N while this one is loaded.
+  int nativeFd = -1;
   quantopt::runtime::EntryFn entry = nullptr;
 
   ~qrt_bundle();

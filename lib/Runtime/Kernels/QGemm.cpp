@@ -15,7 +15,7 @@
 // rounded to 16): zb', colTerm = K * zb' - sum_k b', bias, b_scale.
 //
 // AVX2 and scalar: A is packed per block of rows into int16 (a - za), in
-// tiles of 6 rows, interleaved per k quad; vpmaddwd on the int16 operands
+// tiles of 5 (AVX2) or 6 (scalar) rows, interleaved per k quad; vpmaddwd on the int16 operands
 // gives exact pair sums (vpmaddubsw would saturate). raw = sum (a-za) b',
 // acc = raw - zb' * rowsum(a - za).
 //
@@ -28,7 +28,10 @@
 // its rows once, then for each 1024-deep K slice runs the micro-kernel over
 // every (column half-panel, row tile) pair so a B slice stays in L1 while
 // the row tiles stream from L2; raw sums go to an int32 tile buffer, and
-// the epilogue runs once per output row segment at the end.
+// the epilogue runs once per output row segment at the end. A thread keeps
+// its packed rows from one task to the next of the same call (tasks are
+// handed out row block by row block), so a row block is packed once per
+// thread, not once per column block.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,6 +39,7 @@
 #include "quantopt/Runtime/Kernels.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <immintrin.h>
 
@@ -51,6 +55,12 @@ constexpr int64_t kPanel = 16;
 constexpr int64_t kKcQuads = 256;
 /// Columns per task.
 constexpr int64_t kNc = 256;
+/// Rows of an A tile per path. AVX2: 5 rows x 8 columns keep 10
+/// accumulators, 2 B vectors, the A broadcast and a product in the 16 ymm
+/// registers (6 rows spilled 7 accumulators to the stack every k quad).
+constexpr int kMrScalar = 6;
+constexpr int kMrAVX2 = 5;
+constexpr int kMrVNNI = 8;
 
 struct QLayout {
   int64_t K, N, Kq, Np;
@@ -252,6 +262,60 @@ void packAInt16(const QA &a, int64_t m0, int64_t rows, int64_t Kq, int mr,
   }
 }
 
+/// packAInt16 for AVX2: 16 k at a time, same layout and sums.
+QK_AVX2 void packAInt16AVX2(const QA &a, int64_t m0, int64_t rows,
+                            int64_t Kq, int mr, int16_t *dst, int32_t *rs,
+                            int32_t *zaEff) {
+  int64_t tiles = ceilDiv(rows, mr);
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t t = 0; t < tiles; ++t) {
+    int16_t *tile = dst + t * Kq * mr * 4;
+    for (int i = 0; i < mr; ++i) {
+      int64_t r = t * mr + i;
+      int16_t *out = tile + i * 4;
+      const int64_t qs = int64_t(mr) * 4; // int16 between quads of a row
+      if (r >= rows) {
+        for (int64_t q = 0; q < Kq; ++q)
+          std::memset(out + q * qs, 0, 8);
+        continue;
+      }
+      int64_t m = m0 + r;
+      const __m256i vza = _mm256_set1_epi16(static_cast<short>(a.zeroPoint(m)));
+      __m256i vsum = _mm256_setzero_si256();
+      const char *src = static_cast<const char *>(a.A) + m * a.K;
+      int64_t k = 0;
+      for (; k + 16 <= a.K; k += 16) {
+        __m128i raw = _mm_loadu_si128((const __m128i *)(src + k));
+        __m256i v = a.isSigned ? _mm256_cvtepi8_epi16(raw)
+                               : _mm256_cvtepu8_epi16(raw);
+        v = _mm256_sub_epi16(v, vza);
+        vsum = _mm256_add_epi32(vsum, _mm256_madd_epi16(v, ones));
+        __m128i lo = _mm256_castsi256_si128(v);
+        __m128i hi = _mm256_extracti128_si256(v, 1);
+        int16_t *o = out + (k >> 2) * qs;
+        _mm_storel_epi64((__m128i *)o, lo);
+        _mm_storeh_pd((double *)(o + qs), _mm_castsi128_pd(lo));
+        _mm_storel_epi64((__m128i *)(o + 2 * qs), hi);
+        _mm_storeh_pd((double *)(o + 3 * qs), _mm_castsi128_pd(hi));
+      }
+      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(vsum),
+                                 _mm256_extracti128_si256(vsum, 1));
+      s4 = _mm_hadd_epi32(s4, s4);
+      s4 = _mm_hadd_epi32(s4, s4);
+      int32_t sum = _mm_cvtsi128_si32(s4);
+      for (; k < a.K; ++k) {
+        int32_t v = a.value(m, k) - a.zeroPoint(m);
+        sum += v;
+        out[(k >> 2) * qs + (k & 3)] = static_cast<int16_t>(v);
+      }
+      for (; k < Kq * 4; ++k)
+        out[(k >> 2) * qs + (k & 3)] = 0;
+      rs[r] = sum;
+      zaEff[r] = 0;
+    }
+  }
+}
+
 /// uint8 a' (a, or a + 128 for int8) for the VNNI path, same tiling.
 /// rs[i] = sum_k a'; zaEff = za'.
 void packAUint8(const QA &a, int64_t m0, int64_t rows, int64_t Kq, int mr,
@@ -305,46 +369,73 @@ void microScalar(const int16_t *A, int mrStride, int mr, const int8_t *B,
   }
 }
 
+template <int MR>
+QK_AVX2 inline void storeRowAVX2(__m256i lo, __m256i hi, int32_t *out,
+                                 bool accumulate) {
+  __m256i s = _mm256_hadd_epi32(lo, hi);
+  s = _mm256_permute4x64_epi64(s, 0xD8);
+  if (accumulate)
+    s = _mm256_add_epi32(s, _mm256_loadu_si256((const __m256i *)out));
+  _mm256_storeu_si256((__m256i *)out, s);
+}
+
 /// AVX2: MR rows x 8 columns (one half of a panel: B already offset by
 /// 0 or 32 bytes). Per quad: two 16-byte loads widened to int16 hold 4
 /// columns x 4 k each; vpmaddwd against the row's 4 k broadcast gives pair
-/// sums that a final hadd folds.
+/// sums that a final hadd folds. The accumulators are named variables, not
+/// an array: GCC kept an array's elements in memory (a store per
+/// accumulator and quad).
 template <int MR>
 QK_AVX2 void microAVX2(const int16_t *A, const int8_t *B, int64_t kq,
                        int32_t *tile, int64_t ldt, bool accumulate) {
-  constexpr int kStride = 6;
-  __m256i acc[MR][2];
-  for (int i = 0; i < MR; ++i)
-    acc[i][0] = acc[i][1] = _mm256_setzero_si256();
+  constexpr int kStride = kMrAVX2;
+  static_assert(MR >= 1 && MR <= 5, "5 rows at most");
+  __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00,
+          c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00;
+  auto row = [](const int16_t *a, __m256i b0, __m256i b1, __m256i &lo,
+                __m256i &hi) QK_AVX2 {
+    int64_t av;
+    std::memcpy(&av, a, 8);
+    const __m256i va = _mm256_set1_epi64x(av);
+    lo = _mm256_add_epi32(lo, _mm256_madd_epi16(va, b0));
+    hi = _mm256_add_epi32(hi, _mm256_madd_epi16(va, b1));
+  };
   for (int64_t q = 0; q < kq; ++q) {
     const __m256i b0 =
         _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(B + q * 64)));
     const __m256i b1 = _mm256_cvtepi8_epi16(
         _mm_loadu_si128((const __m128i *)(B + q * 64 + 16)));
     const int16_t *a = A + q * kStride * 4;
-    for (int i = 0; i < MR; ++i) {
-      int64_t av;
-      std::memcpy(&av, a + i * 4, 8);
-      const __m256i va = _mm256_set1_epi64x(av);
-      acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(va, b0));
-      acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(va, b1));
-    }
+    row(a, b0, b1, c00, c01);
+    if constexpr (MR > 1)
+      row(a + 4, b0, b1, c10, c11);
+    if constexpr (MR > 2)
+      row(a + 8, b0, b1, c20, c21);
+    if constexpr (MR > 3)
+      row(a + 12, b0, b1, c30, c31);
+    if constexpr (MR > 4)
+      row(a + 16, b0, b1, c40, c41);
+    // Pins the accumulators to registers across iterations (GCC otherwise
+    // hoists the broadcasts and spills accumulators).
+    __asm__("" : "+x"(c00), "+x"(c01), "+x"(c10), "+x"(c11), "+x"(c20),
+            "+x"(c21), "+x"(c30), "+x"(c31), "+x"(c40), "+x"(c41));
   }
-  for (int i = 0; i < MR; ++i) {
-    __m256i s = _mm256_hadd_epi32(acc[i][0], acc[i][1]);
-    s = _mm256_permute4x64_epi64(s, 0xD8);
-    __m256i *out = (__m256i *)(tile + i * ldt);
-    if (accumulate)
-      s = _mm256_add_epi32(s, _mm256_loadu_si256(out));
-    _mm256_storeu_si256(out, s);
-  }
+  storeRowAVX2<MR>(c00, c01, tile, accumulate);
+  if constexpr (MR > 1)
+    storeRowAVX2<MR>(c10, c11, tile + ldt, accumulate);
+  if constexpr (MR > 2)
+    storeRowAVX2<MR>(c20, c21, tile + 2 * ldt, accumulate);
+  if constexpr (MR > 3)
+    storeRowAVX2<MR>(c30, c31, tile + 3 * ldt, accumulate);
+  if constexpr (MR > 4)
+    storeRowAVX2<MR>(c40, c41, tile + 4 * ldt, accumulate);
 }
 
 using MicroAVX2Fn = void (*)(const int16_t *, const int8_t *, int64_t,
                              int32_t *, int64_t, bool);
-const MicroAVX2Fn microAVX2Table[7] = {nullptr,      microAVX2<1>, microAVX2<2>,
-                                       microAVX2<3>, microAVX2<4>, microAVX2<5>,
-                                       microAVX2<6>};
+const MicroAVX2Fn microAVX2Table[kMrAVX2 + 1] = {
+    nullptr, microAVX2<1>, microAVX2<2>, microAVX2<3>, microAVX2<4>,
+    microAVX2<5>};
 
 /// AVX-512 VNNI: MR rows x 16 columns (a full panel), one vpdpbusd per row
 /// and quad.
@@ -391,7 +482,16 @@ struct QTask {
   Isa isa;
   int mr;
   int64_t mc, nc, nBlocks;
+  uint64_t callId;
 };
+
+/// Which rows this thread's scratch slot 0 holds packed.
+struct PackedRows {
+  uint64_t callId = 0;
+  int64_t m0 = -1;
+};
+thread_local PackedRows packedRows;
+std::atomic<uint64_t> nextCallId{1};
 
 void runTask(const QTask &t, int64_t task) {
   const QLayout &l = *t.l;
@@ -411,12 +511,21 @@ void runTask(const QTask &t, int64_t task) {
   int32_t *tile = static_cast<int32_t *>(
       scratch(1, static_cast<size_t>(tiles * t.mr * ldt * 4)));
 
-  if (t.isa == Isa::AVX512VNNI)
-    packAUint8(*t.a, m0, rows, l.Kq, t.mr, reinterpret_cast<uint8_t *>(buf), rs,
-               zaEff);
-  else
-    packAInt16(*t.a, m0, rows, l.Kq, t.mr, reinterpret_cast<int16_t *>(buf), rs,
-               zaEff);
+  // Same call and rows: the slot still holds them (same size, so scratch
+  // did not reallocate).
+  if (packedRows.callId != t.callId || packedRows.m0 != m0) {
+    if (t.isa == Isa::AVX512VNNI)
+      packAUint8(*t.a, m0, rows, l.Kq, t.mr, reinterpret_cast<uint8_t *>(buf),
+                 rs, zaEff);
+    else if (t.isa == Isa::AVX2)
+      packAInt16AVX2(*t.a, m0, rows, l.Kq, t.mr,
+                     reinterpret_cast<int16_t *>(buf), rs, zaEff);
+    else
+      packAInt16(*t.a, m0, rows, l.Kq, t.mr, reinterpret_cast<int16_t *>(buf),
+                 rs, zaEff);
+    packedRows.callId = t.callId;
+    packedRows.m0 = m0;
+  }
 
   for (int64_t q0 = 0; q0 < l.Kq; q0 += kKcQuads) {
     int64_t kq = std::min(kKcQuads, l.Kq - q0);
@@ -431,14 +540,14 @@ void runTask(const QTask &t, int64_t task) {
               reinterpret_cast<const uint8_t *>(buf) + (ti * l.Kq + q0) * 8 * 4;
           microVNNITable[mr](ap, bp, kq, tp, ldt, accumulate);
         } else if (t.isa == Isa::AVX2) {
-          const int16_t *ap =
-              reinterpret_cast<const int16_t *>(buf) + (ti * l.Kq + q0) * 6 * 4;
+          const int16_t *ap = reinterpret_cast<const int16_t *>(buf) +
+                              (ti * l.Kq + q0) * kMrAVX2 * 4;
           microAVX2Table[mr](ap, bp, kq, tp, ldt, accumulate);
           microAVX2Table[mr](ap, bp + 32, kq, tp + 8, ldt, accumulate);
         } else {
-          const int16_t *ap =
-              reinterpret_cast<const int16_t *>(buf) + (ti * l.Kq + q0) * 6 * 4;
-          microScalar(ap, 6, mr, bp, kq, tp, ldt, kPanel, accumulate);
+          const int16_t *ap = reinterpret_cast<const int16_t *>(buf) +
+                              (ti * l.Kq + q0) * kMrScalar * 4;
+          microScalar(ap, kMrScalar, mr, bp, kq, tp, ldt, kPanel, accumulate);
         }
       }
     }
@@ -536,12 +645,15 @@ void qk_qgemm(const void *A, int64_t M, int32_t a_signed,
   t.panels = static_cast<const int8_t *>(packedB) + l.panelsOffset();
   t.e = &e;
   t.isa = activeIsa();
-  t.mr = t.isa == Isa::AVX512VNNI ? 8 : 6;
+  t.mr = t.isa == Isa::AVX512VNNI ? kMrVNNI
+         : t.isa == Isa::AVX2      ? kMrAVX2
+                                   : kMrScalar;
+  t.callId = nextCallId.fetch_add(1, std::memory_order_relaxed);
   // Rows per task: the packed rows (~8 bytes per quad and row) should stay
   // in L2 (1 MiB here) next to the B slices.
   int64_t rowBytes = l.Kq * 8;
   int64_t mc = std::max<int64_t>(t.mr, (384 * 1024 / rowBytes) / t.mr * t.mr);
-  mc = std::min<int64_t>(mc, 96);
+  mc = std::min<int64_t>(mc, 96 / t.mr * t.mr);
   int threads = threadsFor(static_cast<double>(M) * l.N * l.K);
   // Enough tasks for the threads: split rows first, then columns.
   mc = std::min(mc, roundUp(M, t.mr));

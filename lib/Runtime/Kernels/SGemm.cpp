@@ -93,18 +93,39 @@ QK_AVX2 void microAVX2(const SProblem &p, int64_t m0, int64_t n0, int cols,
   const float *bp = p.panels + (n0 / kPanel) * p.K * kPanel + k0 * kPanel;
   const float *a = p.A + m0 * p.K + k0;
   const int64_t lda = p.K;
-  __m256 acc[MR][2];
-  for (int i = 0; i < MR; ++i)
-    acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  static_assert(MR >= 1 && MR <= 6, "6 rows at most");
+  // Named accumulators pinned to registers: with an array, GCC stored
+  // every accumulator to the stack after each FMA (12 stores per k, twice
+  // the FMA time).
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00,
+         c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00,
+         c50 = c00, c51 = c00;
+  auto row = [](const float *ai, __m256 b0, __m256 b1, __m256 &lo,
+                __m256 &hi) QK_AVX2 {
+    const __m256 va = _mm256_broadcast_ss(ai);
+    lo = _mm256_fmadd_ps(va, b0, lo);
+    hi = _mm256_fmadd_ps(va, b1, hi);
+  };
   for (int64_t k = 0; k < kc; ++k) {
     const __m256 b0 = _mm256_loadu_ps(bp + k * kPanel);
     const __m256 b1 = _mm256_loadu_ps(bp + k * kPanel + 8);
-    for (int i = 0; i < MR; ++i) {
-      const __m256 va = _mm256_broadcast_ss(a + i * lda + k);
-      acc[i][0] = _mm256_fmadd_ps(va, b0, acc[i][0]);
-      acc[i][1] = _mm256_fmadd_ps(va, b1, acc[i][1]);
-    }
+    row(a + k, b0, b1, c00, c01);
+    if constexpr (MR > 1)
+      row(a + lda + k, b0, b1, c10, c11);
+    if constexpr (MR > 2)
+      row(a + 2 * lda + k, b0, b1, c20, c21);
+    if constexpr (MR > 3)
+      row(a + 3 * lda + k, b0, b1, c30, c31);
+    if constexpr (MR > 4)
+      row(a + 4 * lda + k, b0, b1, c40, c41);
+    if constexpr (MR > 5)
+      row(a + 5 * lda + k, b0, b1, c50, c51);
+    __asm__("" : "+x"(c00), "+x"(c01), "+x"(c10), "+x"(c11), "+x"(c20),
+            "+x"(c21), "+x"(c30), "+x"(c31), "+x"(c40), "+x"(c41),
+            "+x"(c50), "+x"(c51));
   }
+  __m256 acc[6][2] = {{c00, c01}, {c10, c11}, {c20, c21},
+                      {c30, c31}, {c40, c41}, {c50, c51}};
   alignas(32) float tmp[16];
   for (int i = 0; i < MR; ++i) {
     float *c = p.C + (m0 + i) * p.N + n0;

@@ -6,11 +6,15 @@
 
 #include "quantopt/Target/CPU/CPUTarget.h"
 
+#include <chrono>
+
 #include "quantopt/Conversion/Passes.h"
+#include "quantopt/Dialect/QNN/IR/QNNOps.h"
 #include "quantopt/Dialect/QNN/Transforms/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
 #include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
 #include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
@@ -135,6 +139,82 @@ describe(Type type, DictionaryAttr attrs, llvm::StringRef fallbackName) {
   return o;
 }
 
+/// The ONNX node name in a location, if any.
+std::string nodeName(Location loc) {
+  std::string name;
+  loc->walk([&](Location l) {
+    if (auto n = dyn_cast<NameLoc>(l)) {
+      name = n.getName().str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return name;
+}
+
+bool isConstant(Value v) {
+  bool transposed = false;
+  v = qnn::stripMatrixTranspose(v, transposed);
+  return v && (v.getDefiningOp<qnn::ConstantOp>() ||
+               v.getDefiningOp<arith::ConstantOp>());
+}
+
+/// Which kernel each matmul of `func` becomes, and why (the same criteria as
+/// qnn-lower-to-cpu), for the manifest and the compile report.
+llvm::json::Array describeKernels(func::FuncOp func) {
+  llvm::json::Array kernels;
+  auto add = [&](Operation *op, StringRef kernel, const std::string &why) {
+    kernels.push_back(llvm::json::Object{{"node", nodeName(op->getLoc())},
+                                         {"op", op->getName().getStringRef()},
+                                         {"kernel", kernel},
+                                         {"reason", why}});
+  };
+  func.walk([&](Operation *op) {
+    if (auto q = dyn_cast<qnn::QuantizedMatMulOp>(op)) {
+      auto rhs = cast<ShapedType>(q.getRhs().getType());
+      if (!isConstant(q.getRhs()) || rhs.getRank() != 2) {
+        add(op, "linalg-int32-contraction",
+            "the right operand is an activation: no compile-time packing; "
+            "i32 contraction then the epilogue, in generated code");
+        return;
+      }
+      std::string epi = q.getActivation().str();
+      if (q.getOutputScale())
+        epi += " + requantize";
+      add(op, "qk_qgemm",
+          "int8 x int" + std::to_string(rhs.getElementTypeBitWidth()) +
+              " -> i32 GEMM, [K,N] = [" + std::to_string(rhs.getDimSize(0)) +
+              "," + std::to_string(rhs.getDimSize(1)) +
+              "] packed at compile time with column corrections; epilogue " +
+              epi + " fused; AVX-512 VNNI or AVX2 chosen at run time");
+      return;
+    }
+    if (auto w = dyn_cast<qnn::WeightOnlyMatMulOp>(op)) {
+      auto wt = cast<ShapedType>(w.getWeight().getType());
+      add(op, "qk_wo_matmul",
+          "weight-only int" + std::to_string(wt.getElementTypeBitWidth()) +
+              (w.getGroupSize() ? ", group " + std::to_string(w.getGroupSize())
+                                : std::string(", per channel")) +
+              ": weights stay packed, dequantized in registers; memory "
+              "bound at small M (decode)");
+      return;
+    }
+    if (auto m = dyn_cast<qnn::MatMulOp>(op)) {
+      auto t = cast<ShapedType>(m.getType());
+      if (!t.getElementType().isF32()) {
+        add(op, "linalg-contraction", "non-f32 matmul");
+        return;
+      }
+      if (isConstant(m.getRhs()))
+        add(op, "qk_sgemm", "f32 GEMM, weights packed at compile time");
+      else
+        add(op, "qk_sgemm_batched",
+            "f32 GEMM of two activations (attention), packed at run time");
+    }
+  });
+  return kernels;
+}
+
 /// Turns large constants of the entry function into leading arguments; the
 /// bundle carries their bytes.
 llvm::Expected<std::vector<CompiledWeight>>
@@ -213,6 +293,18 @@ LogicalResult addEntryWrapper(ModuleOp module, StringRef cifaceName,
   return success();
 }
 
+/// Prints the time since the last call when QUANTOPT_TIME_PHASES is set.
+void phase(const char *name) {
+  static bool enabled = getenv("QUANTOPT_TIME_PHASES") != nullptr;
+  static auto last = std::chrono::steady_clock::now();
+  auto now = std::chrono::steady_clock::now();
+  if (enabled)
+    llvm::errs() << "quant-compile: " << name << ": "
+                 << std::chrono::duration<double>(now - last).count()
+                 << " s\n";
+  last = now;
+}
+
 llvm::Expected<std::string> emitSharedObject(llvm::Module &module,
                                              const CPUCompileOptions &options,
                                              llvm::StringRef cpu) {
@@ -232,14 +324,19 @@ llvm::Expected<std::string> emitSharedObject(llvm::Module &module,
   llvm::TargetOptions to;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
       triple, cpu, features, to, llvm::Reloc::PIC_, std::nullopt,
-      llvm::CodeGenOptLevel::Aggressive));
+      options.optLevel >= 3   ? llvm::CodeGenOptLevel::Aggressive
+      : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default
+      : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
+                              : llvm::CodeGenOptLevel::None));
   if (!tm)
     return makeError("LLVM does not know the CPU '" + cpu + "'");
   module.setDataLayout(tm->createDataLayout());
   module.setTargetTriple(triple);
-  auto optimize = makeOptimizingTransformer(3, 0, tm.get());
+  auto optimize =
+      makeOptimizingTransformer(std::min(options.optLevel, 3u), 0, tm.get());
   if (llvm::Error e = optimize(&module))
     return std::move(e);
+  phase("LLVM optimization");
 
   llvm::SmallString<128> objPath, soPath, errPath;
   if (auto ec = llvm::sys::fs::createTemporaryFile("quantopt", "o", objPath))
@@ -256,6 +353,7 @@ llvm::Expected<std::string> emitSharedObject(llvm::Module &module,
       return makeError("LLVM cannot emit an object file for this target");
     pm.run(module);
   }
+  phase("code generation");
   if (auto ec = llvm::sys::fs::createTemporaryFile("quantopt", "so", soPath))
     return makeError("cannot create a temporary file: " + ec.message());
   llvm::FileRemover soRemover(soPath);
@@ -279,6 +377,7 @@ llvm::Expected<std::string> emitSharedObject(llvm::Module &module,
     return makeError("linking the shared object failed (" + *linker + "): " +
                      (log ? (*log)->getBuffer().str() : msg));
   }
+  phase("link");
   auto so = llvm::MemoryBuffer::getFile(soPath);
   if (!so)
     return makeError("cannot read back the shared object");
@@ -303,6 +402,8 @@ void quantopt::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  // Clones of returned buffers the caller owns: alloc + copy.
+  pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(memref::createExpandStridedMetadataPass());
@@ -399,7 +500,9 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
   for (unsigned i = 0; i < func.getNumResults(); ++i)
     func.setResultAttrs(i, ArrayRef<NamedAttribute>{});
 
+  result.manifest["kernels"] = describeKernels(func);
   // qnn -> tensor-level upstream IR.
+  phase("start");
   PassManager pm(ctx);
   pm.nest<func::FuncOp>().addPass(qnn::createQNNEvaluateDequantizePass());
   pm.addPass(createQNNLowerToCPUPass());
@@ -408,6 +511,7 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
   if (failed(pm.run(module)))
     return makeError("lowering to the CPU failed (see the errors above)");
 
+  phase("qnn-lower-to-cpu");
   auto weights = externalizeWeights(func, options.externalizeMinBytes);
   if (!weights)
     return weights.takeError();
@@ -421,6 +525,7 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
   buildCPULowerToLLVMPipeline(lower);
   if (failed(lower.run(module)))
     return makeError("lowering to LLVM failed (see the errors above)");
+  phase("lowering to LLVM dialect");
   if (failed(addEntryWrapper(module, "_mlir_ciface_quantopt_model", true,
                              numArgs)))
     return makeError("cannot build the entry point");
@@ -436,6 +541,7 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
       translateModuleToLLVMIR(module, llvmCtx, "quantopt_model");
   if (!llvmModule)
     return makeError("translation to LLVM IR failed");
+  phase("translation to LLVM IR");
   std::string cpu =
       options.cpu == "native" ? getHostCPUName() : options.cpu;
   auto so = emitSharedObject(*llvmModule, options, cpu);

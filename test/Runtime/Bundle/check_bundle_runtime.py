@@ -732,6 +732,21 @@ class Tester:
             except runtime.QuantOptError as e:
                 self.report("python: unsupported numpy dtype raises",
                             "float64 is not supported" in str(e), str(e))
+            # Two bundles with different native code loaded at once, and
+            # loaded again after a free: each must run its own code (the
+            # dynamic loader identifies objects by path, and every bundle's
+            # code is loaded from a /proc/self/fd path).
+            other = self.write_bundle("other.qob", native=self.build_model(
+                "other.so", ["-DQUANTOPT_TEST_BIAS_OFFSET=7"]))
+            for attempt in range(3):
+                with runtime.Bundle(other, library=lib) as second:
+                    got_first = bundle.run(self.x, self.k)
+                    got_second = second.run(self.x, self.k)
+                ok = (np.array_equal(got_first["t"], want["t"]) and
+                      np.array_equal(got_second["t"], want["t"] + 7))
+                self.report(f"python: two bundles loaded at once run their "
+                            f"own code (round {attempt})", ok,
+                            f"{got_first['t']} {got_second['t']}")
             runtime.set_num_threads(2, library=lib)
             try:
                 runtime.set_num_threads(0, library=lib)

@@ -71,6 +71,9 @@ void quantopt_entry(void **args) {
   if (!QUANTOPT_TEST_KERNEL())
     bias += 1000;
 #endif
+#ifdef QUANTOPT_TEST_BIAS_OFFSET
+  bias += QUANTOPT_TEST_BIAS_OFFSET;
+#endif
 
   for (i = 0; i < batch; ++i) {
     float sum = 0;

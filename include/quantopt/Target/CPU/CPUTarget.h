@@ -32,6 +32,9 @@ struct CPUCompileOptions {
   /// Constants at least this large become weights in the bundle instead of
   /// data in the shared object.
   int64_t externalizeMinBytes = 256;
+  /// LLVM optimization level of the generated code (0-3). The kernels are
+  /// precompiled, so lower levels only affect the elementwise code.
+  unsigned optLevel = 3;
   /// The C compiler driver used to link the object into a shared object.
   std::string linker = "cc";
   /// When set, the LLVM dialect module is printed here (debugging).

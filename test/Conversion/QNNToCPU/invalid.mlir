@@ -1,0 +1,24 @@
+// RUN: quant-opt %s --split-input-file --qnn-lower-to-cpu --verify-diagnostics
+
+// Tests that float8 data is rejected with a diagnostic naming the op (the
+// CPU backend has no fp8 arithmetic; the fp8 scheme targets GPUs).
+func.func @fp8(%x: tensor<4xf32>) -> tensor<4xf8E4M3FN> {
+  %s = qnn.constant dense<0.5> : tensor<f32>
+  // expected-error @+2 {{float8 tensors are not supported by the CPU backend}}
+  // expected-error @+1 {{failed to legalize operation 'qnn.constant'}}
+  %z = qnn.constant dense<0.0> : tensor<f8E4M3FN>
+  %0 = qnn.quantize %x, %s, %z : (tensor<4xf32>, tensor<f32>, tensor<f8E4M3FN>) -> tensor<4xf8E4M3FN>
+  return %0 : tensor<4xf8E4M3FN>
+}
+
+// -----
+
+// Tests that an activation that was never calibrated asks for calibration
+// data instead of compiling with a made-up range.
+func.func @uncalibrated(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+2 {{activation range is not calibrated: give calibration data (quant-compile --calib-data) or use activation-mode=dynamic}}
+  // expected-error @+1 {{failed to legalize operation 'qnn.quantize'}}
+  %0 = qnn.quantize %x : (tensor<4xf32>) -> tensor<4x!quant.calibrated<f32<-3.4028234663852886E+38:3.4028234663852886E+38>>>
+  %1 = qnn.dequantize %0 : (tensor<4x!quant.calibrated<f32<-3.4028234663852886E+38:3.4028234663852886E+38>>>) -> tensor<4xf32>
+  return %1 : tensor<4xf32>
+}

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""User errors of quant-compile: each must exit non-zero, print
+"quant-compile: error:" (or LLVM's option parser's "quant-compile: ...")
+with a message that names the problem (checked by a regex), and create no
+output file. One case also checks that an existing output file is left
+untouched by a failed compile.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+import e2e_common as E
+
+
+def main():
+    args = E.parse_args(__doc__.split("\n")[0])
+    import onnx
+    import make_model
+    from onnx import TensorProto, helper
+
+    c = E.Checker("e2e-compile-errors")
+    work = args.work_dir
+    tr = os.path.join(work, "transformer.onnx")
+    onnx.save_model(make_model.build_transformer(), tr)
+    garbage = os.path.join(work, "garbage.onnx")
+    make_model.write_kind("garbage", garbage)
+    truncated = os.path.join(work, "truncated.onnx")
+    make_model.write_kind("truncated", truncated)
+    unsupported = os.path.join(work, "unsupported.onnx")
+    make_model.write_kind("unsupported", unsupported)
+    # A valid model with one op the importer lacks (Hardmax).
+    hardmax = os.path.join(work, "hardmax.onnx")
+    g = helper.make_graph(
+        [helper.make_node("Hardmax", ["x"], ["y"], name="hardmax0")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 10
+    onnx.save_model(m, hardmax)
+
+    calib = os.path.join(work, "calib")
+    os.makedirs(calib)
+    np.savez(os.path.join(calib, "s0.npz"),
+             x=np.zeros((1, 4, 32), np.float32))
+    wrong = os.path.join(work, "calib_wrong")
+    os.makedirs(wrong)
+    np.savez(os.path.join(wrong, "s0.npz"),
+             input=np.zeros((1, 4, 32), np.float32))
+    empty = os.path.join(work, "calib_empty")
+    os.makedirs(empty)
+    a_file = os.path.join(work, "a_file")
+    with open(a_file, "w") as f:
+        f.write("not a directory\n")
+
+    out = os.path.join(work, "out.qob")
+    cases = [
+        ("unknown --scheme value", [tr, "--scheme", "w3a5"],
+         r"w3a5"),
+        ("unknown --activation-mode value",
+         [tr, "--scheme", "w8a8", "--activation-mode", "sometimes"],
+         r"sometimes"),
+        ("static w8a8 without --calib-data", [tr, "--scheme", "w8a8"],
+         r"--calib-data"),
+        ("--calib-data directory missing",
+         [tr, "--scheme", "w8a8", "--calib-data",
+          os.path.join(work, "no_such_dir")],
+         r"no_such_dir' does not exist"),
+        ("--calib-data directory without samples",
+         [tr, "--scheme", "w8a8", "--calib-data", empty],
+         r"holds no \.npz or \.npy files"),
+        ("--calib-data .npz with a wrong input name",
+         [tr, "--scheme", "w8a8", "--calib-data", wrong],
+         r"no array named 'x'"),
+        ("model file missing", [os.path.join(work, "missing.onnx")],
+         r"missing\.onnx"),
+        ("malformed ONNX (garbage bytes)", [garbage], r"garbage\.onnx"),
+        ("malformed ONNX (truncated)", [truncated], r"truncated\.onnx"),
+        ("unsupported ops (Conv, LRN, com.example.FooBar)", [unsupported],
+         r"LRN|FooBar|Conv"),
+        ("unsupported op (Hardmax)", [hardmax], r"Hardmax"),
+    ]
+    E.log("quant-compile errors (exit status, message, no output file):")
+    for label, argv, pattern in cases:
+        check_error(c, args.quant_compile, label, argv + ["-o", out], pattern,
+                    out)
+
+    # Output path not writable. The tests run as root in CI, where file
+    # permissions do not stop writes, so use a parent that does not exist
+    # and a parent that is a regular file.
+    for label, bad in (("output directory missing",
+                        os.path.join(work, "no_dir", "m.qob")),
+                       ("output parent is a file",
+                        os.path.join(a_file, "m.qob"))):
+        check_error(c, args.quant_compile, label, [tr, "-o", bad],
+                    re.escape(bad), bad)
+
+    # A failed compile leaves an existing output untouched.
+    with open(out, "wb") as f:
+        f.write(b"previous bundle")
+    r = E.compile_model(args.quant_compile, tr, out, "--scheme", "w8a8",
+                        check=False)
+    with open(out, "rb") as f:
+        kept = f.read() == b"previous bundle"
+    c.check(r.returncode != 0 and kept,
+            "failed compile leaves an existing output file untouched")
+    os.remove(out)
+    return c.finish()
+
+
+def check_error(c, tool, label, argv, pattern, out):
+    r = subprocess.run([tool, *argv], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, errors="replace")
+    text = (r.stderr + r.stdout).strip()
+    first = next((l for l in text.splitlines() if "error" in l.lower()),
+                 text.splitlines()[0] if text else "(no output)")
+    ok = (r.returncode != 0 and re.search(pattern, text) is not None
+          and "error" in text.lower() and not os.path.exists(out))
+    why = []
+    if r.returncode == 0:
+        why.append("exit status 0")
+    if r.returncode < 0:
+        why.append(f"killed by signal {-r.returncode}")
+    if not re.search(pattern, text):
+        why.append(f"message does not match /{pattern}/")
+    if os.path.exists(out):
+        why.append("output file was created")
+        if os.path.isfile(out):
+            os.remove(out)
+    c.check(ok, f"{label}: exit {r.returncode}: {first[:200]}"
+            + (f"  [{'; '.join(why)}]" if why else ""))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
