@@ -108,6 +108,20 @@ QK_API void qk_qgemm(const void *A, int64_t M, int32_t a_signed,
                      int32_t out_type, const float *out_scale,
                      const void *out_zero_point, void *C);
 
+/// Integer matmul of two activations (attention in a QDQ model): for each
+/// b < batch, C[b] = qgemm(A[b] [M,K], B[b] [K,N]) with per-tensor
+/// parameters (one byte zero point of each operand's signedness, one scale),
+/// no bias, no activation, and the output of `out_type` as for qk_qgemm.
+/// The right operand is packed at run time (O(K*N) per batch item next to
+/// the O(M*K*N) product). Matrices are contiguous and back to back.
+QK_API void qk_qgemm_batched(const void *A, const void *B, void *C,
+                             int64_t batch, int64_t M, int64_t K, int64_t N,
+                             int32_t a_signed, const void *a_zero_point,
+                             const float *a_scale, int32_t b_signed,
+                             const void *b_zero_point, const float *b_scale,
+                             int32_t out_type, const float *out_scale,
+                             const void *out_zero_point);
+
 /*===----------------------------------------------------------------------===*/
 /* Weight-only matmul (qnn.weight_only_matmul): f32 activations               */
 /*===----------------------------------------------------------------------===*/

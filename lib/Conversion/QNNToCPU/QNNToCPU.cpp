@@ -1842,14 +1842,25 @@ LogicalResult Lowerer::lowerQuantizedMatMul(QuantizedMatMulOp q) {
   ElementsAttr sAttr = getConstantElements(q.getRhsScale());
   ElementsAttr zAttr = getConstantElements(q.getRhsZeroPoint());
   ElementsAttr bAttr = getConstantElements(q.getBias());
-  if (!wAttr || !sAttr || (q.getRhsZeroPoint() && !zAttr) ||
-      (q.getBias() && !bAttr) ||
+  // A weight scale computed at run time (ONNX Runtime's quantize_dynamic
+  // multiplies the activation's dynamic scale into it: r = float(acc) *
+  // (sa * sb)) still takes the kernel: it runs with unit weight scales and
+  // the run-time scale is applied after it, which rounds exactly as the
+  // op's semantics, (float(acc) * lhs_scale) * rhs_scale. Only without an
+  // activation or a requantized output, which would have to come after it.
+  auto rScaleType = cast<ShapedType>(q.getRhsScale().getType());
+  bool runtimeScale = !sAttr && q.getActivation() == "none" &&
+                      !q.getOutputScale() && rScaleType.getRank() <= 1;
+  if (!wAttr || (!sAttr && !runtimeScale) ||
+      (q.getRhsZeroPoint() && !zAttr) || (q.getBias() && !bAttr) ||
       cast<ShapedType>(wAttr.getType()).getRank() != 2)
     return lowerQuantizedMatMulGeneric(q);
   auto wType = cast<ShapedType>(wAttr.getType());
   int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
   auto bytes = weightBytes(wAttr);
-  auto scales = getF32Values(sAttr);
+  auto scales = runtimeScale ? std::optional<SmallVector<float>>(
+                                   SmallVector<float>{1.0f})
+                             : getF32Values(sAttr);
   if (!bytes || !scales)
     return fail("weight data is not available (elided?)");
   std::vector<float> s(N);
@@ -1918,7 +1929,14 @@ LogicalResult Lowerer::lowerQuantizedMatMul(QuantizedMatMulOp q) {
   ++numKernelCalls;
   SmallVector<OpFoldResult> sizes = mixedSizes(b, loc, operands[0]);
   sizes.back() = b.getIndexAttr(N);
-  return done(ValueRange{reshapeTo(b, loc, out, result, sizes)});
+  Value r = reshapeTo(b, loc, out, result, sizes);
+  if (!runtimeScale)
+    return done(ValueRange{r});
+  return done(elementwise(b, loc, result, ValueRange{r, operands[4]},
+                          [](OpBuilder &nb, Location l, ValueRange a) {
+                            return (Value)arith::MulFOp::create(nb, l, a[0],
+                                                                a[1]);
+                          }));
 }
 
 /// qnn.quantized_matmul of two activations (attention): an i32
@@ -1938,12 +1956,17 @@ LogicalResult Lowerer::lowerQuantizedMatMulGeneric(QuantizedMatMulOp q) {
   auto isScalar = [](Value v) {
     return !v || cast<RankedTensorType>(v.getType()).getNumElements() == 1;
   };
-  if (!isScalar(lZp) || !isScalar(rZp))
-    return fail("per-row or per-column zero points need a constant right "
-                "operand");
+  // A per-column right zero point ([N]) is read along N by the
+  // contraction; a per-row left one would need its [M] layout checked.
+  auto isColumnVector = [](Value v) {
+    return cast<RankedTensorType>(v.getType()).getRank() == 1;
+  };
+  if (!isScalar(lZp) || (!isScalar(rZp) && !isColumnVector(rZp)))
+    return fail("per-row zero points of the left operand need a constant "
+                "right operand");
   auto scalarOf = [&](Value v) -> Value {
-    if (!v)
-      return Value();
+    if (!v || !isScalar(v))
+      return v;
     auto t = cast<RankedTensorType>(v.getType());
     SmallVector<Value> zeros(t.getRank(),
                              arith::ConstantIndexOp::create(b, loc, 0));
