@@ -14,10 +14,14 @@ Variants:
               on a few random inputs): ours compiling the QDQ model vs ORT
               running the same QDQ model with all graph optimizations (its
               int8 fast path: QDQ groups fused into QLinear*/MatMulInteger);
-  qdq-attn-float  the same with the two attention MatMuls (scores, context)
-              left in float (nodes_to_exclude): ours vs ORT on that model;
-              the difference to `qdq` is the cost of the quantized
-              activation x activation MatMuls;
+  qdq-rr      the same with reduce_range=True (7-bit weights, which
+              onnxruntime recommends on AVX2 without VNNI): ours takes
+              qk_qgemm's vpmaddubsw path; vs ORT on the same model;
+  qdq-attn-matmuls  just the two quantized attention MatMuls of the QDQ
+              block (DequantizeLinear x2 -> MatMul -> QuantizeLinear, for
+              scores [heads,seq,d]x[heads,d,seq] and context
+              [heads,seq,seq]x[heads,seq,d]): what the activation x
+              activation MatMuls cost inside `qdq`;
   w8a8-dyn    ours --scheme w8a8 --activation-mode=dynamic from the float
               model (for information; compared with ORT float);
   w4a16       ours --scheme w4a16 from the float model (for information).
@@ -56,7 +60,8 @@ def build_float(batch, seq, hidden, heads, ffn):
     return model
 
 
-def quantize_qdq(float_path, qdq_path, shape, samples=4, exclude=()):
+def quantize_qdq(float_path, qdq_path, shape, samples=4, exclude=(),
+                 reduce_range=False):
     from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
                                           QuantType, quantize_static)
 
@@ -73,7 +78,8 @@ def quantize_qdq(float_path, qdq_path, shape, samples=4, exclude=()):
                     quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QUInt8,
                     weight_type=QuantType.QInt8,
-                    nodes_to_exclude=list(exclude))
+                    nodes_to_exclude=list(exclude),
+                    reduce_range=reduce_range)
     normalize_scales(qdq_path)
 
 
@@ -116,13 +122,50 @@ def kernel_times(env, M, hidden, ffn):
         for m, n, k, _ in shapes:
             cmd += [f"--{kind}", f"{m},{n},{k}"]
     out = subprocess.run(cmd, capture_output=True, text=True).stdout
+    cmd_b7 = cmd[:6] + ["--b7"] + [x for m, n, k, _ in shapes
+                                   for x in ("--qgemm", f"{m},{n},{k}")]
+    out_b7 = subprocess.run(cmd_b7, capture_output=True, text=True).stdout
     total = {}
-    for line in out.splitlines():
+    for line in out.splitlines() + out_b7.splitlines():
         r = json.loads(line)
+        if r.get("b7"):
+            r["kind"] = "qgemm-b7"
         w = next(c for m, n, k, c in shapes if (m, n, k) == (r["M"], r["N"],
                                                               r["K"]))
         total[r["kind"]] = total.get(r["kind"], 0.0) + w * r["ms"]
     return total
+
+
+def build_attention_matmuls(batch, seq, d, heads):
+    """The QDQ block's two attention MatMuls alone: uint8 inputs q, kt, p,
+    v -> DequantizeLinear -> MatMul -> QuantizeLinear -> uint8 outputs."""
+    from onnx import TensorProto, helper, numpy_helper
+    U8 = TensorProto.UINT8
+    inits = [numpy_helper.from_array(np.array(0.05, np.float32), "s"),
+             numpy_helper.from_array(np.array(128, np.uint8), "z"),
+             numpy_helper.from_array(np.array(1.0 / 255, np.float32), "sp"),
+             numpy_helper.from_array(np.array(0, np.uint8), "zp"),
+             numpy_helper.from_array(np.array(0.5, np.float32), "so")]
+    nodes = [helper.make_node("DequantizeLinear", ["q", "s", "z"], ["qf"]),
+             helper.make_node("DequantizeLinear", ["kt", "s", "z"], ["ktf"]),
+             helper.make_node("MatMul", ["qf", "ktf"], ["sc"], name="scores"),
+             helper.make_node("QuantizeLinear", ["sc", "so", "z"], ["scq"]),
+             helper.make_node("DequantizeLinear", ["p", "sp", "zp"], ["pf"]),
+             helper.make_node("DequantizeLinear", ["v", "s", "z"], ["vf"]),
+             helper.make_node("MatMul", ["pf", "vf"], ["cx"], name="ctx"),
+             helper.make_node("QuantizeLinear", ["cx", "so", "z"], ["cxq"])]
+    graph = helper.make_graph(
+        nodes, "attn",
+        [helper.make_tensor_value_info("q", U8, [batch, heads, seq, d]),
+         helper.make_tensor_value_info("kt", U8, [batch, heads, d, seq]),
+         helper.make_tensor_value_info("p", U8, [batch, heads, seq, seq]),
+         helper.make_tensor_value_info("v", U8, [batch, heads, seq, d])],
+        [helper.make_tensor_value_info("scq", U8, [batch, heads, seq, seq]),
+         helper.make_tensor_value_info("cxq", U8, [batch, heads, seq, d])],
+        initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+    model.ir_version = 10
+    return model
 
 
 def flops(seq, hidden, ffn, batch=1):
@@ -139,23 +182,27 @@ def run(env, hidden=768, heads=12, seq=128, batch=1, ffn_mult=4):
     work = tempfile.mkdtemp(dir=env.work_dir)
     fpath = os.path.join(work, "block.onnx")
     qpath = os.path.join(work, "block.qdq.onnx")
-    q2path = os.path.join(work, "block.qdq-attn-float.onnx")
+    q2path = os.path.join(work, "attn-matmuls.qdq.onnx")
     onnx.save_model(build_float(batch, seq, hidden, heads, ffn), fpath)
     quantize_qdq(fpath, qpath, shape)
-    quantize_qdq(fpath, q2path, shape, exclude=("l0.scores", "l0.ctx"))
+    rrpath = os.path.join(work, "block.qdq-rr.onnx")
+    quantize_qdq(fpath, rrpath, shape, reduce_range=True)
+    onnx.save_model(build_attention_matmuls(batch, seq, hidden // heads,
+                                            heads), q2path)
     x = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
     feeds = {"x": x}
     min_time = 0.3 if env.quick else 1.5
     gflop = flops(seq, hidden, ffn, batch) / 1e9
 
-    def t_ours(src, *flags):
+    def t_ours(src, *flags, feeds_=None):
+        feeds_ = feeds_ or feeds
         qob = os.path.join(work, os.path.basename(src) + "." +
                            ("_".join(f.strip("-") for f in flags) or "float")
                            + ".qob")
         compile_s, cmd = env.compile(src, qob, *flags)
         bundle = env.bundle(qob)
-        y = bundle.run(x=x)["y"]
-        t = common.time_loop(common.ours_runner(bundle, feeds), 3, 20,
+        y = list(bundle.run(feeds_).values())[0]
+        t = common.time_loop(common.ours_runner(bundle, feeds_), 3, 20,
                              min_time)
         kernels = {}
         for k in bundle.manifest.get("kernels", []):
@@ -165,10 +212,12 @@ def run(env, hidden=768, heads=12, seq=128, batch=1, ffn_mult=4):
         return t, y, {"compile_s": compile_s, "command": cmd,
                       "kernels": kernels}
 
-    def t_ort(src, level="all"):
+    def t_ort(src, level="all", feeds_=None):
+        feeds_ = feeds_ or feeds
         sess = common.ort_session(src, env.threads, level)
-        y = sess.run(None, feeds)[0]
-        t = common.time_loop(common.ort_runner(sess, feeds), 3, 20, min_time)
+        y = sess.run(None, feeds_)[0]
+        t = common.time_loop(common.ort_runner(sess, feeds_), 3, 20,
+                             min_time)
         return t, y
 
     def err(a, b):
@@ -176,15 +225,24 @@ def run(env, hidden=768, heads=12, seq=128, batch=1, ffn_mult=4):
 
     ort_f, y_ref = t_ort(fpath)
     ort_q, y_ort_q = t_ort(qpath)
-    ort_q2, _ = t_ort(q2path)
+    ort_rr, _ = t_ort(rrpath)
+    rng = np.random.default_rng(5)
+    d = hidden // heads
+    attn_feeds = {n: rng.integers(0, 256, size=s_, dtype=np.uint8)
+                  for n, s_ in (("q", (batch, heads, seq, d)),
+                                ("kt", (batch, heads, d, seq)),
+                                ("p", (batch, heads, seq, seq)),
+                                ("v", (batch, heads, seq, d)))}
+    ort_q2, _ = t_ort(q2path, feeds_=attn_feeds)
     kernel_ms = kernel_times(env, seq * batch, hidden, ffn)
     rows = []
     base = {"bench": "transformer", "batch": batch, "seq": seq,
             "hidden": hidden, "heads": heads, "ffn": ffn, "gflop": gflop}
     variants = [("float", fpath, (), ort_f, "ORT float"),
                 ("qdq", qpath, (), ort_q, "ORT QDQ (all opts)"),
-                ("qdq-attn-float", q2path, (), ort_q2,
-                 "ORT same QDQ (all opts)"),
+                ("qdq-rr", rrpath, (), ort_rr, "ORT same QDQ (all opts)"),
+                ("qdq-attn-matmuls", q2path, (), ort_q2,
+                 "ORT same model (all opts)"),
                 ("w8a8-dyn", fpath,
                  ("--scheme=w8a8", "--activation-mode=dynamic"), ort_f,
                  "ORT float"),
@@ -192,21 +250,26 @@ def run(env, hidden=768, heads=12, seq=128, batch=1, ffn_mult=4):
     for name, src, flags, ort_t, ort_name in variants:
         rec = dict(base, variant=name, ort_baseline=ort_name)
         try:
-            t, y, info = t_ours(src, *flags)
+            t, y, info = t_ours(src, *flags,
+                                feeds_=attn_feeds if src == q2path else None)
         except Exception as e:
             rec["error"] = str(e)[:400]
             rows.append(rec)
             env.log(f"transformer {name}: FAILED {rec['error']}")
             continue
+        g = gflop if src != q2path else 4.0 * batch * heads * seq * seq * d / 1e9
         rec.update(ours_ms=t["median_ms"], ort_ms=ort_t["median_ms"],
                    speedup=common.ratio(ort_t["median_ms"], t["median_ms"]),
-                   ours_gflops=gflop / (t["median_ms"] / 1e3),
-                   ort_gflops=gflop / (ort_t["median_ms"] / 1e3),
-                   rel_err_vs_ort_float=err(y, y_ref),
+                   ours_gflops=g / (t["median_ms"] / 1e3),
+                   ort_gflops=g / (ort_t["median_ms"] / 1e3),
+                   rel_err_vs_ort_float=(err(y, y_ref) if src != q2path
+                                         else None),
                    load_avg=max(t["load_avg"], ort_t["load_avg"]),
+                   others_cpu=max(t["others_cpu"] or 0,
+                                  ort_t["others_cpu"] or 0),
                    compile_s=info["compile_s"],
                    compile_command=info["command"], kernels=info["kernels"])
-        kind = {"float": "sgemm", "qdq": "qgemm", "qdq-attn-float": "qgemm",
+        kind = {"float": "sgemm", "qdq": "qgemm", "qdq-rr": "qgemm-b7",
                 "w8a8-dyn": "qgemm"}.get(name)
         if kind and kernel_ms.get(kind):
             rec["ours_projection_kernels_ms"] = kernel_ms[kind]
@@ -217,9 +280,10 @@ def run(env, hidden=768, heads=12, seq=128, batch=1, ffn_mult=4):
         rows.append(rec)
         env.log(f"transformer {name}: ours {rec['ours_ms']:.2f} ms, "
                 f"{ort_name} {rec['ort_ms']:.2f} ms, ratio "
-                f"{rec['speedup']:.2f}x, err {rec['rel_err_vs_ort_float']:.2e}"
+                f"{rec['speedup']:.2f}x, err "
+                f"{common.fmt(rec['rel_err_vs_ort_float'], 6)}"
                 f", load {rec['load_avg']:.2f}")
-    for p in (fpath, qpath, q2path):
+    for p in (fpath, qpath, rrpath, q2path):
         os.remove(p)
     for f in os.listdir(work):
         os.remove(os.path.join(work, f))
@@ -235,7 +299,8 @@ COLUMNS = [("variant", "variant", 0), ("baseline", "ort_baseline", 0),
             "ours_projection_kernels_ms", 2),
            ("ours: rest ms", "ours_rest_ms", 2),
            ("rel err vs ORT float", "rel_err_vs_ort_float", 4),
-           ("load", "load_avg", 2)]
+           ("load", "load_avg", 2),
+           ("others' cores", "others_cpu", 2)]
 
 
 def main():

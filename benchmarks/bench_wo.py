@@ -94,7 +94,8 @@ def run_shape(env, M, N, K, block, flush):
            "ours_ms": t_ours["median_ms"], "ours_min_ms": t_ours["min_ms"],
            "onnx_weight_bytes": wbytes, "ours_packed_bytes": ours_bytes,
            "compile_s": compile_s, "compile_command": cmd,
-           "load_avg": t_ours["load_avg"]}
+           "load_avg": t_ours["load_avg"],
+           "others_cpu": t_ours["others_cpu"] or 0}
     for level in (0, 4):
         try:
             sess = common.ort_session(paths[level], env.threads)
@@ -111,6 +112,7 @@ def run_shape(env, M, N, K, block, flush):
         rec[f"max_rel_diff_vs_acc{level}"] = float(
             np.abs(y_ours - y_ort).max() / denom)
         rec["load_avg"] = max(rec["load_avg"], t["load_avg"])
+        rec["others_cpu"] = max(rec["others_cpu"], t["others_cpu"] or 0)
         if lim.get("read_gbs"):
             gbs = wbytes / (t["median_ms"] / 1e3) / 1e9
             rec[f"ort_acc{level}_gbs"] = gbs
@@ -122,6 +124,19 @@ def run_shape(env, M, N, K, block, flush):
         rec["ours_frac_bw"] = gbs / lim["read_gbs"]
         rec["ours_frac_bw_onnx_bytes"] = (
             wbytes / (t_ours["median_ms"] / 1e3) / 1e9 / lim["read_gbs"])
+    if env.qk_bench:
+        # The kernel alone, rotating over weight copies larger than L3
+        # (qk-bench), against the bundle after an L3 flush.
+        import subprocess
+        out = subprocess.run(
+            [env.qk_bench, "--threads", str(env.threads), "--no-limits",
+             "--iters", "15", "--wo", f"{M},{N},{K},4,{block}"],
+            capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            k = json.loads(line)
+            rec["kernel_alone_ms"] = k["ms"]
+            if lim.get("read_gbs"):
+                rec["kernel_alone_frac_bw"] = k["gbs"] / lim["read_gbs"]
     del ours_fn
     bundle.close()
     for p in list(paths.values()) + [qob]:
@@ -152,9 +167,11 @@ COLUMNS = [("M", "M", 0), ("N", "N", 0), ("K", "K", 0), ("block", "block", 0),
            ("ours/ORT acc0", "speedup_vs_acc0", 2),
            ("ours/ORT acc4", "speedup_vs_acc4", 2),
            ("ours GB/s", "ours_gbs", 1), ("ours frac BW", "ours_frac_bw", 2),
+           ("kernel alone ms (qk-bench)", "kernel_alone_ms", 3),
+           ("kernel alone frac BW", "kernel_alone_frac_bw", 2),
            ("ORT acc4 frac BW", "ort_acc4_frac_bw", 2),
            ("rel diff acc0", "max_rel_diff_vs_acc0", 6),
-           ("load", "load_avg", 2)]
+           ("load", "load_avg", 2), ("others' cores", "others_cpu", 2)]
 
 
 def main():

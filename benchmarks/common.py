@@ -105,20 +105,40 @@ class Env:
         if self.qk_bench:
             cmd = [self.qk_bench, "--threads", str(self.threads),
                    "--limits-only"]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
             lim["command"] = " ".join(cmd)
-            for line in proc.stdout.splitlines():
-                rec = json.loads(line)
-                if rec.get("kind") == "peak":
-                    lim["int8_instr"] = rec["int8_instr"]
-                    lim["int8_gmacs"] = rec["int8_gmacs_all"]
-                    lim["int8_gmacs_core"] = rec["int8_gmacs_core"]
-                    lim["f32_gflops"] = rec["f32_gflops_all"]
-                elif rec.get("kind") == "bandwidth":
-                    lim["read_gbs"] = rec["read_gbs"]
+            lim["repeats"] = 1 if self.quick else 3
+            # A limit is a maximum: noise (other processes on the shared
+            # cores) only lowers a measurement, so keep the best of a few.
+            for _ in range(lim["repeats"]):
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+                for line in proc.stdout.splitlines():
+                    rec = json.loads(line)
+                    if rec.get("kind") == "peak":
+                        lim["int8_instr"] = rec["int8_instr"]
+                        for key, src in (("int8_gmacs", "int8_gmacs_all"),
+                                         ("int8_gmacs_core",
+                                          "int8_gmacs_core"),
+                                         ("f32_gflops", "f32_gflops_all")):
+                            lim[key] = max(lim.get(key) or 0, rec[src])
+                    elif rec.get("kind") == "bandwidth":
+                        lim["read_gbs"] = max(lim["read_gbs"] or 0,
+                                              rec["read_gbs"])
             lim["load_avg"] = os.getloadavg()[0]
+            normalize_limits(lim, self.threads)
         self._limits = lim
         return lim
+
+
+def normalize_limits(lim, threads):
+    """The compute peaks of all threads are at least `threads` times the
+    one-core peak (cores do not share vector units); a lower all-thread
+    measurement means another process held a core meanwhile. Bandwidth is
+    shared, so it is kept as measured."""
+    if lim.get("int8_gmacs_core"):
+        lim["int8_gmacs_measured_all"] = lim.get("int8_gmacs")
+        lim["int8_gmacs"] = max(lim.get("int8_gmacs") or 0,
+                                threads * lim["int8_gmacs_core"])
+    return lim
 
 
 # -- environment record --------------------------------------------------------
@@ -165,26 +185,58 @@ def environment(env):
 # -- timing --------------------------------------------------------------------
 
 class Flusher:
-    """Evicts the last-level cache between timed runs (untimed) by writing a
-    buffer of `mib` MiB, so weight streams come from DRAM as in a model
-    whose weights do not fit in L3."""
+    """Evicts the last-level cache between timed runs (untimed) by reading
+    a buffer of `mib` MiB, so weight streams come from DRAM as in a model
+    whose weights do not fit in L3. Reading, not writing: a written buffer
+    leaves dirty lines whose write-back would slow the timed run."""
 
     def __init__(self, mib=96):
-        self.buf = np.zeros(mib << 18, np.float32)
+        self.buf = np.ones(mib << 17, np.float64)
+        self.sink = 0.0
 
     def __call__(self):
-        self.buf += 1.0
+        self.sink += float(self.buf.sum())
+
+
+def _busy_seconds():
+    """CPU seconds all processes spent busy (from /proc/stat)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class OthersCpu:
+    """Cores used by other processes between start() and stop(): the noise
+    of a measurement (the load average counts our own threads too)."""
+
+    def start(self):
+        self.busy, self.own, self.t = (_busy_seconds(), os.times(),
+                                       time.perf_counter())
+
+    def stop(self):
+        busy, own, t = _busy_seconds(), os.times(), time.perf_counter()
+        if self.busy is None:
+            return None
+        own_s = (own.user + own.system) - (self.own.user + self.own.system)
+        return max(0.0, (busy - self.busy - own_s) / (t - self.t))
 
 
 def time_loop(fn, warmup=2, iterations=10, min_time=0.5, flush=None,
               max_time=None):
-    """Median/min/p90 of fn() in ms."""
+    """Median/min/p90 of fn() in ms, the load average at the end and the
+    cores other processes used meanwhile."""
     for _ in range(warmup):
         if flush:
             flush()
         fn()
     times = []
     total = 0.0
+    others = OthersCpu()
+    others.start()
     while len(times) < iterations or total < min_time:
         if flush:
             flush()
@@ -198,7 +250,7 @@ def time_loop(fn, warmup=2, iterations=10, min_time=0.5, flush=None,
     ms = np.array(times)
     return {"median_ms": float(np.median(ms)), "min_ms": float(ms.min()),
             "p90_ms": float(np.percentile(ms, 90)), "runs": len(times),
-            "load_avg": os.getloadavg()[0]}
+            "load_avg": os.getloadavg()[0], "others_cpu": others.stop()}
 
 
 def ours_runner(bundle, feeds):

@@ -44,7 +44,7 @@ fi
 log="$BUILD_DIR/Testing/Temporary/LastTest.log"
 if [[ -f "$log" ]]; then
   echo "[test] reported by the tests:"
-  grep -hE "^node-tests: |^OK: quant-calibrate agrees|^FAILED: [0-9]+ mismatches" "$log" | sed 's/^/  /' || true
+  grep -hE "^node-tests: |^node-tests-cpu: |^OK: quant-calibrate agrees|^FAILED: [0-9]+ mismatches|^e2e: " "$log" | sed 's/^/  /' || true
 fi
 
 if [[ ${#failed[@]} -eq 0 ]]; then

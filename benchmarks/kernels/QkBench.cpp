@@ -15,6 +15,7 @@
 //    the bandwidth (wo: packed weight bytes / time).
 //
 // Usage: qk-bench [--threads T] [--iters N] [--no-limits | --limits-only]
+//                 [--b7 (qgemm weights of 7 bits)]
 //                 [--qgemm M,N,K]... [--wo M,N,K,bits,group]...
 //                 [--sgemm M,N,K]...
 // Without kernel options it runs the shapes of docs/CPUBackend.md's
@@ -108,6 +109,65 @@ __attribute__((target("avx2"), noinline)) int64_t maddAddLoop(int64_t iters) {
   return _mm256_extract_epi32(s, 0);
 }
 
+/// Throughput of vpmaddwd alone: 8 independent instructions per
+/// iteration, written in asm so that the compiler neither keeps operands in
+/// memory nor drops the unused results (with intrinsics on an array GCC
+/// stored every result, which halved the measured rate).
+__attribute__((target("avx2"), noinline)) int64_t maddIndepLoop(int64_t iters) {
+  __m256i a0 = _mm256_set1_epi16(3), a1 = _mm256_set1_epi16(5);
+  __m256i b = _mm256_set1_epi16(1);
+  __m256i r0, r1, r2, r3, r4, r5, r6, r7;
+  for (int64_t it = 0; it < iters; ++it) {
+    __asm__ volatile("vpmaddwd %4, %5, %0\n\t"
+                     "vpmaddwd %4, %6, %1\n\t"
+                     "vpmaddwd %4, %5, %2\n\t"
+                     "vpmaddwd %4, %6, %3\n\t"
+                     : "=x"(r0), "=x"(r1), "=x"(r2), "=x"(r3)
+                     : "x"(b), "x"(a0), "x"(a1));
+    __asm__ volatile("vpmaddwd %4, %5, %0\n\t"
+                     "vpmaddwd %4, %6, %1\n\t"
+                     "vpmaddwd %4, %5, %2\n\t"
+                     "vpmaddwd %4, %6, %3\n\t"
+                     : "=x"(r4), "=x"(r5), "=x"(r6), "=x"(r7)
+                     : "x"(b), "x"(a0), "x"(a1));
+  }
+  __m256i s = _mm256_add_epi32(_mm256_add_epi32(r0, r1),
+                               _mm256_add_epi32(r2, r3));
+  s = _mm256_add_epi32(s, _mm256_add_epi32(_mm256_add_epi32(r4, r5),
+                                           _mm256_add_epi32(r6, r7)));
+  return _mm256_extract_epi32(s, 0);
+}
+
+/// FMA throughput: 10 accumulators in registers (named, pinned by asm),
+/// so 10 chains of latency ~4 cover 2 FMAs per cycle.
+__attribute__((target("avx2,fma"), noinline)) float fmaRegLoop(int64_t iters) {
+  __m256 x0 = _mm256_set1_ps(0.f), x1 = _mm256_set1_ps(1.f),
+         x2 = _mm256_set1_ps(2.f), x3 = _mm256_set1_ps(3.f),
+         x4 = _mm256_set1_ps(4.f), x5 = _mm256_set1_ps(5.f),
+         x6 = _mm256_set1_ps(6.f), x7 = _mm256_set1_ps(7.f),
+         x8 = _mm256_set1_ps(8.f), x9 = _mm256_set1_ps(9.f);
+  const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(0.001f);
+  for (int64_t it = 0; it < iters; ++it) {
+    x0 = _mm256_fmadd_ps(x0, a, b);
+    x1 = _mm256_fmadd_ps(x1, a, b);
+    x2 = _mm256_fmadd_ps(x2, a, b);
+    x3 = _mm256_fmadd_ps(x3, a, b);
+    x4 = _mm256_fmadd_ps(x4, a, b);
+    x5 = _mm256_fmadd_ps(x5, a, b);
+    x6 = _mm256_fmadd_ps(x6, a, b);
+    x7 = _mm256_fmadd_ps(x7, a, b);
+    x8 = _mm256_fmadd_ps(x8, a, b);
+    x9 = _mm256_fmadd_ps(x9, a, b);
+    __asm__("" : "+x"(x0), "+x"(x1), "+x"(x2), "+x"(x3), "+x"(x4), "+x"(x5),
+            "+x"(x6), "+x"(x7), "+x"(x8), "+x"(x9));
+  }
+  __m256 s = _mm256_add_ps(_mm256_add_ps(x0, x1), _mm256_add_ps(x2, x3));
+  s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(x4, x5),
+                                     _mm256_add_ps(x6, x7)));
+  s = _mm256_add_ps(s, _mm256_add_ps(x8, x9));
+  return _mm256_cvtss_f32(s);
+}
+
 /// 12 independent vpdpbusd chains: 64 multiply-adds per instruction.
 __attribute__((target("avx512f,avx512bw,avx512vnni"), noinline)) int64_t
 dpbusdLoop(int64_t iters) {
@@ -194,14 +254,18 @@ Limits measureLimits(int threads) {
   auto pair = [](int64_t n) { return maddAddLoop(n); };
   double pair1 = peakRate(1, 16 * 12, pair);
   if (!vnni) {
-    // Both loops measure vpmaddwd throughput; on Zen 3 the chained form
-    // has come out below the micro-kernel's (madd + add) form, so the peak
-    // is the better of the two: a kernel can never exceed it.
-    mac1 = std::max(mac1, pair1);
-    macN = std::max(macN, peakRate(threads, 16 * 12, pair));
+    // All three loops measure vpmaddwd throughput; the chained and the
+    // madd + add forms have come out well below the independent one (GCC
+    // spills their accumulator arrays), so the peak is the best of them.
+    auto indep = [](int64_t n) { return maddIndepLoop(n); };
+    mac1 = std::max({mac1, pair1, peakRate(1, 16 * 8, indep)});
+    macN = std::max({macN, peakRate(threads, 16 * 12, pair),
+                     peakRate(threads, 16 * 8, indep)});
   }
-  double fma1 = peakRate(1, 16 * 12, fma);
-  double fmaN = peakRate(threads, 16 * 12, fma);
+  auto fmaReg = [](int64_t n) { return static_cast<int64_t>(fmaRegLoop(n)); };
+  double fma1 = std::max(peakRate(1, 16 * 12, fma), peakRate(1, 16 * 10, fmaReg));
+  double fmaN = std::max(peakRate(threads, 16 * 12, fma),
+                         peakRate(threads, 16 * 10, fmaReg));
   l.macPeak = macN;
   l.fmaPeak = fmaN;
   std::printf("{\"kind\":\"peak\",\"int8_instr\":\"%s\",\"threads\":%d,"
@@ -253,12 +317,17 @@ void *alignedAlloc(int64_t bytes) {
   return std::aligned_alloc(64, static_cast<size_t>((bytes + 63) / 64 * 64));
 }
 
+/// Weights of 7 bits (|b - 128| <= 64, as quantizers write them with
+/// reduce_range) take qk_qgemm's vpmaddubsw path on AVX2.
+bool weights7Bit = false;
+
 void benchQGemm(int64_t M, int64_t N, int64_t K, int iters, const Limits &l) {
   std::vector<uint8_t> A(M * K), B(K * N);
   for (size_t i = 0; i < A.size(); ++i)
     A[i] = static_cast<uint8_t>(i * 7 + 3);
   for (size_t i = 0; i < B.size(); ++i)
-    B[i] = static_cast<uint8_t>(i * 13 + 1);
+    B[i] = weights7Bit ? static_cast<uint8_t>(64 + (i * 13 + 1) % 128)
+                       : static_cast<uint8_t>(i * 13 + 1);
   std::vector<float> bs(N, 0.01f);
   std::vector<int32_t> bias(N, 5);
   void *packed = alignedAlloc(qk_qgemm_packed_size(K, N));
@@ -272,10 +341,10 @@ void benchQGemm(int64_t M, int64_t N, int64_t K, int iters, const Limits &l) {
   });
   double macs = double(M) * N * K / t;
   std::printf("{\"kind\":\"qgemm\",\"isa\":\"%s\",\"threads\":%d,\"M\":%lld,"
-              "\"N\":%lld,\"K\":%lld,\"ms\":%.3f,\"gops\":%.1f,"
+              "\"N\":%lld,\"K\":%lld,\"b7\":%s,\"ms\":%.3f,\"gops\":%.1f,"
               "\"gmacs\":%.1f,\"frac_peak\":%.3f}\n",
               qk_isa(), qk_get_num_threads(), (long long)M, (long long)N,
-              (long long)K, t * 1e3, 2 * macs / 1e9, macs / 1e9,
+              (long long)K, weights7Bit ? "true" : "false", t * 1e3, 2 * macs / 1e9, macs / 1e9,
               l.macPeak > 0 ? macs / l.macPeak : 0.0);
   std::fflush(stdout);
   std::free(packed);
@@ -361,7 +430,7 @@ std::vector<int64_t> parseList(const char *s) {
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: qk-bench [--threads T] [--iters N]"
-               " [--no-limits | --limits-only]\n"
+               " [--no-limits | --limits-only] [--b7]\n"
                "  [--qgemm M,N,K]... [--wo M,N,K,bits,group]...\n"
                "  [--sgemm M,N,K]...\n");
   std::exit(2);
@@ -388,6 +457,8 @@ int main(int argc, char **argv) {
       limits = false;
     else if (a == "--limits-only")
       limitsOnly = true;
+    else if (a == "--b7")
+      weights7Bit = true;
     else if (a == "--qgemm")
       qgemms.push_back(parseList(next()));
     else if (a == "--wo")

@@ -6,8 +6,8 @@
 
 #include "quantopt/Pipelines/Pipelines.h"
 
-#include "quantopt/Dialect/QNN/IR/QNNOps.h"
 #include "quantopt/Conversion/Passes.h"
+#include "quantopt/Dialect/QNN/IR/QNNOps.h"
 #include "quantopt/Dialect/QNN/Transforms/Passes.h"
 #include "quantopt/Target/CPU/CPUTarget.h"
 

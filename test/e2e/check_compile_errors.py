@@ -8,7 +8,6 @@ untouched by a failed compile.
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -116,8 +115,10 @@ def check_error(c, tool, label, argv, pattern, out):
     r = subprocess.run([tool, *argv], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, errors="replace")
     text = (r.stderr + r.stdout).strip()
-    first = next((l for l in text.splitlines() if "error" in l.lower()),
-                 text.splitlines()[0] if text else "(no output)")
+    lines = text.splitlines()
+    first = next((l for l in lines if re.search(pattern, l)),
+                 next((l for l in lines if "error:" in l),
+                      lines[0] if lines else "(no output)"))
     ok = (r.returncode != 0 and re.search(pattern, text) is not None
           and "error" in text.lower() and not os.path.exists(out))
     why = []

@@ -9,45 +9,57 @@
      Tolerance: exact (0). Our integer kernels must reproduce ONNX
      semantics bit for bit: the integer accumulator is exact, and the
      float epilogue performs the same operations in the same order as
-     DequantizeLinear -> MatMul (f32) would on exactly representable
-     products... except that is not guaranteed in general, so the test
-     measured it: 0 on every input.
-     Also reported, not asserted tightly: ORT with all optimizations, whose
-     fused QLinear kernels requantize with a different rounding (differences
-     up to about one quantization step of the output); asserted only to be
-     below 5% of max|ref| (a gross-error guard).
+     DequantizeLinear -> MatMul (f32) computes, so the difference must be
+     0 (measured: 0 on every input).
+     Also reported, not asserted: ORT with all optimizations, whose fused
+     QLinear kernels requantize with a different rounding; through two
+     layers, softmax and residuals that grows to ~0.3-0.8 absolute (5-15%
+     relative RMS) on this model, and ORT unoptimized differs from ORT
+     optimized by exactly the same amount.
   2. quantize_dynamic models (DynamicQuantizeLinear + MatMulInteger + Cast +
      Mul): an MLP (per-tensor and per-channel weights) and the transformer
      (its attention MatMuls, activation x activation, are quantized on both
-     sides too). Reference: ORT, optimizations disabled. See TOL_DYNAMIC.
+     sides too), weights with reduce_range; reference ORT, optimizations
+     disabled, tolerance TOL_DYNAMIC. And an MLP with full-range per-channel
+     weights against numpy's evaluation of the ONNX semantics, exactly (ORT
+     is reported only: its AVX2 kernel saturates, see TOL_DYNAMIC).
   3. com.microsoft MatMulNBits (4-bit): make_model's model (K=64, N=32,
      block 32) and larger ones (K=256, N=96, blocks 32 and 128, with and
-     without zero points, 2-D and 3-D activations). Reference: ORT with
-     default options (accuracy_level 0: dequantize to f32, then sgemm).
-     Tolerance 1e-5 * max|ref|: both sides dequantize exactly
-     ((q - zp) * scale is exact in f32 for 4-bit q), so only f32 summation
-     order differs (K <= 256: ~K * 2^-24 relative worst case ~1.5e-5 of
-     sum|a*w|, observed ~1e-6).
+     without zero points, 2-D and 3-D activations, K not a multiple of the
+     block). Reference: ORT with default options (accuracy_level 0:
+     dequantize to f32, then sgemm). Tolerance 1e-5 * max|ref|: both sides
+     dequantize with one f32 rounding of (q - zp) * scale, so only the f32
+     summation order differs (K <= 256: ~K * 2^-24 relative worst case
+     ~1.5e-5 of sum|a*w|, observed ~1e-6).
 """
 
 import os
 import sys
-import tempfile
 
 import numpy as np
 
 import e2e_common as E
 
-# quantize_dynamic: the integer accumulation is exact on both sides, but the
-# epilogue differs in f32 rounding: ORT computes float(acc) * (sa * sb) after
-# Mul-ing the two scales, our kernel (float(acc) * sa) * sb (docs/CPUBackend.md)
-# - about one ulp of the output. Where a layer's output feeds another
-# DynamicQuantizeLinear, that ulp can move a value across a rounding
-# boundary of the next quantization (x / scale exactly at .5) and change one
-# integer by one step; the effect on the final output is then one step of
-# the input times one weight row, << 1% of max|ref|. The tolerance is
-# 1e-3 * max|ref| (measured: see the printed errors; typically 1e-7 relative).
-TOL_DYNAMIC = 1e-3
+# quantize_dynamic: the integer accumulation is exact on both sides, and the
+# epilogue rounds the same way (ORT: float(acc) * (sa * sb); our kernel runs
+# with unit weight scales and multiplies by the same run-time product), so
+# the outputs agree to an ulp or two of f32 (measured: 0 for the MLPs,
+# 4.8e-7 for the transformer, whose LayerNorm/softmax/erf differ by ulps).
+# An ulp can in principle move a value across a rounding boundary of the
+# next DynamicQuantizeLinear and change one integer by one step; the inputs
+# are seeded, so that would be deterministic. Tolerance 1e-5 * max|ref|.
+#
+# The weights are quantized with reduce_range=True (7-bit): with full-range
+# int8 weights ORT's AVX2 u8s8 GEMM (vpmaddubsw) saturates its 16-bit pair
+# sums and is not the ONNX reference (docs/CPUBackend.md); that case is
+# compared with a numpy evaluation of the ONNX semantics instead, exactly.
+TOL_DYNAMIC = 1e-5
+
+
+def rel_rms(a, b):
+    a = a.astype(np.float64)
+    b = b.astype(np.float64)
+    return float(np.sqrt(np.mean((a - b) ** 2)) / np.sqrt(np.mean(b ** 2)))
 
 
 def qdq_tests(args, c, rng):
@@ -63,7 +75,6 @@ def qdq_tests(args, c, rng):
     fused = E.ort_session(path, optimized=True)
     E.log("QDQ transformer (quantize_static, int8 per-channel) vs ORT:")
     with E.bundle(out) as b:
-        worst_fused = 0.0
         for i in range(6):
             x = (rng.standard_normal((1, 8, 32)) * (0.5 + 0.5 * i)).astype(
                 np.float32)
@@ -71,13 +82,14 @@ def qdq_tests(args, c, rng):
             ref = E.ort_run(plain, {"x": x})["y"]
             E.compare(c, f"qdq sample {i} vs ORT (no graph optimizations), "
                       "exact", got, ref, 0.0)
+            # Reported only: ORT's optimized graph (fused QLinear kernels)
+            # is not the ONNX reference; it differs from ORT unoptimized by
+            # exactly as much as from us.
             opt = E.ort_run(fused, {"x": x})["y"]
-            err = E.max_abs(got, opt)
-            worst_fused = max(worst_fused, err)
             E.log(f"       (info) sample {i} vs ORT optimized: max|diff| = "
-                  f"{err:.3g}, max|ref| = {np.max(np.abs(opt)):.3g}")
-            c.check(err <= 0.05 * float(np.max(np.abs(opt))),
-                    f"qdq sample {i} vs ORT optimized within 5% of max|ref|")
+                  f"{E.max_abs(got, opt):.3g}, rms rel "
+                  f"{rel_rms(got, opt):.3g}; ORT unoptimized vs ORT "
+                  f"optimized: max|diff| = {E.max_abs(ref, opt):.3g}")
 
 
 def _mlp_matmul(path, k=64, hidden=96, n=24, seed=21):
@@ -108,6 +120,35 @@ def _mlp_matmul(path, k=64, hidden=96, n=24, seed=21):
     onnx.save_model(m, path)
 
 
+def _dql(x):
+    """ONNX DynamicQuantizeLinear (uint8)."""
+    lo = min(float(x.min()), 0.0)
+    hi = max(float(x.max()), 0.0)
+    scale = np.float32((np.float32(hi) - np.float32(lo)) / np.float32(255))
+    zp = np.uint8(np.clip(np.round(np.float32(-lo) / scale), 0, 255))
+    q = np.clip(np.round(x / scale) + zp, 0, 255).astype(np.uint8)
+    return q, scale, zp
+
+
+def _numpy_dynamic_mlp(model, x):
+    """The quantize_dynamic MLP evaluated with ONNX semantics in numpy:
+    DynamicQuantizeLinear, exact int32 MatMulInteger, Cast, Mul by
+    (sa * sb), Add, Relu."""
+    from onnx import numpy_helper
+
+    w = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+
+    def layer(h, name, bias):
+        q, s, zp = _dql(h)
+        acc = ((q.astype(np.int64) - int(zp)) @
+               (w[name + "_quantized"].astype(np.int64) -
+                w[name + "_zero_point"].astype(np.int64)))
+        return acc.astype(np.int32).astype(np.float32) * (
+            s * w[name + "_scale"]) + w[bias]
+
+    return layer(np.maximum(layer(x, "w1", "b1"), 0), "w2", "b2")
+
+
 def dynamic_tests(args, c, rng):
     import onnx
     import make_model
@@ -125,11 +166,34 @@ def dynamic_tests(args, c, rng):
             ("transformer", ftr, False, [(1, 4, 32), (2, 9, 32)])):
         q = os.path.join(work, f"{name}_dyn.onnx")
         quantize_dynamic(src, q, per_channel=per_channel,
+                         reduce_range=True,
                          weight_type=QuantType.QInt8)
         ops = sorted({n.op_type for n in onnx.load_model(q).graph.node})
         cases.append((name, q, shapes, ops))
 
-    E.log(f"quantize_dynamic models vs ORT (no graph optimizations), "
+    # Full-range int8 per-channel weights: numpy ONNX semantics, exact.
+    full = os.path.join(work, "mlp_full_range_dyn.onnx")
+    quantize_dynamic(fmlp, full, per_channel=True,
+                     weight_type=QuantType.QInt8)
+    out = os.path.join(work, "mlp_full_range_dyn.qob")
+    E.compile_model(args.quant_compile, full, out)
+    fmodel = onnx.load_model(full)
+    sess = E.ort_session(full, optimized=False)
+    E.log("quantize_dynamic MLP, full-range int8 per-channel weights, vs "
+          "numpy ONNX semantics (exact):")
+    with E.bundle(out) as b:
+        for shape in ((1, 64), (9, 64)):
+            x = rng.standard_normal(shape).astype(np.float32)
+            got = b.run(X=x)["Y"]
+            ref = _numpy_dynamic_mlp(fmodel, x)
+            E.compare(c, f"mlp full-range {list(shape)} vs numpy", got, ref,
+                      0.0)
+            E.log(f"       (info) vs ORT: max|diff| = "
+                  f"{E.max_abs(got, E.ort_run(sess, {'X': x})['Y']):.3g} "
+                  "(ORT's AVX2 u8s8 GEMM saturates)")
+
+    E.log(f"quantize_dynamic models (reduce_range) vs ORT (no graph "
+          f"optimizations), "
           f"tolerance {TOL_DYNAMIC} * max|ref|:")
     for name, q, shapes, ops in cases:
         E.log(f"  {name}: ops {' '.join(ops)}")
@@ -147,13 +211,40 @@ def dynamic_tests(args, c, rng):
                           TOL_DYNAMIC * float(np.max(np.abs(ref))))
 
 
+def _pack_4bit(values):
+    """uint8 codes [..., 2m] -> [..., m], first element in the low nibble."""
+    return (values[..., 0::2] | (values[..., 1::2] << 4)).astype(np.uint8)
+
+
+def _matmulnbits_weights(k, n, block, seed):
+    """Asymmetric 4-bit block quantization of a random [N, K] weight, in
+    MatMulNBits' layout; K need not be a multiple of the block (the last
+    block is zero-padded, as ORT's quantizer does)."""
+    rng = np.random.default_rng(seed)
+    w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32)
+    nblocks = (k + block - 1) // block
+    wp = np.zeros((n, nblocks * block), np.float32)
+    wp[:, :k] = w
+    wb = wp.reshape(n, nblocks, block)
+    lo = np.minimum(wb.min(axis=-1), 0.0)
+    hi = np.maximum(wb.max(axis=-1), 0.0)
+    scales = ((hi - lo) / 15.0).astype(np.float32)
+    scales[scales == 0] = 1.0
+    zp = np.clip(np.round(-lo / scales), 0, 15).astype(np.uint8)
+    q = np.clip(np.round(wb / scales[..., None]) + zp[..., None], 0,
+                15).astype(np.uint8)
+    zp_pad = zp
+    if nblocks % 2:
+        zp_pad = np.concatenate([zp, np.zeros((n, 1), np.uint8)], axis=1)
+    return (_pack_4bit(q), scales.reshape(-1),
+            _pack_4bit(zp_pad).reshape(-1))
+
+
 def _matmulnbits_model(path, k, n, block, zero_points, rank3, seed):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
-    import make_model
 
-    b_packed, scales, zp_packed, _ = make_model.matmulnbits_weights(
-        k, n, block, seed=seed)
+    b_packed, scales, zp_packed = _matmulnbits_weights(k, n, block, seed)
     inputs = ["A", "B", "scales"]
     inits = [numpy_helper.from_array(b_packed, "B"),
              numpy_helper.from_array(scales, "scales")]

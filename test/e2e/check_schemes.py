@@ -29,15 +29,16 @@ import numpy as np
 import e2e_common as E
 
 # scheme label -> (quant-compile flags, bound on rms(q - f) / rms(f)).
-# Expected errors (8-bit ~ 2^-8 relative per tensor, accumulated over two
-# layers with residuals; 4-bit weights ~16x coarser): measured values are
-# printed on every run and are well below these.
+# Measured (onnxruntime 1.32, this model and seed): w8a8 static 0.020,
+# w8a8 dynamic 0.015, w8a16 0.009, w4a16 0.149. The bounds are about 2.5x
+# that (w4a16: 2x): 4-bit round-to-nearest weights of a hidden-32 model
+# cost ~15% by themselves; a broken lowering gives errors of order 1.
 BOUNDS = {
     "w8a8-static": (["--scheme", "w8a8"], 0.05),
     "w8a8-dynamic": (["--scheme", "w8a8", "--activation-mode", "dynamic"],
-                     0.05),
-    "w8a16": (["--scheme", "w8a16"], 0.02),
-    "w4a16": (["--scheme", "w4a16"], 0.15),
+                     0.04),
+    "w8a16": (["--scheme", "w8a16"], 0.025),
+    "w4a16": (["--scheme", "w4a16"], 0.3),
 }
 
 

@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quantopt-c/Runtime.h"
 #include "quantopt/Calibration/CalibrationTable.h"
 #include "quantopt/Calibration/Calibrator.h"
 #include "quantopt/Dialect/QNN/IR/QNNOps.h"
@@ -21,16 +22,15 @@
 #include "quantopt/Pipelines/Pipelines.h"
 #include "quantopt/Target/CPU/BundleWriter.h"
 #include "quantopt/Target/CPU/CPUTarget.h"
-#include "quantopt-c/Runtime.h"
 
 #include "../quant-run/NpyIO.h"
 
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
-#include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
@@ -89,8 +89,7 @@ static cl::opt<std::string> calibData(
 static cl::opt<std::string> calibMethod("calib-method",
                                         cl::desc("minmax, percentile, "
                                                  "entropy or mse"),
-                                        cl::init("minmax"),
-                                        cl::cat(category));
+                                        cl::init("minmax"), cl::cat(category));
 static cl::opt<std::string> calibTable(
     "calibration-table",
     cl::desc("Use an existing calibration table instead of --calib-data"),
@@ -193,8 +192,9 @@ llvm::Expected<Sample> readSample(llvm::StringRef file,
   Sample s;
   if (file.ends_with(".npy")) {
     if (inputNames.size() != 1)
-      return makeError(file + ": a .npy sample only fits a model with one "
-                              "input; this one has " +
+      return makeError(file +
+                       ": a .npy sample only fits a model with one "
+                       "input; this one has " +
                        std::to_string(inputNames.size()) +
                        ": use .npz files with arrays named by input");
     auto a = readNpy(file);
@@ -297,8 +297,8 @@ calibrate(ModuleOp normalized, llvm::StringRef dataPath) {
   std::vector<std::string> keys;
   unsigned numModelOutputs = 0;
   for (unsigned i = 0; i < func.getNumResults(); ++i) {
-    if (auto k = func.getResultAttrOfType<StringAttr>(i,
-                                                      "qnn.calibration_key")) {
+    if (auto k =
+            func.getResultAttrOfType<StringAttr>(i, "qnn.calibration_key")) {
       keys.push_back(k.str());
       func.setResultAttr(i, "qnn.name", k);
     } else {
@@ -320,8 +320,8 @@ calibrate(ModuleOp normalized, llvm::StringRef dataPath) {
   if (!compiled)
     return compiled.takeError();
   llvm::SmallString<128> tmp;
-  if (auto ec = llvm::sys::fs::createTemporaryFile("quantopt-calib", "qob",
-                                                   tmp))
+  if (auto ec =
+          llvm::sys::fs::createTemporaryFile("quantopt-calib", "qob", tmp))
     return makeError("cannot create a temporary file: " + ec.message());
   llvm::FileRemover remover(tmp);
   if (llvm::Error e = writeBundleFile(tmp, *compiled, {}))
@@ -351,12 +351,11 @@ calibrate(ModuleOp normalized, llvm::StringRef dataPath) {
     std::vector<qrt_tensor> inputs;
     for (const std::string &n : inputNames) {
       const NpyArray &a = (*sample)[n];
-      inputs.push_back(qrt_tensor{a.dtype, (int64_t)a.shape.size(),
-                                  a.shape.data(), a.data});
+      inputs.push_back(
+          qrt_tensor{a.dtype, (int64_t)a.shape.size(), a.shape.data(), a.data});
     }
     qrt_result *result = nullptr;
-    if (qrt_bundle_run(bundle, inputs.data(), inputs.size(), &result) !=
-        QRT_OK)
+    if (qrt_bundle_run(bundle, inputs.data(), inputs.size(), &result) != QRT_OK)
       return runtimeError(file);
     auto freeResult = llvm::make_scope_exit([&] { qrt_result_free(result); });
     for (auto [r, key] : llvm::enumerate(keys)) {
@@ -370,8 +369,8 @@ calibrate(ModuleOp normalized, llvm::StringRef dataPath) {
         n *= t.shape[d];
       if (t.dtype != QRT_DTYPE_FLOAT32)
         return makeError("calibration output '" + key + "' is not float32");
-      if (llvm::Error e = stats.at(key).observe(llvm::ArrayRef<float>(
-              static_cast<const float *>(t.data), n)))
+      if (llvm::Error e = stats.at(key).observe(
+              llvm::ArrayRef<float>(static_cast<const float *>(t.data), n)))
         return makeError(file + ": tensor '" + key +
                          "': " + llvm::toString(std::move(e)));
     }
@@ -441,8 +440,8 @@ int compile() {
       auto table = calibrate(*module, calibData);
       if (!table)
         return fail(llvm::toString(table.takeError()));
-      if (auto ec = llvm::sys::fs::createTemporaryFile("quantopt-table",
-                                                       "json", tmpTable))
+      if (auto ec = llvm::sys::fs::createTemporaryFile("quantopt-table", "json",
+                                                       tmpTable))
         return fail("cannot create a temporary file: " + ec.message());
       tableRemover.emplace(tmpTable);
       if (llvm::Error e = calibration::writeCalibrationTable(*table, tmpTable))

@@ -199,9 +199,9 @@ AffineMap broadcastMap(OpBuilder &b, RankedTensorType type,
 
 /// Sizes of a broadcast result of `resultType`: static where the type says,
 /// otherwise the size of an operand that is not broadcast along that dim.
-FailureOr<SmallVector<OpFoldResult>>
-broadcastSizes(OpBuilder &b, Location loc, RankedTensorType resultType,
-               ValueRange inputs) {
+FailureOr<SmallVector<OpFoldResult>> broadcastSizes(OpBuilder &b, Location loc,
+                                                    RankedTensorType resultType,
+                                                    ValueRange inputs) {
   SmallVector<OpFoldResult> sizes;
   int64_t rank = resultType.getRank();
   for (int64_t r = 0; r < rank; ++r) {
@@ -291,10 +291,8 @@ Value countAsFloat(OpBuilder &b, Location loc, Value input,
                    ArrayRef<int64_t> dims, Type floatType) {
   Value n = arith::ConstantIndexOp::create(b, loc, 1);
   for (int64_t d : dims)
-    n = arith::MulIOp::create(b, loc, n,
-                              indexValue(b, loc,
-                                         tensor::getMixedSize(b, loc, input,
-                                                              d)));
+    n = arith::MulIOp::create(
+        b, loc, n, indexValue(b, loc, tensor::getMixedSize(b, loc, input, d)));
   Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), n);
   return arith::SIToFPOp::create(b, loc, floatType, i64);
 }
@@ -344,18 +342,17 @@ Value geluV(OpBuilder &b, Location l, Value x, bool tanhForm) {
   if (tanhForm) {
     Value c = scalarConstant(b, l, t, std::sqrt(2.0 / M_PI));
     Value k = scalarConstant(b, l, t, 0.044715);
-    Value x3 = arith::MulFOp::create(
-        b, l, x, arith::MulFOp::create(b, l, x, x));
-    Value poly = arith::AddFOp::create(b, l, x,
-                                       arith::MulFOp::create(b, l, k, x3));
+    Value x3 =
+        arith::MulFOp::create(b, l, x, arith::MulFOp::create(b, l, x, x));
+    Value poly =
+        arith::AddFOp::create(b, l, x, arith::MulFOp::create(b, l, k, x3));
     inner = math::TanhOp::create(b, l, arith::MulFOp::create(b, l, c, poly));
   } else {
     Value rsqrt2 = scalarConstant(b, l, t, M_SQRT1_2);
     inner = math::ErfOp::create(b, l, arith::MulFOp::create(b, l, x, rsqrt2));
   }
-  return arith::MulFOp::create(
-      b, l, arith::MulFOp::create(b, l, half, x),
-      arith::AddFOp::create(b, l, one, inner));
+  return arith::MulFOp::create(b, l, arith::MulFOp::create(b, l, half, x),
+                               arith::AddFOp::create(b, l, one, inner));
 }
 
 /// Converts a scalar between lowered element types; `srcUnsigned` tells how
@@ -399,8 +396,8 @@ Value quantizeScalar(OpBuilder &b, Location l, Value x, Value scale,
                      bool isUnsigned) {
   Type f32 = b.getF32Type();
   x = convertScalar(b, l, x, f32, false, false);
-  Value r = math::RoundEvenOp::create(b, l,
-                                      arith::DivFOp::create(b, l, x, scale));
+  Value r =
+      math::RoundEvenOp::create(b, l, arith::DivFOp::create(b, l, x, scale));
   r = arith::AddFOp::create(b, l, r, zpFloat);
   r = arith::MaximumFOp::create(b, l, r, scalarConstant(b, l, f32, qmin));
   r = arith::MinimumFOp::create(b, l, r, scalarConstant(b, l, f32, qmax));
@@ -493,6 +490,27 @@ std::pair<Value, OpFoldResult> flattenRows(OpBuilder &b, Location loc,
           m};
 }
 
+/// Copies `src` into `init` (same sizes) by a linalg.generic that reads
+/// `src` with tensor.extract at its own indices. Unlike an identity
+/// generic or linalg.copy it survives canonicalization, so the result has a
+/// buffer of its own; it bufferizes in place into `init`.
+Value copyInto(OpBuilder &b, Location loc, Value src, Value init) {
+  int64_t rank = cast<RankedTensorType>(init.getType()).getRank();
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), ValueRange{}, ValueRange{init},
+             ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank)},
+             SmallVector<utils::IteratorType>(rank,
+                                              utils::IteratorType::parallel),
+             [&](OpBuilder &nb, Location l, ValueRange) {
+               SmallVector<Value> idx;
+               for (int64_t i = 0; i < rank; ++i)
+                 idx.push_back(linalg::IndexOp::create(nb, l, i));
+               linalg::YieldOp::create(
+                   nb, l, (Value)tensor::ExtractOp::create(nb, l, src, idx));
+             })
+      .getResult(0);
+}
+
 //===----------------------------------------------------------------------===//
 // The lowering of each op
 //===----------------------------------------------------------------------===//
@@ -509,9 +527,7 @@ struct Lowerer {
     return cast<RankedTensorType>(
         converter.convertType(op->getResult(i).getType()));
   }
-  LogicalResult fail(const Twine &msg) {
-    return op->emitOpError() << msg;
-  }
+  LogicalResult fail(const Twine &msg) { return op->emitOpError() << msg; }
   LogicalResult done(ValueRange values) {
     b.replaceOp(op, values);
     return success();
@@ -591,8 +607,8 @@ LogicalResult Lowerer::lowerConstant(ConstantOp c) {
   if (isa<FloatType>(origElt) && origElt.getIntOrFloatBitWidth() == 8)
     return fail("float8 tensors are not supported by the CPU backend");
   if (value.getType() == type)
-    return done(ValueRange{
-        arith::ConstantOp::create(b, loc, cast<TypedAttr>(value))});
+    return done(
+        ValueRange{arith::ConstantOp::create(b, loc, cast<TypedAttr>(value))});
   // Integer re-typing: ui8 -> i8 keeps the bytes; i4/ui4 widen to i8.
   auto intElt = dyn_cast<IntegerType>(origElt);
   if (auto dense = dyn_cast<DenseIntElementsAttr>(value)) {
@@ -611,8 +627,8 @@ LogicalResult Lowerer::lowerConstant(ConstantOp c) {
   unsigned w = type.getElementType().getIntOrFloatBitWidth();
   for (int64_t v : *ints)
     vals.push_back(APInt(w, v, /*isSigned=*/true));
-  return done(ValueRange{arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(type, vals))});
+  return done(ValueRange{
+      arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, vals))});
 }
 
 LogicalResult Lowerer::lowerUnary() {
@@ -711,8 +727,7 @@ LogicalResult Lowerer::lowerCast() {
     if (isa<FloatType>(t) && t.getIntOrFloatBitWidth() == 8)
       return fail("float8 casts are not supported by the CPU backend");
   return done(elementwise(
-      b, loc, type, operands[0],
-      [&](OpBuilder &nb, Location l, ValueRange a) {
+      b, loc, type, operands[0], [&](OpBuilder &nb, Location l, ValueRange a) {
         return convertScalar(nb, l, a[0], type.getElementType(),
                              isUnsignedElement(srcOrig),
                              isUnsignedElement(dstOrig));
@@ -733,8 +748,7 @@ LogicalResult Lowerer::lowerShape(ShapeOp s) {
   SmallVector<Value> dims;
   for (int64_t i = start; i < end; ++i)
     dims.push_back(arith::IndexCastOp::create(
-        b, loc, b.getI64Type(),
-        tensor::DimOp::create(b, loc, operands[0], i)));
+        b, loc, b.getI64Type(), tensor::DimOp::create(b, loc, operands[0], i)));
   if (dims.empty())
     return done(ValueRange{arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(type, ArrayRef<int64_t>{}))});
@@ -743,9 +757,9 @@ LogicalResult Lowerer::lowerShape(ShapeOp s) {
 
 /// A contraction over the last dims with ONNX batch broadcasting, for
 /// matmuls that no kernel takes (integer, non-f32, broadcast batch dims).
-Value Lowerer::buildGenericMatMul(Value lhs, Value rhs,
-                                  RankedTensorType result, bool lhsUnsigned,
-                                  bool rhsUnsigned, Value lhsZp, Value rhsZp) {
+Value Lowerer::buildGenericMatMul(Value lhs, Value rhs, RankedTensorType result,
+                                  bool lhsUnsigned, bool rhsUnsigned,
+                                  Value lhsZp, Value rhsZp) {
   auto lt = cast<RankedTensorType>(lhs.getType());
   auto rt = cast<RankedTensorType>(rhs.getType());
   Type acc = result.getElementType();
@@ -802,10 +816,10 @@ Value Lowerer::buildGenericMatMul(Value lhs, Value rhs,
   auto zpMap = [&](Value zp, AffineExpr d) {
     auto t = cast<RankedTensorType>(zp.getType());
     if (t.getNumElements() == 1)
-      return AffineMap::get(rank, 0,
-                            SmallVector<AffineExpr>(t.getRank(),
-                                                    b.getAffineConstantExpr(0)),
-                            b.getContext());
+      return AffineMap::get(
+          rank, 0,
+          SmallVector<AffineExpr>(t.getRank(), b.getAffineConstantExpr(0)),
+          b.getContext());
     SmallVector<AffineExpr> e(t.getRank() - 1, b.getAffineConstantExpr(0));
     e.push_back(d);
     return AffineMap::get(rank, 0, e, b.getContext());
@@ -822,10 +836,10 @@ Value Lowerer::buildGenericMatMul(Value lhs, Value rhs,
   outSizes.push_back(m);
   outSizes.push_back(n);
   Value init = emptyTensor(b, loc, outSizes, acc);
-  init = linalg::FillOp::create(b, loc, ValueRange{scalarConstant(b, loc, acc,
-                                                                  0)},
-                                ValueRange{init})
-             .getResult(0);
+  init =
+      linalg::FillOp::create(b, loc, ValueRange{scalarConstant(b, loc, acc, 0)},
+                             ValueRange{init})
+          .getResult(0);
   SmallVector<AffineExpr> outExprs;
   for (int64_t i = 0; i < batch + 2; ++i)
     outExprs.push_back(b.getAffineDimExpr(i));
@@ -906,8 +920,8 @@ LogicalResult Lowerer::lowerMatMul(MatMulOp mm) {
     } else {
       std::tie(a2, m) = flattenRows(b, loc, lhs);
     }
-    auto [buf, out] = kernelOutput(b, loc, {m, b.getIndexAttr(N)},
-                                   b.getF32Type());
+    auto [buf, out] =
+        kernelOutput(b, loc, {m, b.getIndexAttr(N)}, b.getF32Type());
     MLIRContext *ctx = b.getContext();
     Type p = ptrType(ctx), i64 = b.getI64Type(), i32 = b.getI32Type();
     func::FuncOp fn =
@@ -916,8 +930,7 @@ LogicalResult Lowerer::lowerMatMul(MatMulOp mm) {
     func::CallOp::create(
         b, loc, fn,
         ValueRange{pointerOf(b, loc, a2), mVal, pointerOf(b, loc, blob),
-                   biasBlob ? pointerOf(b, loc, biasBlob)
-                            : nullPointer(b, loc),
+                   biasBlob ? pointerOf(b, loc, biasBlob) : nullPointer(b, loc),
                    i32Const(b, loc, 0), pointerOfBuffer(b, loc, buf)});
     ++numKernelCalls;
     SmallVector<OpFoldResult> sizes;
@@ -937,8 +950,7 @@ LogicalResult Lowerer::lowerMatMul(MatMulOp mm) {
     if (rt.getRank() > 2)
       for (int64_t i = 0; i + 2 < lt.getRank(); ++i)
         if (lt.getDimSize(i) != rt.getDimSize(i) ||
-            (lt.isDynamicDim(i) && rt.isDynamicDim(i) &&
-             lt.getDimSize(i) != 1))
+            (lt.isDynamicDim(i) && rt.isDynamicDim(i) && lt.getDimSize(i) != 1))
           sameBatch &= lt.getDimSize(i) == rt.getDimSize(i);
     if (sameBatch) {
       SmallVector<OpFoldResult> ls = mixedSizes(b, loc, lhs);
@@ -965,19 +977,19 @@ LogicalResult Lowerer::lowerMatMul(MatMulOp mm) {
       Value b3 = reshapeTo(b, loc, rhs, tensorTypeOf(r3, b.getF32Type()), r3);
       auto [buf, out] = kernelOutput(b, loc, o3, b.getF32Type());
       Type p = ptrType(b.getContext()), i64 = b.getI64Type();
-      func::FuncOp fn = declareKernel(module(), "qk_sgemm_batched",
-                                      {p, p, p, i64, i64, i64, i64, i64, i64,
-                                       i64});
+      func::FuncOp fn =
+          declareKernel(module(), "qk_sgemm_batched",
+                        {p, p, p, i64, i64, i64, i64, i64, i64, i64});
       auto idx = [&](OpFoldResult v) {
         return (Value)arith::IndexCastOp::create(b, loc, i64,
                                                  indexValue(b, loc, v));
       };
-      Value mk = idx(affine::makeComposedFoldedAffineApply(b, loc, s0 * s1,
-                                                           {m, k}));
-      Value kn = idx(affine::makeComposedFoldedAffineApply(b, loc, s0 * s1,
-                                                           {k, n}));
-      Value mn = idx(affine::makeComposedFoldedAffineApply(b, loc, s0 * s1,
-                                                           {m, n}));
+      Value mk =
+          idx(affine::makeComposedFoldedAffineApply(b, loc, s0 * s1, {m, k}));
+      Value kn =
+          idx(affine::makeComposedFoldedAffineApply(b, loc, s0 * s1, {k, n}));
+      Value mn =
+          idx(affine::makeComposedFoldedAffineApply(b, loc, s0 * s1, {m, n}));
       Value strideB = rt.getRank() == 2
                           ? (Value)arith::ConstantIntOp::create(b, loc, 0, 64)
                           : kn;
@@ -985,18 +997,16 @@ LogicalResult Lowerer::lowerMatMul(MatMulOp mm) {
                            ValueRange{pointerOf(b, loc, a3),
                                       pointerOf(b, loc, b3),
                                       pointerOfBuffer(b, loc, buf), idx(batch),
-                                      idx(m), idx(k), idx(n), mk, strideB,
-                                      mn});
+                                      idx(m), idx(k), idx(n), mk, strideB, mn});
       ++numKernelCalls;
       SmallVector<OpFoldResult> sizes(ls.begin(), ls.end() - 1);
       sizes.push_back(n);
       return done(ValueRange{reshapeTo(b, loc, out, result, sizes)});
     }
   }
-  return lowerGenericMatMul(lhs, rhs, result,
-                            isUnsignedElement(elementTypeOf(mm.getLhs())),
-                            isUnsignedElement(elementTypeOf(mm.getRhs())), {},
-                            {});
+  return lowerGenericMatMul(
+      lhs, rhs, result, isUnsignedElement(elementTypeOf(mm.getLhs())),
+      isUnsignedElement(elementTypeOf(mm.getRhs())), {}, {});
 }
 
 LogicalResult Lowerer::lowerMatMulInteger(MatMulIntegerOp mm) {
@@ -1040,11 +1050,11 @@ LogicalResult Lowerer::lowerSoftmax(SoftmaxOp s) {
                      [](OpBuilder &nb, Location l, Value acc, Value v) {
                        return (Value)arith::AddFOp::create(nb, l, acc, v);
                      });
-  return done(ValueRange{generic(
-      b, loc, sizes, elt, ValueRange{e, sum}, {id, red},
-      [](OpBuilder &nb, Location l, ValueRange a) {
-        return (Value)arith::DivFOp::create(nb, l, a[0], a[1]);
-      })});
+  return done(ValueRange{
+      generic(b, loc, sizes, elt, ValueRange{e, sum}, {id, red},
+              [](OpBuilder &nb, Location l, ValueRange a) {
+                return (Value)arith::DivFOp::create(nb, l, a[0], a[1]);
+              })});
 }
 
 /// Normalization over dims [axis, rank): y = (x - mean) * rsqrt(var + eps)
@@ -1081,8 +1091,7 @@ static Value normalize(OpBuilder &b, Location loc, Value x, Value scale,
     });
     centered = generic(b, loc, sizes, elt, ValueRange{x, mean}, {id, red},
                        [](OpBuilder &nb, Location l, ValueRange a) {
-                         return (Value)arith::SubFOp::create(nb, l, a[0],
-                                                             a[1]);
+                         return (Value)arith::SubFOp::create(nb, l, a[0], a[1]);
                        });
   }
   Value sq = generic(b, loc, sizes, elt, ValueRange{centered}, {id},
@@ -1102,8 +1111,8 @@ static Value normalize(OpBuilder &b, Location loc, Value x, Value scale,
     if (!p)
       continue;
     inputs.push_back(p);
-    maps.push_back(broadcastMap(b, cast<RankedTensorType>(p.getType()),
-                                type.getShape()));
+    maps.push_back(
+        broadcastMap(b, cast<RankedTensorType>(p.getType()), type.getShape()));
   }
   bool hasBias = (bool)bias;
   Value y = generic(b, loc, sizes, elt, inputs, maps,
@@ -1148,8 +1157,8 @@ LogicalResult Lowerer::lowerRMSNorm(RMSNormOp n) {
   if (!axis)
     return fail("axis out of range");
   return done(ValueRange{normalize(b, loc, operands[0], operands[1], Value(),
-                                   *axis, n.getEpsilon().convertToFloat(),
-                                   true, nullptr, nullptr)});
+                                   *axis, n.getEpsilon().convertToFloat(), true,
+                                   nullptr, nullptr)});
 }
 
 LogicalResult Lowerer::lowerReduce(StringRef kind, ArrayRef<int64_t> axesAttr,
@@ -1174,7 +1183,9 @@ LogicalResult Lowerer::lowerReduce(StringRef kind, ArrayRef<int64_t> axesAttr,
   }
   llvm::sort(axes);
   axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
-  bool isUnsigned = isUnsignedElement(elementTypeOf(op->getOperand(0)));
+  // Booleans (i1) order as unsigned: false < true.
+  bool isUnsigned =
+      isUnsignedElement(elementTypeOf(op->getOperand(0))) || elt.isInteger(1);
   Value init;
   if (kind == "max") {
     if (auto ft = dyn_cast<FloatType>(elt))
@@ -1184,10 +1195,10 @@ LogicalResult Lowerer::lowerReduce(StringRef kind, ArrayRef<int64_t> axesAttr,
     else
       init = arith::ConstantOp::create(
           b, loc,
-          b.getIntegerAttr(elt, isUnsigned ? APInt::getMinValue(
-                                                 elt.getIntOrFloatBitWidth())
-                                           : APInt::getSignedMinValue(
-                                                 elt.getIntOrFloatBitWidth())));
+          b.getIntegerAttr(
+              elt, isUnsigned ? APInt::getMinValue(elt.getIntOrFloatBitWidth())
+                              : APInt::getSignedMinValue(
+                                    elt.getIntOrFloatBitWidth())));
   } else {
     init = scalarConstant(b, loc, elt, 0);
   }
@@ -1255,10 +1266,9 @@ LogicalResult Lowerer::lowerReshapeLike(ArrayRef<int64_t> target,
       v = arith::IndexCastOp::create(b, loc, idx, e);
     }
     if (!allowzero && i < (int64_t)in.size()) {
-      Value isZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                           v, cst(0));
-      v = arith::SelectOp::create(b, loc, isZero, indexValue(b, loc, in[i]),
-                                  v);
+      Value isZero =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v, cst(0));
+      v = arith::SelectOp::create(b, loc, isZero, indexValue(b, loc, in[i]), v);
     }
     req.push_back(v);
   }
@@ -1267,8 +1277,8 @@ LogicalResult Lowerer::lowerReshapeLike(ArrayRef<int64_t> target,
     total = arith::MulIOp::create(b, loc, total, indexValue(b, loc, s));
   Value known = cst(1);
   for (Value v : req) {
-    Value isInf = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v,
-                                        cst(-1));
+    Value isInf =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v, cst(-1));
     known = arith::MulIOp::create(
         b, loc, known, arith::SelectOp::create(b, loc, isInf, cst(1), v));
   }
@@ -1290,15 +1300,25 @@ LogicalResult Lowerer::lowerReshapeLike(ArrayRef<int64_t> target,
 
 LogicalResult Lowerer::lowerTranspose(TransposeOp t) {
   Value x = operands[0];
+  // The identity permutation is the operand itself (as canonicalization
+  // would make it anyway; copyAliasingResults must see that).
+  if (llvm::equal(t.getPerm(), llvm::seq<int64_t>(0, t.getPerm().size())))
+    return done(ValueRange{x});
   SmallVector<OpFoldResult> in = mixedSizes(b, loc, x);
   SmallVector<OpFoldResult> out;
   for (int64_t p : t.getPerm())
     out.push_back(in[p]);
   Value init = emptyTensor(b, loc, out, resultType().getElementType());
-  return done(ValueRange{
-      linalg::TransposeOp::create(b, loc, x, init, t.getPerm()).getResult()[0]});
+  return done(
+      ValueRange{linalg::TransposeOp::create(b, loc, x, init, t.getPerm())
+                     .getResult()[0]});
 }
 
+// Concat and Split are gathers (a linalg.generic that reads its operands
+// with tensor.extract), not insert_slice/extract_slice: a slice of a buffer
+// is a strided memref, and copying one (into a result, or out of it for a
+// kernel call or a returned value) lowers to a call of MLIR's runtime helper
+// memrefCopy, which bundles do not link.
 LogicalResult Lowerer::lowerConcat(ConcatOp c) {
   auto type = resultType();
   std::optional<int64_t> axis = normalizeAxis(c.getAxis(), type.getRank());
@@ -1307,43 +1327,88 @@ LogicalResult Lowerer::lowerConcat(ConcatOp c) {
   AffineExpr s0, s1;
   bindSymbols(b.getContext(), s0, s1);
   SmallVector<OpFoldResult> sizes = mixedSizes(b, loc, operands[0]);
+  // Pieces that are statically empty along the axis contribute nothing.
+  SmallVector<Value> pieces;
+  SmallVector<Value> offsets, lasts; // per piece: start, size - 1
   OpFoldResult total = b.getIndexAttr(0);
-  for (Value v : operands)
-    total = affine::makeComposedFoldedAffineApply(
-        b, loc, s0 + s1, {total, tensor::getMixedSize(b, loc, v, *axis)});
-  sizes[*axis] = total;
-  Value result = emptyTensor(b, loc, sizes, type.getElementType());
-  OpFoldResult offset = b.getIndexAttr(0);
   for (Value v : operands) {
-    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
-    offsets[*axis] = offset;
-    SmallVector<OpFoldResult> vs = mixedSizes(b, loc, v);
-    SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
-    result = tensor::InsertSliceOp::create(b, loc, v, result, offsets, vs,
-                                           strides);
-    offset = affine::makeComposedFoldedAffineApply(b, loc, s0 + s1,
-                                                   {offset, vs[*axis]});
+    OpFoldResult n = tensor::getMixedSize(b, loc, v, *axis);
+    if (getConstantIntValue(n) == std::optional<int64_t>(0))
+      continue;
+    pieces.push_back(v);
+    offsets.push_back(indexValue(b, loc, total));
+    lasts.push_back(indexValue(
+        b, loc, affine::makeComposedFoldedAffineApply(b, loc, s0 - 1, {n})));
+    total = affine::makeComposedFoldedAffineApply(b, loc, s0 + s1, {total, n});
   }
+  sizes[*axis] = total;
+  int64_t rank = type.getRank(), ax = *axis;
+  if (pieces.empty())
+    return done(ValueRange{tensor::CastOp::create(
+        b, loc, type, emptyTensor(b, loc, sizes, type.getElementType()))});
+  Value init = emptyTensor(b, loc, sizes, type.getElementType());
+  auto g = linalg::GenericOp::create(
+      b, loc, init.getType(), ValueRange{}, ValueRange{init},
+      ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank)},
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange) {
+        SmallVector<Value> idx;
+        for (int64_t i = 0; i < rank; ++i)
+          idx.push_back(linalg::IndexOp::create(nb, l, i));
+        Value zero = arith::ConstantIndexOp::create(nb, l, 0);
+        // Every piece is read at an index clamped into it; the last piece
+        // whose start is <= the axis index is selected.
+        Value r;
+        for (size_t j = 0; j < pieces.size(); ++j) {
+          SmallVector<Value> at(idx);
+          Value local = arith::SubIOp::create(nb, l, idx[ax], offsets[j]);
+          local = arith::MaxSIOp::create(nb, l, local, zero);
+          at[ax] = arith::MinSIOp::create(nb, l, local, lasts[j]);
+          Value v = tensor::ExtractOp::create(nb, l, pieces[j], at);
+          if (!r) {
+            r = v;
+            continue;
+          }
+          Value inside = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge,
+                                               idx[ax], offsets[j]);
+          r = arith::SelectOp::create(nb, l, inside, v, r);
+        }
+        linalg::YieldOp::create(nb, l, r);
+      });
+  Value result = g.getResult(0);
   if (result.getType() != type)
     result = tensor::CastOp::create(b, loc, type, result);
   return done(ValueRange{result});
 }
 
 LogicalResult Lowerer::lowerSplit(SplitOp s) {
-  auto inType = cast<RankedTensorType>(operands[0].getType());
+  Value x = operands[0];
+  auto inType = cast<RankedTensorType>(x.getType());
   std::optional<int64_t> axis = normalizeAxis(s.getAxis(), inType.getRank());
   if (!axis)
     return fail("axis out of range");
+  int64_t rank = inType.getRank(), ax = *axis;
   SmallVector<Value> results;
   int64_t offset = 0;
   for (auto [i, size] : llvm::enumerate(s.getSizes())) {
-    SmallVector<OpFoldResult> offsets(inType.getRank(), b.getIndexAttr(0));
-    offsets[*axis] = b.getIndexAttr(offset);
-    SmallVector<OpFoldResult> sizes = mixedSizes(b, loc, operands[0]);
-    sizes[*axis] = b.getIndexAttr(size);
-    SmallVector<OpFoldResult> strides(inType.getRank(), b.getIndexAttr(1));
-    Value v = tensor::ExtractSliceOp::create(b, loc, operands[0], offsets,
-                                             sizes, strides);
+    SmallVector<OpFoldResult> sizes = mixedSizes(b, loc, x);
+    sizes[ax] = b.getIndexAttr(size);
+    Value init = emptyTensor(b, loc, sizes, inType.getElementType());
+    int64_t start = offset;
+    auto g = linalg::GenericOp::create(
+        b, loc, init.getType(), ValueRange{}, ValueRange{init},
+        ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank)},
+        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+        [&](OpBuilder &nb, Location l, ValueRange) {
+          SmallVector<Value> idx;
+          for (int64_t d = 0; d < rank; ++d)
+            idx.push_back(linalg::IndexOp::create(nb, l, d));
+          idx[ax] = arith::AddIOp::create(
+              nb, l, idx[ax], arith::ConstantIndexOp::create(nb, l, start));
+          linalg::YieldOp::create(
+              nb, l, (Value)tensor::ExtractOp::create(nb, l, x, idx));
+        });
+    Value v = g.getResult(0);
     if (v.getType() != resultType(i))
       v = tensor::CastOp::create(b, loc, resultType(i), v);
     results.push_back(v);
@@ -1358,6 +1423,8 @@ LogicalResult Lowerer::lowerSlice(SliceOp s) {
   Value x = operands[0];
   auto inType = cast<RankedTensorType>(x.getType());
   int64_t rank = inType.getRank();
+  // Starts and ends may be run-time values (x[:, :seq] with seq from Shape);
+  // axes and steps must be constants (the step's sign decides the clamps).
   auto starts = getConstantIntValues(s.getStarts());
   auto ends = getConstantIntValues(s.getEnds());
   std::optional<SmallVector<int64_t>> axes, steps;
@@ -1365,8 +1432,12 @@ LogicalResult Lowerer::lowerSlice(SliceOp s) {
     axes = getConstantIntValues(s.getAxes());
   if (s.getSteps())
     steps = getConstantIntValues(s.getSteps());
-  if (!starts || !ends || (s.getAxes() && !axes) || (s.getSteps() && !steps))
-    return fail("needs constant starts, ends, axes and steps on the CPU");
+  auto startsType = cast<RankedTensorType>(operands[1].getType());
+  if ((s.getAxes() && !axes) || (s.getSteps() && !steps) ||
+      startsType.getRank() != 1 || startsType.isDynamicDim(0))
+    return fail("needs constant axes and steps, and starts/ends of a static "
+                "length, on the CPU");
+  int64_t numSliced = startsType.getDimSize(0);
   SmallVector<OpFoldResult> in = mixedSizes(b, loc, x);
   SmallVector<Value> startV(rank), stepV(rank);
   SmallVector<OpFoldResult> sizes(in);
@@ -1376,7 +1447,28 @@ LogicalResult Lowerer::lowerSlice(SliceOp s) {
     startV[i] = zero;
     stepV[i] = one;
   }
-  for (size_t j = 0; j < starts->size(); ++j) {
+  // Entry j of a constant or run-time starts/ends tensor, as an index.
+  auto entry = [&](const std::optional<SmallVector<int64_t>> &cst, Value t,
+                   size_t j) -> Value {
+    if (cst)
+      return arith::ConstantIndexOp::create(
+          b, loc,
+          std::clamp<int64_t>((*cst)[j], -(int64_t(1) << 40),
+                              int64_t(1) << 40));
+    Value e = tensor::ExtractOp::create(
+        b, loc, t, ValueRange{arith::ConstantIndexOp::create(b, loc, j)});
+    // int64 sentinels such as INT64_MAX stay far outside any dim: clamp
+    // before the index cast so that v + dim cannot overflow.
+    Type et = e.getType();
+    if (et.getIntOrFloatBitWidth() == 64) {
+      Value lim = scalarConstant(b, loc, et, double(int64_t(1) << 40));
+      Value nlim = scalarConstant(b, loc, et, -double(int64_t(1) << 40));
+      e = arith::MinSIOp::create(b, loc,
+                                 arith::MaxSIOp::create(b, loc, e, nlim), lim);
+    }
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), e);
+  };
+  for (size_t j = 0; j < (size_t)numSliced; ++j) {
     int64_t a = axes ? (*axes)[j] : j;
     std::optional<int64_t> ax = normalizeAxis(a, rank);
     if (!ax)
@@ -1385,25 +1477,28 @@ LogicalResult Lowerer::lowerSlice(SliceOp s) {
     if (step == 0)
       return fail("step 0");
     Value dim = indexValue(b, loc, in[*ax]);
-    auto clampIdx = [&](int64_t v, bool isEnd) -> Value {
-      // v < 0: v + dim; clamp to [0, dim] (step > 0) or [-1, dim - 1].
-      Value c = arith::ConstantIndexOp::create(
-          b, loc, std::clamp<int64_t>(v, -(int64_t(1) << 40),
-                                      int64_t(1) << 40));
-      Value r = v < 0 ? (Value)arith::AddIOp::create(b, loc, c, dim) : c;
-      Value lo = step > 0 ? zero : arith::ConstantIndexOp::create(b, loc, -1);
-      Value hi = step > 0 ? dim : (Value)arith::SubIOp::create(b, loc, dim, one);
-      (void)isEnd;
+    auto clampIdx = [&](Value c, bool isEnd) -> Value {
+      // v < 0: v + dim; clamp to [0, dim] (step > 0), or for step < 0 the
+      // start to [0, dim - 1] and the end to [-1, dim - 1] (ONNX Slice).
+      Value neg =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, c, zero);
+      Value r = arith::SelectOp::create(
+          b, loc, neg, arith::AddIOp::create(b, loc, c, dim), c);
+      Value lo = step > 0 || !isEnd
+                     ? zero
+                     : (Value)arith::ConstantIndexOp::create(b, loc, -1);
+      Value hi =
+          step > 0 ? dim : (Value)arith::SubIOp::create(b, loc, dim, one);
       r = arith::MaxSIOp::create(b, loc, r, lo);
       return arith::MinSIOp::create(b, loc, r, hi);
     };
-    Value st = clampIdx((*starts)[j], false);
-    Value en = clampIdx((*ends)[j], true);
+    Value st = clampIdx(entry(starts, operands[1], j), false);
+    Value en = clampIdx(entry(ends, operands[2], j), true);
     // size = max(0, ceil((end - start) / step))
     Value stepC = arith::ConstantIndexOp::create(b, loc, step);
     Value diff = arith::SubIOp::create(b, loc, en, st);
-    Value adj = arith::ConstantIndexOp::create(b, loc, step > 0 ? step - 1
-                                                                : step + 1);
+    Value adj =
+        arith::ConstantIndexOp::create(b, loc, step > 0 ? step - 1 : step + 1);
     Value n = arith::DivSIOp::create(
         b, loc, arith::AddIOp::create(b, loc, diff, adj), stepC);
     n = arith::MaxSIOp::create(b, loc, n, zero);
@@ -1427,8 +1522,8 @@ LogicalResult Lowerer::lowerSlice(SliceOp s) {
           idx.push_back(arith::AddIOp::create(
               nb, l, startV[i], arith::MulIOp::create(nb, l, it, stepV[i])));
         }
-        linalg::YieldOp::create(nb, l,
-                                (Value)tensor::ExtractOp::create(nb, l, x, idx));
+        linalg::YieldOp::create(
+            nb, l, (Value)tensor::ExtractOp::create(nb, l, x, idx));
       });
   Value r = g.getResult(0);
   if (r.getType() != type)
@@ -1461,11 +1556,10 @@ LogicalResult Lowerer::lowerGather(GatherOp g) {
       [&](OpBuilder &nb, Location l, ValueRange a) {
         Value i = arith::IndexCastOp::create(nb, l, nb.getIndexType(), a[0]);
         Value zero = arith::ConstantIndexOp::create(nb, l, 0);
-        Value neg = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, i,
-                                          zero);
-        i = arith::SelectOp::create(nb, l, neg,
-                                    arith::AddIOp::create(nb, l, i, axisDim),
-                                    i);
+        Value neg =
+            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, i, zero);
+        i = arith::SelectOp::create(
+            nb, l, neg, arith::AddIOp::create(nb, l, i, axisDim), i);
         SmallVector<Value> coords;
         for (int64_t d = 0; d < ax; ++d)
           coords.push_back(linalg::IndexOp::create(nb, l, d));
@@ -1501,10 +1595,10 @@ LogicalResult Lowerer::lowerExpand(ExpandOp e) {
     else
       return fail("cannot determine a dynamic dim of the expand");
   }
-  return done(ValueRange{generic(
-      b, loc, sizes, type.getElementType(), ValueRange{x},
-      {broadcastMap(b, xt, type.getShape())},
-      [](OpBuilder &, Location, ValueRange a) { return a[0]; })});
+  return done(ValueRange{
+      generic(b, loc, sizes, type.getElementType(), ValueRange{x},
+              {broadcastMap(b, xt, type.getShape())},
+              [](OpBuilder &, Location, ValueRange a) { return a[0]; })});
 }
 
 FailureOr<Lowerer::QParams>
@@ -1534,9 +1628,10 @@ Lowerer::quantParams(Value scaleOperand, Value zpOperand, Type quantElement,
     return failure();
   }
   SmallVector<float> fs(scales.begin(), scales.end());
-  auto st = RankedTensorType::get(
-      p.layout.perTensor ? ArrayRef<int64_t>{} : ArrayRef<int64_t>{(int64_t)fs.size()},
-      b.getF32Type());
+  auto st = RankedTensorType::get(p.layout.perTensor
+                                      ? ArrayRef<int64_t>{}
+                                      : ArrayRef<int64_t>{(int64_t)fs.size()},
+                                  b.getF32Type());
   p.scale = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(st, ArrayRef<float>(fs)));
   auto storage = lowerElementType(quantElement);
@@ -1582,8 +1677,8 @@ LogicalResult Lowerer::lowerQuantize(QuantizeOp q) {
   unsigned next = 1;
   Value scale = q.getScale() ? operands[next++] : Value();
   Value zp = q.getZeroPoint() ? operands[next++] : Value();
-  FailureOr<QParams> p = quantParams(scale, zp, origElt, q.getAxis(),
-                                     q.getBlockSize(), rank);
+  FailureOr<QParams> p =
+      quantParams(scale, zp, origElt, q.getAxis(), q.getBlockSize(), rank);
   if (failed(p))
     return fail("unsupported quantized type");
   auto storage = cast<IntegerType>(storageOrig);
@@ -1603,19 +1698,21 @@ LogicalResult Lowerer::lowerQuantize(QuantizeOp q) {
                               paramMap(p->layout, scaleType, rank)};
   if (p->zeroPoint) {
     inputs.push_back(p->zeroPoint);
-    maps.push_back(paramMap(p->layout, scaleType, rank));
+    // Its own type: a per-tensor scale [1] may come with a rank-0 zp.
+    maps.push_back(paramMap(
+        p->layout, cast<RankedTensorType>(p->zeroPoint.getType()), rank));
   }
   bool hasZp = (bool)p->zeroPoint;
   Type elt = type.getElementType();
-  return done(ValueRange{generic(
-      b, loc, mixedSizes(b, loc, operands[0]), elt, inputs, maps,
-      [&](OpBuilder &nb, Location l, ValueRange a) {
-        Value zpf = hasZp ? convertScalar(nb, l, a[2], nb.getF32Type(),
-                                          isUnsigned, false)
-                          : scalarConstant(nb, l, nb.getF32Type(), 0);
-        return quantizeScalar(nb, l, a[0], a[1], zpf, qmin, qmax, elt,
-                              isUnsigned);
-      })});
+  return done(ValueRange{
+      generic(b, loc, mixedSizes(b, loc, operands[0]), elt, inputs, maps,
+              [&](OpBuilder &nb, Location l, ValueRange a) {
+                Value zpf = hasZp ? convertScalar(nb, l, a[2], nb.getF32Type(),
+                                                  isUnsigned, false)
+                                  : scalarConstant(nb, l, nb.getF32Type(), 0);
+                return quantizeScalar(nb, l, a[0], a[1], zpf, qmin, qmax, elt,
+                                      isUnsigned);
+              })});
 }
 
 LogicalResult Lowerer::lowerDequantize(DequantizeOp d) {
@@ -1630,8 +1727,8 @@ LogicalResult Lowerer::lowerDequantize(DequantizeOp d) {
   unsigned next = 1;
   Value scale = d.getScale() ? operands[next++] : Value();
   Value zp = d.getZeroPoint() ? operands[next++] : Value();
-  FailureOr<QParams> p = quantParams(scale, zp, origElt, d.getAxis(),
-                                     d.getBlockSize(), rank);
+  FailureOr<QParams> p =
+      quantParams(scale, zp, origElt, d.getAxis(), d.getBlockSize(), rank);
   if (failed(p))
     return fail("unsupported quantized type");
   bool isUnsigned = isUnsignedElement(origElt);
@@ -1641,7 +1738,9 @@ LogicalResult Lowerer::lowerDequantize(DequantizeOp d) {
                               paramMap(p->layout, scaleType, rank)};
   if (p->zeroPoint) {
     inputs.push_back(p->zeroPoint);
-    maps.push_back(paramMap(p->layout, scaleType, rank));
+    // Its own type: a per-tensor scale [1] may come with a rank-0 zp.
+    maps.push_back(paramMap(
+        p->layout, cast<RankedTensorType>(p->zeroPoint.getType()), rank));
   }
   bool hasZp = (bool)p->zeroPoint;
   Type elt = type.getElementType();
@@ -1710,14 +1809,14 @@ LogicalResult Lowerer::lowerDynamicQuantize(DynamicQuantizeOp d) {
       });
   AffineMap id = b.getMultiDimIdentityMap(rank);
   AffineMap red = droppedMap(b, rank, dims);
-  Value q = generic(b, loc, mixedSizes(b, loc, x), i8, ValueRange{x, scale, zp},
-                    {id, red, red},
-                    [](OpBuilder &nb, Location l, ValueRange a) {
-                      Value zpf = convertScalar(nb, l, a[2], nb.getF32Type(),
-                                                true, false);
-                      return quantizeScalar(nb, l, a[0], a[1], zpf, 0, 255,
-                                            nb.getI8Type(), true);
-                    });
+  Value q =
+      generic(b, loc, mixedSizes(b, loc, x), i8, ValueRange{x, scale, zp},
+              {id, red, red}, [](OpBuilder &nb, Location l, ValueRange a) {
+                Value zpf =
+                    convertScalar(nb, l, a[2], nb.getF32Type(), true, false);
+                return quantizeScalar(nb, l, a[0], a[1], zpf, 0, 255,
+                                      nb.getI8Type(), true);
+              });
   // The scale and zero point keep the input's rank (per token) or are
   // scalars.
   SmallVector<OpFoldResult> keep = mixedSizes(b, loc, x);
@@ -1731,29 +1830,30 @@ LogicalResult Lowerer::lowerDynamicQuantize(DynamicQuantizeOp d) {
 
 LogicalResult Lowerer::lowerRequantize(RequantizeOp r) {
   auto type = resultType();
-  Type inOrig = elementTypeOf(r.getInput()), outOrig = elementTypeOf(r.getOutput());
+  Type inOrig = elementTypeOf(r.getInput()),
+       outOrig = elementTypeOf(r.getOutput());
   bool inU = isUnsignedElement(inOrig), outU = isUnsignedElement(outOrig);
   auto [qmin, qmax] = storageRange(cast<IntegerType>(outOrig));
   int64_t rank = type.getRank();
   SmallVector<Value> inputs(operands.begin(), operands.end());
   SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank)};
   for (size_t i = 1; i < inputs.size(); ++i)
-    maps.push_back(broadcastMap(
-        b, cast<RankedTensorType>(inputs[i].getType()), type.getShape()));
+    maps.push_back(broadcastMap(b, cast<RankedTensorType>(inputs[i].getType()),
+                                type.getShape()));
   Type elt = type.getElementType();
   int64_t lo = qmin, hi = qmax;
-  return done(ValueRange{generic(
-      b, loc, mixedSizes(b, loc, operands[0]), elt, inputs, maps,
-      [&](OpBuilder &nb, Location l, ValueRange a) {
-        Type i32 = nb.getI32Type(), f32 = nb.getF32Type();
-        Value x = arith::SubIOp::create(
-            nb, l, convertScalar(nb, l, a[0], i32, inU, false),
-            convertScalar(nb, l, a[2], i32, inU, false));
-        Value f = arith::MulFOp::create(
-            nb, l, arith::SIToFPOp::create(nb, l, f32, x), a[1]);
-        Value zpf = convertScalar(nb, l, a[4], f32, outU, false);
-        return quantizeScalar(nb, l, f, a[3], zpf, lo, hi, elt, outU);
-      })});
+  return done(ValueRange{
+      generic(b, loc, mixedSizes(b, loc, operands[0]), elt, inputs, maps,
+              [&](OpBuilder &nb, Location l, ValueRange a) {
+                Type i32 = nb.getI32Type(), f32 = nb.getF32Type();
+                Value x = arith::SubIOp::create(
+                    nb, l, convertScalar(nb, l, a[0], i32, inU, false),
+                    convertScalar(nb, l, a[2], i32, inU, false));
+                Value f = arith::MulFOp::create(
+                    nb, l, arith::SIToFPOp::create(nb, l, f32, x), a[1]);
+                Value zpf = convertScalar(nb, l, a[4], f32, outU, false);
+                return quantizeScalar(nb, l, f, a[3], zpf, lo, hi, elt, outU);
+              })});
 }
 
 /// Bytes of an integer constant, one value per byte, and its signedness.
@@ -1819,8 +1919,8 @@ LogicalResult Lowerer::lowerWeightOnly(WeightOnlyMatMulOp w) {
     biasBlob = blobConstant(b, loc, blobName("bias"), bb);
   }
   auto [a2, m] = flattenRows(b, loc, operands[0]);
-  auto [buf, out] = kernelOutput(b, loc, {m, b.getIndexAttr(N)},
-                                 b.getF32Type());
+  auto [buf, out] =
+      kernelOutput(b, loc, {m, b.getIndexAttr(N)}, b.getF32Type());
   Type p = ptrType(b.getContext()), i64 = b.getI64Type();
   func::FuncOp fn = declareKernel(module(), "qk_wo_matmul", {p, i64, p, p, p});
   func::CallOp::create(
@@ -1851,16 +1951,16 @@ LogicalResult Lowerer::lowerQuantizedMatMul(QuantizedMatMulOp q) {
   auto rScaleType = cast<ShapedType>(q.getRhsScale().getType());
   bool runtimeScale = !sAttr && q.getActivation() == "none" &&
                       !q.getOutputScale() && rScaleType.getRank() <= 1;
-  if (!wAttr || (!sAttr && !runtimeScale) ||
-      (q.getRhsZeroPoint() && !zAttr) || (q.getBias() && !bAttr) ||
+  if (!wAttr || (!sAttr && !runtimeScale) || (q.getRhsZeroPoint() && !zAttr) ||
+      (q.getBias() && !bAttr) ||
       cast<ShapedType>(wAttr.getType()).getRank() != 2)
     return lowerQuantizedMatMulGeneric(q);
   auto wType = cast<ShapedType>(wAttr.getType());
   int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
   auto bytes = weightBytes(wAttr);
-  auto scales = runtimeScale ? std::optional<SmallVector<float>>(
-                                   SmallVector<float>{1.0f})
-                             : getF32Values(sAttr);
+  auto scales =
+      runtimeScale ? std::optional<SmallVector<float>>(SmallVector<float>{1.0f})
+                   : getF32Values(sAttr);
   if (!bytes || !scales)
     return fail("weight data is not available (elided?)");
   std::vector<float> s(N);
@@ -1909,12 +2009,11 @@ LogicalResult Lowerer::lowerQuantizedMatMul(QuantizedMatMulOp q) {
                     .Case("gelu", 2)
                     .Case("silu", 3)
                     .Default(0);
-  auto [buf, out] = kernelOutput(b, loc, {m, b.getIndexAttr(N)},
-                                 result.getElementType());
+  auto [buf, out] =
+      kernelOutput(b, loc, {m, b.getIndexAttr(N)}, result.getElementType());
   Type p = ptrType(b.getContext()), i64 = b.getI64Type(), i32 = b.getI32Type();
-  func::FuncOp fn = declareKernel(module(), "qk_qgemm",
-                                  {p, i64, i32, p, p, i32, p, i32, i32, p, p,
-                                   p});
+  func::FuncOp fn = declareKernel(
+      module(), "qk_qgemm", {p, i64, i32, p, p, i32, p, i32, i32, p, p, p});
   func::CallOp::create(
       b, loc, fn,
       ValueRange{pointerOf(b, loc, a2),
@@ -1976,10 +2075,67 @@ LogicalResult Lowerer::lowerQuantizedMatMulGeneric(QuantizedMatMulOp q) {
   };
   bool lU = isUnsignedElement(elementTypeOf(q.getLhs()));
   bool rU = isUnsignedElement(elementTypeOf(q.getRhs()));
+  // Per-tensor parameters, no bias, no activation and equal static batch
+  // dims: the batched kernel (it packs the right operand at run time).
+  auto lt = cast<RankedTensorType>(operands[0].getType());
+  auto rt = cast<RankedTensorType>(operands[1].getType());
+  bool sameBatch = lt.getRank() >= 2 && lt.getRank() == rt.getRank();
+  for (int64_t i = 0; sameBatch && i + 2 < lt.getRank(); ++i)
+    sameBatch = !lt.isDynamicDim(i) && lt.getDimSize(i) == rt.getDimSize(i);
+  if (sameBatch && !bias && q.getActivation() == "none" && isScalar(lZp) &&
+      isScalar(rZp) && isScalar(lScale) && isScalar(rScale) &&
+      isScalar(oScale) && isScalar(oZp)) {
+    SmallVector<OpFoldResult> ls = mixedSizes(b, loc, operands[0]);
+    SmallVector<OpFoldResult> rs = mixedSizes(b, loc, operands[1]);
+    int64_t batch = 1;
+    for (int64_t i = 0; i + 2 < lt.getRank(); ++i)
+      batch *= lt.getDimSize(i);
+    OpFoldResult m = ls[ls.size() - 2], k = ls.back(), n = rs.back();
+    SmallVector<OpFoldResult> l3{b.getIndexAttr(batch), m, k},
+        r3{b.getIndexAttr(batch), k, n}, o3{b.getIndexAttr(batch), m, n};
+    Value a3 = reshapeTo(b, loc, operands[0],
+                         tensorTypeOf(l3, lt.getElementType()), l3);
+    Value b3 = reshapeTo(b, loc, operands[1],
+                         tensorTypeOf(r3, rt.getElementType()), r3);
+    Value bZp = rZp;
+    if (!bZp)
+      bZp = arith::ConstantOp::create(
+          b, loc,
+          DenseElementsAttr::get(RankedTensorType::get({}, rt.getElementType()),
+                                 b.getZeroAttr(rt.getElementType())));
+    auto [buf, out] = kernelOutput(b, loc, o3, result.getElementType());
+    int32_t outType = 0;
+    if (oScale)
+      outType =
+          isUnsignedElement(elementTypeOf(q.getOutputZeroPoint())) ? 2 : 1;
+    Type p = ptrType(b.getContext()), i64 = b.getI64Type(),
+         i32t = b.getI32Type();
+    func::FuncOp fn = declareKernel(
+        module(), "qk_qgemm_batched",
+        {p, p, p, i64, i64, i64, i64, i32t, p, p, i32t, p, p, i32t, p, p});
+    auto idx64 = [&](OpFoldResult v) {
+      return (Value)arith::IndexCastOp::create(b, loc, i64,
+                                               indexValue(b, loc, v));
+    };
+    func::CallOp::create(
+        b, loc, fn,
+        ValueRange{pointerOf(b, loc, a3), pointerOf(b, loc, b3),
+                   pointerOfBuffer(b, loc, buf),
+                   arith::ConstantIntOp::create(b, loc, batch, 64), idx64(m),
+                   idx64(k), idx64(n), i32Const(b, loc, lU ? 0 : 1),
+                   pointerOf(b, loc, lZp), pointerOf(b, loc, lScale),
+                   i32Const(b, loc, rU ? 0 : 1), pointerOf(b, loc, bZp),
+                   pointerOf(b, loc, rScale), i32Const(b, loc, outType),
+                   oScale ? pointerOf(b, loc, oScale) : nullPointer(b, loc),
+                   oZp ? pointerOf(b, loc, oZp) : nullPointer(b, loc)});
+    ++numKernelCalls;
+    SmallVector<OpFoldResult> sizes(ls.begin(), ls.end() - 1);
+    sizes.push_back(n);
+    return done(ValueRange{reshapeTo(b, loc, out, result, sizes)});
+  }
   Type i32 = b.getI32Type();
-  Value acc = buildGenericMatMul(operands[0], operands[1],
-                                 result.clone(i32), lU, rU, scalarOf(lZp),
-                                 scalarOf(rZp));
+  Value acc = buildGenericMatMul(operands[0], operands[1], result.clone(i32),
+                                 lU, rU, scalarOf(lZp), scalarOf(rZp));
   SmallVector<Value> inputs{acc, lScale, rScale};
   if (bias)
     inputs.push_back(bias);
@@ -1988,11 +2144,12 @@ LogicalResult Lowerer::lowerQuantizedMatMulGeneric(QuantizedMatMulOp q) {
     inputs.push_back(oZp);
   }
   bool hasBias = (bool)bias, hasOut = (bool)oScale;
-  bool outU = hasOut && isUnsignedElement(elementTypeOf(q.getOutputZeroPoint()));
+  bool outU =
+      hasOut && isUnsignedElement(elementTypeOf(q.getOutputZeroPoint()));
   int64_t qmin = 0, qmax = 0;
   if (hasOut)
-    std::tie(qmin, qmax) = storageRange(
-        cast<IntegerType>(elementTypeOf(q.getOutputZeroPoint())));
+    std::tie(qmin, qmax) =
+        storageRange(cast<IntegerType>(elementTypeOf(q.getOutputZeroPoint())));
   StringRef act = q.getActivation();
   Type elt = result.getElementType();
   return done(elementwise(
@@ -2007,7 +2164,8 @@ LogicalResult Lowerer::lowerQuantizedMatMulGeneric(QuantizedMatMulOp q) {
             nb, l, arith::SIToFPOp::create(nb, l, f32, v), a[1]);
         r = arith::MulFOp::create(nb, l, r, a[2]);
         if (act == "relu")
-          r = arith::MaximumFOp::create(nb, l, r, scalarConstant(nb, l, f32, 0));
+          r = arith::MaximumFOp::create(nb, l, r,
+                                        scalarConstant(nb, l, f32, 0));
         else if (act == "gelu")
           r = geluV(nb, l, r, false);
         else if (act == "silu")
@@ -2022,9 +2180,8 @@ LogicalResult Lowerer::lowerQuantizedMatMulGeneric(QuantizedMatMulOp q) {
 LogicalResult Lowerer::lower() {
   if (op->hasAttr("qnn.cpu.bias_fused_into_producer")) {
     // The add whose bias a matmul kernel already applied.
-    Value produced = op->getOperand(0).getDefiningOp<MatMulOp>()
-                         ? operands[0]
-                         : operands[1];
+    Value produced =
+        op->getOperand(0).getDefiningOp<MatMulOp>() ? operands[0] : operands[1];
     return done(ValueRange{produced});
   }
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
@@ -2092,12 +2249,10 @@ LogicalResult Lowerer::lower() {
       .Case<ExpandOp>([&](auto e) { return lowerExpand(e); })
       .Case<QuantizeOp>([&](auto q) { return lowerQuantize(q); })
       .Case<DequantizeOp>([&](auto d) { return lowerDequantize(d); })
-      .Case<DynamicQuantizeOp>(
-          [&](auto d) { return lowerDynamicQuantize(d); })
+      .Case<DynamicQuantizeOp>([&](auto d) { return lowerDynamicQuantize(d); })
       .Case<RequantizeOp>([&](auto r) { return lowerRequantize(r); })
       .Case<WeightOnlyMatMulOp>([&](auto w) { return lowerWeightOnly(w); })
-      .Case<QuantizedMatMulOp>(
-          [&](auto q) { return lowerQuantizedMatMul(q); })
+      .Case<QuantizedMatMulOp>([&](auto q) { return lowerQuantizedMatMul(q); })
       .Default([&](Operation *) {
         return fail("has no CPU lowering yet (gemm is decomposed by "
                     "--qnn-normalize; matmul_nbits and qlinear_matmul by "
@@ -2136,12 +2291,57 @@ void markFusedBias(ModuleOp module) {
     auto ot = dyn_cast<RankedTensorType>(other.getType());
     auto wt = cast<RankedTensorType>(mm.getRhs().getType());
     if (!getConstantElements(other) || !ot || wt.getRank() != 2 ||
-        !ot.getElementType().isF32() || ot.getNumElements() != wt.getDimSize(1) ||
+        !ot.getElementType().isF32() ||
+        ot.getNumElements() != wt.getDimSize(1) ||
         ot.getShape().back() != wt.getDimSize(1))
       return;
     mm->setAttr("qnn.cpu.fused_bias", UnitAttr::get(mm.getContext()));
     add->setAttr("qnn.cpu.bias_fused_into_producer",
                  UnitAttr::get(mm.getContext()));
+  });
+}
+
+/// Gives each function result that would alias an input, a constant, a
+/// strided slice, a tensor.reshape view or another result a buffer of its
+/// own, by a copy in a linalg.generic. The runtime owns (and frees) every
+/// result buffer; a returned argument, constant or memref.reshape view does
+/// not lower through the deallocation pipeline (an unresolved
+/// unrealized_conversion_cast), and a returned slice would be cloned with a
+/// strided memref.copy, i.e. a call of MLIR's runtime helper memrefCopy that
+/// bundles do not link.
+void copyAliasingResults(func::FuncOp func) {
+  func.walk([](func::ReturnOp ret) {
+    OpBuilder b(ret);
+    Location loc = ret.getLoc();
+    llvm::SmallPtrSet<Value, 4> seen;
+    for (OpOperand &operand : ret->getOpOperands()) {
+      Value v = operand.get();
+      auto type = dyn_cast<RankedTensorType>(v.getType());
+      if (!type)
+        continue;
+      bool copy = !seen.insert(v).second;
+      for (Value root = v; !copy;) {
+        Operation *def = root.getDefiningOp();
+        if (!def ||
+            isa<arith::ConstantOp, tensor::ExtractSliceOp, tensor::ReshapeOp>(
+                def)) {
+          copy = true;
+        } else if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
+                       tensor::CastOp>(def)) {
+          root = def->getOperand(0);
+          continue;
+        }
+        break;
+      }
+      if (!copy)
+        continue;
+      SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
+      Value fresh = copyInto(b, loc, v,
+                             emptyTensor(b, loc, sizes, type.getElementType()));
+      if (fresh.getType() != type)
+        fresh = tensor::CastOp::create(b, loc, type, fresh);
+      operand.set(fresh);
+    }
   });
 }
 
@@ -2154,10 +2354,10 @@ struct QNNLowerToCPUPass
     CPUTypeConverter converter;
     ConversionTarget target(*ctx);
     target.addIllegalDialect<QNNDialect>();
-    target.addLegalDialect<arith::ArithDialect, bufferization::BufferizationDialect,
-                           linalg::LinalgDialect, LLVM::LLVMDialect,
-                           math::MathDialect, memref::MemRefDialect,
-                           tensor::TensorDialect, affine::AffineDialect>();
+    target.addLegalDialect<
+        arith::ArithDialect, bufferization::BufferizationDialect,
+        linalg::LinalgDialect, LLVM::LLVMDialect, math::MathDialect,
+        memref::MemRefDialect, tensor::TensorDialect, affine::AffineDialect>();
     target.addLegalOp<ModuleOp>();
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
       return converter.isSignatureLegal(f.getFunctionType());
@@ -2173,6 +2373,9 @@ struct QNNLowerToCPUPass
     populateCallOpTypeConversionPattern(patterns, converter);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
+    for (auto func : module.getOps<func::FuncOp>())
+      if (!func.isExternal())
+        copyAliasingResults(func);
     numKernelCalls = calls;
   }
 };

@@ -14,13 +14,11 @@
 #include <vector>
 
 extern "C" void qk_qgemm_batched(const void *A, const void *B, void *C,
-                                 int64_t batch, int64_t M, int64_t K,
-                                 int64_t N, int32_t a_signed,
-                                 const void *a_zero_point,
+                                 int64_t batch, int64_t M, int64_t K, int64_t N,
+                                 int32_t a_signed, const void *a_zero_point,
                                  const float *a_scale, int32_t b_signed,
-                                 const void *b_zero_point,
-                                 const float *b_scale, int32_t out_type,
-                                 const float *out_scale,
+                                 const void *b_zero_point, const float *b_scale,
+                                 int32_t out_type, const float *out_scale,
                                  const void *out_zero_point) {
   int32_t zb = b_signed ? *static_cast<const int8_t *>(b_zero_point)
                         : *static_cast<const uint8_t *>(b_zero_point);

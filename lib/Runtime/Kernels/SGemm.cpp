@@ -97,15 +97,15 @@ QK_AVX2 void microAVX2(const SProblem &p, int64_t m0, int64_t n0, int cols,
   // Named accumulators pinned to registers: with an array, GCC stored
   // every accumulator to the stack after each FMA (12 stores per k, twice
   // the FMA time).
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00,
-         c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00,
-         c50 = c00, c51 = c00;
-  auto row = [](const float *ai, __m256 b0, __m256 b1, __m256 &lo,
-                __m256 &hi) QK_AVX2 {
-    const __m256 va = _mm256_broadcast_ss(ai);
-    lo = _mm256_fmadd_ps(va, b0, lo);
-    hi = _mm256_fmadd_ps(va, b1, hi);
-  };
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
+         c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00,
+         c51 = c00;
+  auto row = [](const float *ai, __m256 b0, __m256 b1, __m256 &lo, __m256 &hi)
+                 QK_AVX2 {
+                   const __m256 va = _mm256_broadcast_ss(ai);
+                   lo = _mm256_fmadd_ps(va, b0, lo);
+                   hi = _mm256_fmadd_ps(va, b1, hi);
+                 };
   for (int64_t k = 0; k < kc; ++k) {
     const __m256 b0 = _mm256_loadu_ps(bp + k * kPanel);
     const __m256 b1 = _mm256_loadu_ps(bp + k * kPanel + 8);
@@ -120,9 +120,9 @@ QK_AVX2 void microAVX2(const SProblem &p, int64_t m0, int64_t n0, int cols,
       row(a + 4 * lda + k, b0, b1, c40, c41);
     if constexpr (MR > 5)
       row(a + 5 * lda + k, b0, b1, c50, c51);
-    __asm__("" : "+x"(c00), "+x"(c01), "+x"(c10), "+x"(c11), "+x"(c20),
-            "+x"(c21), "+x"(c30), "+x"(c31), "+x"(c40), "+x"(c41),
-            "+x"(c50), "+x"(c51));
+    __asm__(""
+            : "+x"(c00), "+x"(c01), "+x"(c10), "+x"(c11), "+x"(c20), "+x"(c21),
+              "+x"(c30), "+x"(c31), "+x"(c40), "+x"(c41), "+x"(c50), "+x"(c51));
   }
   __m256 acc[6][2] = {{c00, c01}, {c10, c11}, {c20, c21},
                       {c30, c31}, {c40, c41}, {c50, c51}};

@@ -32,6 +32,7 @@
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/ControlFlow/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/MemRef/Transforms/AllocationOpInterfaceImpl.h"
@@ -39,7 +40,6 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Pass/PassManager.h"
@@ -89,8 +89,8 @@ std::vector<std::string> featuresOf(llvm::StringRef cpu) {
 
 std::vector<std::string> hostFeatures() {
   static const char *const known[] = {
-      "sse4.2",   "popcnt",   "avx",      "avx2",     "fma",
-      "f16c",     "bmi",      "bmi2",     "avx512f",  "avx512bw",
+      "sse4.2",   "popcnt",   "avx",      "avx2",      "fma",
+      "f16c",     "bmi",      "bmi2",     "avx512f",   "avx512bw",
       "avx512vl", "avx512dq", "avx512cd", "avx512vnni"};
   llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
   std::vector<std::string> f;
@@ -107,8 +107,8 @@ llvm::json::Array shapeJSON(ShapedType t) {
   return a;
 }
 
-llvm::Expected<llvm::json::Object>
-describe(Type type, DictionaryAttr attrs, llvm::StringRef fallbackName) {
+llvm::Expected<llvm::json::Object> describe(Type type, DictionaryAttr attrs,
+                                            llvm::StringRef fallbackName) {
   auto t = dyn_cast<RankedTensorType>(type);
   if (!t)
     return makeError("model inputs and outputs must be ranked tensors");
@@ -273,8 +273,8 @@ LogicalResult addEntryWrapper(ModuleOp module, StringRef cifaceName,
   OpBuilder b(module.getBodyRegion());
   Location loc = module.getLoc();
   auto ptr = LLVM::LLVMPointerType::get(ctx);
-  auto fnType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx),
-                                            {ptr});
+  auto fnType =
+      LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptr});
   auto entry = LLVM::LLVMFuncOp::create(b, loc, "quantopt_entry", fnType);
   Block *block = entry.addEntryBlock(b);
   b.setInsertionPointToStart(block);
@@ -300,8 +300,7 @@ void phase(const char *name) {
   auto now = std::chrono::steady_clock::now();
   if (enabled)
     llvm::errs() << "quant-compile: " << name << ": "
-                 << std::chrono::duration<double>(now - last).count()
-                 << " s\n";
+                 << std::chrono::duration<double>(now - last).count() << " s\n";
   last = now;
 }
 
@@ -366,16 +365,16 @@ llvm::Expected<std::string> emitSharedObject(llvm::Module &module,
     return makeError("cannot find the linker driver '" + options.linker +
                      "' on PATH; install a C compiler (apt install gcc) or "
                      "pass --linker");
-  llvm::SmallVector<llvm::StringRef> argv{*linker, "-shared", "-o", soPath,
-                                          objPath, "-lm"};
+  llvm::SmallVector<llvm::StringRef> argv{*linker, "-shared", "-o",
+                                          soPath,  objPath,   "-lm"};
   std::optional<llvm::StringRef> redirects[] = {std::nullopt, errPath, errPath};
   std::string msg;
   int rc = llvm::sys::ExecuteAndWait(*linker, argv, std::nullopt, redirects, 0,
                                      0, &msg);
   if (rc != 0) {
     auto log = llvm::MemoryBuffer::getFile(errPath);
-    return makeError("linking the shared object failed (" + *linker + "): " +
-                     (log ? (*log)->getBuffer().str() : msg));
+    return makeError("linking the shared object failed (" + *linker +
+                     "): " + (log ? (*log)->getBuffer().str() : msg));
   }
   phase("link");
   auto so = llvm::MemoryBuffer::getFile(soPath);
@@ -421,10 +420,9 @@ void quantopt::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
 
 void quantopt::registerCPUTargetDialects(DialectRegistry &registry) {
   registry.insert<affine::AffineDialect, arith::ArithDialect,
-                  bufferization::BufferizationDialect,
-                  cf::ControlFlowDialect, func::FuncDialect,
-                  linalg::LinalgDialect, LLVM::LLVMDialect, math::MathDialect,
-                  memref::MemRefDialect, scf::SCFDialect,
+                  bufferization::BufferizationDialect, cf::ControlFlowDialect,
+                  func::FuncDialect, linalg::LinalgDialect, LLVM::LLVMDialect,
+                  math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
                   tensor::TensorDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
@@ -443,10 +441,7 @@ std::string quantopt::getManifestDType(Type t) {
     return "float32";
   if (t.isF16())
     return "float16";
-  if (t.isBF16())
-    return "bfloat16";
-  if (t.isF64())
-    return "float64";
+  // bfloat16 and float64 have no runtime dtype (libquantrt, numpy I/O).
   if (auto i = dyn_cast<IntegerType>(t)) {
     if (i.getWidth() == 1)
       return "bool";
@@ -542,8 +537,7 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
   if (!llvmModule)
     return makeError("translation to LLVM IR failed");
   phase("translation to LLVM IR");
-  std::string cpu =
-      options.cpu == "native" ? getHostCPUName() : options.cpu;
+  std::string cpu = options.cpu == "native" ? getHostCPUName() : options.cpu;
   auto so = emitSharedObject(*llvmModule, options, cpu);
   if (!so)
     return so.takeError();
@@ -556,10 +550,10 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
   result.manifest["inputs"] = std::move(inputs);
   result.manifest["outputs"] = std::move(outputs);
   result.manifest["entry"] = "quantopt_entry";
-  result.manifest["target"] = llvm::json::Object{{"kind", "cpu"},
-                                                 {"arch", "x86_64"},
-                                                 {"cpu", cpu},
-                                                 {"features",
-                                                  std::move(features)}};
+  result.manifest["target"] =
+      llvm::json::Object{{"kind", "cpu"},
+                         {"arch", "x86_64"},
+                         {"cpu", cpu},
+                         {"features", std::move(features)}};
   return result;
 }

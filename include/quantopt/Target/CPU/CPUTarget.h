@@ -1,4 +1,5 @@
-//===- CPUTarget.h - Compile a lowered module to a CPU shared object -*- C++ -*-===//
+//===- CPUTarget.h - Compile a lowered module to a CPU shared object -*- C++
+//-*-===//
 //
 // Part of the QuantOpt project.
 //
