@@ -10,6 +10,8 @@
 
 #include "quantopt/Runtime/Kernels.h"
 
+#include "KernelsInternal.h"
+
 #include <cstdint>
 #include <vector>
 
@@ -24,20 +26,26 @@ extern "C" void qk_qgemm_batched(const void *A, const void *B, void *C,
                         : *static_cast<const uint8_t *>(b_zero_point);
   std::vector<int32_t> zeroPoints(N, zb);
   std::vector<float> scales(N, *b_scale);
-  // 64-byte aligned scratch, as the packed layout requires.
   int64_t packedBytes = qk_qgemm_packed_size(K, N);
-  std::vector<uint64_t> storage((packedBytes + 127) / 8);
-  void *packed = reinterpret_cast<void *>(
-      (reinterpret_cast<uintptr_t>(storage.data()) + 63) & ~uintptr_t(63));
   int64_t outBytes = out_type == 0 ? sizeof(float) : 1;
   const auto *a = static_cast<const int8_t *>(A);
   const auto *b = static_cast<const int8_t *>(B);
   auto *c = static_cast<int8_t *>(C);
-  for (int64_t i = 0; i < batch; ++i) {
-    qk_qgemm_pack_b(b + i * K * N, b_signed, K, N, zeroPoints.data(),
-                    scales.data(), nullptr, packed);
-    qk_qgemm(a + i * M * K, M, a_signed, a_zero_point, a_scale,
-             /*a_per_row=*/0, packed, /*activation=*/0, out_type, out_scale,
-             out_zero_point, c + i * M * N * outBytes);
-  }
+  // Batch items (attention heads) in parallel; each one is small, so its
+  // own qk_qgemm stays on the thread that runs it.
+  quantopt::kernels::parallelFor(
+      batch, batch > 1 ? quantopt::kernels::numThreads() : 1, [&](int64_t i) {
+        // 64-byte aligned, as the packed layout requires; per thread.
+        thread_local std::vector<uint64_t> storage;
+        if ((int64_t)storage.size() * 8 < packedBytes + 64)
+          storage.resize((packedBytes + 127) / 8);
+        void *packed = reinterpret_cast<void *>(
+            (reinterpret_cast<uintptr_t>(storage.data()) + 63) &
+            ~uintptr_t(63));
+        qk_qgemm_pack_b(b + i * K * N, b_signed, K, N, zeroPoints.data(),
+                        scales.data(), nullptr, packed);
+        qk_qgemm(a + i * M * K, M, a_signed, a_zero_point, a_scale,
+                 /*a_per_row=*/0, packed, /*activation=*/0, out_type, out_scale,
+                 out_zero_point, c + i * M * N * outBytes);
+      });
 }
