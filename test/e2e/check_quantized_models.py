@@ -92,6 +92,28 @@ def qdq_tests(args, c, rng):
                   f"optimized: max|diff| = {E.max_abs(ref, opt):.3g}")
 
 
+def qdq_dynamic_tests(args, c, rng):
+    """The same QDQ transformer with symbolic batch and sequence dims: one
+    bundle for every shape, attention on the batched int8 kernel."""
+    import onnx
+    import make_model
+
+    work = args.work_dir
+    path = os.path.join(work, "qdq_dynamic.onnx")
+    onnx.save_model(make_model.build_qdq(dynamic=True), path)
+    out = os.path.join(work, "qdq_dynamic.qob")
+    E.compile_model(args.quant_compile, path, out)
+    plain = E.ort_session(path, optimized=False)
+    E.log("QDQ transformer with dynamic batch and sequence vs ORT:")
+    with E.bundle(out) as b:
+        for shape in [(1, 8), (2, 5), (3, 11)]:
+            x = rng.standard_normal((*shape, 32)).astype(np.float32)
+            got = b.run(x=x)["y"]
+            ref = E.ort_run(plain, {"x": x})["y"]
+            E.compare(c, f"qdq dynamic {shape} vs ORT (no graph "
+                      "optimizations), exact", got, ref, 0.0)
+
+
 def _mlp_matmul(path, k=64, hidden=96, n=24, seed=21):
     """X[batch, k] -> MatMul+Add -> Relu -> MatMul+Add -> Y (dynamic batch)."""
     import onnx
@@ -315,7 +337,8 @@ def main():
     args = E.parse_args(__doc__.split("\n")[0])
     c = E.Checker("e2e-quantized-models")
     rng = np.random.default_rng(12)
-    for part in (qdq_tests, dynamic_tests, matmulnbits_tests):
+    for part in (qdq_tests, qdq_dynamic_tests, dynamic_tests,
+                 matmulnbits_tests):
         try:
             part(args, c, rng)
         except Exception as e:  # report and go on with the other parts

@@ -115,6 +115,10 @@ static cl::opt<std::string>
     emitMLIR("emit-mlir",
              cl::desc("Also write the quantized qnn module (before lowering)"),
              cl::value_desc("path"), cl::cat(category));
+static cl::opt<bool>
+    printKernels("print-kernels",
+                 cl::desc("Print the kernel chosen for each matmul and why"),
+                 cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("No progress output"),
                            cl::cat(category));
 
@@ -481,6 +485,14 @@ int compile() {
   auto compiled = compileForCPU(*module, copts);
   if (!compiled)
     return fail(inputPath + ": " + llvm::toString(compiled.takeError()));
+  if (printKernels)
+    if (const llvm::json::Array *kernels =
+            compiled->manifest.getArray("kernels"))
+      for (const llvm::json::Value &k : *kernels)
+        if (const llvm::json::Object *o = k.getAsObject())
+          llvm::outs() << o->getString("node").value_or("?") << ": "
+                       << o->getString("kernel").value_or("?") << " ("
+                       << o->getString("reason").value_or("") << ")\n";
   llvm::json::Object extra;
   extra["producer"] = llvm::json::Object{{"name", "quantopt"},
                                          {"version", "0.1.0"},

@@ -2075,24 +2075,29 @@ LogicalResult Lowerer::lowerQuantizedMatMulGeneric(QuantizedMatMulOp q) {
   };
   bool lU = isUnsignedElement(elementTypeOf(q.getLhs()));
   bool rU = isUnsignedElement(elementTypeOf(q.getRhs()));
-  // Per-tensor parameters, no bias, no activation and equal static batch
-  // dims: the batched kernel (it packs the right operand at run time).
+  // Per-tensor parameters, no bias, no activation and equal batch dims
+  // (static and equal, or both dynamic: then equal by the model's
+  // semantics, as for the float batched kernel): the batched kernel (it
+  // packs the right operand at run time).
   auto lt = cast<RankedTensorType>(operands[0].getType());
   auto rt = cast<RankedTensorType>(operands[1].getType());
   bool sameBatch = lt.getRank() >= 2 && lt.getRank() == rt.getRank();
   for (int64_t i = 0; sameBatch && i + 2 < lt.getRank(); ++i)
-    sameBatch = !lt.isDynamicDim(i) && lt.getDimSize(i) == rt.getDimSize(i);
+    sameBatch = lt.getDimSize(i) == rt.getDimSize(i) &&
+                (lt.isDynamicDim(i) || lt.getDimSize(i) >= 1);
   if (sameBatch && !bias && q.getActivation() == "none" && isScalar(lZp) &&
       isScalar(rZp) && isScalar(lScale) && isScalar(rScale) &&
       isScalar(oScale) && isScalar(oZp)) {
     SmallVector<OpFoldResult> ls = mixedSizes(b, loc, operands[0]);
     SmallVector<OpFoldResult> rs = mixedSizes(b, loc, operands[1]);
-    int64_t batch = 1;
+    AffineExpr s0, s1;
+    bindSymbols(b.getContext(), s0, s1);
+    OpFoldResult batch = b.getIndexAttr(1);
     for (int64_t i = 0; i + 2 < lt.getRank(); ++i)
-      batch *= lt.getDimSize(i);
+      batch = affine::makeComposedFoldedAffineApply(b, loc, s0 * s1,
+                                                    {batch, ls[i]});
     OpFoldResult m = ls[ls.size() - 2], k = ls.back(), n = rs.back();
-    SmallVector<OpFoldResult> l3{b.getIndexAttr(batch), m, k},
-        r3{b.getIndexAttr(batch), k, n}, o3{b.getIndexAttr(batch), m, n};
+    SmallVector<OpFoldResult> l3{batch, m, k}, r3{batch, k, n}, o3{batch, m, n};
     Value a3 = reshapeTo(b, loc, operands[0],
                          tensorTypeOf(l3, lt.getElementType()), l3);
     Value b3 = reshapeTo(b, loc, operands[1],
@@ -2120,8 +2125,7 @@ LogicalResult Lowerer::lowerQuantizedMatMulGeneric(QuantizedMatMulOp q) {
     func::CallOp::create(
         b, loc, fn,
         ValueRange{pointerOf(b, loc, a3), pointerOf(b, loc, b3),
-                   pointerOfBuffer(b, loc, buf),
-                   arith::ConstantIntOp::create(b, loc, batch, 64), idx64(m),
+                   pointerOfBuffer(b, loc, buf), idx64(batch), idx64(m),
                    idx64(k), idx64(n), i32Const(b, loc, lU ? 0 : 1),
                    pointerOf(b, loc, lZp), pointerOf(b, loc, lScale),
                    i32Const(b, loc, rU ? 0 : 1), pointerOf(b, loc, bZp),

@@ -176,9 +176,25 @@ llvm::json::Array describeKernels(func::FuncOp func) {
     if (auto q = dyn_cast<qnn::QuantizedMatMulOp>(op)) {
       auto rhs = cast<ShapedType>(q.getRhs().getType());
       if (!isConstant(q.getRhs()) || rhs.getRank() != 2) {
-        add(op, "linalg-int32-contraction",
-            "the right operand is an activation: no compile-time packing; "
-            "i32 contraction then the epilogue, in generated code");
+        auto perTensor = [](Value v) {
+          return !v || cast<ShapedType>(v.getType()).getNumElements() == 1;
+        };
+        auto lhs = cast<ShapedType>(q.getLhs().getType());
+        bool sameBatch = lhs.getRank() == rhs.getRank() && lhs.getRank() >= 2;
+        for (int64_t i = 0; sameBatch && i + 2 < lhs.getRank(); ++i)
+          sameBatch = lhs.getDimSize(i) == rhs.getDimSize(i);
+        if (sameBatch && !q.getBias() && q.getActivation() == "none" &&
+            perTensor(q.getLhsScale()) && perTensor(q.getLhsZeroPoint()) &&
+            perTensor(q.getRhsScale()) && perTensor(q.getRhsZeroPoint()) &&
+            perTensor(q.getOutputScale()))
+          add(op, "qk_qgemm_batched",
+              "the right operand is an activation (attention): packed at "
+              "run time per batch item, batch items in parallel");
+        else
+          add(op, "linalg-int32-contraction",
+              "the right operand is an activation and the parameters are "
+              "not per tensor (or there is a bias or an activation): i32 "
+              "contraction then the epilogue, in generated code");
         return;
       }
       std::string epi = q.getActivation().str();

@@ -227,7 +227,9 @@ def build_transformer(batch="batch", seq="seq", hidden=32, heads=2, layers=2,
     return _make_model(graph, {"": opset})
 
 
-def build_qdq(batch=1, seq=8, hidden=32):
+def build_qdq(batch=1, seq=8, hidden=32, dynamic=False):
+    """ONNX Runtime's quantize_static of the transformer; with `dynamic` the
+    batch and sequence dims stay symbolic (calibrated on [batch, seq])."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -235,7 +237,9 @@ def build_qdq(batch=1, seq=8, hidden=32):
         quantize_static,
     )
 
-    float_model = _check(build_transformer(batch=batch, seq=seq, hidden=hidden))
+    float_model = _check(build_transformer(
+        batch="batch" if dynamic else batch, seq="seq" if dynamic else seq,
+        hidden=hidden))
 
     class Reader(CalibrationDataReader):
         def __init__(self):
