@@ -10,8 +10,6 @@ qk-bench measures (vpmaddwd on AVX2).
     python3 benchmarks/bench_qgemm.py [--quick] [--shapes M,N,K ...]
 """
 
-import argparse
-import json
 import os
 import sys
 
@@ -136,19 +134,7 @@ COLUMNS = [("M", "M", 0), ("N", "N", 0), ("K", "K", 0),
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--build-dir", default=os.path.join(common.ROOT, "build"))
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--shapes", nargs="*", help="M,N,K triples")
-    args = p.parse_args()
-    env = common.Env(args.build_dir, args.threads, quick=args.quick)
-    shapes = [tuple(int(x) for x in s.split(",")) for s in args.shapes or []]
-    results = run(env, shapes or None)
-    for r in results:
-        print(json.dumps(r))
-    print(common.markdown_table(results, COLUMNS), file=sys.stderr)
+    common.standalone_main(__doc__, run, COLUMNS, "M,N,K triples")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ own count.
     python3 benchmarks/bench_wo.py [--quick]
 """
 
-import argparse
 import ctypes
 import json
 import os
@@ -175,19 +174,7 @@ COLUMNS = [("M", "M", 0), ("N", "N", 0), ("K", "K", 0), ("block", "block", 0),
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--build-dir", default=os.path.join(common.ROOT, "build"))
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--shapes", nargs="*", help="M,N,K,block tuples")
-    args = p.parse_args()
-    env = common.Env(args.build_dir, args.threads, quick=args.quick)
-    shapes = [tuple(int(x) for x in s.split(",")) for s in args.shapes or []]
-    results = run(env, shapes or None)
-    for r in results:
-        print(json.dumps(r))
-    print(common.markdown_table(results, COLUMNS), file=sys.stderr)
+    common.standalone_main(__doc__, run, COLUMNS, "M,N,K,block tuples")
 
 
 if __name__ == "__main__":

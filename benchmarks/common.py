@@ -325,3 +325,24 @@ def markdown_table(rows, columns):
         out.append("| " + " | ".join(fmt(r.get(k), d) for _, k, d in columns)
                    + " |")
     return "\n".join(out)
+
+
+def standalone_main(doc, run, columns, shapes_help):
+    """The command line each bench_*.py script has: run its shapes (or its
+    defaults), print JSON lines and a markdown table."""
+    import argparse
+    import json
+    import sys
+    p = argparse.ArgumentParser(description=doc,
+                                formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--shapes", nargs="*", help=shapes_help)
+    args = p.parse_args()
+    env = Env(args.build_dir, args.threads, quick=args.quick)
+    shapes = [tuple(int(x) for x in s.split(",")) for s in args.shapes or []]
+    results = run(env, shapes or None)
+    for r in results:
+        print(json.dumps(r))
+    print(markdown_table(results, columns), file=sys.stderr)

@@ -598,6 +598,10 @@ struct Lowerer {
                                  int64_t blockSize, int64_t rank);
   AffineMap paramMap(const QuantLayout &layout, RankedTensorType paramType,
                      int64_t rank);
+  /// The inputs and indexing maps of a Q/DQ generic: x, scale, zero point.
+  void qdqOperands(Value x, const QParams &p, int64_t rank,
+                   SmallVectorImpl<Value> &inputs,
+                   SmallVectorImpl<AffineMap> &maps);
 };
 
 LogicalResult Lowerer::lowerConstant(ConstantOp c) {
@@ -1659,6 +1663,21 @@ AffineMap Lowerer::paramMap(const QuantLayout &layout,
   return AffineMap::get(rank, 0, exprs, b.getContext());
 }
 
+void Lowerer::qdqOperands(Value x, const QParams &p, int64_t rank,
+                          SmallVectorImpl<Value> &inputs,
+                          SmallVectorImpl<AffineMap> &maps) {
+  inputs.assign({x, p.scale});
+  maps.assign({b.getMultiDimIdentityMap(rank),
+               paramMap(p.layout, cast<RankedTensorType>(p.scale.getType()),
+                        rank)});
+  if (p.zeroPoint) {
+    inputs.push_back(p.zeroPoint);
+    // Its own type: a per-tensor scale [1] may come with a rank-0 zp.
+    maps.push_back(paramMap(
+        p.layout, cast<RankedTensorType>(p.zeroPoint.getType()), rank));
+  }
+}
+
 LogicalResult Lowerer::lowerQuantize(QuantizeOp q) {
   auto type = resultType();
   Type origElt = elementTypeOf(q.getOutput());
@@ -1692,16 +1711,9 @@ LogicalResult Lowerer::lowerQuantize(QuantizeOp q) {
   }
   if (!q.getSaturate())
     return fail("saturate=false is only defined for float8");
-  SmallVector<Value> inputs{operands[0], p->scale};
-  auto scaleType = cast<RankedTensorType>(p->scale.getType());
-  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
-                              paramMap(p->layout, scaleType, rank)};
-  if (p->zeroPoint) {
-    inputs.push_back(p->zeroPoint);
-    // Its own type: a per-tensor scale [1] may come with a rank-0 zp.
-    maps.push_back(paramMap(
-        p->layout, cast<RankedTensorType>(p->zeroPoint.getType()), rank));
-  }
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  qdqOperands(operands[0], *p, rank, inputs, maps);
   bool hasZp = (bool)p->zeroPoint;
   Type elt = type.getElementType();
   return done(ValueRange{
@@ -1732,16 +1744,9 @@ LogicalResult Lowerer::lowerDequantize(DequantizeOp d) {
   if (failed(p))
     return fail("unsupported quantized type");
   bool isUnsigned = isUnsignedElement(origElt);
-  SmallVector<Value> inputs{operands[0], p->scale};
-  auto scaleType = cast<RankedTensorType>(p->scale.getType());
-  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
-                              paramMap(p->layout, scaleType, rank)};
-  if (p->zeroPoint) {
-    inputs.push_back(p->zeroPoint);
-    // Its own type: a per-tensor scale [1] may come with a rank-0 zp.
-    maps.push_back(paramMap(
-        p->layout, cast<RankedTensorType>(p->zeroPoint.getType()), rank));
-  }
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  qdqOperands(operands[0], *p, rank, inputs, maps);
   bool hasZp = (bool)p->zeroPoint;
   Type elt = type.getElementType();
   return done(ValueRange{generic(
