@@ -27,6 +27,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <cstring>
 
 namespace quantopt {
 #define GEN_PASS_DEF_QNNLOWERTOCPUPASS
@@ -1863,6 +1864,34 @@ LogicalResult Lowerer::lowerRequantize(RequantizeOp r) {
 
 /// Bytes of an integer constant, one value per byte, and its signedness.
 static std::optional<std::vector<int8_t>> weightBytes(ElementsAttr attr) {
+  // Resource blobs (every large weight) are read directly: 8-bit values are
+  // the bytes, 4-bit ones two per byte, low nibble first (packIntegers).
+  // This avoids an int64 copy of the whole weight.
+  auto type = cast<ShapedType>(attr.getType());
+  auto elt = dyn_cast<IntegerType>(type.getElementType());
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr);
+      res && elt && (elt.getWidth() == 8 || elt.getWidth() == 4)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    ArrayRef<char> data = blob->getData();
+    int64_t n = type.getNumElements();
+    std::vector<int8_t> bytes(n);
+    if (elt.getWidth() == 8) {
+      if ((int64_t)data.size() < n)
+        return std::nullopt;
+      std::memcpy(bytes.data(), data.data(), n);
+      return bytes;
+    }
+    if ((int64_t)data.size() < (n + 1) / 2)
+      return std::nullopt;
+    bool isSigned = !elt.isUnsigned();
+    for (int64_t i = 0; i < n; ++i) {
+      int v = (static_cast<uint8_t>(data[i / 2]) >> (4 * (i % 2))) & 0xF;
+      bytes[i] = static_cast<int8_t>(isSigned && v >= 8 ? v - 16 : v);
+    }
+    return bytes;
+  }
   std::optional<SmallVector<int64_t>> v = getIntValues(attr);
   if (!v)
     return std::nullopt;
