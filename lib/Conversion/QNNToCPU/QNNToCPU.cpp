@@ -491,11 +491,11 @@ std::pair<Value, OpFoldResult> flattenRows(OpBuilder &b, Location loc,
           m};
 }
 
-/// Copies `src` into `init` (same sizes) by a linalg.generic that reads
-/// `src` with tensor.extract at its own indices. Unlike an identity
-/// generic or linalg.copy it survives canonicalization, so the result has a
-/// buffer of its own; it bufferizes in place into `init`.
-Value copyInto(OpBuilder &b, Location loc, Value src, Value init) {
+/// A linalg.generic writing `init` whose body computes each element from
+/// its indices (copies, gathers, slices, concatenation).
+Value indexGeneric(
+    OpBuilder &b, Location loc, Value init,
+    function_ref<Value(OpBuilder &, Location, ArrayRef<Value>)> body) {
   int64_t rank = cast<RankedTensorType>(init.getType()).getRank();
   return linalg::GenericOp::create(
              b, loc, init.getType(), ValueRange{}, ValueRange{init},
@@ -506,10 +506,20 @@ Value copyInto(OpBuilder &b, Location loc, Value src, Value init) {
                SmallVector<Value> idx;
                for (int64_t i = 0; i < rank; ++i)
                  idx.push_back(linalg::IndexOp::create(nb, l, i));
-               linalg::YieldOp::create(
-                   nb, l, (Value)tensor::ExtractOp::create(nb, l, src, idx));
+               linalg::YieldOp::create(nb, l, body(nb, l, idx));
              })
       .getResult(0);
+}
+
+/// Copies `src` into `init` (same sizes) by a linalg.generic that reads
+/// `src` with tensor.extract at its own indices. Unlike an identity
+/// generic or linalg.copy it survives canonicalization, so the result has a
+/// buffer of its own; it bufferizes in place into `init`.
+Value copyInto(OpBuilder &b, Location loc, Value src, Value init) {
+  return indexGeneric(
+      b, loc, init, [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
+        return (Value)tensor::ExtractOp::create(nb, l, src, idx);
+      });
 }
 
 //===----------------------------------------------------------------------===//
@@ -1347,19 +1357,13 @@ LogicalResult Lowerer::lowerConcat(ConcatOp c) {
     total = affine::makeComposedFoldedAffineApply(b, loc, s0 + s1, {total, n});
   }
   sizes[*axis] = total;
-  int64_t rank = type.getRank(), ax = *axis;
+  int64_t ax = *axis;
   if (pieces.empty())
     return done(ValueRange{tensor::CastOp::create(
         b, loc, type, emptyTensor(b, loc, sizes, type.getElementType()))});
   Value init = emptyTensor(b, loc, sizes, type.getElementType());
-  auto g = linalg::GenericOp::create(
-      b, loc, init.getType(), ValueRange{}, ValueRange{init},
-      ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank)},
-      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-      [&](OpBuilder &nb, Location l, ValueRange) {
-        SmallVector<Value> idx;
-        for (int64_t i = 0; i < rank; ++i)
-          idx.push_back(linalg::IndexOp::create(nb, l, i));
+  Value result = indexGeneric(
+      b, loc, init, [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
         Value zero = arith::ConstantIndexOp::create(nb, l, 0);
         // Every piece is read at an index clamped into it; the last piece
         // whose start is <= the axis index is selected.
@@ -1378,9 +1382,9 @@ LogicalResult Lowerer::lowerConcat(ConcatOp c) {
                                                idx[ax], offsets[j]);
           r = arith::SelectOp::create(nb, l, inside, v, r);
         }
-        linalg::YieldOp::create(nb, l, r);
+        return r;
       });
-  Value result = g.getResult(0);
+
   if (result.getType() != type)
     result = tensor::CastOp::create(b, loc, type, result);
   return done(ValueRange{result});
@@ -1392,7 +1396,7 @@ LogicalResult Lowerer::lowerSplit(SplitOp s) {
   std::optional<int64_t> axis = normalizeAxis(s.getAxis(), inType.getRank());
   if (!axis)
     return fail("axis out of range");
-  int64_t rank = inType.getRank(), ax = *axis;
+  int64_t ax = *axis;
   SmallVector<Value> results;
   int64_t offset = 0;
   for (auto [i, size] : llvm::enumerate(s.getSizes())) {
@@ -1400,20 +1404,13 @@ LogicalResult Lowerer::lowerSplit(SplitOp s) {
     sizes[ax] = b.getIndexAttr(size);
     Value init = emptyTensor(b, loc, sizes, inType.getElementType());
     int64_t start = offset;
-    auto g = linalg::GenericOp::create(
-        b, loc, init.getType(), ValueRange{}, ValueRange{init},
-        ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank)},
-        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-        [&](OpBuilder &nb, Location l, ValueRange) {
-          SmallVector<Value> idx;
-          for (int64_t d = 0; d < rank; ++d)
-            idx.push_back(linalg::IndexOp::create(nb, l, d));
+    Value v = indexGeneric(
+        b, loc, init, [&](OpBuilder &nb, Location l, ArrayRef<Value> at) {
+          SmallVector<Value> idx(at);
           idx[ax] = arith::AddIOp::create(
               nb, l, idx[ax], arith::ConstantIndexOp::create(nb, l, start));
-          linalg::YieldOp::create(
-              nb, l, (Value)tensor::ExtractOp::create(nb, l, x, idx));
+          return (Value)tensor::ExtractOp::create(nb, l, x, idx);
         });
-    Value v = g.getResult(0);
     if (v.getType() != resultType(i))
       v = tensor::CastOp::create(b, loc, resultType(i), v);
     results.push_back(v);
@@ -1516,21 +1513,14 @@ LogicalResult Lowerer::lowerSlice(SliceOp s) {
     if (!type.isDynamicDim(i))
       sizes[i] = b.getIndexAttr(type.getDimSize(i));
   Value init = emptyTensor(b, loc, sizes, type.getElementType());
-  auto g = linalg::GenericOp::create(
-      b, loc, init.getType(), ValueRange{}, ValueRange{init},
-      ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank)},
-      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-      [&](OpBuilder &nb, Location l, ValueRange) {
+  Value r = indexGeneric(
+      b, loc, init, [&](OpBuilder &nb, Location l, ArrayRef<Value> at) {
         SmallVector<Value> idx;
-        for (int64_t i = 0; i < rank; ++i) {
-          Value it = linalg::IndexOp::create(nb, l, i);
+        for (int64_t i = 0; i < rank; ++i)
           idx.push_back(arith::AddIOp::create(
-              nb, l, startV[i], arith::MulIOp::create(nb, l, it, stepV[i])));
-        }
-        linalg::YieldOp::create(
-            nb, l, (Value)tensor::ExtractOp::create(nb, l, x, idx));
+              nb, l, startV[i], arith::MulIOp::create(nb, l, at[i], stepV[i])));
+        return (Value)tensor::ExtractOp::create(nb, l, x, idx);
       });
-  Value r = g.getResult(0);
   if (r.getType() != type)
     r = tensor::CastOp::create(b, loc, type, r);
   return done(ValueRange{r});
@@ -1668,9 +1658,9 @@ void Lowerer::qdqOperands(Value x, const QParams &p, int64_t rank,
                           SmallVectorImpl<Value> &inputs,
                           SmallVectorImpl<AffineMap> &maps) {
   inputs.assign({x, p.scale});
-  maps.assign({b.getMultiDimIdentityMap(rank),
-               paramMap(p.layout, cast<RankedTensorType>(p.scale.getType()),
-                        rank)});
+  maps.assign(
+      {b.getMultiDimIdentityMap(rank),
+       paramMap(p.layout, cast<RankedTensorType>(p.scale.getType()), rank)});
   if (p.zeroPoint) {
     inputs.push_back(p.zeroPoint);
     // Its own type: a per-tensor scale [1] may come with a rank-0 zp.
