@@ -264,13 +264,11 @@ class Bundle:
                     result, i, ctypes.byref(name), ctypes.byref(tensor)))
                 dtype = np.dtype(_DTYPES[tensor.dtype])
                 shape = tuple(tensor.shape[d] for d in range(tensor.rank))
-                nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-                if nbytes:
-                    raw = ctypes.string_at(tensor.data, nbytes)
-                    array = np.frombuffer(raw, dtype=dtype).reshape(shape)
-                    array = array.copy()
-                else:
-                    array = np.empty(shape, dtype=dtype)
+                # One copy, straight into the array the caller gets.
+                array = np.empty(shape, dtype=dtype)
+                if array.nbytes:
+                    ctypes.memmove(array.ctypes.data, tensor.data,
+                                   array.nbytes)
                 outputs[name.value.decode()] = array
             return outputs
         finally:
