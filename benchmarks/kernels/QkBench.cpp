@@ -116,7 +116,7 @@ __attribute__((target("avx2"), noinline)) int64_t maddAddLoop(int64_t iters) {
 __attribute__((target("avx2"), noinline)) int64_t maddIndepLoop(int64_t iters) {
   __m256i a0 = _mm256_set1_epi16(3), a1 = _mm256_set1_epi16(5);
   __m256i b = _mm256_set1_epi16(1);
-  __m256i r0, r1, r2, r3, r4, r5, r6, r7;
+  __m256i r0 = b, r1 = b, r2 = b, r3 = b, r4 = b, r5 = b, r6 = b, r7 = b;
   for (int64_t it = 0; it < iters; ++it) {
     __asm__ volatile("vpmaddwd %4, %5, %0\n\t"
                      "vpmaddwd %4, %6, %1\n\t"
