@@ -193,6 +193,45 @@ TEST(QGemm, ShapesAndOptions) {
   }
 }
 
+// Tests weights whose stored values fit in [-64, 64] (int8 in [-64, 64],
+// uint8 in [64, 192]): the packer flags them and AVX2 then multiplies with
+// vpmaddubsw, which cannot saturate for them. Every option combination, on
+// every ISA path this CPU has, against the same reference.
+TEST(QGemm, SevenBitWeights) {
+  const int64_t sizes[] = {1, 5, 17, 64, 100};
+  Rng rng(7);
+  int index = 0;
+  for (int64_t M : sizes) {
+    for (int64_t N : {int64_t(1), int64_t(16), int64_t(33), int64_t(48)}) {
+      for (int64_t K : {int64_t(1), int64_t(4), int64_t(31), int64_t(300),
+                        int64_t(1100)}) {
+        QCase c;
+        c.M = M;
+        c.N = N;
+        c.K = K;
+        c.aSigned = index & 1;
+        c.bSigned = (index >> 1) & 1;
+        c.aPerRow = (index >> 2) & 1;
+        c.bZp = (index >> 3) & 1;
+        c.act = static_cast<int32_t>(index % 4);
+        c.outType = static_cast<int32_t>((index / 4) % 3);
+        c.outScale = rng.uniform(0.05f, 2.0f);
+        c.outZp = static_cast<int32_t>(c.outType == 1 ? rng.range(-20, 20)
+                                                      : rng.range(100, 150));
+        fillRandom(c, rng);
+        for (auto &v : c.B)
+          v = static_cast<int32_t>(c.bSigned ? rng.range(-64, 64)
+                                             : rng.range(64, 192));
+        // The extremes, so that the largest pair sums occur.
+        c.B[0] = c.bSigned ? -64 : 64;
+        c.B.back() = c.bSigned ? 64 : 192;
+        check(c, "7-bit case " + std::to_string(index));
+        ++index;
+      }
+    }
+  }
+}
+
 // Tests K deeper than one cache block and enough rows and columns for
 // several row and column blocks per thread.
 TEST(QGemm, LargeBlocks) {
