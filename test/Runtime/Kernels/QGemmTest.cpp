@@ -203,8 +203,8 @@ TEST(QGemm, SevenBitWeights) {
   int index = 0;
   for (int64_t M : sizes) {
     for (int64_t N : {int64_t(1), int64_t(16), int64_t(33), int64_t(48)}) {
-      for (int64_t K : {int64_t(1), int64_t(4), int64_t(31), int64_t(300),
-                        int64_t(1100)}) {
+      for (int64_t K :
+           {int64_t(1), int64_t(4), int64_t(31), int64_t(300), int64_t(1100)}) {
         QCase c;
         c.M = M;
         c.N = N;
