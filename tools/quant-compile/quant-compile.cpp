@@ -438,6 +438,17 @@ int compile() {
     if (!qopts)
       return fail("invalid quantization options (see above); e.g. "
                   "--scheme=w8a8 --activation-mode=dynamic");
+    bool quantizesActivations = qopts->scheme == qnn::QuantScheme::W8A8 ||
+                                qopts->scheme == qnn::QuantScheme::W4A8 ||
+                                qopts->scheme == qnn::QuantScheme::FP8;
+    if (quantizesActivations &&
+        qopts->activationMode == qnn::ActivationMode::Static &&
+        calibTable.empty() && calibData.empty())
+      return fail("scheme '" + scheme +
+                  "' quantizes activations statically and needs their "
+                  "ranges: pass --calib-data DIR (samples of the model's "
+                  "inputs) or --calibration-table FILE, or use "
+                  "--activation-mode=dynamic");
     if (!calibTable.empty()) {
       tablePath = calibTable;
     } else if (!calibData.empty()) {
