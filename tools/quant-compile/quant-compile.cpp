@@ -299,7 +299,6 @@ calibrate(ModuleOp normalized, llvm::StringRef dataPath) {
   // The calibration keys, in result order, after the model's own outputs.
   func::FuncOp func = *module->getOps<func::FuncOp>().begin();
   std::vector<std::string> keys;
-  unsigned numModelOutputs = 0;
   for (unsigned i = 0; i < func.getNumResults(); ++i) {
     if (auto k =
             func.getResultAttrOfType<StringAttr>(i, "qnn.calibration_key")) {
@@ -307,7 +306,6 @@ calibrate(ModuleOp normalized, llvm::StringRef dataPath) {
       func.setResultAttr(i, "qnn.name", k);
     } else {
       keys.push_back("");
-      ++numModelOutputs;
     }
   }
   stripFakeQuant(*module);
@@ -333,7 +331,7 @@ calibrate(ModuleOp normalized, llvm::StringRef dataPath) {
   qrt_bundle *bundle = nullptr;
   if (qrt_bundle_load(tmp.c_str(), &bundle) != QRT_OK)
     return runtimeError("loading the calibration model");
-  auto freeBundle = llvm::make_scope_exit([&] { qrt_bundle_free(bundle); });
+  llvm::scope_exit freeBundle([&] { qrt_bundle_free(bundle); });
 
   auto files = listSamples(dataPath);
   if (!files)
@@ -361,7 +359,7 @@ calibrate(ModuleOp normalized, llvm::StringRef dataPath) {
     qrt_result *result = nullptr;
     if (qrt_bundle_run(bundle, inputs.data(), inputs.size(), &result) != QRT_OK)
       return runtimeError(file);
-    auto freeResult = llvm::make_scope_exit([&] { qrt_result_free(result); });
+    llvm::scope_exit freeResult([&] { qrt_result_free(result); });
     for (auto [r, key] : llvm::enumerate(keys)) {
       if (key.empty())
         continue;
@@ -393,7 +391,6 @@ calibrate(ModuleOp normalized, llvm::StringRef dataPath) {
                        "': " + llvm::toString(range.takeError()));
     table.tensors[key] = *range;
   }
-  (void)numModelOutputs;
   return table;
 }
 

@@ -393,8 +393,7 @@ Value convertScalar(OpBuilder &b, Location l, Value v, Type dst,
 /// ONNX QuantizeLinear on a scalar: saturate(round_half_even(x / s) + zp),
 /// computed in f32 (exact for every integer storage range).
 Value quantizeScalar(OpBuilder &b, Location l, Value x, Value scale,
-                     Value zpFloat, int64_t qmin, int64_t qmax, Type storage,
-                     bool isUnsigned) {
+                     Value zpFloat, int64_t qmin, int64_t qmax, Type storage) {
   Type f32 = b.getF32Type();
   x = convertScalar(b, l, x, f32, false, false);
   Value r =
@@ -404,7 +403,6 @@ Value quantizeScalar(OpBuilder &b, Location l, Value x, Value scale,
   r = arith::MinimumFOp::create(b, l, r, scalarConstant(b, l, f32, qmax));
   // Widen through i32 so that an unsigned storage value converts exactly.
   Value i = arith::FPToSIOp::create(b, l, b.getI32Type(), r);
-  (void)isUnsigned;
   return convertScalar(b, l, i, storage, false, false);
 }
 
@@ -549,12 +547,17 @@ struct Lowerer {
     return done(ValueRange{*v});
   }
   ModuleOp module() { return op->getParentOfType<ModuleOp>(); }
+  /// "<ONNX node name>.<suffix>" (the importer's NameLoc), or
+  /// "packed.<suffix>"; the resource manager makes repeated names unique.
   std::string blobName(StringRef suffix) {
     std::string n = "packed";
-    if (auto name = op->getAttrOfType<StringAttr>("qnn.name"))
-      n = name.str();
-    else if (auto fl = dyn_cast<FusedLoc>(loc))
-      (void)fl;
+    loc->walk([&](Location l) {
+      if (auto name = dyn_cast<NameLoc>(l)) {
+        n = name.getName().str();
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
     return n + "." + suffix.str();
   }
 
@@ -1713,8 +1716,7 @@ LogicalResult Lowerer::lowerQuantize(QuantizeOp q) {
                 Value zpf = hasZp ? convertScalar(nb, l, a[2], nb.getF32Type(),
                                                   isUnsigned, false)
                                   : scalarConstant(nb, l, nb.getF32Type(), 0);
-                return quantizeScalar(nb, l, a[0], a[1], zpf, qmin, qmax, elt,
-                                      isUnsigned);
+                return quantizeScalar(nb, l, a[0], a[1], zpf, qmin, qmax, elt);
               })});
 }
 
@@ -1805,14 +1807,12 @@ LogicalResult Lowerer::lowerDynamicQuantize(DynamicQuantizeOp d) {
       });
   AffineMap id = b.getMultiDimIdentityMap(rank);
   AffineMap red = droppedMap(b, rank, dims);
-  Value q =
-      generic(b, loc, mixedSizes(b, loc, x), i8, ValueRange{x, scale, zp},
-              {id, red, red}, [](OpBuilder &nb, Location l, ValueRange a) {
-                Value zpf =
-                    convertScalar(nb, l, a[2], nb.getF32Type(), true, false);
-                return quantizeScalar(nb, l, a[0], a[1], zpf, 0, 255,
-                                      nb.getI8Type(), true);
-              });
+  Value q = generic(
+      b, loc, mixedSizes(b, loc, x), i8, ValueRange{x, scale, zp},
+      {id, red, red}, [](OpBuilder &nb, Location l, ValueRange a) {
+        Value zpf = convertScalar(nb, l, a[2], nb.getF32Type(), true, false);
+        return quantizeScalar(nb, l, a[0], a[1], zpf, 0, 255, nb.getI8Type());
+      });
   // The scale and zero point keep the input's rank (per token) or are
   // scalars.
   SmallVector<OpFoldResult> keep = mixedSizes(b, loc, x);
@@ -1848,7 +1848,7 @@ LogicalResult Lowerer::lowerRequantize(RequantizeOp r) {
                 Value f = arith::MulFOp::create(
                     nb, l, arith::SIToFPOp::create(nb, l, f32, x), a[1]);
                 Value zpf = convertScalar(nb, l, a[4], f32, outU, false);
-                return quantizeScalar(nb, l, f, a[3], zpf, lo, hi, elt, outU);
+                return quantizeScalar(nb, l, f, a[3], zpf, lo, hi, elt);
               })});
 }
 
@@ -2201,7 +2201,7 @@ LogicalResult Lowerer::lowerQuantizedMatMulGeneric(QuantizedMatMulOp q) {
         if (!hasOut)
           return r;
         Value zpf = convertScalar(nb, l, a[i + 1], f32, outU, false);
-        return quantizeScalar(nb, l, r, a[i], zpf, qmin, qmax, elt, outU);
+        return quantizeScalar(nb, l, r, a[i], zpf, qmin, qmax, elt);
       }));
 }
 

@@ -533,7 +533,6 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
   }
   if (func.getNumResults() == 0)
     return makeError("the model has no outputs");
-  unsigned numInputs = func.getNumArguments();
   func.setName("quantopt_model");
   // The metadata is in the manifest now; LLVM has no use for it.
   for (unsigned i = 0; i < func.getNumArguments(); ++i)
@@ -558,7 +557,6 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
     return weights.takeError();
   result.weights = std::move(*weights);
   unsigned numArgs = func.getNumArguments();
-  (void)numInputs;
   func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
                 UnitAttr::get(ctx));
 
