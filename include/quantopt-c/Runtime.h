@@ -6,7 +6,8 @@
 |*                                                                            *|
 |* The C API of libquantrt: load a QuantOpt bundle (.qob), inspect its        *|
 |* inputs and outputs, run it on caller-provided buffers. See                 *|
-|* docs/CPUBackend.md for the bundle format and the model entry ABI.          *|
+|* docs/CPUBackend.md for the bundle format and the model entry ABI, and      *|
+|* docs/Runtime.md for CUDA bundles.                                          *|
 |*                                                                            *|
 |* Conventions:                                                               *|
 |*  - Every function that can fail returns a qrt_status; QRT_OK is 0. On      *|
@@ -20,7 +21,15 @@
 |*  - Strings and arrays returned from a handle stay valid until the handle   *|
 |*    is freed.                                                               *|
 |*  - A loaded bundle is immutable: qrt_bundle_run may be called from         *|
-|*    several threads at once on the same bundle.                             *|
+|*    several threads at once on the same bundle. CPU bundles then run        *|
+|*    concurrently; runs of one CUDA bundle are serialized by a mutex of the  *|
+|*    bundle (each run uses the bundle's stream), runs of different CUDA      *|
+|*    bundles proceed concurrently.                                           *|
+|*  - CUDA bundles (manifest target "cuda") take and return host memory like  *|
+|*    CPU bundles: the runtime copies inputs to the GPU and outputs back.     *|
+|*    The CUDA driver (libcuda.so.1, or $QUANTOPT_CUDA_LIBRARY) is loaded     *|
+|*    with dlopen only when a CUDA bundle is loaded; the device is            *|
+|*    $QUANTOPT_CUDA_DEVICE (default 0), used through its primary context.    *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -58,13 +67,19 @@ typedef enum qrt_status {
   QRT_ERROR_INVALID_BUNDLE = 3,
   /* The bundle needs an architecture or CPU feature this host lacks. */
   QRT_ERROR_UNSUPPORTED_CPU = 4,
-  /* The native code could not be loaded (dlopen) or lacks its entry. */
+  /* The native code could not be loaded (dlopen) or lacks its entry; for
+     CUDA bundles also: the GPU code could not be loaded, or a CUDA call
+     failed during a run (the message names the call and the CUresult). */
   QRT_ERROR_NATIVE_CODE = 5,
   /* qrt_bundle_run: the inputs do not match the bundle's signature. */
   QRT_ERROR_INPUT = 6,
   /* The model returned results inconsistent with its manifest. */
   QRT_ERROR_MODEL_OUTPUT = 7,
-  QRT_ERROR_OUT_OF_MEMORY = 8
+  /* Host or device memory ran out. */
+  QRT_ERROR_OUT_OF_MEMORY = 8,
+  /* A CUDA bundle cannot run here: no CUDA driver, no device, or a device
+     whose compute capability is lower than the bundle's. */
+  QRT_ERROR_UNSUPPORTED_DEVICE = 9
 } qrt_status;
 
 /* The message of the last failing call on this thread ("" if none). */
@@ -109,10 +124,20 @@ QRT_API qrt_status qrt_dtype_from_name(const char *name, qrt_dtype *dtype);
 
 typedef struct qrt_bundle qrt_bundle;
 
+/* Where a bundle runs (manifest "target.kind"). */
+typedef enum qrt_device {
+  QRT_DEVICE_CPU = 0, /* "cpu": x86-64 code, host memory */
+  QRT_DEVICE_CUDA = 1 /* "cuda": NVIDIA GPU code, device memory */
+} qrt_device;
+
 /* Maps the bundle at `path`, validates all of it (magic, version, file size,
    section bounds and overlap, every checksum, the manifest schema, the
    weight bounds, the target architecture and CPU features of this host),
-   loads its native code from memory and resolves the entry symbol. */
+   loads its native code from memory and resolves the entry symbol.
+   CUDA bundles also load the CUDA driver, open the device, check its
+   compute capability (QRT_ERROR_UNSUPPORTED_DEVICE), copy the weights to
+   device memory once, create the bundle's stream and load the GPU code
+   (through the native code's global constructor). */
 QRT_API qrt_status qrt_bundle_load(const char *path, qrt_bundle **bundle);
 
 QRT_API void qrt_bundle_free(qrt_bundle *bundle);
@@ -124,6 +149,10 @@ QRT_API const char *qrt_bundle_path(const qrt_bundle *bundle);
    `size`; a NUL is nevertheless present at text[size]). */
 QRT_API qrt_status qrt_bundle_manifest(const qrt_bundle *bundle,
                                        const char **text, size_t *size);
+
+/* Where the bundle runs. */
+QRT_API qrt_status qrt_bundle_device(const qrt_bundle *bundle,
+                                     qrt_device *device);
 
 /* Signature of one input or output, as in the manifest. shape[i] is -1 for a
    dynamic dim; dim_names[i] is the dim's name or NULL. */
@@ -172,6 +201,34 @@ QRT_API qrt_status qrt_bundle_run(qrt_bundle *bundle, const qrt_tensor *inputs,
 
 QRT_API void qrt_result_free(qrt_result *result);
 
+/* CUDA bundles: with `enable` != 0, runs capture the model's GPU work into a
+   CUDA graph (stream capture, relaxed mode) for the current input shapes
+   once and replay it afterwards; a run with other input shapes captures a
+   new graph. The inputs are copied into fixed device buffers the graph
+   reads; the outputs the graph allocates are copied out and freed after
+   every replay. Off by default. QRT_ERROR_INVALID_ARGUMENT for a CPU
+   bundle. */
+QRT_API qrt_status qrt_bundle_set_cuda_graph(qrt_bundle *bundle,
+                                             int32_t enable);
+
+/* Times `iterations` runs of the model on `inputs` (checked as for
+   qrt_bundle_run) after `warmup` untimed ones; times_ms[i] receives the
+   time of run i in milliseconds (`iterations` entries). Outputs are
+   computed and discarded.
+    - CPU bundles: wall-clock time of each whole run (steady clock);
+      `flush_l2` is ignored.
+    - CUDA bundles: the inputs are copied to the device once; each run is
+      enqueued as [L2 flush: a memset of a 256 MiB scratch buffer, if
+      `flush_l2`] + event + model (graph replay if CUDA graphs are on) +
+      event, all runs asynchronously, then one synchronize; times are CUDA
+      event times (GPU time, without host copies). The model's own stream
+      synchronizations are skipped while it is timed. */
+QRT_API qrt_status qrt_bundle_benchmark(qrt_bundle *bundle,
+                                        const qrt_tensor *inputs,
+                                        int64_t num_inputs, int32_t warmup,
+                                        int32_t iterations, int32_t flush_l2,
+                                        double *times_ms);
+
 QRT_API qrt_status qrt_result_num_outputs(const qrt_result *result,
                                           int64_t *count);
 /* Output `index` (manifest order) as a dense row-major tensor; the shape and
@@ -188,6 +245,17 @@ QRT_API qrt_status qrt_set_num_threads(int32_t n);
 /* The kernel code path picked on this host ("avx512vnni", "avx2", "scalar"),
    or "none" when the runtime was built without the kernel library. */
 QRT_API const char *qrt_kernel_isa(void);
+
+/*===----------------------------------------------------------------------===*
+ * CUDA
+ *===----------------------------------------------------------------------===*/
+
+/* Writes the name of the CUDA device CUDA bundles run on
+   ($QUANTOPT_CUDA_DEVICE, default 0) into `buffer` (NUL-terminated,
+   truncated to `size` - 1 characters), loading the CUDA driver if needed.
+   QRT_ERROR_UNSUPPORTED_DEVICE, with the reason, when there is no usable
+   driver or device. */
+QRT_API qrt_status qrt_cuda_device_name(char *buffer, size_t size);
 
 #ifdef __cplusplus
 }

@@ -5,7 +5,8 @@ with ctypes; see its docstring.
 """
 
 from . import runtime  # noqa: F401
-from .runtime import Bundle, QuantOptError, kernel_isa, set_num_threads  # noqa: F401
+from .runtime import (Bundle, QuantOptError, benchmark_stats,  # noqa: F401
+                      cuda_device_name, kernel_isa, set_num_threads)
 
-__all__ = ["runtime", "Bundle", "QuantOptError", "kernel_isa",
-           "set_num_threads"]
+__all__ = ["runtime", "Bundle", "QuantOptError", "benchmark_stats",
+           "cuda_device_name", "kernel_isa", "set_num_threads"]

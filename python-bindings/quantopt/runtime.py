@@ -1,9 +1,15 @@
 """Runs QuantOpt bundles from Python: a thin ctypes wrapper over libquantrt.
 
-    from quantopt.runtime import Bundle
+    from quantopt.runtime import Bundle, benchmark_stats
     with Bundle("model.qob") as model:
         outputs = model.run(x=np.zeros((2, 64), np.float32))   # dict
-        stats = model.benchmark({"x": x}, iterations=100)
+        times_ms = model.benchmark({"x": x}, iterations=100)   # numpy array
+        print(benchmark_stats(times_ms)["median_ms"])
+
+CUDA bundles (model.device == "cuda") take and return the same numpy arrays;
+they need the NVIDIA driver and run on GPU $QUANTOPT_CUDA_DEVICE (default 0).
+model.set_cuda_graph(True) replays a captured CUDA graph; their benchmark
+times are CUDA event times (see docs/Runtime.md).
 
 libquantrt.so is found through the `library` argument, else the
 QUANTOPT_RUNTIME_LIB environment variable. It is loaded with RTLD_GLOBAL:
@@ -17,12 +23,12 @@ runtime's (naming the bundle, the input or field, and what to do) and whose
 import ctypes
 import json
 import os
-import time
 
 import numpy as np
 
 __all__ = ["Bundle", "QuantOptError", "TensorInfo", "load_library",
-           "set_num_threads", "kernel_isa"]
+           "set_num_threads", "kernel_isa", "cuda_device_name",
+           "benchmark_stats"]
 
 # qrt_dtype values, in the order of include/quantopt-c/Runtime.h.
 _DTYPES = [np.float32, np.float16, np.int8, np.uint8, np.int16, np.uint16,
@@ -110,6 +116,16 @@ def load_library(path=None):
             ctypes.POINTER(_Tensor)]),
         "qrt_set_num_threads": (ctypes.c_int, [ctypes.c_int32]),
         "qrt_kernel_isa": (ctypes.c_char_p, []),
+        "qrt_bundle_device": (ctypes.c_int, [
+            ctypes.c_void_p, ctypes.POINTER(ctypes.c_int)]),
+        "qrt_bundle_set_cuda_graph": (ctypes.c_int, [
+            ctypes.c_void_p, ctypes.c_int32]),
+        "qrt_bundle_benchmark": (ctypes.c_int, [
+            ctypes.c_void_p, ctypes.POINTER(_Tensor), ctypes.c_int64,
+            ctypes.c_int32, ctypes.c_int32, ctypes.c_int32,
+            ctypes.POINTER(ctypes.c_double)]),
+        "qrt_cuda_device_name": (ctypes.c_int, [
+            ctypes.c_char_p, ctypes.c_size_t]),
     }
     for name, (restype, argtypes) in signatures.items():
         function = getattr(lib, name)
@@ -135,6 +151,30 @@ def kernel_isa(library=None):
     """The kernel code path on this host: "avx512vnni", "avx2", "scalar"
     (or "none" if the runtime was built without kernels)."""
     return load_library(library).qrt_kernel_isa().decode()
+
+
+def cuda_device_name(library=None):
+    """The name of the GPU CUDA bundles run on ($QUANTOPT_CUDA_DEVICE,
+    default 0). Raises QuantOptError (status QRT_ERROR_UNSUPPORTED_DEVICE,
+    with the reason) when there is no usable CUDA driver or device."""
+    lib = load_library(library)
+    buffer = ctypes.create_string_buffer(256)
+    _check(lib, lib.qrt_cuda_device_name(buffer, len(buffer)))
+    return buffer.value.decode()
+
+
+def benchmark_stats(times_ms):
+    """Statistics of Bundle.benchmark's times, in milliseconds."""
+    ms = np.asarray(times_ms, dtype=np.float64)
+    total = float(ms.sum()) / 1e3
+    return {"iterations": len(ms), "total_s": total,
+            "median_ms": float(np.median(ms)), "mean_ms": float(ms.mean()),
+            "p10_ms": float(np.percentile(ms, 10)),
+            "p90_ms": float(np.percentile(ms, 90)),
+            "p99_ms": float(np.percentile(ms, 99)),
+            "min_ms": float(ms.min()), "max_ms": float(ms.max()),
+            "throughput_per_s": len(ms) / total if total > 0 else
+            float("inf")}
 
 
 def _info(raw):
@@ -167,6 +207,23 @@ class Bundle:
                                   self._lib.qrt_bundle_input_info)
         self.outputs = self._infos(self._lib.qrt_bundle_num_outputs,
                                    self._lib.qrt_bundle_output_info)
+        device = ctypes.c_int()
+        _check(self._lib, self._lib.qrt_bundle_device(
+            handle, ctypes.byref(device)))
+        self._device = "cuda" if device.value == 1 else "cpu"
+
+    @property
+    def device(self):
+        """Where the bundle runs: "cpu" or "cuda"."""
+        return self._device
+
+    def set_cuda_graph(self, enable=True):
+        """CUDA bundles: capture the model into a CUDA graph once per set of
+        input shapes and replay it (raises QuantOptError for a CPU
+        bundle)."""
+        self._require_open()
+        _check(self._lib, self._lib.qrt_bundle_set_cuda_graph(
+            self._handle, 1 if enable else 0))
 
     def _infos(self, count_fn, info_fn):
         count = ctypes.c_int64()
@@ -239,10 +296,13 @@ class Bundle:
             tensors[i].data = array.ctypes.data
         return tensors, len(names), keep
 
-    def _run_raw(self, tensors, count):
+    def _require_open(self):
         if not self._handle:
             raise QuantOptError("QRT_ERROR_INVALID_ARGUMENT",
                                 f"{self.path}: the bundle is closed")
+
+    def _run_raw(self, tensors, count):
+        self._require_open()
         result = ctypes.c_void_p()
         _check(self._lib, self._lib.qrt_bundle_run(
             self._handle, tensors, count, ctypes.byref(result)))
@@ -277,31 +337,29 @@ class Bundle:
 
     __call__ = run
 
-    def benchmark(self, inputs, warmup=5, iterations=20, min_time=0.5):
-        """Times runs (outputs are not copied out): `warmup` untimed runs,
-        then timed runs until both `iterations` runs and `min_time` seconds.
-        Returns a dict of statistics in milliseconds (median, mean, p10,
-        p90, p99, min, max), the run count and runs per second."""
+    def benchmark(self, inputs, warmup=5, iterations=20, flush_l2=True):
+        """Times `iterations` runs after `warmup` untimed ones and returns
+        their times in milliseconds (a numpy array; benchmark_stats()
+        summarizes it). `inputs`: a dict by name or a sequence in manifest
+        order. CPU bundles: wall-clock time of each run. CUDA bundles: CUDA
+        event times, inputs staged on the GPU once, the L2 cache flushed
+        before each run if `flush_l2`, CUDA graphs replayed if on."""
         if isinstance(inputs, dict):
             tensors, count, keep = self._prepare((), inputs)
         else:
             tensors, count, keep = self._prepare(tuple(inputs), {})
-        for _ in range(warmup):
-            self._lib.qrt_result_free(self._run_raw(tensors, count))
-        times = []
-        total = 0.0
-        while len(times) < iterations or total < min_time:
-            start = time.perf_counter()
-            self._lib.qrt_result_free(self._run_raw(tensors, count))
-            elapsed = time.perf_counter() - start
-            times.append(elapsed * 1e3)
-            total += elapsed
-        del keep
-        ms = np.array(times)
-        return {"iterations": len(times), "warmup": warmup, "total_s": total,
-                "median_ms": float(np.median(ms)), "mean_ms": float(ms.mean()),
-                "p10_ms": float(np.percentile(ms, 10)),
-                "p90_ms": float(np.percentile(ms, 90)),
-                "p99_ms": float(np.percentile(ms, 99)),
-                "min_ms": float(ms.min()), "max_ms": float(ms.max()),
-                "throughput_per_s": len(times) / total}
+        self._require_open()
+        iterations = int(iterations)
+        if iterations < 1 or int(warmup) < 0:
+            raise QuantOptError(
+                "QRT_ERROR_INVALID_ARGUMENT",
+                f"{self.path}: benchmark needs iterations >= 1 and "
+                f"warmup >= 0 (got {iterations} and {warmup})")
+        times = (ctypes.c_double * iterations)()
+        try:
+            _check(self._lib, self._lib.qrt_bundle_benchmark(
+                self._handle, tensors, count, int(warmup), iterations,
+                1 if flush_l2 else 0, times))
+        finally:
+            del keep
+        return np.array(times[:], dtype=np.float64)

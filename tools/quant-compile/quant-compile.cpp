@@ -4,10 +4,11 @@
 //
 // quant-compile model.onnx --scheme=w8a8 [--calib-data DIR] -o model.qob
 //
-// Imports, quantizes, compiles for the CPU and writes the bundle in one
-// command. With static activation quantization the calibration loop runs
-// here: the float model, instrumented to return every tensor to calibrate,
-// is compiled for this CPU, run on the calibration samples through
+// Imports, quantizes, compiles for the CPU (default) or an NVIDIA GPU
+// (--target sm_80|sm_86|sm_89|sm_90, docs/GPUBackend.md) and writes the
+// bundle in one command. With static activation quantization the calibration
+// loop runs here: the float model, instrumented to return every tensor to
+// calibrate, is compiled for this CPU, run on the calibration samples through
 // libquantrt, and its outputs stream into the calibration library; the
 // resulting table is folded into the quantized model.
 //
@@ -22,6 +23,7 @@
 #include "quantopt/Pipelines/Pipelines.h"
 #include "quantopt/Target/CPU/BundleWriter.h"
 #include "quantopt/Target/CPU/CPUTarget.h"
+#include "quantopt/Target/CUDA/CUDATarget.h"
 
 #include "../quant-run/NpyIO.h"
 
@@ -103,6 +105,16 @@ static cl::opt<std::string> cpu("cpu",
                                          "x86-64-v3 (AVX2, default), "
                                          "x86-64-v4, native, ..."),
                                 cl::init("x86-64-v3"), cl::cat(category));
+static cl::opt<std::string>
+    target("target",
+           cl::desc("What the bundle runs on: cpu (default), or the NVIDIA "
+                    "GPU sm_80, sm_86, sm_89 or sm_90"),
+           cl::init("cpu"), cl::cat(category));
+static cl::opt<std::string> cudaPath(
+    "cuda-path",
+    cl::desc("CUDA toolkit of GPU targets, holding bin/ptxas and "
+             "bin/fatbinary (default: $CUDA_PATH, else /usr/local/cuda)"),
+    cl::value_desc("dir"), cl::cat(category));
 static cl::opt<unsigned>
     optLevel("O", cl::Prefix,
              cl::desc("Optimization level of the generated code (0-3, "
@@ -117,7 +129,9 @@ static cl::opt<std::string>
              cl::value_desc("path"), cl::cat(category));
 static cl::opt<bool>
     printKernels("print-kernels",
-                 cl::desc("Print the kernel chosen for each matmul and why"),
+                 cl::desc("Print the kernel chosen for each matmul and why "
+                          "(GPU targets: every generated kernel with its "
+                          "node and launch sizes)"),
                  cl::cat(category));
 static cl::opt<bool> quiet("quiet", cl::desc("No progress output"),
                            cl::cat(category));
@@ -238,10 +252,13 @@ void stripFakeQuant(ModuleOp module) {
   });
 }
 
-llvm::Error writeBundleFile(llvm::StringRef path, CompiledCPUModel &model,
+llvm::Error writeBundleFile(llvm::StringRef path,
+                            std::vector<CompiledWeight> &compiledWeights,
+                            const std::string &sharedObject,
+                            llvm::json::Object manifest,
                             llvm::json::Object extra) {
   std::vector<BundleWeight> weights;
-  for (CompiledWeight &w : model.weights) {
+  for (CompiledWeight &w : compiledWeights) {
     BundleWeight bw;
     bw.name = w.name;
     bw.dtype = w.dtype;
@@ -250,12 +267,11 @@ llvm::Error writeBundleFile(llvm::StringRef path, CompiledCPUModel &model,
         reinterpret_cast<const uint8_t *>(w.bytes.data()), w.bytes.size());
     weights.push_back(std::move(bw));
   }
-  llvm::json::Object manifest = std::move(model.manifest);
   for (auto &kv : extra)
     manifest[kv.first] = std::move(kv.second);
   llvm::ArrayRef<uint8_t> so(
-      reinterpret_cast<const uint8_t *>(model.sharedObject.data()),
-      model.sharedObject.size());
+      reinterpret_cast<const uint8_t *>(sharedObject.data()),
+      sharedObject.size());
   return writeBundle(path, std::move(manifest), weights, so);
 }
 
@@ -326,7 +342,9 @@ calibrate(ModuleOp normalized, llvm::StringRef dataPath) {
           llvm::sys::fs::createTemporaryFile("quantopt-calib", "qob", tmp))
     return makeError("cannot create a temporary file: " + ec.message());
   llvm::FileRemover remover(tmp);
-  if (llvm::Error e = writeBundleFile(tmp, *compiled, {}))
+  if (llvm::Error e =
+          writeBundleFile(tmp, compiled->weights, compiled->sharedObject,
+                          std::move(compiled->manifest), {}))
     return std::move(e);
   qrt_bundle *bundle = nullptr;
   if (qrt_bundle_load(tmp.c_str(), &bundle) != QRT_OK)
@@ -394,11 +412,43 @@ calibrate(ModuleOp normalized, llvm::StringRef dataPath) {
   return table;
 }
 
+/// Prints the GPU kernels for --print-kernels.
+void printCUDAKernels(llvm::ArrayRef<CUDAKernelInfo> kernels) {
+  auto dims = [](const std::optional<std::array<int64_t, 3>> &d) {
+    if (!d)
+      return std::string("dynamic");
+    return "(" + std::to_string((*d)[0]) + "," + std::to_string((*d)[1]) + "," +
+           std::to_string((*d)[2]) + ")";
+  };
+  for (const CUDAKernelInfo &k : kernels)
+    llvm::outs() << (k.node.empty() ? "?" : k.node) << ": " << k.module
+                 << "::" << k.name << " grid=" << dims(k.grid)
+                 << " block=" << dims(k.block) << "\n";
+}
+
 int compile() {
+  bool gpu = target != "cpu";
+  if (gpu && !getCUDAComputeCapability(target))
+    return fail("unknown --target '" + target + "'; valid: cpu, " +
+                llvm::join(getSupportedCUDAChips(), ", "));
+  if (gpu && !calibData.empty())
+    return fail("--calib-data runs the model on this machine's CPU and is "
+                "not supported with --target " +
+                target +
+                " yet: compute the table with a CPU compile "
+                "(--save-calibration-table) and pass --calibration-table");
+  if (gpu) {
+    // Fail before any long-running step.
+    auto toolkit = findCUDAToolkit(cudaPath);
+    if (!toolkit)
+      return fail(llvm::toString(toolkit.takeError()));
+  }
   DialectRegistry registry;
   registerAllDialects(registry);
   registerONNXImportDialects(registry);
   registerCPUTargetDialects(registry);
+  if (gpu)
+    registerCUDATargetDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   ModelDiagnosticHandler handler(&context, llvm::errs());
@@ -486,6 +536,31 @@ int compile() {
   }
   if (optLevel > 3)
     return fail("-O" + std::to_string(optLevel) + ": the level must be 0-3");
+  llvm::json::Object extra;
+  extra["producer"] = llvm::json::Object{{"name", "quantopt"},
+                                         {"version", "0.1.0"},
+                                         {"llvm", LLVM_VERSION_STRING}};
+  extra["source"] = llvm::json::Object{
+      {"path", llvm::sys::path::filename(inputPath).str()},
+      {"scheme", scheme},
+      {"options", isFloat ? std::string() : pipelineOptions("")}};
+  if (gpu) {
+    CUDACompileOptions gopts;
+    gopts.chip = target;
+    gopts.toolkitPath = cudaPath;
+    gopts.linker = linker;
+    gopts.optLevel = optLevel;
+    auto compiled = compileForCUDA(*module, gopts);
+    if (!compiled)
+      return fail(inputPath + ": " + llvm::toString(compiled.takeError()));
+    if (printKernels)
+      printCUDAKernels(compiled->kernels);
+    if (llvm::Error e = writeBundleFile(
+            outputPath, compiled->weights, compiled->sharedObject,
+            std::move(compiled->manifest), std::move(extra)))
+      return fail(outputPath + ": " + llvm::toString(std::move(e)));
+    return 0;
+  }
   CPUCompileOptions copts;
   copts.cpu = cpu;
   copts.linker = linker;
@@ -501,15 +576,9 @@ int compile() {
           llvm::outs() << o->getString("node").value_or("?") << ": "
                        << o->getString("kernel").value_or("?") << " ("
                        << o->getString("reason").value_or("") << ")\n";
-  llvm::json::Object extra;
-  extra["producer"] = llvm::json::Object{{"name", "quantopt"},
-                                         {"version", "0.1.0"},
-                                         {"llvm", LLVM_VERSION_STRING}};
-  extra["source"] = llvm::json::Object{
-      {"path", llvm::sys::path::filename(inputPath).str()},
-      {"scheme", scheme},
-      {"options", isFloat ? std::string() : pipelineOptions("")}};
-  if (llvm::Error e = writeBundleFile(outputPath, *compiled, std::move(extra)))
+  if (llvm::Error e =
+          writeBundleFile(outputPath, compiled->weights, compiled->sharedObject,
+                          std::move(compiled->manifest), std::move(extra)))
     return fail(outputPath + ": " + llvm::toString(std::move(e)));
   return 0;
 }

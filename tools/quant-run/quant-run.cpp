@@ -6,14 +6,17 @@
 //
 // quant-run model.qob --input x.npy [--input name=y.npy] [--inputs-npz f.npz]
 //           [--output out.npz | --output-dir DIR]
-//           [--benchmark [--warmup N] [--iterations N] [--min-time S]]
+//           [--benchmark [--warmup N] [--iterations N] [--min-time S]
+//                        [--flush-l2=false]]
+//           [--device cpu|cuda] [--cuda-graph]
 //           [--threads N] [--print-manifest] [--json]
 //
 // Loads the bundle through libquantrt's C API (which validates all of it),
 // binds the arrays to the model inputs (by name, or in manifest order),
 // runs it once and writes the outputs (.npz named by output, or one .npy per
 // output) or prints a summary of each; --benchmark then times repeated
-// runs. Every error exits non-zero with a message naming the bundle or file
+// runs (CUDA bundles: timed with CUDA events, see docs/Runtime.md). Every
+// error exits non-zero with a message naming the bundle or file
 // at fault and how to fix it; outputs are written atomically and only after
 // everything else succeeded.
 //
@@ -86,6 +89,23 @@ static cl::opt<double>
             cl::desc("--benchmark: keep running until this many seconds of "
                      "timed runs"),
             cl::init(0.5), cl::cat(category));
+static cl::opt<bool>
+    flushL2("flush-l2",
+            cl::desc("--benchmark, CUDA bundles: flush the GPU's L2 cache "
+                     "before each timed run (default on; --flush-l2=false "
+                     "keeps it warm)"),
+            cl::init(true), cl::cat(category));
+static cl::opt<std::string>
+    deviceArg("device",
+              cl::desc("Where the bundle must run: cpu or cuda (default: "
+                       "where it was compiled for; a bundle compiled for the "
+                       "other device is an error)"),
+              cl::value_desc("cpu|cuda"), cl::cat(category));
+static cl::opt<bool>
+    cudaGraph("cuda-graph",
+              cl::desc("CUDA bundles: capture the model into a CUDA graph "
+                       "once and replay it"),
+              cl::cat(category));
 // libLLVM already registers an option named "threads", so ours is
 // registered as --num-threads and main() maps --threads onto it.
 static cl::opt<int> threads("num-threads",
@@ -445,7 +465,14 @@ int main(int argc, char **argv) {
       args.size(), args.data(),
       "quant-run: run a QuantOpt bundle on .npy/.npz inputs\n\n"
       "  quant-run model.qob --input x.npy --output out.npz\n"
-      "  quant-run model.qob --inputs-npz in.npz --benchmark --threads 4\n");
+      "  quant-run model.qob --inputs-npz in.npz --benchmark --threads 4\n"
+      "  quant-run gpu-model.qob --input x.npy --benchmark --cuda-graph\n\n"
+      "CUDA bundles (compiled with quant-compile --target sm_XX) take and\n"
+      "return the same host arrays; they need the NVIDIA driver\n"
+      "(libcuda.so.1, or $QUANTOPT_CUDA_LIBRARY) and run on GPU\n"
+      "$QUANTOPT_CUDA_DEVICE (default 0). Their --benchmark times each run\n"
+      "with CUDA events (GPU time, inputs staged once, L2 flushed unless\n"
+      "--flush-l2=false).\n");
 
   if (!outputPath.empty() && !outputDir.empty())
     return error("--output and --output-dir are both given; pick one");
@@ -455,11 +482,33 @@ int main(int argc, char **argv) {
                  "thread count");
   if (benchmark && (iterations == 0 || minTime < 0))
     return error("--iterations must be >= 1 and --min-time >= 0");
+  std::optional<qrt_device> wantDevice;
+  if (deviceArg == "cpu")
+    wantDevice = QRT_DEVICE_CPU;
+  else if (deviceArg == "cuda")
+    wantDevice = QRT_DEVICE_CUDA;
+  else if (!deviceArg.empty())
+    return error("--device " + Twine(deviceArg) +
+                 ": unknown device; pass --device cpu or --device cuda");
 
   BundleHandle handle;
   if (qrt_bundle_load(bundlePath.c_str(), &handle.bundle) != QRT_OK)
     return error(qrt_last_error());
   qrt_bundle *bundle = handle.bundle;
+  qrt_device device = QRT_DEVICE_CPU;
+  qrt_bundle_device(bundle, &device);
+  bool onGpu = device == QRT_DEVICE_CUDA;
+  if (wantDevice && *wantDevice != device)
+    return error(
+        Twine(bundlePath) + ": --device " + deviceArg + " but the bundle " +
+        (onGpu ? "was compiled for an NVIDIA GPU (manifest target.kind "
+                 "\"cuda\"); compile the model for the CPU with quant-compile, "
+                 "or drop --device"
+               : "was compiled for the CPU (manifest target.kind \"cpu\"); "
+                 "compile the model for the GPU with quant-compile --target "
+                 "sm_XX, or drop --device"));
+  if (cudaGraph && qrt_bundle_set_cuda_graph(bundle, 1) != QRT_OK)
+    return error(Twine(qrt_last_error()) + " (--cuda-graph)");
 
   if (printManifest) {
     const char *text;
@@ -531,28 +580,47 @@ int main(int argc, char **argv) {
   }
 
   // Benchmark: warm-up runs, then timed runs until both the iteration count
-  // and the minimum time are reached.
-  using Clock = std::chrono::steady_clock;
-  auto runOnce = [&]() -> bool {
-    qrt_result *r = nullptr;
-    if (qrt_bundle_run(bundle, tensors.data(), tensors.size(), &r) != QRT_OK)
-      return false;
-    qrt_result_free(r);
-    return true;
-  };
-  for (unsigned i = 0; i < warmupRuns; ++i)
-    if (!runOnce())
-      return error(qrt_last_error());
+  // and the minimum time are reached. CPU bundles: wall-clock time of each
+  // qrt_bundle_run; CUDA bundles: CUDA event times from
+  // qrt_bundle_benchmark, in batches of --iterations runs.
   std::vector<double> times;
   double total = 0;
-  while (times.size() < iterations || total < minTime) {
-    Clock::time_point start = Clock::now();
-    if (!runOnce())
-      return error(qrt_last_error());
-    double seconds =
-        std::chrono::duration<double>(Clock::now() - start).count();
-    times.push_back(seconds * 1e3);
-    total += seconds;
+  if (onGpu) {
+    unsigned warmup = warmupRuns;
+    while (times.size() < iterations || total < minTime * 1e3) {
+      std::vector<double> batch(iterations);
+      if (qrt_bundle_benchmark(bundle, tensors.data(), tensors.size(), warmup,
+                               iterations, flushL2 ? 1 : 0,
+                               batch.data()) != QRT_OK)
+        return error(qrt_last_error());
+      warmup = 0;
+      for (double ms : batch) {
+        times.push_back(ms);
+        total += ms;
+      }
+    }
+    total /= 1e3;
+  } else {
+    using Clock = std::chrono::steady_clock;
+    auto runOnce = [&]() -> bool {
+      qrt_result *r = nullptr;
+      if (qrt_bundle_run(bundle, tensors.data(), tensors.size(), &r) != QRT_OK)
+        return false;
+      qrt_result_free(r);
+      return true;
+    };
+    for (unsigned i = 0; i < warmupRuns; ++i)
+      if (!runOnce())
+        return error(qrt_last_error());
+    while (times.size() < iterations || total < minTime) {
+      Clock::time_point start = Clock::now();
+      if (!runOnce())
+        return error(qrt_last_error());
+      double seconds =
+          std::chrono::duration<double>(Clock::now() - start).count();
+      times.push_back(seconds * 1e3);
+      total += seconds;
+    }
   }
   std::vector<double> sorted = times;
   llvm::sort(sorted);
@@ -561,8 +629,13 @@ int main(int argc, char **argv) {
          p90 = percentile(sorted, 90), p99 = percentile(sorted, 99);
   double throughput = times.size() / total;
   const char *isa = qrt_kernel_isa();
+  char gpuName[256] = "";
+  if (onGpu)
+    qrt_cuda_device_name(gpuName, sizeof(gpuName));
   if (jsonOutput) {
     json::Object report{{"bundle", bundlePath},
+                        {"device", onGpu ? "cuda" : "cpu"},
+                        {"timing", onGpu ? "cuda-events" : "wall-clock"},
                         {"threads", threads > 0 ? json::Value(int64_t(threads))
                                                 : json::Value(nullptr)},
                         {"kernel_isa", isa},
@@ -577,12 +650,22 @@ int main(int argc, char **argv) {
                         {"min_ms", sorted.front()},
                         {"max_ms", sorted.back()},
                         {"throughput_per_s", throughput}};
+    if (onGpu) {
+      report["gpu"] = gpuName;
+      report["cuda_graph"] = bool(cudaGraph);
+      report["flush_l2"] = bool(flushL2);
+    }
     outs() << json::Value(std::move(report)) << "\n";
     return 0;
   }
-  outs() << "benchmark: " << bundlePath << " (threads "
-         << (threads > 0 ? std::to_string(threads) : std::string("default"))
-         << ", kernels " << isa << ")\n";
+  if (onGpu)
+    outs() << "benchmark: " << bundlePath << " (cuda: " << gpuName
+           << ", CUDA graph " << (cudaGraph ? "on" : "off") << ", L2 "
+           << (flushL2 ? "flushed" : "warm") << "), timed with CUDA events\n";
+  else
+    outs() << "benchmark: " << bundlePath << " (threads "
+           << (threads > 0 ? std::to_string(threads) : std::string("default"))
+           << ", kernels " << isa << ")\n";
   outs() << "  runs: " << times.size() << " timed after " << warmupRuns
          << " warm-up, " << format("%.3f", total) << " s\n";
   outs() << format("  latency (ms): median %.4f  mean %.4f  p10 %.4f  "

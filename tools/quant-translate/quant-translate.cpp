@@ -5,6 +5,14 @@
 //===----------------------------------------------------------------------===//
 //
 // quant-translate --import-onnx model.onnx -o model.mlir
+// quant-translate --emit-ptx --target sm_90 kernels.mlir|model.onnx
+// quant-translate --emit-gpu-mlir model.mlir|model.onnx
+//
+// --emit-ptx prints the PTX of every gpu.module of the input (docs/
+// GPUBackend.md); an input without gpu.modules (a qnn or tensor-level
+// model, or an ONNX file) is first lowered as quant-compile --target does.
+// --emit-gpu-mlir prints that lowering: the host function with gpu.alloc,
+// gpu.memcpy and gpu.launch_func, and the kernels as gpu.func.
 //
 // The output is written atomically (temporary file, then rename), so a
 // failed import never leaves a partial file behind.
@@ -13,14 +21,17 @@
 
 #include "quantopt/Import/ONNX/ONNXImporter.h"
 #include "quantopt/Pipelines/Pipelines.h"
+#include "quantopt/Target/CUDA/CUDATarget.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/InitLLVM.h"
@@ -38,11 +49,23 @@ static cl::opt<std::string> outputFilename("o", cl::desc("Output file"),
                                            cl::value_desc("filename"),
                                            cl::init("-"), cl::cat(category));
 
-enum class Mode { ImportONNX };
+enum class Mode { ImportONNX, EmitPTX, EmitGPUMLIR };
 static cl::opt<Mode>
     mode(cl::desc("Translation:"), cl::Required, cl::cat(category),
          cl::values(clEnumValN(Mode::ImportONNX, "import-onnx",
-                               "Import an ONNX model into the qnn dialect")));
+                               "Import an ONNX model into the qnn dialect"),
+                    clEnumValN(Mode::EmitPTX, "emit-ptx",
+                               "Print the PTX of every kernel (MLIR or ONNX "
+                               "input)"),
+                    clEnumValN(Mode::EmitGPUMLIR, "emit-gpu-mlir",
+                               "Print the module lowered to host code and GPU "
+                               "kernels (MLIR or ONNX input)")));
+static cl::opt<std::string>
+    target("target", cl::desc("GPU of --emit-ptx: sm_80, sm_86, sm_89, sm_90"),
+           cl::init("sm_90"), cl::cat(category));
+static cl::opt<unsigned> optLevel("O", cl::Prefix,
+                                  cl::desc("Device optimization level (0-3)"),
+                                  cl::init(3), cl::cat(category));
 
 static cl::opt<bool> emitWeights(
     "emit-weights",
@@ -73,13 +96,30 @@ int main(int argc, char **argv) {
 
   mlir::DialectRegistry registry;
   quantopt::registerAllDialects(registry);
+  if (mode != Mode::ImportONNX)
+    quantopt::registerCUDATargetDialects(registry);
   mlir::MLIRContext context(registry);
   quantopt::ModelDiagnosticHandler handler(&context, llvm::errs());
 
-  quantopt::ONNXImportOptions options;
-  options.inlineElementLimit = inlineLimit;
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      quantopt::importONNXFile(inputFilename, &context, options);
+  bool mlirInput =
+      mode != Mode::ImportONNX && !StringRef(inputFilename).ends_with(".onnx");
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  if (mlirInput) {
+    context.loadAllAvailableDialects();
+    llvm::SourceMgr sourceMgr;
+    std::string err;
+    auto file = mlir::openInputFile(inputFilename, &err);
+    if (!file) {
+      llvm::errs() << "error: " << err << "\n";
+      return 1;
+    }
+    sourceMgr.AddNewSourceBuffer(std::move(file), SMLoc());
+    module = mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+  } else {
+    quantopt::ONNXImportOptions options;
+    options.inlineElementLimit = inlineLimit;
+    module = quantopt::importONNXFile(inputFilename, &context, options);
+  }
   if (!module)
     return 1;
   if (failed(mlir::verify(*module))) {
@@ -88,10 +128,51 @@ int main(int argc, char **argv) {
                     "above); please report this with the model attached\n";
     return 1;
   }
-  if (normalize) {
+  if (normalize || (mode != Mode::ImportONNX && !mlirInput)) {
     mlir::PassManager pm(&context);
     if (failed(quantopt::buildNormalizePipeline(pm)) || failed(pm.run(*module)))
       return 1;
+  }
+
+  if (mode != Mode::ImportONNX) {
+    if (!quantopt::getCUDAComputeCapability(target)) {
+      llvm::errs() << "error: unknown --target '" << target << "'; valid: "
+                   << llvm::join(quantopt::getSupportedCUDAChips(), ", ")
+                   << "\n";
+      return 1;
+    }
+    quantopt::CUDACompileOptions options;
+    options.chip = target;
+    options.optLevel = optLevel;
+    std::string text;
+    if (mode == Mode::EmitPTX) {
+      auto ptx = quantopt::emitCUDAPTX(*module, options);
+      if (!ptx) {
+        llvm::errs() << inputFilename
+                     << ": error: " << toString(ptx.takeError()) << "\n";
+        return 1;
+      }
+      text = std::move(*ptx);
+    } else {
+      auto weights = quantopt::lowerToGPUDialect(*module, options);
+      if (!weights) {
+        llvm::errs() << inputFilename
+                     << ": error: " << toString(weights.takeError()) << "\n";
+        return 1;
+      }
+    }
+    if (Error err = writeToOutput(outputFilename, [&](raw_ostream &os) {
+          if (mode == Mode::EmitPTX)
+            os << text;
+          else
+            module->print(os);
+          return Error::success();
+        })) {
+      logAllUnhandledErrors(std::move(err), errs(),
+                            "error: cannot write '" + outputFilename + "': ");
+      return 1;
+    }
+    return 0;
   }
 
   mlir::OpPrintingFlags flags;

@@ -44,10 +44,86 @@ def QNNLowerToCPUPass : Pass<"qnn-lower-to-cpu", "::mlir::ModuleOp"> {
     "::mlir::LLVM::LLVMDialect", "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect", "::mlir::tensor::TensorDialect"
   ];
+  let options = [
+    Option<"kernelLibrary", "kernel-library", "bool", /*default=*/"true",
+           "Lower matmuls to calls into the CPU kernel library; false makes "
+           "every matmul a linalg contraction (weight-only weights "
+           "dequantized at compile time), for targets whose generated code "
+           "does not run on the host (the GPU)">
+  ];
   let statistics = [
     Statistic<"numKernelCalls", "num-kernel-calls",
               "Number of matmuls lowered to kernel calls">
   ];
+}
+
+def QNNLowerToGPUPass : Pass<"qnn-lower-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Lower weight-only int4 matmuls to QuantOpt's W4A16 GPU "
+                "kernel (cp.async, ldmatrix, mma.sync)";
+  let description = [{
+    The first step of the GPU target. Every `qnn.weight_only_matmul` with a
+    constant 4-bit weight whose layout the kernel supports becomes, at the
+    tensor level:
+
+    - an f16 view of the activations (`arith.truncf` for f32 models),
+      flattened to `[M, K]`;
+    - the weights packed at compile time into the order the kernel's
+      tensor-core fragments read (int8 resource constants: the nibbles
+      `[N/16][K/16][32 lanes]` words, and the scale / zero words
+      `[N/64][K/g][64]`), and the bias as f32;
+    - a launch of `@quantopt_kernels::@qgpu_w4a16_f16` on the addresses
+      of buffers taken with `bufferization.to_buffer` and of a fresh output
+      buffer, with a grid of `(N/64, split-K, ceil(M/16))` computed at run
+      time from M (split-K only for M <= 64, chosen so that about four
+      blocks per SM of the chip run at M = 1);
+    - the result converted back to the model's element type and shape.
+
+    The launch is a `func.call` of a private declaration carrying a
+    `qgpu.kernel` attribute until `qnn-gpu-materialize-launches` turns it
+    into a `gpu.launch_func` after bufferization: the ownership-based
+    deallocation pipeline rejects ops with unknown memory effects, which
+    `gpu.launch_func` is, and a call keeps every buffer alive and ordered.
+
+    The kernel itself (lib/Conversion/QNNToGPU/W4A16Kernel.mlir, gpu, nvvm
+    and llvm ops) is added once as `gpu.module @quantopt_kernels`; its
+    `qgpu.unroll` loops are fully unrolled here. Matmuls the kernel cannot
+    take (8-bit weights, group sizes other than 32/64/128 or multiples of
+    128 and per-channel, K not a multiple of 8, non-constant weights) are
+    left to `qnn-lower-to-cpu{kernel-library=false}`, which makes them
+    generic contractions; each lowered op gets a `qnn.kernel` attribute on
+    its launch naming the kernel and the reason.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
+           "Target GPU (sm_80, sm_86, sm_89, sm_90): its SM count sizes "
+           "split-K">,
+    Option<"stages", "stages", "int64_t", /*default=*/"4",
+           "Depth of the kernel's cp.async pipeline (2-12)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+  let statistics = [
+    Statistic<"numW4A16", "num-w4a16-kernels",
+              "Number of matmuls lowered to the W4A16 kernel">
+  ];
+}
+
+def QNNMaterializeGPULaunchesPass
+    : Pass<"qnn-gpu-materialize-launches", "::mlir::ModuleOp"> {
+  let summary = "Turn qnn-lower-to-gpu's launch calls into gpu.launch_func";
+  let description = [{
+    Runs after bufferization and deallocation. Each `func.call` of a private
+    function with a `qgpu.kernel` symbol attribute, with operands
+    `(grid x, y, z, block x, y, z : index, dynamic shared bytes : i32,
+    kernel arguments...)`, becomes a `gpu.launch_func` of that kernel (its
+    `qnn.kernel` description is kept); the declarations are erased.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
 #endif // QUANTOPT_CONVERSION_PASSES

@@ -530,6 +530,9 @@ struct Lowerer {
   ArrayRef<Value> operands; // converted
   const TypeConverter &converter;
   int64_t &numKernelCalls;
+  /// False: every matmul becomes a linalg contraction (no qk_* calls), for
+  /// targets that run the generated code elsewhere (the GPU).
+  bool useKernels = true;
   Location loc = op->getLoc();
 
   RankedTensorType resultType(unsigned i = 0) {
@@ -599,6 +602,11 @@ struct Lowerer {
   LogicalResult lowerRequantize(RequantizeOp r);
   LogicalResult lowerMatMulInteger(MatMulIntegerOp m);
   LogicalResult lowerWeightOnly(WeightOnlyMatMulOp w);
+  LogicalResult lowerWeightOnlyGeneric(WeightOnlyMatMulOp w,
+                                       ArrayRef<int8_t> weight,
+                                       ArrayRef<float> scales,
+                                       ElementsAttr zeroPoints,
+                                       ElementsAttr bias);
   LogicalResult lowerQuantizedMatMul(QuantizedMatMulOp q);
 
   /// Scale and zero point of a Q/DQ op as tensors (explicit operands, or
@@ -903,6 +911,8 @@ LogicalResult Lowerer::lowerMatMul(MatMulOp mm) {
   bool transposed = false;
   ElementsAttr weight =
       getConstantElements(stripMatrixTranspose(mm.getRhs(), transposed));
+  if (!useKernels)
+    f32 = false; // linalg contraction below
   if (f32 && weight && rt.getRank() == 2 && lt.getRank() >= 1 &&
       rt.hasStaticShape()) {
     std::optional<SmallVector<float>> w = getF32Values(weight);
@@ -1852,45 +1862,6 @@ LogicalResult Lowerer::lowerRequantize(RequantizeOp r) {
               })});
 }
 
-/// Bytes of an integer constant, one value per byte, and its signedness.
-static std::optional<std::vector<int8_t>> weightBytes(ElementsAttr attr) {
-  // Resource blobs (every large weight) are read directly: 8-bit values are
-  // the bytes, 4-bit ones two per byte, low nibble first (packIntegers).
-  // This avoids an int64 copy of the whole weight.
-  auto type = cast<ShapedType>(attr.getType());
-  auto elt = dyn_cast<IntegerType>(type.getElementType());
-  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr);
-      res && elt && (elt.getWidth() == 8 || elt.getWidth() == 4)) {
-    AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    ArrayRef<char> data = blob->getData();
-    int64_t n = type.getNumElements();
-    std::vector<int8_t> bytes(n);
-    if (elt.getWidth() == 8) {
-      if ((int64_t)data.size() < n)
-        return std::nullopt;
-      std::memcpy(bytes.data(), data.data(), n);
-      return bytes;
-    }
-    if ((int64_t)data.size() < (n + 1) / 2)
-      return std::nullopt;
-    bool isSigned = !elt.isUnsigned();
-    for (int64_t i = 0; i < n; ++i) {
-      int v = (static_cast<uint8_t>(data[i / 2]) >> (4 * (i % 2))) & 0xF;
-      bytes[i] = static_cast<int8_t>(isSigned && v >= 8 ? v - 16 : v);
-    }
-    return bytes;
-  }
-  std::optional<SmallVector<int64_t>> v = getIntValues(attr);
-  if (!v)
-    return std::nullopt;
-  std::vector<int8_t> bytes(v->size());
-  for (size_t i = 0; i < v->size(); ++i)
-    bytes[i] = static_cast<int8_t>((*v)[i]);
-  return bytes;
-}
-
 LogicalResult Lowerer::lowerWeightOnly(WeightOnlyMatMulOp w) {
   auto result = resultType();
   if (!result.getElementType().isF32())
@@ -1906,11 +1877,13 @@ LogicalResult Lowerer::lowerWeightOnly(WeightOnlyMatMulOp w) {
   int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
   auto wElt = cast<IntegerType>(wType.getElementType());
   int32_t bits = wElt.getWidth() <= 4 ? 4 : 8;
-  auto bytes = weightBytes(wAttr);
+  auto bytes = getWeightBytes(wAttr);
   auto scales = getF32Values(sAttr);
   if (!bytes || !scales)
     return fail("weight data is not available (elided?)");
   int64_t g = w.getGroupSize();
+  if (!useKernels)
+    return lowerWeightOnlyGeneric(w, *bytes, *scales, zAttr, bAttr);
   int64_t groups = g ? (K + g - 1) / g : 1;
   // Expand per-tensor parameters to the [groups, N] layout.
   auto expand = [&](auto values) {
@@ -1960,6 +1933,55 @@ LogicalResult Lowerer::lowerWeightOnly(WeightOnlyMatMulOp w) {
   return done(ValueRange{reshapeTo(b, loc, out, result, sizes)});
 }
 
+/// Without the kernel library: the weight dequantized at compile time (the
+/// same float values the kernel forms in registers) and a linalg
+/// contraction, plus the bias.
+LogicalResult Lowerer::lowerWeightOnlyGeneric(WeightOnlyMatMulOp w,
+                                              ArrayRef<int8_t> weight,
+                                              ArrayRef<float> scales,
+                                              ElementsAttr zeroPoints,
+                                              ElementsAttr bias) {
+  auto result = resultType();
+  if (!result.getElementType().isF32())
+    return fail("needs f32 activations without the kernel library");
+  auto wType = cast<ShapedType>(w.getWeight().getType());
+  int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
+  int64_t g = w.getGroupSize();
+  std::optional<SmallVector<int64_t>> z;
+  if (zeroPoints && !(z = getIntValues(zeroPoints)))
+    return fail("zero point data is not available");
+  bool perTensor = scales.size() == 1;
+  std::vector<float> deq(K * N);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) {
+      int64_t p = perTensor ? 0 : (g ? (k / g) * N + n : n);
+      float zp = z ? (float)(*z)[z->size() == 1 ? 0 : p] : 0.0f;
+      deq[k * N + n] = ((float)weight[k * N + n] - zp) * scales[p];
+    }
+  auto dt = RankedTensorType::get({K, N}, b.getF32Type());
+  Value wConst = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(dt, ArrayRef<float>(deq)));
+  Value r =
+      buildGenericMatMul(operands[0], wConst, result, false, false, {}, {});
+  if (bias) {
+    auto bv = getF32Values(bias);
+    if (!bv)
+      return fail("bias data is not available");
+    auto bt = RankedTensorType::get({N}, b.getF32Type());
+    Value bc = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(bt, ArrayRef<float>(*bv)));
+    int64_t rank = result.getRank();
+    AffineMap id = b.getMultiDimIdentityMap(rank);
+    AffineMap last =
+        AffineMap::get(rank, 0, b.getAffineDimExpr(rank - 1), b.getContext());
+    r = generic(b, loc, mixedSizes(b, loc, r), b.getF32Type(), {r, bc},
+                {id, last}, [](OpBuilder &nb, Location nl, ValueRange a) {
+                  return addV(nb, nl, a[0], a[1]);
+                });
+  }
+  return done(ValueRange{r});
+}
+
 LogicalResult Lowerer::lowerQuantizedMatMul(QuantizedMatMulOp q) {
   auto result = resultType();
   ElementsAttr wAttr = getConstantElements(q.getRhs());
@@ -1975,13 +1997,13 @@ LogicalResult Lowerer::lowerQuantizedMatMul(QuantizedMatMulOp q) {
   auto rScaleType = cast<ShapedType>(q.getRhsScale().getType());
   bool runtimeScale = !sAttr && q.getActivation() == "none" &&
                       !q.getOutputScale() && rScaleType.getRank() <= 1;
-  if (!wAttr || (!sAttr && !runtimeScale) || (q.getRhsZeroPoint() && !zAttr) ||
-      (q.getBias() && !bAttr) ||
+  if (!useKernels || !wAttr || (!sAttr && !runtimeScale) ||
+      (q.getRhsZeroPoint() && !zAttr) || (q.getBias() && !bAttr) ||
       cast<ShapedType>(wAttr.getType()).getRank() != 2)
     return lowerQuantizedMatMulGeneric(q);
   auto wType = cast<ShapedType>(wAttr.getType());
   int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
-  auto bytes = weightBytes(wAttr);
+  auto bytes = getWeightBytes(wAttr);
   auto scales =
       runtimeScale ? std::optional<SmallVector<float>>(SmallVector<float>{1.0f})
                    : getF32Values(sAttr);
@@ -2290,18 +2312,20 @@ LogicalResult Lowerer::lower() {
 
 struct LowerQNNOp : ConversionPattern {
   LowerQNNOp(const TypeConverter &converter, MLIRContext *ctx,
-             int64_t &numKernelCalls)
+             int64_t &numKernelCalls, bool useKernels)
       : ConversionPattern(converter, MatchAnyOpTypeTag(), 1, ctx),
-        numKernelCalls(numKernelCalls) {}
+        numKernelCalls(numKernelCalls), useKernels(useKernels) {}
   LogicalResult
   matchAndRewrite(Operation *op, ArrayRef<Value> operands,
                   ConversionPatternRewriter &rewriter) const override {
     if (!isa<QNNDialect>(op->getDialect()))
       return failure();
-    Lowerer l{rewriter, op, operands, *getTypeConverter(), numKernelCalls};
+    Lowerer l{rewriter,       op,        operands, *getTypeConverter(),
+              numKernelCalls, useKernels};
     return l.lower();
   }
   int64_t &numKernelCalls;
+  bool useKernels;
 };
 
 /// Marks `add(matmul(x, W), bias)` with a constant f32 [K, N] weight and a
@@ -2375,10 +2399,12 @@ void copyAliasingResults(func::FuncOp func) {
 
 struct QNNLowerToCPUPass
     : quantopt::impl::QNNLowerToCPUPassBase<QNNLowerToCPUPass> {
+  using QNNLowerToCPUPassBase::QNNLowerToCPUPassBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
-    markFusedBias(module);
+    if (kernelLibrary)
+      markFusedBias(module);
     CPUTypeConverter converter;
     ConversionTarget target(*ctx);
     target.addIllegalDialect<QNNDialect>();
@@ -2394,7 +2420,7 @@ struct QNNLowerToCPUPass
         [&](Operation *op) { return converter.isLegal(op); });
     RewritePatternSet patterns(ctx);
     int64_t calls = 0;
-    patterns.add<LowerQNNOp>(converter, ctx, calls);
+    patterns.add<LowerQNNOp>(converter, ctx, calls, kernelLibrary);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
                                                                    converter);
     populateReturnOpTypeConversionPattern(patterns, converter);

@@ -4,8 +4,9 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Thin C entry points over Loader.cpp and Run.cpp: argument checks, the
-// thread-local last error, and the kernel library's thread and ISA hooks.
+// Thin C entry points over Loader.cpp, Run.cpp and Cuda.cpp: argument
+// checks, the thread-local last error, and the kernel library's thread and
+// ISA hooks.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,7 +15,9 @@
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <malloc.h>
 #include <new>
 
@@ -101,6 +104,8 @@ const char *qrt_status_name(qrt_status status) {
     return "QRT_ERROR_MODEL_OUTPUT";
   case QRT_ERROR_OUT_OF_MEMORY:
     return "QRT_ERROR_OUT_OF_MEMORY";
+  case QRT_ERROR_UNSUPPORTED_DEVICE:
+    return "QRT_ERROR_UNSUPPORTED_DEVICE";
   }
   return "QRT_ERROR_UNKNOWN";
 }
@@ -165,6 +170,13 @@ qrt_status qrt_bundle_manifest(const qrt_bundle *bundle, const char **text,
     return invalidArgument("qrt_bundle_manifest", "NULL argument");
   *text = bundle->manifestText.c_str();
   *size = bundle->manifestText.size();
+  return QRT_OK;
+}
+
+qrt_status qrt_bundle_device(const qrt_bundle *bundle, qrt_device *device) {
+  if (!bundle || !device)
+    return invalidArgument("qrt_bundle_device", "NULL argument");
+  *device = bundle->device;
   return QRT_OK;
 }
 
@@ -247,6 +259,37 @@ qrt_status qrt_bundle_run(qrt_bundle *bundle, const qrt_tensor *inputs,
 
 void qrt_result_free(qrt_result *result) { delete result; }
 
+qrt_status qrt_bundle_set_cuda_graph(qrt_bundle *bundle, int32_t enable) {
+  if (!bundle)
+    return invalidArgument("qrt_bundle_set_cuda_graph", "NULL bundle");
+  if (bundle->device != QRT_DEVICE_CUDA)
+    return setError(QRT_ERROR_INVALID_ARGUMENT,
+                    bundle->path +
+                        ": CUDA graphs apply to CUDA bundles only; this "
+                        "bundle runs on the CPU");
+  cudaSetGraph(*bundle, enable != 0);
+  return QRT_OK;
+}
+
+qrt_status qrt_bundle_benchmark(qrt_bundle *bundle, const qrt_tensor *inputs,
+                                int64_t num_inputs, int32_t warmup,
+                                int32_t iterations, int32_t flush_l2,
+                                double *times_ms) {
+  if (!bundle || (iterations > 0 && !times_ms))
+    return invalidArgument("qrt_bundle_benchmark",
+                           "NULL bundle or times_ms pointer");
+  if (warmup < 0 || iterations < 1)
+    return setError(QRT_ERROR_INVALID_ARGUMENT,
+                    "qrt_bundle_benchmark: warmup " + std::to_string(warmup) +
+                        " must be >= 0 and iterations " +
+                        std::to_string(iterations) + " >= 1");
+  Failure failure{QRT_OK, {}};
+  if (!benchmarkBundle(*bundle, inputs, num_inputs, warmup, iterations,
+                       flush_l2 != 0, times_ms, failure))
+    return setError(failure.status, std::move(failure.message));
+  return QRT_OK;
+}
+
 qrt_status qrt_result_num_outputs(const qrt_result *result, int64_t *count) {
   if (!result || !count)
     return invalidArgument("qrt_result_num_outputs", "NULL argument");
@@ -290,6 +333,19 @@ const char *qrt_kernel_isa(void) {
 #else
   return "none";
 #endif
+}
+
+qrt_status qrt_cuda_device_name(char *buffer, size_t size) {
+  if (!buffer || size == 0)
+    return invalidArgument("qrt_cuda_device_name", "NULL or empty buffer");
+  Failure failure{QRT_OK, {}};
+  std::string name;
+  if (!cudaDeviceName(name, failure))
+    return setError(failure.status, std::move(failure.message));
+  size_t n = std::min(name.size(), size - 1);
+  std::memcpy(buffer, name.data(), n);
+  buffer[n] = '\0';
+  return QRT_OK;
 }
 
 } // extern "C"

@@ -9,8 +9,10 @@
 // first: the header (magic, version, file size), the section table (bounds,
 // checksum), every section (bounds, alignment, overlap, checksum), the
 // manifest (JSON, schema), the weights (inside `weights`), the target (the
-// architecture and the CPU features of this host), and finally the native
-// code, which is dlopen'ed from a memfd and must export the entry symbol.
+// architecture and the CPU features of this host; for a CUDA bundle the
+// driver, the device and its compute capability, see Cuda.cpp), and finally
+// the native code, which is dlopen'ed from a memfd and must export the entry
+// symbol (a CUDA bundle's loads its GPU code while it is dlopen'ed).
 //
 // Every message starts with the bundle path, names the section or manifest
 // field, and ends with what to do about it.
@@ -53,8 +55,13 @@ static constexpr const char *kCorrupted =
     "quant-compile";
 
 qrt_bundle::~qrt_bundle() {
-  if (dlHandle)
+  if (dlHandle && cuda)
+    cudaCloseNativeCode(*this);
+  else if (dlHandle)
     dlclose(dlHandle);
+  dlHandle = nullptr;
+  // After the native code: its global destructor unloads the GPU module.
+  cuda.reset();
   if (nativeFd >= 0)
     ::close(nativeFd);
 }
@@ -87,7 +94,9 @@ private:
                        TensorSpec &spec);
   bool parseWeights(const json::Object &manifest);
   bool checkTarget(const json::Object &manifest);
+  bool checkCudaTarget(const json::Object &target);
   bool loadNativeCode();
+  bool dlopenNativeCode();
 
   std::string path;
   Failure &failure;
@@ -317,8 +326,6 @@ bool Loader::parseTensorSpec(const json::Value &value, const std::string &where,
       spec.dimNames[i] = dimName->str();
     }
   }
-  for (const std::string &dimName : spec.dimNames)
-    spec.dimNamePtrs.push_back(dimName.empty() ? nullptr : dimName.c_str());
   return true;
 }
 
@@ -451,6 +458,12 @@ bool Loader::parseManifest() {
       specs.push_back(std::move(spec));
     }
   }
+  // The C strings of the dim names, once the specs are in place (a moved
+  // short std::string moves its characters).
+  for (auto *specs : {&bundle->inputs, &bundle->outputs})
+    for (TensorSpec &spec : *specs)
+      for (const std::string &dimName : spec.dimNames)
+        spec.dimNamePtrs.push_back(dimName.empty() ? nullptr : dimName.c_str());
   if (!parseWeights(*manifest))
     return false;
   return checkTarget(*manifest);
@@ -535,11 +548,13 @@ bool Loader::checkTarget(const json::Object &manifest) {
   std::optional<StringRef> kind = target->getString("kind");
   if (!kind)
     return QRT_FIELD_ERROR("target.kind", "is missing or not a string");
+  if (*kind == "cuda")
+    return checkCudaTarget(*target);
   if (*kind != "cpu")
     return fail(QRT_ERROR_UNSUPPORTED_CPU,
                 "manifest field 'target.kind' is \"" + *kind +
-                    "\"; this runtime runs \"cpu\" bundles only: compile "
-                    "with quant-compile for the CPU target");
+                    "\"; this runtime runs \"cpu\" and \"cuda\" bundles "
+                    "only: compile with quant-compile for one of them");
   std::optional<StringRef> arch = target->getString("arch");
   if (!arch)
     return QRT_FIELD_ERROR("target.arch", "is missing or not a string");
@@ -591,6 +606,31 @@ bool Loader::checkTarget(const json::Object &manifest) {
   return true;
 }
 
+/// A CUDA target: "chip" ("sm_90") and "compute_capability" (90) agree.
+/// The device itself is checked by cudaPrepareBundle.
+bool Loader::checkCudaTarget(const json::Object &target) {
+  std::optional<StringRef> chip = target.getString("chip");
+  unsigned chipNumber = 0;
+  if (!chip || !chip->starts_with("sm_") ||
+      chip->drop_front(3).getAsInteger(10, chipNumber) || chipNumber < 10)
+    return QRT_FIELD_ERROR("target.chip",
+                           "is missing or not an NVIDIA GPU architecture "
+                           "such as \"sm_90\"");
+  std::optional<int64_t> capability = target.getInteger("compute_capability");
+  if (!capability)
+    return QRT_FIELD_ERROR("target.compute_capability",
+                           "is missing or not an integer");
+  if (*capability != chipNumber)
+    return QRT_FIELD_ERROR("target.compute_capability",
+                           "is " + Twine(*capability) +
+                               ", which does not match target.chip \"" + *chip +
+                               "\"");
+  bundle->device = QRT_DEVICE_CUDA;
+  bundle->cudaChip = chip->str();
+  bundle->cudaCapability = chipNumber;
+  return true;
+}
+
 //===----------------------------------------------------------------------===//
 // Native code
 //===----------------------------------------------------------------------===//
@@ -622,9 +662,24 @@ bool Loader::loadNativeCode() {
                 Twine("section 'native' is not an ELF shared object; ") +
                     kRecompile);
 
+  // A CUDA bundle's code loads its GPU module from a global constructor,
+  // which needs the bundle's context current on this thread.
+  if (bundle->device != QRT_DEVICE_CUDA)
+    return dlopenNativeCode();
+  cudaBeginLoad(*bundle);
+  bool loaded = dlopenNativeCode();
+  Failure gpuFailure{QRT_OK, {}};
+  bool gpuLoaded = cudaEndLoad(*bundle, gpuFailure);
+  if (loaded && !gpuLoaded)
+    failure = std::move(gpuFailure);
+  return loaded && gpuLoaded;
+}
+
+bool Loader::dlopenNativeCode() {
+  const fmt::SectionEntry &section = sections[fmt::kNativeSection];
+  ArrayRef<uint8_t> code(bundle->fileData + section.offset, section.size);
   // Preferred: an anonymous memory file, opened through /proc. Nothing
   // touches the disk and nothing is left behind if the process dies.
-  std::string dlError;
   int fd = ::memfd_create("quantopt-native", MFD_CLOEXEC);
   if (fd >= 0) {
     if (writeAll(fd, code)) {
@@ -692,8 +747,11 @@ bool Loader::loadNativeCode() {
 std::unique_ptr<qrt_bundle> Loader::load() {
   bundle = std::make_unique<qrt_bundle>();
   bundle->path = path;
-  if (!mapFile() || !checkHeaderAndSections() || !parseManifest() ||
-      !loadNativeCode())
+  if (!mapFile() || !checkHeaderAndSections() || !parseManifest())
+    return nullptr;
+  if (bundle->device == QRT_DEVICE_CUDA && !cudaPrepareBundle(*bundle, failure))
+    return nullptr;
+  if (!loadNativeCode())
     return nullptr;
   return std::move(bundle);
 }

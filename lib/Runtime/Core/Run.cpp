@@ -25,6 +25,7 @@
 #include "llvm/ADT/Twine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
@@ -37,10 +38,8 @@ qrt_result::~qrt_result() {
     std::free(output.allocation);
 }
 
-namespace {
-
 /// Number of elements of `shape`, or false on overflow.
-bool numElements(ArrayRef<int64_t> shape, uint64_t &count) {
+static bool numElements(ArrayRef<int64_t> shape, uint64_t &count) {
   count = 1;
   for (int64_t dim : shape)
     if (__builtin_mul_overflow(count, static_cast<uint64_t>(dim), &count))
@@ -50,7 +49,8 @@ bool numElements(ArrayRef<int64_t> shape, uint64_t &count) {
 
 /// A rank-r memref descriptor: allocated, aligned, offset, sizes[r],
 /// strides[r], as 3 + 2r 64-bit words.
-void fillDescriptor(int64_t *words, const void *data, ArrayRef<int64_t> shape) {
+void quantopt::runtime::fillDescriptor(int64_t *words, const void *data,
+                                       ArrayRef<int64_t> shape) {
   int64_t rank = shape.size();
   words[0] = reinterpret_cast<intptr_t>(data);
   words[1] = reinterpret_cast<intptr_t>(data);
@@ -64,8 +64,9 @@ void fillDescriptor(int64_t *words, const void *data, ArrayRef<int64_t> shape) {
 }
 
 /// Copies a strided tensor into a dense row-major buffer.
-void copyStrided(const uint8_t *src, ArrayRef<int64_t> sizes,
-                 ArrayRef<int64_t> strides, size_t elementSize, uint8_t *dst) {
+void quantopt::runtime::copyStrided(const uint8_t *src, ArrayRef<int64_t> sizes,
+                                    ArrayRef<int64_t> strides,
+                                    size_t elementSize, uint8_t *dst) {
   int64_t rank = sizes.size();
   if (rank == 0) {
     std::memcpy(dst, src, elementSize);
@@ -100,6 +101,16 @@ void copyStrided(const uint8_t *src, ArrayRef<int64_t> sizes,
   }
 }
 
+namespace {
+
+/// Fails a check of a run of `bundle`.
+bool failRun(const qrt_bundle &bundle, Failure &failure, qrt_status status,
+             const Twine &message) {
+  failure.status = status;
+  failure.message = (bundle.path + ": " + message).str();
+  return false;
+}
+
 class Runner {
 public:
   Runner(const qrt_bundle &bundle, Failure &failure)
@@ -109,11 +120,8 @@ public:
 
 private:
   bool fail(qrt_status status, const Twine &message) {
-    failure.status = status;
-    failure.message = (bundle.path + ": " + message).str();
-    return false;
+    return failRun(bundle, failure, status, message);
   }
-  bool checkInputs(const qrt_tensor *inputs, int64_t count);
   bool collectResults(ArrayRef<int64_t> area, const qrt_tensor *inputs,
                       qrt_result &result);
   /// Whether `p` points into an input, a weight or the mapped bundle.
@@ -121,13 +129,17 @@ private:
 
   const qrt_bundle &bundle;
   Failure &failure;
-  /// Named dim -> value, bound from the inputs.
-  StringMap<int64_t> dimValues;
-  /// Byte size of each input.
-  SmallVector<uint64_t> inputBytes;
+  CheckedInputs checked;
 };
 
-bool Runner::checkInputs(const qrt_tensor *inputs, int64_t count) {
+} // namespace
+
+bool quantopt::runtime::checkInputs(const qrt_bundle &bundle,
+                                    const qrt_tensor *inputs, int64_t count,
+                                    CheckedInputs &checked, Failure &failure) {
+  auto fail = [&](qrt_status status, const Twine &message) {
+    return failRun(bundle, failure, status, message);
+  };
   size_t expected = bundle.inputs.size();
   if (count < 0 || static_cast<size_t>(count) != expected) {
     std::string names;
@@ -201,10 +213,10 @@ bool Runner::checkInputs(const qrt_tensor *inputs, int64_t count) {
                   where + ": shape " + formatShape(shape) + " is too large");
     if (bytes > 0 && !tensor.data)
       return fail(QRT_ERROR_INVALID_ARGUMENT, where + ": data is NULL");
-    inputBytes.push_back(bytes);
+    checked.bytes.push_back(bytes);
   }
   for (const auto &binding : bindings)
-    dimValues[binding.getKey()] = binding.getValue().value;
+    checked.dimValues[binding.getKey()] = binding.getValue().value;
   return true;
 }
 
@@ -221,40 +233,30 @@ bool Runner::isForeign(const void *p, const qrt_tensor *inputs) const {
   for (const WeightSpec &weight : bundle.weights)
     if (inside(weight.data, weight.size))
       return true;
-  for (size_t i = 0; i < inputBytes.size(); ++i)
-    if (inside(inputs[i].data, inputBytes[i]))
+  for (size_t i = 0; i < checked.bytes.size(); ++i)
+    if (inside(inputs[i].data, checked.bytes[i]))
       return true;
   return false;
 }
 
-bool Runner::collectResults(ArrayRef<int64_t> area, const qrt_tensor *inputs,
-                            qrt_result &result) {
-  struct Raw {
-    void *allocated;
-    const uint8_t *start;
-    SmallVector<int64_t> sizes, strides;
-    bool contiguous;
-    uint64_t bytes;
-  };
-  SmallVector<Raw> raws;
-  // Every distinct malloc'ed buffer the model returned; freed unless kept.
-  DenseSet<void *> owned;
-  std::string error;
+bool quantopt::runtime::decodeOutputs(const qrt_bundle &bundle,
+                                      ArrayRef<int64_t> area,
+                                      const StringMap<int64_t> &dimValues,
+                                      SmallVectorImpl<RawOutput> &raws,
+                                      std::string &error) {
   size_t word = 0;
   for (const TensorSpec &spec : bundle.outputs) {
     int64_t rank = spec.shape.size();
-    Raw raw;
+    RawOutput raw;
     raw.allocated = reinterpret_cast<void *>(area[word]);
     auto *aligned = reinterpret_cast<const uint8_t *>(area[word + 1]);
     int64_t offset = area[word + 2];
     raw.sizes.assign(area.begin() + word + 3, area.begin() + word + 3 + rank);
     raw.strides.assign(area.begin() + word + 3 + rank,
                        area.begin() + word + 3 + 2 * rank);
-    word += 3 + 2 * rank;
+    word += descriptorWords(rank);
     size_t elementSize = dtypeSize(spec.dtype);
     raw.start = aligned + offset * static_cast<int64_t>(elementSize);
-    if (raw.allocated && !isForeign(raw.allocated, inputs))
-      owned.insert(raw.allocated);
 
     uint64_t elements = 0;
     std::string where = "output '" + spec.name + "'";
@@ -288,14 +290,31 @@ bool Runner::collectResults(ArrayRef<int64_t> area, const qrt_tensor *inputs,
     }
     raws.push_back(std::move(raw));
   }
+  return error.empty();
+}
+
+std::string quantopt::runtime::modelOutputMessage(StringRef error) {
+  return ("the model returned a result inconsistent with its manifest: " +
+          error +
+          "; the bundle is inconsistent: recompile the model with "
+          "quant-compile")
+      .str();
+}
+
+bool Runner::collectResults(ArrayRef<int64_t> area, const qrt_tensor *inputs,
+                            qrt_result &result) {
+  SmallVector<RawOutput> raws;
+  std::string error;
+  decodeOutputs(bundle, area, checked.dimValues, raws, error);
+  // Every distinct malloc'ed buffer the model returned; freed unless kept.
+  DenseSet<void *> owned;
+  for (const RawOutput &raw : raws)
+    if (raw.allocated && !isForeign(raw.allocated, inputs))
+      owned.insert(raw.allocated);
   if (!error.empty()) {
     for (void *p : owned)
       std::free(p);
-    return fail(QRT_ERROR_MODEL_OUTPUT,
-                "the model returned a result inconsistent with its manifest: " +
-                    error + "; " +
-                    "the bundle is inconsistent: recompile the model with "
-                    "quant-compile");
+    return fail(QRT_ERROR_MODEL_OUTPUT, modelOutputMessage(error));
   }
 
   // Keep a contiguous owned buffer for the first output that returns it;
@@ -336,7 +355,7 @@ bool Runner::collectResults(ArrayRef<int64_t> area, const qrt_tensor *inputs,
 
 std::unique_ptr<qrt_result> Runner::run(const qrt_tensor *inputs,
                                         int64_t count) {
-  if (!checkInputs(inputs, count))
+  if (!checkInputs(bundle, inputs, count, checked, failure))
     return nullptr;
 
   // One descriptor per weight and input, then the result area.
@@ -344,11 +363,11 @@ std::unique_ptr<qrt_result> Runner::run(const qrt_tensor *inputs,
   std::vector<void *> args;
   size_t resultWords = 0;
   for (const TensorSpec &spec : bundle.outputs)
-    resultWords += 3 + 2 * spec.shape.size();
+    resultWords += descriptorWords(spec.shape.size());
   std::vector<int64_t> resultArea(resultWords, 0);
   args.push_back(resultArea.data());
   auto addDescriptor = [&](const void *data, ArrayRef<int64_t> shape) {
-    descriptors.emplace_back(3 + 2 * shape.size());
+    descriptors.emplace_back(descriptorWords(shape.size()));
     fillDescriptor(descriptors.back().data(), data, shape);
     args.push_back(descriptors.back().data());
   };
@@ -367,10 +386,34 @@ std::unique_ptr<qrt_result> Runner::run(const qrt_tensor *inputs,
   return result;
 }
 
-} // namespace
-
 std::unique_ptr<qrt_result>
 quantopt::runtime::runBundle(const qrt_bundle &bundle, const qrt_tensor *inputs,
                              int64_t numInputs, Failure &failure) {
+  if (bundle.device == QRT_DEVICE_CUDA)
+    return cudaRunBundle(bundle, inputs, numInputs, failure);
   return Runner(bundle, failure).run(inputs, numInputs);
+}
+
+bool quantopt::runtime::benchmarkBundle(const qrt_bundle &bundle,
+                                        const qrt_tensor *inputs,
+                                        int64_t numInputs, int32_t warmup,
+                                        int32_t iterations, bool flushL2,
+                                        double *timesMs, Failure &failure) {
+  if (bundle.device == QRT_DEVICE_CUDA)
+    return cudaBenchmarkBundle(bundle, inputs, numInputs, warmup, iterations,
+                               flushL2, timesMs, failure);
+  // CPU: wall-clock time of each whole run, results freed untimed.
+  using Clock = std::chrono::steady_clock;
+  for (int32_t i = -warmup; i < iterations; ++i) {
+    Clock::time_point start = Clock::now();
+    std::unique_ptr<qrt_result> result =
+        Runner(bundle, failure).run(inputs, numInputs);
+    Clock::time_point end = Clock::now();
+    if (!result)
+      return false;
+    if (i >= 0)
+      timesMs[i] =
+          std::chrono::duration<double, std::milli>(end - start).count();
+  }
+  return true;
 }

@@ -15,6 +15,7 @@
 #include "quantopt-c/Runtime.h"
 
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/FileSystem.h"
 
@@ -54,6 +55,12 @@ struct WeightSpec {
 
 using EntryFn = void (*)(void **);
 
+/// The CUDA state of a bundle whose target is "cuda" (Cuda.cpp).
+class CudaBundle;
+struct CudaBundleDeleter {
+  void operator()(CudaBundle *cuda) const;
+};
+
 } // namespace runtime
 } // namespace quantopt
 
@@ -76,6 +83,17 @@ struct qrt_bundle {
   /// must never get the same /proc/self/fd/N while this one is loaded.
   int nativeFd = -1;
   quantopt::runtime::EntryFn entry = nullptr;
+
+  /// Manifest "target.kind": QRT_DEVICE_CPU or QRT_DEVICE_CUDA.
+  qrt_device device = QRT_DEVICE_CPU;
+  /// CUDA bundles: "target.chip" ("sm_90") and "target.compute_capability"
+  /// (90).
+  std::string cudaChip;
+  int cudaCapability = 0;
+  /// CUDA bundles: device, context, weights in device memory, stream, graph.
+  std::unique_ptr<quantopt::runtime::CudaBundle,
+                  quantopt::runtime::CudaBundleDeleter>
+      cuda;
 
   ~qrt_bundle();
 };
@@ -106,6 +124,98 @@ std::unique_ptr<qrt_bundle> loadBundle(llvm::StringRef path, Failure &failure);
 std::unique_ptr<qrt_result> runBundle(const qrt_bundle &bundle,
                                       const qrt_tensor *inputs,
                                       int64_t numInputs, Failure &failure);
+
+/// Times `iterations` runs after `warmup` untimed ones (Run.cpp; CUDA
+/// bundles in Cuda.cpp). `timesMs` receives one entry per timed run.
+bool benchmarkBundle(const qrt_bundle &bundle, const qrt_tensor *inputs,
+                     int64_t numInputs, int32_t warmup, int32_t iterations,
+                     bool flushL2, double *timesMs, Failure &failure);
+
+//===----------------------------------------------------------------------===//
+// Pieces of a run shared by the CPU (Run.cpp) and CUDA (Cuda.cpp) paths
+//===----------------------------------------------------------------------===//
+
+/// The caller's inputs of one run, checked against the manifest.
+struct CheckedInputs {
+  /// Named dim -> value, bound from the inputs.
+  llvm::StringMap<int64_t> dimValues;
+  /// Byte size of each input.
+  llvm::SmallVector<uint64_t> bytes;
+};
+
+/// Checks count, dtype, rank, static dims and named dims of `inputs`.
+bool checkInputs(const qrt_bundle &bundle, const qrt_tensor *inputs,
+                 int64_t count, CheckedInputs &checked, Failure &failure);
+
+/// Number of 64-bit words of a rank-`rank` memref descriptor.
+inline size_t descriptorWords(size_t rank) { return 3 + 2 * rank; }
+
+/// Fills a dense row-major memref descriptor of `shape` over `data`.
+void fillDescriptor(int64_t *words, const void *data,
+                    llvm::ArrayRef<int64_t> shape);
+
+/// One output descriptor the entry filled in, decoded.
+struct RawOutput {
+  /// The descriptor's `allocated` pointer (what to free).
+  void *allocated = nullptr;
+  /// The first element (aligned + offset).
+  const uint8_t *start = nullptr;
+  llvm::SmallVector<int64_t> sizes, strides;
+  /// Dense row-major.
+  bool contiguous = true;
+  uint64_t bytes = 0;
+};
+
+/// Decodes every output descriptor of the result area `area` into `raws`
+/// and checks the shapes against the manifest and `dimValues`. Returns
+/// false, with the first inconsistency in `error`, if they do not match
+/// (`raws` is complete either way, for freeing).
+bool decodeOutputs(const qrt_bundle &bundle, llvm::ArrayRef<int64_t> area,
+                   const llvm::StringMap<int64_t> &dimValues,
+                   llvm::SmallVectorImpl<RawOutput> &raws, std::string &error);
+
+/// The QRT_ERROR_MODEL_OUTPUT message for a decodeOutputs error.
+std::string modelOutputMessage(llvm::StringRef error);
+
+/// Copies a strided tensor into a dense row-major buffer.
+void copyStrided(const uint8_t *src, llvm::ArrayRef<int64_t> sizes,
+                 llvm::ArrayRef<int64_t> strides, size_t elementSize,
+                 uint8_t *dst);
+
+//===----------------------------------------------------------------------===//
+// CUDA (Cuda.cpp)
+//===----------------------------------------------------------------------===//
+
+/// Loads the CUDA driver, opens the device (QUANTOPT_CUDA_DEVICE), checks
+/// its compute capability against the bundle's, retains the primary
+/// context, uploads the weights and creates the bundle's stream.
+bool cudaPrepareBundle(qrt_bundle &bundle, Failure &failure);
+
+/// Around the dlopen of a CUDA bundle's native code, whose global
+/// constructor loads the GPU module: makes the bundle's context current and
+/// collects the module load errors. cudaEndLoad fails if the GPU code could
+/// not be loaded.
+void cudaBeginLoad(qrt_bundle &bundle);
+bool cudaEndLoad(qrt_bundle &bundle, Failure &failure);
+
+/// dlclose()s the native code with the bundle's context current (its
+/// global destructor unloads the GPU module).
+void cudaCloseNativeCode(qrt_bundle &bundle);
+
+/// qrt_bundle_run and qrt_bundle_benchmark of a CUDA bundle.
+std::unique_ptr<qrt_result> cudaRunBundle(const qrt_bundle &bundle,
+                                          const qrt_tensor *inputs,
+                                          int64_t numInputs, Failure &failure);
+bool cudaBenchmarkBundle(const qrt_bundle &bundle, const qrt_tensor *inputs,
+                         int64_t numInputs, int32_t warmup, int32_t iterations,
+                         bool flushL2, double *timesMs, Failure &failure);
+
+/// qrt_bundle_set_cuda_graph.
+void cudaSetGraph(qrt_bundle &bundle, bool enable);
+
+/// The name of the CUDA device the runtime uses (QUANTOPT_CUDA_DEVICE),
+/// loading the driver if needed; fails with the reason there is none.
+bool cudaDeviceName(std::string &name, Failure &failure);
 
 /// The manifest spelling of `dtype`, or "?" if invalid.
 const char *dtypeName(qrt_dtype dtype);

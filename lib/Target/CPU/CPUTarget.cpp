@@ -110,8 +110,11 @@ llvm::json::Array shapeJSON(ShapedType t) {
   return a;
 }
 
-llvm::Expected<llvm::json::Object> describe(Type type, DictionaryAttr attrs,
-                                            llvm::StringRef fallbackName) {
+} // namespace
+
+llvm::Expected<llvm::json::Object>
+quantopt::describeModelValue(Type type, DictionaryAttr attrs,
+                             llvm::StringRef fallbackName) {
   auto t = dyn_cast<RankedTensorType>(type);
   if (!t)
     return makeError("model inputs and outputs must be ranked tensors");
@@ -142,8 +145,7 @@ llvm::Expected<llvm::json::Object> describe(Type type, DictionaryAttr attrs,
   return o;
 }
 
-/// The ONNX node name in a location, if any.
-std::string nodeName(Location loc) {
+std::string quantopt::getNodeName(Location loc) {
   std::string name;
   loc->walk([&](Location l) {
     if (auto n = dyn_cast<NameLoc>(l)) {
@@ -154,6 +156,8 @@ std::string nodeName(Location loc) {
   });
   return name;
 }
+
+namespace {
 
 bool isConstant(Value v) {
   bool transposed = false;
@@ -167,7 +171,7 @@ bool isConstant(Value v) {
 llvm::json::Array describeKernels(func::FuncOp func) {
   llvm::json::Array kernels;
   auto add = [&](Operation *op, StringRef kernel, const std::string &why) {
-    kernels.push_back(llvm::json::Object{{"node", nodeName(op->getLoc())},
+    kernels.push_back(llvm::json::Object{{"node", getNodeName(op->getLoc())},
                                          {"op", op->getName().getStringRef()},
                                          {"kernel", kernel},
                                          {"reason", why}});
@@ -234,14 +238,17 @@ llvm::json::Array describeKernels(func::FuncOp func) {
   return kernels;
 }
 
-/// Turns large constants of the entry function into leading arguments; the
-/// bundle carries their bytes.
+} // namespace
+
 llvm::Expected<std::vector<CompiledWeight>>
-externalizeWeights(func::FuncOp func, int64_t minBytes) {
+quantopt::externalizeWeights(func::FuncOp func,
+                             const ExternalizeOptions &options) {
   std::vector<std::pair<arith::ConstantOp, ArrayRef<char>>> found;
   func.walk([&](arith::ConstantOp c) {
     auto t = dyn_cast<RankedTensorType>(c.getType());
     if (!t || t.getElementType().isInteger(1))
+      return;
+    if (options.keepInCode && options.keepInCode(c))
       return;
     if (auto r = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
       AsmResourceBlob *blob = r.getRawHandle().getBlob();
@@ -250,7 +257,8 @@ externalizeWeights(func::FuncOp func, int64_t minBytes) {
       return;
     }
     if (auto d = dyn_cast<DenseElementsAttr>(c.getValue()))
-      if (!d.isSplat() && (int64_t)d.getRawData().size() >= minBytes)
+      if (d.isSplat() ? options.splats
+                      : (int64_t)d.getRawData().size() >= options.minBytes)
         found.push_back({c, d.getRawData()});
   });
   std::vector<CompiledWeight> weights;
@@ -267,7 +275,11 @@ externalizeWeights(func::FuncOp func, int64_t minBytes) {
       return makeError("constant of type " + std::to_string(i) +
                        " has no bundle dtype");
     w.shape.assign(t.getShape().begin(), t.getShape().end());
-    w.bytes.assign(bytes.begin(), bytes.end());
+    if (auto d = dyn_cast<DenseElementsAttr>(c.getValue()); d && d.isSplat())
+      for (int64_t e = 0; e < t.getNumElements(); ++e)
+        w.bytes.insert(w.bytes.end(), bytes.begin(), bytes.end());
+    else
+      w.bytes.assign(bytes.begin(), bytes.end());
     if (failed(func.insertArgument(i, t, b.getDictionaryAttr({}), c.getLoc())))
       return makeError("cannot add a weight argument");
     c.getResult().replaceAllUsesWith(func.getArgument(i));
@@ -281,10 +293,8 @@ externalizeWeights(func::FuncOp func, int64_t minBytes) {
   return weights;
 }
 
-/// `void quantopt_entry(void **args)`: unpacks the pointer array into the
-/// C-interface wrapper MLIR generated for the model function.
-LogicalResult addEntryWrapper(ModuleOp module, StringRef cifaceName,
-                              bool hasResults, unsigned numArgs) {
+LogicalResult quantopt::addEntryWrapper(ModuleOp module, StringRef cifaceName,
+                                        bool hasResults, unsigned numArgs) {
   auto target = module.lookupSymbol<LLVM::LLVMFuncOp>(cifaceName);
   if (!target)
     return module.emitError("missing C interface ") << cifaceName;
@@ -312,8 +322,7 @@ LogicalResult addEntryWrapper(ModuleOp module, StringRef cifaceName,
   return success();
 }
 
-/// Prints the time since the last call when QUANTOPT_TIME_PHASES is set.
-void phase(const char *name) {
+void quantopt::reportCompilePhase(const char *name) {
   static bool enabled = getenv("QUANTOPT_TIME_PHASES") != nullptr;
   static auto last = std::chrono::steady_clock::now();
   auto now = std::chrono::steady_clock::now();
@@ -323,9 +332,10 @@ void phase(const char *name) {
   last = now;
 }
 
-llvm::Expected<std::string> emitSharedObject(llvm::Module &module,
-                                             const CPUCompileOptions &options,
-                                             llvm::StringRef cpu) {
+llvm::Expected<std::string>
+quantopt::emitSharedObject(llvm::Module &module,
+                           const CPUCompileOptions &options,
+                           llvm::StringRef cpu) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
@@ -354,7 +364,7 @@ llvm::Expected<std::string> emitSharedObject(llvm::Module &module,
       makeOptimizingTransformer(std::min(options.optLevel, 3u), 0, tm.get());
   if (llvm::Error e = optimize(&module))
     return std::move(e);
-  phase("LLVM optimization");
+  reportCompilePhase("LLVM optimization");
 
   llvm::SmallString<128> objPath, soPath, errPath;
   if (auto ec = llvm::sys::fs::createTemporaryFile("quantopt", "o", objPath))
@@ -371,7 +381,7 @@ llvm::Expected<std::string> emitSharedObject(llvm::Module &module,
       return makeError("LLVM cannot emit an object file for this target");
     pm.run(module);
   }
-  phase("code generation");
+  reportCompilePhase("code generation");
   if (auto ec = llvm::sys::fs::createTemporaryFile("quantopt", "so", soPath))
     return makeError("cannot create a temporary file: " + ec.message());
   llvm::FileRemover soRemover(soPath);
@@ -395,19 +405,21 @@ llvm::Expected<std::string> emitSharedObject(llvm::Module &module,
     return makeError("linking the shared object failed (" + *linker +
                      "): " + (log ? (*log)->getBuffer().str() : msg));
   }
-  phase("link");
+  reportCompilePhase("link");
   auto so = llvm::MemoryBuffer::getFile(soPath);
   if (!so)
     return makeError("cannot read back the shared object");
   return (*so)->getBuffer().str();
 }
 
+namespace {
+
 /// Replaces erf, tanh and exp by MLIR's polynomial approximations, so that
 /// loops of GELU, softmax and sigmoid vectorize instead of calling libm per
 /// element. (Accuracy: within a few ulp of libm in f32, checked end to end
-/// against onnxruntime in test/e2e.)
+/// against onnxruntime in test/e2e.) On the GPU it also avoids libdevice.
 struct ApproximateMathPass
-    : public PassWrapper<ApproximateMathPass, OperationPass<func::FuncOp>> {
+    : public PassWrapper<ApproximateMathPass, OperationPass<>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ApproximateMathPass)
   StringRef getArgument() const final { return "quantopt-approximate-math"; }
   StringRef getDescription() const final {
@@ -430,12 +442,19 @@ struct ApproximateMathPass
 
 } // namespace
 
-void quantopt::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
+std::unique_ptr<Pass> quantopt::createApproximateMathPass() {
+  return std::make_unique<ApproximateMathPass>();
+}
+
+void quantopt::buildElementwiseFusionPipeline(OpPassManager &pm) {
   OpPassManager &f = pm.nest<func::FuncOp>();
   f.addPass(createCanonicalizerPass());
   f.addPass(createCSEPass());
   f.addPass(createLinalgElementwiseOpFusionPass());
   f.addPass(createCanonicalizerPass());
+}
+
+void quantopt::buildBufferizePipeline(OpPassManager &pm) {
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
@@ -448,8 +467,9 @@ void quantopt::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   // Clones of returned buffers the caller owns: alloc + copy.
   pm.addPass(createConvertBufferizationToMemRefPass());
-  pm.addPass(createConvertLinalgToLoopsPass());
-  pm.nest<func::FuncOp>().addPass(std::make_unique<ApproximateMathPass>());
+}
+
+void quantopt::buildHostLowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createLowerAffinePass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createSCFToControlFlowPass());
@@ -462,6 +482,14 @@ void quantopt::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void quantopt::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
+  buildElementwiseFusionPipeline(pm);
+  buildBufferizePipeline(pm);
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.nest<func::FuncOp>().addPass(createApproximateMathPass());
+  buildHostLowerToLLVMPipeline(pm);
 }
 
 void quantopt::registerCPUTargetDialects(DialectRegistry &registry) {
@@ -502,9 +530,7 @@ std::string quantopt::getHostCPUName() {
   return llvm::sys::getHostCPUName().str();
 }
 
-llvm::Expected<CompiledCPUModel>
-quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
-  MLIRContext *ctx = module.getContext();
+llvm::Expected<func::FuncOp> quantopt::getModelFunction(ModuleOp module) {
   func::FuncOp func;
   for (auto f : module.getOps<func::FuncOp>())
     if (f.isPublic() && !f.isExternal()) {
@@ -514,19 +540,31 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
     }
   if (!func)
     return makeError("the module has no public function to compile");
+  return func;
+}
+
+llvm::Expected<CompiledCPUModel>
+quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
+  MLIRContext *ctx = module.getContext();
+  auto found = getModelFunction(module);
+  if (!found)
+    return found.takeError();
+  func::FuncOp func = *found;
 
   CompiledCPUModel result;
   llvm::json::Array inputs, outputs;
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
-    auto d = describe(func.getArgumentTypes()[i], func.getArgAttrDict(i),
-                      "input" + std::to_string(i));
+    auto d =
+        describeModelValue(func.getArgumentTypes()[i], func.getArgAttrDict(i),
+                           "input" + std::to_string(i));
     if (!d)
       return d.takeError();
     inputs.push_back(std::move(*d));
   }
   for (unsigned i = 0; i < func.getNumResults(); ++i) {
-    auto d = describe(func.getResultTypes()[i], func.getResultAttrDict(i),
-                      "output" + std::to_string(i));
+    auto d =
+        describeModelValue(func.getResultTypes()[i], func.getResultAttrDict(i),
+                           "output" + std::to_string(i));
     if (!d)
       return d.takeError();
     outputs.push_back(std::move(*d));
@@ -542,7 +580,7 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
 
   result.manifest["kernels"] = describeKernels(func);
   // qnn -> tensor-level upstream IR.
-  phase("start");
+  reportCompilePhase("start");
   PassManager pm(ctx);
   pm.nest<func::FuncOp>().addPass(qnn::createQNNEvaluateDequantizePass());
   pm.addPass(createQNNLowerToCPUPass());
@@ -551,8 +589,10 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
   if (failed(pm.run(module)))
     return makeError("lowering to the CPU failed (see the errors above)");
 
-  phase("qnn-lower-to-cpu");
-  auto weights = externalizeWeights(func, options.externalizeMinBytes);
+  reportCompilePhase("qnn-lower-to-cpu");
+  ExternalizeOptions externalize;
+  externalize.minBytes = options.externalizeMinBytes;
+  auto weights = externalizeWeights(func, externalize);
   if (!weights)
     return weights.takeError();
   result.weights = std::move(*weights);
@@ -564,7 +604,7 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
   buildCPULowerToLLVMPipeline(lower);
   if (failed(lower.run(module)))
     return makeError("lowering to LLVM failed (see the errors above)");
-  phase("lowering to LLVM dialect");
+  reportCompilePhase("lowering to LLVM dialect");
   if (failed(addEntryWrapper(module, "_mlir_ciface_quantopt_model", true,
                              numArgs)))
     return makeError("cannot build the entry point");
@@ -580,7 +620,7 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
       translateModuleToLLVMIR(module, llvmCtx, "quantopt_model");
   if (!llvmModule)
     return makeError("translation to LLVM IR failed");
-  phase("translation to LLVM IR");
+  reportCompilePhase("translation to LLVM IR");
   std::string cpu = options.cpu == "native" ? getHostCPUName() : options.cpu;
   auto so = emitSharedObject(*llvmModule, options, cpu);
   if (!so)

@@ -13,6 +13,11 @@ compiler and packed into bundles by quant-bundle-test-writer; then, by
   input-errors   every quant-run input and option error.
   benchmark      the --benchmark report, text and --json.
   python         the ctypes wrapper (python-bindings/quantopt/runtime.py).
+  cuda           what works without a GPU: a CUDA bundle (manifest target
+                 "cuda") fails to load with a clear error when the CUDA
+                 driver cannot be loaded, --device/--cuda-graph errors,
+                 malformed CUDA targets, the exported mgpu* symbols, and no
+                 libLLVM dependency of libquantrt and quant-run.
 
 Every error case checks the non-zero exit, key phrases of the message, the
 "quant-run: error: " prefix, and that no output file was created. Prints one
@@ -148,7 +153,7 @@ class Tester:
         return out
 
     def write_bundle(self, name, manifest=None, raw_manifest=None,
-                     native=None, weights=None):
+                     native=None, weights=None, target=None):
         manifest_path = self.path(name + ".manifest.json")
         with open(manifest_path, "wb") as f:
             if raw_manifest is not None:
@@ -164,6 +169,8 @@ class Tester:
             cmd += ["--weight", weight]
         if raw_manifest is not None:
             cmd.append("--raw-manifest")
+        if target is not None:
+            cmd += ["--target", target]
         subprocess.run(cmd, check=True)
         return self.path(name)
 
@@ -754,12 +761,32 @@ class Tester:
             except runtime.QuantOptError as e:
                 self.report("python: set_num_threads(0) raises",
                             e.status == "QRT_ERROR_INVALID_ARGUMENT")
-            stats = bundle.benchmark({"x": self.x, "k": self.k}, warmup=1,
-                                     iterations=5, min_time=0)
+            times = bundle.benchmark({"x": self.x, "k": self.k}, warmup=1,
+                                     iterations=5)
+            stats = runtime.benchmark_stats(times)
+            self.report("python: benchmark returns one time per run",
+                        isinstance(times, np.ndarray) and times.shape == (5,)
+                        and bool((times >= 0).all()), repr(times))
             self.report("python: benchmark statistics",
                         stats["iterations"] == 5 and
                         stats["min_ms"] <= stats["median_ms"] <=
                         stats["max_ms"], repr(stats))
+            self.report("python: a CPU bundle's device is 'cpu'",
+                        bundle.device == "cpu", bundle.device)
+            try:
+                bundle.set_cuda_graph(True)
+                self.report("python: set_cuda_graph on a CPU bundle raises",
+                            False)
+            except runtime.QuantOptError as e:
+                self.report("python: set_cuda_graph on a CPU bundle raises",
+                            e.status == "QRT_ERROR_INVALID_ARGUMENT" and
+                            "CUDA bundles only" in str(e), str(e))
+            try:
+                bundle.benchmark([self.x, self.k], iterations=0)
+                self.report("python: benchmark(iterations=0) raises", False)
+            except runtime.QuantOptError as e:
+                self.report("python: benchmark(iterations=0) raises",
+                            e.status == "QRT_ERROR_INVALID_ARGUMENT", str(e))
             self.report("python: kernel_isa",
                         runtime.kernel_isa(library=lib) in
                         ("avx512vnni", "avx2", "scalar", "none"))
@@ -775,12 +802,172 @@ class Tester:
         self.report("python: library from QUANTOPT_RUNTIME_LIB",
                     np.array_equal(got["y"], want["y"]))
 
+    def group_cuda(self):
+        inputs = ["--input", self.x_npy, "--input", self.k_npy]
+        bundle = self.write_bundle("cuda.qob", target="cuda:sm_90")
+        no_driver = dict(os.environ,
+                         QUANTOPT_CUDA_LIBRARY="/nonexistent/libcuda.so.1")
+
+        def run_without_driver(*args):
+            return subprocess.run([self.args.quant_run, *args],
+                                  capture_output=True, text=True,
+                                  env=no_driver)
+
+        saved = self.quant_run
+        self.quant_run = run_without_driver
+        try:
+            self.expect_error(
+                "CUDA bundle without the CUDA driver", [bundle, *inputs],
+                [bundle + ": ", "runs on an NVIDIA GPU (sm_90)",
+                 "CUDA driver library /nonexistent/libcuda.so.1 could not be "
+                 "loaded", "run it on a machine with the NVIDIA driver",
+                 "compile the model for the CPU"])
+            self.expect_error(
+                "CUDA bundle without the driver, --device cuda",
+                [bundle, "--device", "cuda", *inputs],
+                ["/nonexistent/libcuda.so.1 could not be loaded"])
+            manifest = base_manifest()
+            manifest["target"] = {"kind": "cuda", "chip": "sm_90",
+                                  "compute_capability": 80}
+            self.expect_error(
+                "CUDA target: chip and compute_capability disagree",
+                [self.write_bundle("cuda-cc.qob", manifest), *inputs],
+                ["manifest field 'target.compute_capability'", "is 80",
+                 "does not match target.chip \"sm_90\""])
+            manifest["target"] = {"kind": "cuda", "chip": "volta",
+                                  "compute_capability": 70}
+            self.expect_error(
+                "CUDA target: bad chip",
+                [self.write_bundle("cuda-chip.qob", manifest), *inputs],
+                ["manifest field 'target.chip'", "sm_90"])
+            manifest["target"] = {"kind": "cuda", "chip": "sm_90"}
+            self.expect_error(
+                "CUDA target: no compute_capability",
+                [self.write_bundle("cuda-nocc.qob", manifest), *inputs],
+                ["manifest field 'target.compute_capability'", "is missing"])
+            manifest["target"] = {"kind": "tpu"}
+            self.expect_error(
+                "unknown target kind",
+                [self.write_bundle("tpu.qob", manifest), *inputs],
+                ["manifest field 'target.kind' is \"tpu\"",
+                 "\"cpu\" and \"cuda\" bundles"])
+        finally:
+            self.quant_run = saved
+
+        # The status, through the C API.
+        code = ("import ctypes,sys; l=ctypes.CDLL(sys.argv[1]);"
+                "l.qrt_status_name.restype=ctypes.c_char_p;"
+                "l.qrt_last_error.restype=ctypes.c_char_p;"
+                "b=ctypes.c_void_p();"
+                "s=l.qrt_bundle_load(sys.argv[2].encode(),ctypes.byref(b));"
+                "print(l.qrt_status_name(s).decode());"
+                "print(l.qrt_last_error().decode())")
+        result = subprocess.run([sys.executable, "-c", code,
+                                 self.args.runtime_lib, bundle],
+                                capture_output=True, text=True, env=no_driver)
+        self.report("C API: status QRT_ERROR_UNSUPPORTED_DEVICE",
+                    result.stdout.startswith("QRT_ERROR_UNSUPPORTED_DEVICE\n"),
+                    result.stdout + result.stderr)
+
+        # The Python wrapper: the same error, and the device name.
+        sys.path.insert(0, self.args.python_path)
+        from quantopt import runtime
+        os.environ["QUANTOPT_CUDA_LIBRARY"] = "/nonexistent/libcuda.so.1"
+        try:
+            try:
+                runtime.Bundle(bundle, library=self.args.runtime_lib)
+                self.report("python: CUDA bundle without the driver raises",
+                            False)
+            except runtime.QuantOptError as e:
+                self.report("python: CUDA bundle without the driver raises",
+                            e.status == "QRT_ERROR_UNSUPPORTED_DEVICE" and
+                            "could not be loaded" in str(e), str(e))
+            try:
+                runtime.cuda_device_name(library=self.args.runtime_lib)
+                self.report("python: cuda_device_name without the driver "
+                            "raises", False)
+            except runtime.QuantOptError as e:
+                self.report("python: cuda_device_name without the driver "
+                            "raises",
+                            e.status == "QRT_ERROR_UNSUPPORTED_DEVICE" and
+                            "no usable CUDA device" in str(e) and
+                            "/nonexistent/libcuda.so.1" in str(e), str(e))
+        finally:
+            del os.environ["QUANTOPT_CUDA_LIBRARY"]
+
+        # A working but wrong library (the toolkit's stub) is named as such.
+        stub = "/usr/local/cuda/lib64/stubs/libcuda.so"
+        if os.path.exists(stub):
+            result = subprocess.run(
+                [self.args.quant_run, bundle, *inputs], capture_output=True,
+                text=True, env=dict(os.environ, QUANTOPT_CUDA_LIBRARY=stub))
+            self.report("CUDA bundle with the toolkit's stub libcuda: clear "
+                        "error",
+                        result.returncode != 0 and "does not work" in
+                        result.stderr and "stub library" in result.stderr,
+                        result.stderr)
+
+        # CPU bundle options that only apply to CUDA bundles.
+        self.expect_error("--device cuda on a CPU bundle",
+                          [self.bundle, "--device", "cuda", *inputs],
+                          [self.bundle + ": --device cuda",
+                           "compiled for the CPU", "--target sm_XX",
+                           "drop --device"])
+        self.expect_error("--device with an unknown device",
+                          [self.bundle, "--device", "gpu", *inputs],
+                          ["--device gpu: unknown device", "--device cuda"])
+        self.expect_error("--cuda-graph on a CPU bundle",
+                          [self.bundle, "--cuda-graph", *inputs],
+                          ["CUDA graphs apply to CUDA bundles only",
+                           "--cuda-graph"])
+        out = self.path("device-cpu.npz")
+        if self.expect_success("--device cpu on a CPU bundle",
+                               [self.bundle, "--device", "cpu", *inputs,
+                                "-o", out]):
+            self.compare("--device cpu: outputs exact", out,
+                         expected(self.x, self.k))
+
+        # The library: mgpu* exported, no LLVM shared library needed.
+        symbols = subprocess.run(["nm", "-D", "--defined-only",
+                                  self.args.runtime_lib],
+                                 capture_output=True, text=True).stdout
+        exported = set(line.split()[-1] for line in symbols.splitlines()
+                       if line.split())
+        wanted = {"mgpuModuleLoad", "mgpuModuleLoadJIT", "mgpuModuleUnload",
+                  "mgpuModuleGetFunction", "mgpuLaunchKernel",
+                  "mgpuLaunchClusterKernel", "mgpuStreamCreate",
+                  "mgpuStreamDestroy", "mgpuStreamSynchronize",
+                  "mgpuStreamWaitEvent", "mgpuEventCreate", "mgpuEventDestroy",
+                  "mgpuEventSynchronize", "mgpuEventRecord", "mgpuMemAlloc",
+                  "mgpuMemFree", "mgpuMemcpy", "mgpuMemset32", "mgpuMemset16",
+                  "mgpuSetDefaultDevice", "qrt_bundle_benchmark",
+                  "qrt_bundle_set_cuda_graph", "qrt_bundle_device",
+                  "qrt_cuda_device_name"}
+        self.report("libquantrt exports the mgpu* calls and the CUDA C API",
+                    wanted <= exported, f"missing {sorted(wanted - exported)}")
+        stray = sorted(s for s in exported
+                       if not s.startswith(("qrt_", "qk_", "mgpu")))
+        self.report("libquantrt exports nothing else", not stray,
+                    f"also exports {stray[:10]}")
+        for binary in [self.args.runtime_lib, self.args.quant_run]:
+            dynamic = subprocess.run(["readelf", "-d", binary],
+                                     capture_output=True, text=True).stdout
+            needed = [line for line in dynamic.splitlines()
+                      if "NEEDED" in line]
+            self.report(f"{os.path.basename(binary)} needs no LLVM or CUDA "
+                        f"shared library",
+                        needed and not any(
+                            name in line for line in needed
+                            for name in ("LLVM", "MLIR", "libcuda",
+                                         "cudart")),
+                        "\n    ".join(needed))
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--group", required=True,
                         choices=["run", "loader-errors", "input-errors",
-                                 "benchmark", "python"])
+                                 "benchmark", "python", "cuda"])
     parser.add_argument("--quant-run", required=True)
     parser.add_argument("--writer", required=True)
     parser.add_argument("--runtime-lib", required=True)

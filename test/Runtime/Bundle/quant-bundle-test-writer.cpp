@@ -10,6 +10,8 @@
 //   quant-bundle-test-writer --manifest m.json --native model.so \
 //       --weight w:float32:4:w.bin --weight b:int64:1:b.bin -o model.qob
 //
+// --target cuda:sm_90 replaces the manifest's "target" by a CUDA target
+// ({"kind": "cuda", "chip": "sm_90", "compute_capability": 90}).
 // --raw-manifest stores the manifest file verbatim (it may be invalid JSON,
 // and its "weights" entries are not rewritten); otherwise the manifest is
 // completed by the bundle writer. --fix-table-checksum FILE recomputes the
@@ -43,6 +45,9 @@ static cl::opt<std::string> nativePath("native",
 static cl::list<std::string>
     weightArgs("weight", cl::desc("name:dtype:d0xd1x...:file (shape '' for "
                                   "a scalar)"));
+static cl::opt<std::string>
+    targetArg("target", cl::desc("Replace the manifest's target: cuda:sm_NN"),
+              cl::value_desc("cuda:sm_NN"));
 static cl::opt<bool> rawManifest("raw-manifest",
                                  cl::desc("Store the manifest verbatim"));
 static cl::opt<std::string>
@@ -150,6 +155,17 @@ int main(int argc, char **argv) {
     return fail(manifestPath + ": " + toString(manifest.takeError()));
   if (!manifest->getAsObject())
     return fail(manifestPath + ": not a JSON object");
+  if (!targetArg.empty()) {
+    auto [kind, chip] = StringRef(targetArg).split(':');
+    unsigned capability;
+    if (kind != "cuda" || !chip.starts_with("sm_") ||
+        chip.drop_front(3).getAsInteger(10, capability))
+      return fail("--target " + targetArg + ": expected cuda:sm_NN");
+    (*manifest->getAsObject())["target"] =
+        json::Object{{"kind", "cuda"},
+                     {"chip", chip},
+                     {"compute_capability", int64_t(capability)}};
+  }
   if (Error e = writeBundle(outputPath, std::move(*manifest->getAsObject()),
                             weights, bytesOf(*nativeFile)))
     return fail(outputPath + ": " + toString(std::move(e)));

@@ -16,14 +16,22 @@
 #ifndef QUANTOPT_TARGET_CPU_CPUTARGET_H
 #define QUANTOPT_TARGET_CPU_CPUTARGET_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
 
+#include <functional>
+#include <memory>
+
 #include <string>
 #include <vector>
+
+namespace llvm {
+class Module;
+} // namespace llvm
 
 namespace quantopt {
 
@@ -69,12 +77,77 @@ compileForCPU(mlir::ModuleOp module, const CPUCompileOptions &options);
 /// function boundaries, ownership-based deallocation, loops, LLVM.
 void buildCPULowerToLLVMPipeline(mlir::OpPassManager &pm);
 
+/// The first steps of buildCPULowerToLLVMPipeline(), shared with the GPU
+/// target: canonicalization and linalg elementwise fusion on tensors ...
+void buildElementwiseFusionPipeline(mlir::OpPassManager &pm);
+
+/// ... then one-shot bufferization (identity layouts), ownership-based
+/// deallocation, bufferization to memref.
+void buildBufferizePipeline(mlir::OpPassManager &pm);
+
+/// The last part of buildCPULowerToLLVMPipeline(), shared with the GPU
+/// target's host code: affine, scf, math, memref, arith, index, func and cf
+/// to the LLVM dialect.
+void buildHostLowerToLLVMPipeline(mlir::OpPassManager &pm);
+
 /// Dialects and external models (bufferization, LLVM IR translation) the
 /// CPU target needs in a context.
 void registerCPUTargetDialects(mlir::DialectRegistry &registry);
 
 /// The host CPU's name and feature list as LLVM spells them.
 std::string getHostCPUName();
+
+//===----------------------------------------------------------------------===//
+// Pieces shared with the other targets (lib/Target/CUDA)
+//===----------------------------------------------------------------------===//
+
+/// The manifest entry ("name", "dtype", "shape", "dims") of a model input or
+/// output of type `type` with the argument or result attributes `attrs`.
+llvm::Expected<llvm::json::Object>
+describeModelValue(mlir::Type type, mlir::DictionaryAttr attrs,
+                   llvm::StringRef fallbackName);
+
+/// The ONNX node name in a location, or "" if it has none.
+std::string getNodeName(mlir::Location loc);
+
+/// The single public function with a body that the targets compile.
+llvm::Expected<mlir::func::FuncOp> getModelFunction(mlir::ModuleOp module);
+
+struct ExternalizeOptions {
+  /// Non-splat constants smaller than this stay in the code.
+  int64_t minBytes = 256;
+  /// Whether splat constants (any size) become weights too.
+  bool splats = false;
+  /// When set, constants it returns true for stay in the code.
+  std::function<bool(mlir::Operation *)> keepInCode;
+};
+
+/// Turns the tensor constants of `func` selected by `options` (never i1)
+/// into leading arguments, in order, and marks every argument read-only for
+/// bufferization; the bundle carries the bytes.
+llvm::Expected<std::vector<CompiledWeight>>
+externalizeWeights(mlir::func::FuncOp func, const ExternalizeOptions &options);
+
+/// Adds `void quantopt_entry(void **args)`, which unpacks the pointer array
+/// (args[0]: the result struct if `hasResults`, then `numArgs` memref
+/// descriptors) into the C-interface wrapper `cifaceName`.
+mlir::LogicalResult addEntryWrapper(mlir::ModuleOp module,
+                                    llvm::StringRef cifaceName, bool hasResults,
+                                    unsigned numArgs);
+
+/// Optimizes `module` for the x86-64 CPU `cpu` at `options.optLevel` and
+/// links it with `options.linker` into a shared object (undefined symbols
+/// allowed: the runtime provides them), returned as bytes.
+llvm::Expected<std::string> emitSharedObject(llvm::Module &module,
+                                             const CPUCompileOptions &options,
+                                             llvm::StringRef cpu);
+
+/// Replaces math.erf, math.tanh and math.exp by MLIR's polynomial
+/// approximations in any op it runs on (func.func, gpu.module).
+std::unique_ptr<mlir::Pass> createApproximateMathPass();
+
+/// Prints the time since the last call when QUANTOPT_TIME_PHASES is set.
+void reportCompilePhase(const char *name);
 
 } // namespace quantopt
 

@@ -133,13 +133,14 @@ struct MatMulNBitsToWeightOnly : public OpRewritePattern<MatMulNBitsOp> {
                                 PatternRewriter &rewriter) const override {
     int64_t bits = op.getBits(), k = op.getK(), n = op.getN();
     int64_t block = op.getBlockSize();
+    Type inElt = cast<ShapedType>(op.getInput().getType()).getElementType();
     if ((bits != 4 && bits != 8) || op.getGIdx() ||
-        !cast<ShapedType>(op.getInput().getType()).getElementType().isF32())
-      return rewriter.notifyMatchFailure(op, "only 4/8-bit, f32, no g_idx");
+        !(inElt.isF32() || inElt.isF16()))
+      return rewriter.notifyMatchFailure(op, "only 4/8-bit, f32/f16, no g_idx");
     std::optional<SmallVector<uint8_t>> packed = getBytes(op.getWeight());
     auto scaleOp = op.getScales().getDefiningOp<ConstantOp>();
     std::optional<SmallVector<float>> scales =
-        scaleOp ? getF32Values(scaleOp.getValue()) : std::nullopt;
+        scaleOp ? getFloatValues(scaleOp.getValue()) : std::nullopt;
     std::optional<SmallVector<uint8_t>> zps;
     if (op.getZeroPoints()) {
       zps = getBytes(op.getZeroPoints());
@@ -189,21 +190,32 @@ struct MatMulNBitsToWeightOnly : public OpRewritePattern<MatMulNBitsOp> {
     Location loc = op.getLoc();
     auto weightType = RankedTensorType::get({k, n}, storage);
     auto paramType = RankedTensorType::get({blocks, n}, storage);
-    auto scaleType = RankedTensorType::get({blocks, n}, rewriter.getF32Type());
     Value w = ConstantOp::create(
         rewriter, loc,
         makeConstant(weightType, packIntegers(weight, storage), toAttrs(weight),
                      "matmulnbits_weight"));
+    // Scales keep the activations' element type (f32, or f16 exactly).
+    auto scaleType = RankedTensorType::get({blocks, n}, inElt);
     SmallVector<Attribute> scaleAttrs;
-    for (float f : scale)
-      scaleAttrs.push_back(rewriter.getF32FloatAttr(f));
+    SmallVector<char> scaleBytes;
+    for (float f : scale) {
+      scaleAttrs.push_back(rewriter.getFloatAttr(inElt, f));
+      if (inElt.isF32()) {
+        const char *p = reinterpret_cast<const char *>(&f);
+        scaleBytes.append(p, p + sizeof(float));
+      } else {
+        llvm::APFloat h(f);
+        bool lost = false;
+        h.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven,
+                  &lost);
+        uint16_t bitsH = h.bitcastToAPInt().getZExtValue();
+        const char *p = reinterpret_cast<const char *>(&bitsH);
+        scaleBytes.append(p, p + sizeof(uint16_t));
+      }
+    }
     Value s = ConstantOp::create(
         rewriter, loc,
-        makeConstant(
-            scaleType,
-            ArrayRef<char>(reinterpret_cast<const char *>(scale.data()),
-                           scale.size() * sizeof(float)),
-            scaleAttrs, "matmulnbits_scales"));
+        makeConstant(scaleType, scaleBytes, scaleAttrs, "matmulnbits_scales"));
     Value z = ConstantOp::create(
         rewriter, loc,
         makeConstant(paramType, packIntegers(zp, storage), toAttrs(zp),

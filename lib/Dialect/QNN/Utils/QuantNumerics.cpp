@@ -8,8 +8,10 @@
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/APFloat.h"
 
 #include <cmath>
+#include <cstring>
 
 using namespace mlir;
 using namespace quantopt;
@@ -291,4 +293,81 @@ std::optional<SmallVector<int64_t>> qnn::getIntValues(ElementsAttr attr) {
       return unpackIntegers(blob->getData(), storage,
                             resource.getType().getNumElements());
   return std::nullopt;
+}
+
+// getWeightBytes: 8-bit values are bytes, 4-bit ones unpacked.
+std::optional<std::vector<int8_t>> qnn::getWeightBytes(ElementsAttr attr) {
+  // Resource blobs (every large weight) are read directly: 8-bit values are
+  // the bytes, 4-bit ones two per byte, low nibble first (packIntegers).
+  // This avoids an int64 copy of the whole weight.
+  auto type = cast<ShapedType>(attr.getType());
+  auto elt = dyn_cast<IntegerType>(type.getElementType());
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr);
+      res && elt && (elt.getWidth() == 8 || elt.getWidth() == 4)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    ArrayRef<char> data = blob->getData();
+    int64_t n = type.getNumElements();
+    std::vector<int8_t> bytes(n);
+    if (elt.getWidth() == 8) {
+      if ((int64_t)data.size() < n)
+        return std::nullopt;
+      std::memcpy(bytes.data(), data.data(), n);
+      return bytes;
+    }
+    if ((int64_t)data.size() < (n + 1) / 2)
+      return std::nullopt;
+    bool isSigned = !elt.isUnsigned();
+    for (int64_t i = 0; i < n; ++i) {
+      int v = (static_cast<uint8_t>(data[i / 2]) >> (4 * (i % 2))) & 0xF;
+      bytes[i] = static_cast<int8_t>(isSigned && v >= 8 ? v - 16 : v);
+    }
+    return bytes;
+  }
+  std::optional<SmallVector<int64_t>> v = getIntValues(attr);
+  if (!v)
+    return std::nullopt;
+  std::vector<int8_t> bytes(v->size());
+  for (size_t i = 0; i < v->size(); ++i)
+    bytes[i] = static_cast<int8_t>((*v)[i]);
+  return bytes;
+}
+
+// getFloatValues: f32 through getF32Values, f16/bf16 converted.
+std::optional<SmallVector<float>> qnn::getFloatValues(ElementsAttr attr) {
+  if (!attr)
+    return std::nullopt;
+  if (auto v = getF32Values(attr))
+    return v;
+  auto type = cast<ShapedType>(attr.getType());
+  auto ft = dyn_cast<FloatType>(type.getElementType());
+  if (!ft)
+    return std::nullopt;
+  SmallVector<float> out;
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    unsigned bytes = ft.getWidth() / 8;
+    if (!blob || ft.getWidth() != 16 ||
+        (int64_t)blob->getData().size() < type.getNumElements() * bytes)
+      return std::nullopt;
+    ArrayRef<char> data = blob->getData();
+    for (int64_t i = 0; i < type.getNumElements(); ++i) {
+      uint16_t bits;
+      std::memcpy(&bits, data.data() + 2 * i, 2);
+      llvm::APFloat f(ft.getFloatSemantics(), llvm::APInt(16, bits));
+      out.push_back(f.convertToFloat());
+    }
+    return out;
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense)
+    return std::nullopt;
+  for (llvm::APFloat f : dense.getValues<llvm::APFloat>()) {
+    bool lost = false;
+    f.convert(llvm::APFloat::IEEEsingle(), llvm::APFloat::rmNearestTiesToEven,
+              &lost);
+    out.push_back(f.convertToFloat());
+  }
+  return out;
 }

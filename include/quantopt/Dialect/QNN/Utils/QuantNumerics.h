@@ -24,6 +24,9 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 
+#include <optional>
+#include <vector>
+
 namespace quantopt::qnn {
 
 /// How scales and zero points map onto the elements of a tensor.
@@ -110,6 +113,15 @@ llvm::SmallVector<T> transposeMatrix(llvm::ArrayRef<T> values, int64_t rows,
 /// Float32 values of a constant: dense attributes and f32 resource blobs.
 /// std::nullopt when the data is unavailable (an elided resource) or not f32.
 std::optional<llvm::SmallVector<float>> getF32Values(mlir::ElementsAttr attr);
+
+/// Values of a constant of any float type (f32, f16, bf16) as float;
+/// std::nullopt when the data is unavailable or not float.
+std::optional<llvm::SmallVector<float>> getFloatValues(mlir::ElementsAttr attr);
+
+/// The values of an 8- or 4-bit integer constant, one per byte (sign
+/// extended for signed types). Resource blobs are read directly, without an
+/// int64 copy. std::nullopt when the data is unavailable.
+std::optional<std::vector<int8_t>> getWeightBytes(mlir::ElementsAttr attr);
 
 } // namespace quantopt::qnn
 

@@ -1,0 +1,115 @@
+//===- CUDATarget.h - Compile a qnn module for an NVIDIA GPU ----*- C++ -*-===//
+//
+// Part of the QuantOpt project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The GPU half of `quant-compile --target sm_XX` (docs/GPUBackend.md): lowers
+// a qnn module to linalg, maps every loop nest to a kernel, serializes the
+// kernels with the CUDA toolkit (ptxas, fatbinary) into fatbins embedded in
+// an x86-64 shared object whose entry `quantopt_entry` sees device pointers
+// only and calls the runtime's mgpu* functions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANTOPT_TARGET_CUDA_CUDATARGET_H
+#define QUANTOPT_TARGET_CUDA_CUDATARGET_H
+
+#include "quantopt/Target/CPU/CPUTarget.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace quantopt {
+
+struct CUDACompileOptions {
+  /// The GPU: one of getSupportedCUDAChips().
+  std::string chip = "sm_90";
+  /// The CUDA toolkit (holding bin/ptxas and bin/fatbinary); empty means
+  /// $CUDA_PATH, then /usr/local/cuda.
+  std::string toolkitPath;
+  /// Optimization level of the device code (NVPTX and ptxas) and of the
+  /// host code (0-3).
+  unsigned optLevel = 3;
+  /// The C compiler driver used to link the host shared object.
+  std::string linker = "cc";
+  /// When set, the module after kernel outlining (host function with
+  /// gpu.launch_func, gpu.modules with gpu.func kernels) is printed here.
+  std::string dumpGPUDialectPath;
+  /// When set, the host LLVM dialect module is printed here.
+  std::string dumpLLVMDialectPath;
+};
+
+/// One generated kernel, for --print-kernels and the manifest.
+struct CUDAKernelInfo {
+  std::string module;
+  std::string name;
+  /// The ONNX node the kernel comes from ("" if unknown).
+  std::string node;
+  /// Launch sizes when they are compile-time constants.
+  std::optional<std::array<int64_t, 3>> grid, block;
+};
+
+struct CompiledCUDAModel {
+  std::vector<CompiledWeight> weights;
+  std::string sharedObject;
+  std::vector<CUDAKernelInfo> kernels;
+  /// Manifest entries: "inputs", "outputs", "target", "entry", "kernels".
+  llvm::json::Object manifest;
+};
+
+/// The chips quant-compile --target accepts: sm_80, sm_86, sm_89, sm_90.
+llvm::ArrayRef<llvm::StringRef> getSupportedCUDAChips();
+
+/// 90 for "sm_90"; std::nullopt for anything getSupportedCUDAChips() lacks.
+std::optional<int> getCUDAComputeCapability(llvm::StringRef chip);
+
+/// The toolkit directory to use (`option`, else $CUDA_PATH, else
+/// /usr/local/cuda), checked to hold bin/ptxas and bin/fatbinary; the error
+/// says what is missing and how to install it.
+llvm::Expected<std::string> findCUDAToolkit(llvm::StringRef option);
+
+/// Steps 1-5 of the pipeline: the qnn module (public function: the model)
+/// becomes a host function on device memrefs that allocates, copies and
+/// launches, plus gpu.modules with the kernels (GPU dialect, before NVVM).
+/// The model function is renamed `quantopt_model`; its constants become the
+/// returned weights (leading arguments). Errors name the op that failed.
+llvm::Expected<std::vector<CompiledWeight>>
+lowerToGPUDialect(mlir::ModuleOp module, const CUDACompileOptions &options);
+
+/// The kernels of a module after lowerToGPUDialect() (launch sizes taken
+/// from the gpu.launch_func ops).
+std::vector<CUDAKernelInfo> listCUDAKernels(mlir::ModuleOp module);
+
+/// Attaches the NVVM target of `options` to every gpu.module (replacing
+/// any target already there) and lowers their bodies to the NVVM/LLVM
+/// dialects (erf/tanh/exp approximated, the rest through libdevice).
+void buildGPUDeviceLoweringPipeline(mlir::OpPassManager &pm,
+                                    const CUDACompileOptions &options);
+
+/// The PTX of every gpu.module of `module` (which may hold gpu.func
+/// kernels, or be at the level lowerToGPUDialect() produces), each preceded
+/// by a `// gpu.module @name` line. `module` is not changed.
+llvm::Expected<std::string> emitCUDAPTX(mlir::ModuleOp module,
+                                        const CUDACompileOptions &options);
+
+/// Lowers `module` (consumed: it is rewritten in place) and builds the
+/// shared object (fatbins with cubin for options.chip and PTX embedded).
+llvm::Expected<CompiledCUDAModel>
+compileForCUDA(mlir::ModuleOp module, const CUDACompileOptions &options);
+
+/// Dialects, interfaces and translations the CUDA target needs.
+void registerCUDATargetDialects(mlir::DialectRegistry &registry);
+
+} // namespace quantopt
+
+#endif // QUANTOPT_TARGET_CUDA_CUDATARGET_H

@@ -1,0 +1,514 @@
+//===- QNNToGPU.cpp - Weight-only int4 matmuls to the W4A16 GPU kernel ----===//
+//
+// Part of the QuantOpt project.
+//
+// Rewrites qnn.weight_only_matmul with constant int4 weights into launches
+// of the W4A16 kernel (W4A16Kernel.mlir, embedded below) on buffers of the
+// tensor-level IR, with the weights packed here, at compile time, into the
+// order the kernel's tensor-core fragments read (docs/GPUBackend.md). The
+// rest of the model is left to qnn-lower-to-cpu{kernel-library=false} and
+// the GPU target's loop mapping.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quantopt/Conversion/Passes.h"
+
+#include "quantopt/Dialect/QNN/IR/QNNOps.h"
+#include "quantopt/Dialect/QNN/Utils/QuantNumerics.h"
+
+#include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/StringSwitch.h"
+
+#include <cstring>
+
+namespace quantopt {
+#define GEN_PASS_DEF_QNNLOWERTOGPUPASS
+#define GEN_PASS_DEF_QNNMATERIALIZEGPULAUNCHESPASS
+#include "quantopt/Conversion/Passes.h.inc"
+} // namespace quantopt
+
+using namespace mlir;
+using namespace quantopt;
+using namespace quantopt::qnn;
+
+namespace {
+
+const char *const kW4A16Source =
+#include "W4A16Kernel.inc"
+    ;
+
+constexpr StringLiteral kKernelModule = "quantopt_kernels";
+constexpr StringLiteral kW4A16Kernel = "qgpu_w4a16_f16";
+/// Columns per block and k per pipeline stage (the kernel's constants).
+constexpr int64_t kBlockN = 64, kBlockK = 128;
+/// Bytes of one pipeline stage: A 16x128 f16, B 4 x 1 KiB, scales <= 1 KiB.
+constexpr int64_t kStageBytes = 9216;
+/// Split-K counters in the kernel module: (m-tile, n-block) pairs.
+constexpr int64_t kNumCounters = 4096;
+/// Split-K is used up to this many 16-row tiles of M.
+constexpr int64_t kMaxSplitMTiles = 4;
+
+int64_t smCount(StringRef chip) {
+  return llvm::StringSwitch<int64_t>(chip)
+      .Case("sm_80", 108)
+      .Case("sm_86", 84)
+      .Case("sm_89", 128)
+      .Case("sm_90", 132)
+      .Default(0);
+}
+
+uint16_t toHalfBits(float v, bool &overflow) {
+  llvm::APFloat f(v);
+  bool lost = false;
+  f.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven,
+            &lost);
+  overflow |= f.isInfinity() || f.isNaN();
+  return static_cast<uint16_t>(f.bitcastToAPInt().getZExtValue());
+}
+
+/// A weight in the kernel's layout (docs/GPUBackend.md, "W4A16 kernel").
+struct PackedW4 {
+  int64_t K, N, Kpad, Npad, group;
+  /// uint32 [Npad/64][Kpad/128][8 steps][32 lanes][4 groups]: for the
+  /// column group j (16 columns) of block nb and the k16 step t of k-tile
+  /// kt, lane l (q = l % 4, r = l / 4) holds the nibbles of (k, n) =
+  /// (2q, r), (2q+8, r), (2q, r+8), (2q+8, r+8) in bits 0-15 (4 bits each,
+  /// in that order) and those of k + 1 in bits 16-31 (k relative to the
+  /// step, n to the group). A block's k-tile is 4 KiB, contiguous.
+  std::vector<char> words;
+  /// uint32 [Npad/64][Kpad/group][8 r][8 i] for column 8i + r of the block:
+  /// f16 scale in bits 0-15, f16 (1024 + zero point) in bits 16-31;
+  /// padding has scale 0.
+  std::vector<char> scales;
+};
+
+/// Packs a [K, N] int4 weight (values as bytes, `isSigned` for i4) with
+/// scales and zero points in the qnn op's layouts. Returns a reason on
+/// failure.
+FailureOr<PackedW4> packW4(ArrayRef<int8_t> w, bool isSigned,
+                           ArrayRef<float> scales,
+                           std::optional<SmallVector<int64_t>> zeroPoints,
+                           int64_t K, int64_t N, int64_t group,
+                           std::string &why) {
+  int64_t eff = group;
+  if (group == 0 || group % 128 == 0)
+    eff = 128; // per channel, per tensor or coarse groups: replicated
+  else if (group != 32 && group != 64 && group != 128) {
+    why = "group size " + std::to_string(group) +
+          " (the kernel takes 32, 64, 128, multiples of 128, per channel)";
+    return failure();
+  }
+  PackedW4 p;
+  p.K = K;
+  p.N = N;
+  p.group = eff;
+  p.Kpad = (K + kBlockK - 1) / kBlockK * kBlockK;
+  p.Npad = (N + kBlockN - 1) / kBlockN * kBlockN;
+  int64_t offset = isSigned ? 8 : 0;
+  auto u = [&](int64_t k, int64_t n) -> uint32_t {
+    if (k >= K || n >= N)
+      return 0;
+    return static_cast<uint32_t>(w[k * N + n] + offset) & 0xF;
+  };
+  int64_t T = p.Kpad / 16, J = p.Npad / 16;
+  std::vector<uint32_t> words(J * T * 32);
+  static const int fields[4][3] = {{0, 0, 0}, {4, 8, 0}, {8, 0, 8}, {12, 8, 8}};
+  for (int64_t j = 0; j < J; ++j)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t l = 0; l < 32; ++l) {
+        int64_t q = l % 4, r = l / 4;
+        uint32_t word = 0;
+        for (const auto &f : fields) {
+          int64_t k = 16 * t + 2 * q + f[1], n = 16 * j + r + f[2];
+          word |= u(k, n) << f[0];
+          word |= u(k + 1, n) << (f[0] + 16);
+        }
+        // [nb][kt][t % 8][l][j % 4]
+        int64_t nb = j / 4, kt = t / 8;
+        words[((((nb * (T / 8) + kt) * 8 + t % 8) * 32 + l) * 4) + j % 4] =
+            word;
+      }
+  p.words.resize(words.size() * 4);
+  std::memcpy(p.words.data(), words.data(), p.words.size());
+
+  int64_t groupsPad = p.Kpad / eff;
+  std::vector<uint32_t> sw(p.Npad / kBlockN * groupsPad * kBlockN);
+  bool overflow = false;
+  uint16_t padZero = toHalfBits(1024.0f, overflow);
+  for (int64_t nb = 0; nb < p.Npad / kBlockN; ++nb)
+    for (int64_t g = 0; g < groupsPad; ++g)
+      for (int64_t jj = 0; jj < kBlockN; ++jj) {
+        int64_t n = nb * kBlockN + jj, k = g * eff;
+        uint32_t word = uint32_t(padZero) << 16;
+        if (n < N && k < K) {
+          int64_t idx = scales.size() == 1 ? 0
+                        : group == 0       ? n
+                                           : (k / group) * N + n;
+          float zp = static_cast<float>(offset);
+          if (zeroPoints)
+            zp += static_cast<float>(
+                (*zeroPoints)[zeroPoints->size() == 1 ? 0 : idx]);
+          word = toHalfBits(scales[idx], overflow) |
+                 (uint32_t(toHalfBits(1024.0f + zp, overflow)) << 16);
+        }
+        // [nb][g][r][i] for the block's column jj = 8i + r.
+        sw[(nb * groupsPad + g) * kBlockN + (jj % 8) * 8 + jj / 8] = word;
+      }
+  if (overflow) {
+    why = "a scale outside the f16 range";
+    return failure();
+  }
+  p.scales.resize(sw.size() * 4);
+  std::memcpy(p.scales.data(), sw.data(), p.scales.size());
+  return p;
+}
+
+/// The kernel source with its placeholders filled in, parsed, with its
+/// qgpu.unroll loops unrolled.
+FailureOr<gpu::GPUModuleOp> buildKernelModule(ModuleOp module, int64_t stages) {
+  std::string src = kW4A16Source;
+  auto replaceAll = [&](StringRef from, const std::string &to) {
+    for (size_t pos; (pos = src.find(from.str())) != std::string::npos;)
+      src.replace(pos, from.size(), to);
+  };
+  replaceAll("@STAGES_M1@", std::to_string(stages - 1));
+  replaceAll("@STAGES@", std::to_string(stages));
+  replaceAll("@FLAG@", std::to_string(stages * kStageBytes));
+  ParserConfig config(module.getContext());
+  OwningOpRef<ModuleOp> parsed = parseSourceString<ModuleOp>(src, config);
+  if (!parsed)
+    return module.emitError("internal error: the W4A16 kernel does not parse");
+  SmallVector<scf::ForOp> loops;
+  parsed->walk([&](scf::ForOp f) {
+    if (f->hasAttr("qgpu.unroll"))
+      loops.push_back(f); // post-order: inner loops first
+  });
+  for (scf::ForOp f : loops)
+    if (failed(loopUnrollFull(f)))
+      return module.emitError("internal error: cannot unroll a kernel loop");
+  auto kernels = *parsed->getOps<gpu::GPUModuleOp>().begin();
+  kernels->remove();
+  OpBuilder b(module.getBodyRegion());
+  b.setInsertionPointToEnd(module.getBody());
+  b.insert(kernels);
+  return kernels;
+}
+
+struct QNNLowerToGPUPass
+    : quantopt::impl::QNNLowerToGPUPassBase<QNNLowerToGPUPass> {
+  using QNNLowerToGPUPassBase::QNNLowerToGPUPassBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    int64_t sms = smCount(chip);
+    if (sms == 0) {
+      module.emitError("qnn-lower-to-gpu: unknown chip '")
+          << chip << "' (expected sm_80, sm_86, sm_89 or sm_90)";
+      return signalPassFailure();
+    }
+    if (stages < 2 || stages > 12) {
+      module.emitError("qnn-lower-to-gpu: stages must be in [2, 12]");
+      return signalPassFailure();
+    }
+    SmallVector<WeightOnlyMatMulOp> ops;
+    module.walk([&](WeightOnlyMatMulOp w) { ops.push_back(w); });
+    bool any = false;
+    for (WeightOnlyMatMulOp w : ops) {
+      std::string why;
+      if (succeeded(lower(w, sms, why))) {
+        any = true;
+        ++numW4A16;
+      } else if (!why.empty()) {
+        w->setAttr("qnn.gpu_fallback", StringAttr::get(&getContext(), why));
+      } else {
+        return signalPassFailure();
+      }
+    }
+    if (!any)
+      return;
+    if (!module.lookupSymbol(kKernelModule) &&
+        failed(buildKernelModule(module, stages)))
+      return signalPassFailure();
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    UnitAttr::get(&getContext()));
+  }
+
+  /// Rewrites `w`; on an unsupported case returns failure with `why` set
+  /// (the op stays for the generic lowering).
+  LogicalResult lower(WeightOnlyMatMulOp w, int64_t sms, std::string &why);
+};
+
+/// The private declaration whose calls stand for launches of `kernel`
+/// until qnn-gpu-materialize-launches.
+func::FuncOp launchDeclaration(ModuleOp module, SymbolRefAttr kernel,
+                               TypeRange types) {
+  std::string name = "quantopt_launch_" + kernel.getLeafReference().str();
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
+    return f;
+  OpBuilder b(module.getBodyRegion());
+  auto f = func::FuncOp::create(b, module.getLoc(), name,
+                                b.getFunctionType(types, {}));
+  f.setPrivate();
+  f->setAttr("qgpu.kernel", kernel);
+  return f;
+}
+
+struct QNNMaterializeGPULaunchesPass
+    : quantopt::impl::QNNMaterializeGPULaunchesPassBase<
+          QNNMaterializeGPULaunchesPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> decls;
+    for (auto f : module.getOps<func::FuncOp>())
+      if (f->hasAttr("qgpu.kernel"))
+        decls.push_back(f);
+    for (func::FuncOp decl : decls) {
+      auto kernel = cast<SymbolRefAttr>(decl->getAttr("qgpu.kernel"));
+      std::optional<SymbolTable::UseRange> uses = decl.getSymbolUses(module);
+      for (const SymbolTable::SymbolUse &use : *uses) {
+        auto call = dyn_cast<func::CallOp>(use.getUser());
+        if (!call || call.getNumOperands() < 7) {
+          use.getUser()->emitOpError("unexpected use of a launch declaration");
+          return signalPassFailure();
+        }
+        OpBuilder b(call);
+        ValueRange o = call.getOperands();
+        auto launch = gpu::LaunchFuncOp::create(
+            b, call.getLoc(), kernel, gpu::KernelDim3{o[0], o[1], o[2]},
+            gpu::KernelDim3{o[3], o[4], o[5]}, o[6], o.drop_front(7), Type(),
+            ValueRange{});
+        if (Attribute a = call->getAttr("qnn.kernel"))
+          launch->setAttr("qnn.kernel", a);
+        call.erase();
+      }
+      decl.erase();
+    }
+  }
+};
+
+Value castElements(OpBuilder &b, Location loc, Value v, Type elt) {
+  auto t = cast<RankedTensorType>(v.getType());
+  if (t.getElementType() == elt)
+    return v;
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
+  Value init = tensor::EmptyOp::create(b, loc, sizes, elt);
+  AffineMap id = b.getMultiDimIdentityMap(t.getRank());
+  SmallVector<utils::IteratorType> iters(t.getRank(),
+                                         utils::IteratorType::parallel);
+  bool widen =
+      elt.getIntOrFloatBitWidth() > t.getElementType().getIntOrFloatBitWidth();
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), v, init, ArrayRef<AffineMap>{id, id},
+             iters,
+             [&](OpBuilder &nb, Location nl, ValueRange a) {
+               Value r =
+                   widen ? (Value)arith::ExtFOp::create(nb, nl, elt, a[0])
+                         : (Value)arith::TruncFOp::create(nb, nl, elt, a[0]);
+               linalg::YieldOp::create(nb, nl, r);
+             })
+      .getResult(0);
+}
+
+/// "<ONNX node name>.<suffix>" for resource blobs.
+std::string blobName(Operation *op, StringRef suffix) {
+  std::string n = "packed";
+  op->getLoc()->walk([&](Location l) {
+    if (auto name = dyn_cast<NameLoc>(l)) {
+      n = name.getName().str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return n + "." + suffix.str();
+}
+
+Value blob(OpBuilder &b, Location loc, StringRef name, ArrayRef<char> bytes) {
+  auto type = RankedTensorType::get({(int64_t)bytes.size()}, b.getI8Type());
+  auto attr = DenseResourceElementsAttr::get(
+      type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64));
+  return arith::ConstantOp::create(b, loc, attr);
+}
+
+/// The device address of a tensor's buffer (identity layout), as i64.
+Value addressOf(OpBuilder &b, Location loc, Value tensor) {
+  auto t = cast<RankedTensorType>(tensor.getType());
+  auto m = MemRefType::get(t.getShape(), t.getElementType());
+  Value buf = bufferization::ToBufferOp::create(b, loc, m, tensor,
+                                                /*readOnly=*/true);
+  Value idx = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buf);
+  return arith::IndexCastOp::create(b, loc, b.getI64Type(), idx);
+}
+
+LogicalResult QNNLowerToGPUPass::lower(WeightOnlyMatMulOp w, int64_t sms,
+                                       std::string &why) {
+  ElementsAttr wAttr, sAttr, zAttr, bAttr;
+  auto constantOf = [](Value v) -> ElementsAttr {
+    if (!v)
+      return {};
+    if (auto c = v.getDefiningOp<qnn::ConstantOp>())
+      return c.getValue();
+    if (auto c = v.getDefiningOp<arith::ConstantOp>())
+      return dyn_cast<ElementsAttr>(c.getValue());
+    return {};
+  };
+  wAttr = constantOf(w.getWeight());
+  sAttr = constantOf(w.getScales());
+  zAttr = constantOf(w.getZeroPoints());
+  bAttr = constantOf(w.getBias());
+  if (!wAttr || !sAttr || (w.getZeroPoints() && !zAttr) ||
+      (w.getBias() && !bAttr)) {
+    why = "non-constant weights, scales, zero points or bias";
+    return failure();
+  }
+  auto wType = cast<ShapedType>(wAttr.getType());
+  auto wElt = cast<IntegerType>(wType.getElementType());
+  if (wElt.getWidth() != 4) {
+    why = "8-bit weights (the GPU kernel is int4)";
+    return failure();
+  }
+  int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
+  auto xType = cast<RankedTensorType>(w.getInput().getType());
+  auto rType = cast<RankedTensorType>(w.getResult().getType());
+  Type xElt = xType.getElementType();
+  if (!(xElt.isF16() || xElt.isF32()) || rType.getElementType() != xElt) {
+    why = "activations that are not f16 or f32";
+    return failure();
+  }
+  if (K % 8 != 0) {
+    why = "K = " + std::to_string(K) + " is not a multiple of 8";
+    return failure();
+  }
+  auto bytes = getWeightBytes(wAttr);
+  auto scales = getFloatValues(sAttr);
+  std::optional<SmallVector<float>> bias;
+  std::optional<SmallVector<int64_t>> zps;
+  if (zAttr)
+    zps = getIntValues(zAttr);
+  if (bAttr)
+    bias = getFloatValues(bAttr);
+  if (!bytes || !scales || (zAttr && !zps) || (bAttr && !bias)) {
+    w.emitOpError("weight data is not available (elided?)");
+    return failure();
+  }
+  auto packed = packW4(*bytes, !wElt.isUnsigned(), *scales, zps, K, N,
+                       w.getGroupSize(), why);
+  if (failed(packed))
+    return failure();
+
+  // Split-K for small M: about four blocks per SM at M = 1 (measured best
+  // of 2, 4 and 6 on an H100 with 4 stages: benchmarks/results).
+  int64_t nBlocks = packed->Npad / kBlockN, numKT = packed->Kpad / kBlockK;
+  int64_t split = std::min<int64_t>((4 * sms + nBlocks - 1) / nBlocks, numKT);
+  if (nBlocks * kMaxSplitMTiles > kNumCounters)
+    split = 1;
+  int64_t ktPer = (numKT + split - 1) / split;
+  split = (numKT + ktPer - 1) / ktPer;
+
+  OpBuilder b(w);
+  Location loc = w.getLoc();
+  MLIRContext *ctx = b.getContext();
+  Type f16 = b.getF16Type(), i32 = b.getI32Type();
+  auto idx = [&](int64_t v) {
+    return (Value)arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto toI32 = [&](Value v) {
+    return (Value)arith::IndexCastOp::create(b, loc, i32, v);
+  };
+  auto cI32 = [&](int64_t v) {
+    return (Value)arith::ConstantIntOp::create(b, loc, v, 32);
+  };
+
+  // The activations as f16, in their own shape: the kernel reads them as
+  // [M, K] rows (identity layout), M the product of the leading dims.
+  Value x = castElements(b, loc, w.getInput(), f16);
+  int64_t rank = xType.getRank();
+  Value m = idx(1);
+  SmallVector<Value> outDynDims;
+  for (int64_t i = 0; i + 1 < rank; ++i) {
+    Value d = tensor::DimOp::create(b, loc, x, i);
+    m = arith::MulIOp::create(b, loc, m, d);
+    if (rType.isDynamicDim(i))
+      outDynDims.push_back(d);
+  }
+
+  Value wBlob = blob(b, loc, blobName(w, "w4a16"), packed->words);
+  Value sBlob = blob(b, loc, blobName(w, "w4a16_scales"), packed->scales);
+  Value biasAddr = arith::ConstantIntOp::create(b, loc, 0, 64);
+  if (bias) {
+    ArrayRef<char> bb(reinterpret_cast<const char *>(bias->data()),
+                      bias->size() * sizeof(float));
+    biasAddr = addressOf(b, loc, blob(b, loc, blobName(w, "bias"), bb));
+  }
+
+  // Grid: (N / 64, split, ceil(M / 16)); split-K only for small M.
+  Value c1 = idx(1);
+  Value mTiles = arith::CeilDivUIOp::create(b, loc, m, idx(16));
+  mTiles = arith::MaxUIOp::create(b, loc, mTiles, c1);
+  Value small = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, mTiles,
+                                      idx(kMaxSplitMTiles));
+  Value splitV = arith::SelectOp::create(b, loc, small, idx(split), c1);
+  Value ktPerV =
+      arith::SelectOp::create(b, loc, small, cI32(ktPer), cI32(numKT));
+  Value wsElems = arith::MulIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, splitV, mTiles),
+      idx(16 * packed->Npad));
+  wsElems = arith::MaxUIOp::create(b, loc, wsElems, idx(16));
+
+  auto outType = MemRefType::get(rType.getShape(), f16);
+  Value outBuf = memref::AllocOp::create(b, loc, outType, outDynDims,
+                                         b.getI64IntegerAttr(64));
+  auto wsType = MemRefType::get({ShapedType::kDynamic}, b.getF32Type());
+  Value wsBuf = memref::AllocOp::create(b, loc, wsType, ValueRange{wsElems},
+                                        b.getI64IntegerAttr(64));
+  auto address = [&](Value memref) {
+    Value i = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+    return (Value)arith::IndexCastOp::create(b, loc, b.getI64Type(), i);
+  };
+  SmallVector<Value> args{addressOf(b, loc, x),
+                          addressOf(b, loc, wBlob),
+                          addressOf(b, loc, sBlob),
+                          biasAddr,
+                          address(outBuf),
+                          address(wsBuf),
+                          toI32(m),
+                          cI32(N),
+                          cI32(K),
+                          cI32(packed->Npad),
+                          ktPerV,
+                          cI32(numKT),
+                          cI32(llvm::Log2_64(packed->group)),
+                          cI32(bias ? 1 : 0)};
+  auto kernel = SymbolRefAttr::get(ctx, kKernelModule,
+                                   {FlatSymbolRefAttr::get(ctx, kW4A16Kernel)});
+  Value smem = cI32(stages * kStageBytes + 16);
+  SmallVector<Value> operands{idx(nBlocks), splitV, mTiles, idx(128),
+                              c1,           c1,     smem};
+  operands.append(args);
+  func::FuncOp decl = launchDeclaration(w->getParentOfType<ModuleOp>(), kernel,
+                                        ValueRange(operands).getTypes());
+  auto launch = func::CallOp::create(b, loc, decl, operands);
+  std::string reason =
+      "int4 weights, group " + std::to_string(packed->group) + ", " +
+      std::to_string(split) +
+      "-way split-K for M <= " + std::to_string(16 * kMaxSplitMTiles) + " (" +
+      std::to_string(nBlocks) + " column blocks, " + std::to_string(sms) +
+      " SMs on " + chip + ")";
+  launch->setAttr(
+      "qnn.kernel",
+      b.getDictionaryAttr({b.getNamedAttr("name", b.getStringAttr("w4a16")),
+                           b.getNamedAttr("reason", b.getStringAttr(reason))}));
+
+  Value out = bufferization::ToTensorOp::create(
+      b, loc, RankedTensorType::get(rType.getShape(), f16), outBuf,
+      /*restrict=*/true, /*writable=*/true);
+  out = castElements(b, loc, out, xElt);
+  w.getResult().replaceAllUsesWith(out);
+  w.erase();
+  return success();
+}
+
+} // namespace

@@ -1,0 +1,408 @@
+//===- CUDATarget.cpp - Compile a qnn module for an NVIDIA GPU ------------===//
+//
+// Part of the QuantOpt project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The pipeline of docs/GPUBackend.md: qnn -> linalg (as the CPU target, with
+// every matmul a linalg contraction), elementwise fusion, constants to
+// weights, bufferization, loops -> 1-D grids of 256-thread blocks, host
+// memory ops -> GPU runtime ops, kernel outlining, NVVM, and gpu.binary
+// fatbins (cubin + PTX, built by the toolkit's ptxas and fatbinary) embedded
+// in the host shared object that the CPU target's code emitter links.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quantopt/Target/CUDA/CUDATarget.h"
+
+#include "quantopt/Conversion/Passes.h"
+#include "quantopt/Dialect/QNN/Transforms/Passes.h"
+#include "quantopt/Target/CUDA/GPUHostTransforms.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/GPUCommon/GPUCommonPass.h"
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/SCFToGPU/SCFToGPUPass.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+
+using namespace mlir;
+using namespace quantopt;
+
+namespace {
+
+llvm::Error makeError(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+/// PTX ISA 8.0 (CUDA 12.0): every chip we support, and what nvvm ops of
+/// hand-written kernels (mma.sync, ldmatrix, cp.async) need.
+constexpr llvm::StringLiteral kPTXFeatures = "+ptx80";
+
+/// Sets the NVVM target of options on every gpu.module, replacing any target
+/// already there (hand-written kernel modules included).
+struct AttachNVVMTargetPass
+    : public PassWrapper<AttachNVVMTargetPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(AttachNVVMTargetPass)
+  AttachNVVMTargetPass(std::string chip, unsigned optLevel)
+      : chip(std::move(chip)), optLevel(optLevel) {}
+  StringRef getArgument() const final { return "quantopt-attach-nvvm-target"; }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<NVVM::NVVMDialect>();
+  }
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    auto target = NVVM::NVVMTargetAttr::get(
+        ctx, optLevel, "nvptx64-nvidia-cuda", chip, kPTXFeatures);
+    getOperation().walk([&](gpu::GPUModuleOp m) {
+      m.setTargetsAttr(ArrayAttr::get(ctx, {target}));
+    });
+  }
+  std::string chip;
+  unsigned optLevel;
+};
+
+std::optional<std::array<int64_t, 3>> constantDims(gpu::KernelDim3 dims) {
+  std::array<int64_t, 3> out;
+  Value vs[3] = {dims.x, dims.y, dims.z};
+  for (int i = 0; i < 3; ++i) {
+    APInt v;
+    if (!vs[i] || !matchPattern(vs[i], m_ConstantInt(&v)))
+      return std::nullopt;
+    out[i] = v.getSExtValue();
+  }
+  return out;
+}
+
+llvm::json::Value dimsJSON(const std::optional<std::array<int64_t, 3>> &d) {
+  if (!d)
+    return nullptr;
+  return llvm::json::Array{(*d)[0], (*d)[1], (*d)[2]};
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Chips and toolkit
+//===----------------------------------------------------------------------===//
+
+llvm::ArrayRef<llvm::StringRef> quantopt::getSupportedCUDAChips() {
+  static const llvm::StringRef chips[] = {"sm_80", "sm_86", "sm_89", "sm_90"};
+  return chips;
+}
+
+std::optional<int> quantopt::getCUDAComputeCapability(llvm::StringRef chip) {
+  if (!llvm::is_contained(getSupportedCUDAChips(), chip))
+    return std::nullopt;
+  int cc = 0;
+  chip.drop_front(3).getAsInteger(10, cc);
+  return cc;
+}
+
+llvm::Expected<std::string> quantopt::findCUDAToolkit(llvm::StringRef option) {
+  std::string path = option.str(), from = "--cuda-path";
+  if (path.empty())
+    if (std::optional<std::string> env =
+            llvm::sys::Process::GetEnv("CUDA_PATH"))
+      if (!env->empty()) {
+        path = *env;
+        from = "$CUDA_PATH";
+      }
+  if (path.empty()) {
+    path = "/usr/local/cuda";
+    from = "the default";
+  }
+  for (const char *tool : {"ptxas", "fatbinary"}) {
+    llvm::SmallString<128> bin(path);
+    llvm::sys::path::append(bin, "bin", tool);
+    if (!llvm::sys::fs::can_execute(bin))
+      return makeError("the CUDA toolkit at '" + path + "' (" + from +
+                       ") has no " + tool + " (looked for " + bin +
+                       "); install the CUDA compiler tools (e.g. apt install "
+                       "cuda-nvcc-13-0, or the cuda-toolkit package) and point "
+                       "--cuda-path or CUDA_PATH at the toolkit directory");
+  }
+  return path;
+}
+
+//===----------------------------------------------------------------------===//
+// Pipeline
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<std::vector<CompiledWeight>>
+quantopt::lowerToGPUDialect(ModuleOp module,
+                            const CUDACompileOptions &options) {
+  MLIRContext *ctx = module.getContext();
+  auto found = getModelFunction(module);
+  if (!found)
+    return found.takeError();
+  func::FuncOp func = *found;
+  func.setName("quantopt_model");
+
+  // 1. qnn -> tensor-level upstream IR, matmuls as linalg contractions;
+  //    elementwise chains fused; splat constants become fills.
+  PassManager pm(ctx);
+  pm.nest<func::FuncOp>().addPass(qnn::createQNNEvaluateDequantizePass());
+  // Weight-only int4 matmuls: the W4A16 kernel (lib/Conversion/QNNToGPU).
+  QNNLowerToGPUPassOptions gpuOptions;
+  gpuOptions.chip = options.chip;
+  pm.addPass(createQNNLowerToGPUPass(gpuOptions));
+  QNNLowerToCPUPassOptions lowerOptions;
+  lowerOptions.kernelLibrary = false;
+  pm.addPass(createQNNLowerToCPUPass(lowerOptions));
+  pm.nest<func::FuncOp>().addPass(createCanonicalizerPass());
+  pm.nest<func::FuncOp>().addPass(createCSEPass());
+  buildElementwiseFusionPipeline(pm);
+  pm.nest<func::FuncOp>().addPass(createGPUMaterializeConstantsPass());
+  if (failed(pm.run(module)))
+    return makeError("lowering to the GPU failed (see the errors above)");
+
+  // 2. Every remaining tensor constant is a weight: data the .so held would
+  //    be host memory, which kernels cannot read.
+  ExternalizeOptions externalize;
+  externalize.minBytes = 0;
+  externalize.splats = true;
+  // Small integer constants that no linalg op reads are shape data (the
+  // target shape of a Reshape, pieces of a Concat of dims): they stay in
+  // host memory, where the host code reads them.
+  externalize.keepInCode = [](Operation *c) {
+    auto t = cast<RankedTensorType>(c->getResult(0).getType());
+    return t.getElementType().isSignlessInteger() && t.getNumElements() <= 16 &&
+           llvm::none_of(c->getUsers(), [](Operation *u) {
+             return isa<linalg::LinalgOp>(u) && !isHostShapeComputation(u);
+           });
+  };
+  auto weights = externalizeWeights(func, externalize);
+  if (!weights)
+    return weights.takeError();
+  func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                UnitAttr::get(ctx));
+
+  // 3-5. Buffers, loops -> kernels, host memory ops -> GPU runtime ops.
+  PassManager lower(ctx);
+  buildBufferizePipeline(lower);
+  // Launch calls of the hand-written kernels (QNNToGPU) -> gpu.launch_func.
+  lower.addPass(createQNNMaterializeGPULaunchesPass());
+  {
+    OpPassManager &f = lower.nest<func::FuncOp>();
+    f.addPass(createGPUPrepareLoopsPass());
+    f.addPass(createConvertLinalgToParallelLoopsPass());
+    f.addPass(createCanonicalizerPass());
+    f.addPass(createGPUTileParallelLoopsPass());
+    f.addPass(createGpuMapParallelLoopsPass());
+    f.addPass(createConvertParallelLoopToGpuPass());
+    f.addPass(createCanonicalizerPass());
+    f.addPass(createGPUHostMemoryToRuntimePass());
+  }
+  lower.addPass(createGpuKernelOutliningPass());
+  lower.nest<func::FuncOp>().addPass(createGPUCheckHostDataAccessPass());
+  lower.nest<func::FuncOp>().addPass(createGpuAsyncRegionPass());
+  lower.nest<func::FuncOp>().addPass(createCanonicalizerPass());
+  if (failed(lower.run(module)))
+    return makeError("mapping the model to GPU kernels failed (see the "
+                     "errors above)");
+  return std::move(*weights);
+}
+
+std::vector<CUDAKernelInfo> quantopt::listCUDAKernels(ModuleOp module) {
+  std::vector<CUDAKernelInfo> kernels;
+  module.walk([&](gpu::LaunchFuncOp launch) {
+    CUDAKernelInfo k;
+    k.module = launch.getKernelModuleName().str();
+    k.name = launch.getKernelName().str();
+    k.node = getNodeName(launch.getLoc());
+    k.grid = constantDims(launch.getGridSizeOperandValues());
+    k.block = constantDims(launch.getBlockSizeOperandValues());
+    kernels.push_back(std::move(k));
+  });
+  return kernels;
+}
+
+void quantopt::buildGPUDeviceLoweringPipeline(
+    OpPassManager &pm, const CUDACompileOptions &options) {
+  pm.addPass(
+      std::make_unique<AttachNVVMTargetPass>(options.chip, options.optLevel));
+  OpPassManager &g = pm.nest<gpu::GPUModuleOp>();
+  g.addPass(createApproximateMathPass());
+  g.addPass(createLowerAffinePass());
+  g.addPass(memref::createExpandStridedMetadataPass());
+  g.addPass(createSCFToControlFlowPass());
+  ConvertGpuOpsToNVVMOpsOptions nvvm;
+  nvvm.useBarePtrCallConv = false;
+  g.addPass(createConvertGpuOpsToNVVMOps(nvvm));
+  g.addPass(createCanonicalizerPass());
+  g.addPass(createCSEPass());
+  g.addPass(createReconcileUnrealizedCastsPass());
+}
+
+llvm::Expected<std::string>
+quantopt::emitCUDAPTX(ModuleOp module, const CUDACompileOptions &options) {
+  if (!getCUDAComputeCapability(options.chip))
+    return makeError("unknown GPU '" + options.chip + "'");
+  OwningOpRef<ModuleOp> copy(cast<ModuleOp>(module->clone()));
+  bool hasKernels = !copy->getOps<gpu::GPUModuleOp>().empty();
+  if (!hasKernels) {
+    auto weights = lowerToGPUDialect(*copy, options);
+    if (!weights)
+      return weights.takeError();
+  }
+  // Only the device side: the host code may be at any level.
+  MLIRContext *ctx = module.getContext();
+  OwningOpRef<ModuleOp> device(ModuleOp::create(UnknownLoc::get(ctx)));
+  device.get()->setAttrs(copy.get()->getAttrDictionary());
+  OpBuilder b(device->getBodyRegion());
+  for (auto m : copy->getOps<gpu::GPUModuleOp>())
+    b.clone(*m);
+  if (device->getOps<gpu::GPUModuleOp>().empty())
+    return makeError("the module has no kernels");
+  PassManager pm(ctx);
+  buildGPUDeviceLoweringPipeline(pm, options);
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa";
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  if (failed(pm.run(*device)))
+    return makeError("generating PTX failed (see the errors above)");
+  std::string ptx;
+  for (auto bin : device->getOps<gpu::BinaryOp>())
+    for (Attribute o : bin.getObjects()) {
+      ptx += "// gpu.module @" + bin.getSymName().str() + "\n";
+      ptx += cast<gpu::ObjectAttr>(o).getObject().str();
+      ptx += "\n";
+    }
+  return ptx;
+}
+
+llvm::Expected<CompiledCUDAModel>
+quantopt::compileForCUDA(ModuleOp module, const CUDACompileOptions &options) {
+  MLIRContext *ctx = module.getContext();
+  std::optional<int> cc = getCUDAComputeCapability(options.chip);
+  if (!cc)
+    return makeError("unknown GPU '" + options.chip +
+                     "'; valid: " + llvm::join(getSupportedCUDAChips(), ", "));
+  auto toolkit = findCUDAToolkit(options.toolkitPath);
+  if (!toolkit)
+    return toolkit.takeError();
+  auto found = getModelFunction(module);
+  if (!found)
+    return found.takeError();
+  func::FuncOp func = *found;
+
+  CompiledCUDAModel result;
+  llvm::json::Array inputs, outputs;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    auto d =
+        describeModelValue(func.getArgumentTypes()[i], func.getArgAttrDict(i),
+                           "input" + std::to_string(i));
+    if (!d)
+      return d.takeError();
+    inputs.push_back(std::move(*d));
+  }
+  for (unsigned i = 0; i < func.getNumResults(); ++i) {
+    auto d =
+        describeModelValue(func.getResultTypes()[i], func.getResultAttrDict(i),
+                           "output" + std::to_string(i));
+    if (!d)
+      return d.takeError();
+    outputs.push_back(std::move(*d));
+  }
+  if (func.getNumResults() == 0)
+    return makeError("the model has no outputs");
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    func.setArgAttrs(i, ArrayRef<NamedAttribute>{});
+  for (unsigned i = 0; i < func.getNumResults(); ++i)
+    func.setResultAttrs(i, ArrayRef<NamedAttribute>{});
+
+  reportCompilePhase("start");
+  auto weights = lowerToGPUDialect(module, options);
+  if (!weights)
+    return weights.takeError();
+  result.weights = std::move(*weights);
+  unsigned numArgs = func.getNumArguments();
+  reportCompilePhase("lowering to GPU kernels");
+  result.kernels = listCUDAKernels(module);
+  if (!options.dumpGPUDialectPath.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(options.dumpGPUDialectPath, ec);
+    if (!ec)
+      module.print(os);
+  }
+
+  // 6. Device code to NVVM, host code to LLVM, kernels to fatbins.
+  PassManager pm(ctx);
+  buildGPUDeviceLoweringPipeline(pm, options);
+  pm.addPass(createGpuToLLVMConversionPass());
+  buildHostLowerToLLVMPipeline(pm);
+  GpuModuleToBinaryPassOptions binary;
+  binary.toolkitPath = *toolkit;
+  binary.compilationTarget = "fatbin";
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  if (failed(pm.run(module)))
+    return makeError("compiling the kernels for " + options.chip +
+                     " failed (see the errors above)");
+  reportCompilePhase("NVVM, ptxas, fatbinary");
+  if (failed(addEntryWrapper(module, "_mlir_ciface_quantopt_model", true,
+                             numArgs)))
+    return makeError("cannot build the entry point");
+  if (!options.dumpLLVMDialectPath.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(options.dumpLLVMDialectPath, ec);
+    if (!ec)
+      module.print(os);
+  }
+
+  llvm::LLVMContext llvmCtx;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmCtx, "quantopt_model");
+  if (!llvmModule)
+    return makeError("translation to LLVM IR failed");
+  reportCompilePhase("translation to LLVM IR");
+  CPUCompileOptions host;
+  host.optLevel = options.optLevel;
+  host.linker = options.linker;
+  auto so = emitSharedObject(*llvmModule, host, host.cpu);
+  if (!so)
+    return so.takeError();
+  result.sharedObject = std::move(*so);
+
+  llvm::json::Array kernels;
+  for (const CUDAKernelInfo &k : result.kernels)
+    kernels.push_back(llvm::json::Object{{"node", k.node},
+                                         {"kernel", k.module + "::" + k.name},
+                                         {"grid", dimsJSON(k.grid)},
+                                         {"block", dimsJSON(k.block)}});
+  result.manifest["kernels"] = std::move(kernels);
+  result.manifest["inputs"] = std::move(inputs);
+  result.manifest["outputs"] = std::move(outputs);
+  result.manifest["entry"] = "quantopt_entry";
+  result.manifest["target"] = llvm::json::Object{
+      {"kind", "cuda"}, {"chip", options.chip}, {"compute_capability", *cc}};
+  return result;
+}
+
+void quantopt::registerCUDATargetDialects(DialectRegistry &registry) {
+  registerCPUTargetDialects(registry);
+  registry.insert<gpu::GPUDialect, NVVM::NVVMDialect>();
+  registerAllExtensions(registry);
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+  registerGPUDialectTranslation(registry);
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
+  registerNVVMDialectTranslation(registry);
+}

@@ -1,0 +1,163 @@
+"""GPU target of quant-compile, checked without a GPU.
+
+Compiles the models of the other e2e tests (the MLP and the transformer of
+check_float_models.py, an ONNX MatMulNBits model as in
+check_quantized_models.py, and the transformer quantized W4A16) with
+`quant-compile --target sm_80` and `--target sm_90`, then checks each bundle:
+the manifest's target and entry, and the fatbins embedded in the shared
+object: each holds a cubin (ELF) that ptxas built for the requested chip and
+the PTX of the same kernels (so that newer GPUs can JIT it). The fatbin
+headers are parsed here; `cuobjdump -lelf -lptx` is also run on one fatbin
+when the toolkit has it.
+
+    check_gpu_compile.py --quant-compile BIN [--out-dir DIR] --work-dir DIR
+
+The bundles are kept in --out-dir (default: the work dir) for a later run
+on a GPU machine (quant-run BUNDLE --input ...).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+
+import numpy as np
+
+import e2e_common as E
+import check_quantized_models as Q
+
+BUNDLE_MAGIC = b"QOPTBNDL"
+FATBIN_MAGIC = 0xBA55ED50
+KIND_PTX, KIND_ELF = 1, 2
+
+
+def read_sections(path):
+    """name -> bytes of every section of a .qob bundle."""
+    data = open(path, "rb").read()
+    if data[:8] != BUNDLE_MAGIC:
+        raise ValueError(f"{path}: not a bundle")
+    _, count, _, table = struct.unpack_from("<IIQQ", data, 8)
+    sections = {}
+    for i in range(count):
+        entry = table + 48 * i
+        name = data[entry:entry + 16].rstrip(b"\0").decode()
+        offset, size = struct.unpack_from("<QQ", data, entry + 16)
+        sections[name] = data[offset:offset + size]
+    return sections
+
+
+def fatbins(blob):
+    """(offset, [(kind, arch)]) of every fatbin in `blob`."""
+    found = []
+    start = 0
+    magic = struct.pack("<I", FATBIN_MAGIC)
+    while True:
+        at = blob.find(magic, start)
+        if at < 0:
+            return found
+        start = at + 4
+        _, _, header, size = struct.unpack_from("<IHHQ", blob, at)
+        if header != 16 or at + header + size > len(blob):
+            continue
+        entries = []
+        off = at + header
+        while off < at + header + size:
+            kind, _, ehs, payload = struct.unpack_from("<HHIQ", blob, off)
+            arch, = struct.unpack_from("<I", blob, off + 28)
+            entries.append((kind, arch))
+            off += ehs + payload
+        found.append((at, at + header + size, entries))
+        start = at + header + size
+
+
+def find_cuobjdump():
+    for d in (os.environ.get("CUDA_PATH"), "/usr/local/cuda"):
+        if d and os.access(os.path.join(d, "bin", "cuobjdump"), os.X_OK):
+            return os.path.join(d, "bin", "cuobjdump")
+    return shutil.which("cuobjdump")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quant-compile", required=True)
+    p.add_argument("--work-dir", required=True)
+    p.add_argument("--out-dir", help="where the bundles are saved")
+    args = p.parse_args()
+    if os.path.isdir(args.work_dir):
+        shutil.rmtree(args.work_dir)
+    os.makedirs(args.work_dir)
+    out_dir = args.out_dir or args.work_dir
+    os.makedirs(out_dir, exist_ok=True)
+
+    import onnx
+    import make_model
+
+    c = E.Checker("e2e-gpu-compile")
+    work = args.work_dir
+    models = []
+    mlp = os.path.join(work, "mlp.onnx")
+    onnx.save_model(make_model.build_mlp(), mlp)
+    models.append(("mlp", mlp, []))
+    tr = os.path.join(work, "transformer.onnx")
+    onnx.save_model(make_model.build_transformer(), tr)
+    models.append(("transformer", tr, []))
+    models.append(("transformer-w4a16", tr,
+                   ["--scheme=w4a16", "--group-size=16"]))
+    mmnb = os.path.join(work, "matmulnbits.onnx")
+    Q._matmulnbits_model(mmnb, 256, 96, 32, True, True, seed=7)
+    models.append(("matmulnbits", mmnb, []))
+
+    cuobjdump = find_cuobjdump()
+    dumped = False
+    for chip in ("sm_80", "sm_90"):
+        cc = int(chip[3:])
+        E.log(f"--target {chip}:")
+        for label, path, flags in models:
+            out = os.path.join(out_dir, f"{label}.{chip}.qob")
+            r = E.compile_model(args.quant_compile, path, out,
+                                f"--target={chip}", *flags, check=False)
+            if not c.check(r.returncode == 0,
+                           f"{label}: quant-compile --target {chip} "
+                           f"{' '.join(flags)} (rc {r.returncode})"):
+                E.log(r.stderr[-2000:])
+                continue
+            sections = read_sections(out)
+            manifest = json.loads(sections["manifest"])
+            target = manifest.get("target", {})
+            c.check(target == {"kind": "cuda", "chip": chip,
+                               "compute_capability": cc} and
+                    manifest.get("entry") == "quantopt_entry",
+                    f"{label}: manifest target {json.dumps(target)}")
+            so = next((v for k, v in sections.items()
+                       if k not in ("manifest", "weights")), b"")
+            bins = fatbins(so)
+            kernels = len(manifest.get("kernels", []))
+            good = [b for b in bins
+                    if (KIND_ELF, cc) in b[2] and
+                    any(k == KIND_PTX for k, _ in b[2])]
+            c.check(bins and len(good) == len(bins) and kernels > 0,
+                    f"{label}: {len(bins)} fatbin(s) for {kernels} kernel "
+                    f"launch(es), each with an sm_{cc} cubin and PTX "
+                    f"({sorted(set(e for b in bins for e in b[2]))} as "
+                    f"(kind 1=PTX 2=ELF, arch))")
+            if cuobjdump and bins and not dumped:
+                dumped = True
+                fb = os.path.join(work, f"{label}.{chip}.fatbin")
+                with open(fb, "wb") as f:
+                    f.write(so[bins[0][0]:bins[0][1]])
+                d = subprocess.run([cuobjdump, "-lelf", "-lptx", fb],
+                                   capture_output=True, text=True)
+                c.check(d.returncode == 0 and chip in d.stdout and
+                        "PTX" in d.stdout.upper(),
+                        f"cuobjdump -lelf -lptx: {d.stdout.strip()!r}")
+    if not cuobjdump:
+        E.log("  (cuobjdump not found: fatbin headers checked only)")
+    E.log(f"bundles saved in {out_dir}")
+    return c.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
