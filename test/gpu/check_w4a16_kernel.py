@@ -224,7 +224,14 @@ def bench(cp, fn, launch, prepare, sms, out_path, mults):
                   f"({100*gbs*1e9/bw:4.0f}% of copy)")
             del wf
     if out_path:
+        import datetime
+        props = cp.cuda.runtime.getDeviceProperties(0)
+        driver = cp.cuda.runtime.driverGetVersion()
         with open(out_path, "w") as f:
+            f.write(f"# device {props['name'].decode()}, {sms} SMs, CUDA "
+                    f"driver API {driver}, "
+                    f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+                    f"copy bandwidth {bw / 1e9:.0f} GB/s (read + write)\n")
             f.write("N,K,M,ours_ms,cublas_fp16_ms,speedup,weight_GBps,"
                     "fraction_of_copy_bw\n")
             for r in rows:
