@@ -543,16 +543,9 @@ llvm::Expected<func::FuncOp> quantopt::getModelFunction(ModuleOp module) {
   return func;
 }
 
-llvm::Expected<CompiledCPUModel>
-quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
-  MLIRContext *ctx = module.getContext();
-  auto found = getModelFunction(module);
-  if (!found)
-    return found.takeError();
-  func::FuncOp func = *found;
-
-  CompiledCPUModel result;
-  llvm::json::Array inputs, outputs;
+llvm::Error quantopt::describeModelSignature(func::FuncOp func,
+                                             llvm::json::Array &inputs,
+                                             llvm::json::Array &outputs) {
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
     auto d =
         describeModelValue(func.getArgumentTypes()[i], func.getArgAttrDict(i),
@@ -571,12 +564,27 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
   }
   if (func.getNumResults() == 0)
     return makeError("the model has no outputs");
-  func.setName("quantopt_model");
   // The metadata is in the manifest now; LLVM has no use for it.
   for (unsigned i = 0; i < func.getNumArguments(); ++i)
     func.setArgAttrs(i, ArrayRef<NamedAttribute>{});
   for (unsigned i = 0; i < func.getNumResults(); ++i)
     func.setResultAttrs(i, ArrayRef<NamedAttribute>{});
+  return llvm::Error::success();
+}
+
+llvm::Expected<CompiledCPUModel>
+quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
+  MLIRContext *ctx = module.getContext();
+  auto found = getModelFunction(module);
+  if (!found)
+    return found.takeError();
+  func::FuncOp func = *found;
+
+  CompiledCPUModel result;
+  llvm::json::Array inputs, outputs;
+  if (llvm::Error e = describeModelSignature(func, inputs, outputs))
+    return std::move(e);
+  func.setName("quantopt_model");
 
   result.manifest["kernels"] = describeKernels(func);
   // qnn -> tensor-level upstream IR.

@@ -307,28 +307,8 @@ quantopt::compileForCUDA(ModuleOp module, const CUDACompileOptions &options) {
 
   CompiledCUDAModel result;
   llvm::json::Array inputs, outputs;
-  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
-    auto d =
-        describeModelValue(func.getArgumentTypes()[i], func.getArgAttrDict(i),
-                           "input" + std::to_string(i));
-    if (!d)
-      return d.takeError();
-    inputs.push_back(std::move(*d));
-  }
-  for (unsigned i = 0; i < func.getNumResults(); ++i) {
-    auto d =
-        describeModelValue(func.getResultTypes()[i], func.getResultAttrDict(i),
-                           "output" + std::to_string(i));
-    if (!d)
-      return d.takeError();
-    outputs.push_back(std::move(*d));
-  }
-  if (func.getNumResults() == 0)
-    return makeError("the model has no outputs");
-  for (unsigned i = 0; i < func.getNumArguments(); ++i)
-    func.setArgAttrs(i, ArrayRef<NamedAttribute>{});
-  for (unsigned i = 0; i < func.getNumResults(); ++i)
-    func.setResultAttrs(i, ArrayRef<NamedAttribute>{});
+  if (llvm::Error e = describeModelSignature(func, inputs, outputs))
+    return std::move(e);
 
   reportCompilePhase("start");
   auto weights = lowerToGPUDialect(module, options);

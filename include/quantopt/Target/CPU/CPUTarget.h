@@ -107,6 +107,14 @@ llvm::Expected<llvm::json::Object>
 describeModelValue(mlir::Type type, mlir::DictionaryAttr attrs,
                    llvm::StringRef fallbackName);
 
+/// Appends the manifest entries of the model function's inputs and outputs
+/// and then drops their argument and result attributes (the metadata lives
+/// in the manifest). Fails on a type without a bundle dtype or a model
+/// without outputs.
+llvm::Error describeModelSignature(mlir::func::FuncOp func,
+                                   llvm::json::Array &inputs,
+                                   llvm::json::Array &outputs);
+
 /// The ONNX node name in a location, or "" if it has none.
 std::string getNodeName(mlir::Location loc);
 
