@@ -543,6 +543,27 @@ llvm::Expected<func::FuncOp> quantopt::getModelFunction(ModuleOp module) {
   return func;
 }
 
+llvm::Expected<std::unique_ptr<llvm::Module>>
+quantopt::translateModelToLLVMIR(ModuleOp module, unsigned numArgs,
+                                 llvm::StringRef dumpLLVMDialectPath,
+                                 llvm::LLVMContext &llvmCtx) {
+  if (failed(addEntryWrapper(module, "_mlir_ciface_quantopt_model", true,
+                             numArgs)))
+    return makeError("cannot build the entry point");
+  if (!dumpLLVMDialectPath.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(dumpLLVMDialectPath, ec);
+    if (!ec)
+      module.print(os);
+  }
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmCtx, "quantopt_model");
+  if (!llvmModule)
+    return makeError("translation to LLVM IR failed");
+  reportCompilePhase("translation to LLVM IR");
+  return llvmModule;
+}
+
 llvm::Error quantopt::describeModelSignature(func::FuncOp func,
                                              llvm::json::Array &inputs,
                                              llvm::json::Array &outputs) {
@@ -613,22 +634,12 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
   if (failed(lower.run(module)))
     return makeError("lowering to LLVM failed (see the errors above)");
   reportCompilePhase("lowering to LLVM dialect");
-  if (failed(addEntryWrapper(module, "_mlir_ciface_quantopt_model", true,
-                             numArgs)))
-    return makeError("cannot build the entry point");
-  if (!options.dumpLLVMDialectPath.empty()) {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(options.dumpLLVMDialectPath, ec);
-    if (!ec)
-      module.print(os);
-  }
-
   llvm::LLVMContext llvmCtx;
-  std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(module, llvmCtx, "quantopt_model");
-  if (!llvmModule)
-    return makeError("translation to LLVM IR failed");
-  reportCompilePhase("translation to LLVM IR");
+  auto translated = translateModelToLLVMIR(
+      module, numArgs, options.dumpLLVMDialectPath, llvmCtx);
+  if (!translated)
+    return translated.takeError();
+  std::unique_ptr<llvm::Module> llvmModule = std::move(*translated);
   std::string cpu = options.cpu == "native" ? getHostCPUName() : options.cpu;
   auto so = emitSharedObject(*llvmModule, options, cpu);
   if (!so)

@@ -338,22 +338,12 @@ quantopt::compileForCUDA(ModuleOp module, const CUDACompileOptions &options) {
     return makeError("compiling the kernels for " + options.chip +
                      " failed (see the errors above)");
   reportCompilePhase("NVVM, ptxas, fatbinary");
-  if (failed(addEntryWrapper(module, "_mlir_ciface_quantopt_model", true,
-                             numArgs)))
-    return makeError("cannot build the entry point");
-  if (!options.dumpLLVMDialectPath.empty()) {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(options.dumpLLVMDialectPath, ec);
-    if (!ec)
-      module.print(os);
-  }
-
   llvm::LLVMContext llvmCtx;
-  std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(module, llvmCtx, "quantopt_model");
-  if (!llvmModule)
-    return makeError("translation to LLVM IR failed");
-  reportCompilePhase("translation to LLVM IR");
+  auto translated = translateModelToLLVMIR(
+      module, numArgs, options.dumpLLVMDialectPath, llvmCtx);
+  if (!translated)
+    return translated.takeError();
+  std::unique_ptr<llvm::Module> llvmModule = std::move(*translated);
   CPUCompileOptions host;
   host.optLevel = options.optLevel;
   host.linker = options.linker;

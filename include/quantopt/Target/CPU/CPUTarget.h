@@ -20,6 +20,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
 
@@ -114,6 +116,14 @@ describeModelValue(mlir::Type type, mlir::DictionaryAttr attrs,
 llvm::Error describeModelSignature(mlir::func::FuncOp func,
                                    llvm::json::Array &inputs,
                                    llvm::json::Array &outputs);
+
+/// Adds the `quantopt_entry` wrapper over the model's C interface (with
+/// `numArgs` weight and input arguments), optionally prints the LLVM dialect
+/// module to `dumpLLVMDialectPath`, and translates it to LLVM IR.
+llvm::Expected<std::unique_ptr<llvm::Module>>
+translateModelToLLVMIR(mlir::ModuleOp module, unsigned numArgs,
+                       llvm::StringRef dumpLLVMDialectPath,
+                       llvm::LLVMContext &llvmCtx);
 
 /// The ONNX node name in a location, or "" if it has none.
 std::string getNodeName(mlir::Location loc);
