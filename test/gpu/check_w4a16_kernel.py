@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import w4a16_layout as L  # noqa: E402
 
 KERNEL = "qgpu_w4a16_f16"
+KERNEL_BF16 = "qgpu_w4a16_bf16"
 
 
 STAGE_BYTES = 9216
@@ -58,16 +59,22 @@ def main():
         return 0
 
     mod = cp.RawModule(path=args.kernel)
-    fn = mod.get_function(KERNEL)
     smem = args.stages * STAGE_BYTES + 16
-    fn.max_dynamic_shared_size_bytes = smem
-    if args.carveout is not None:
-        fn.preferred_shared_memory_carveout = args.carveout
+    fns = {}
+    for bf16, name in ((False, KERNEL), (True, KERNEL_BF16)):
+        try:
+            fns[bf16] = mod.get_function(name)
+        except Exception:  # noqa: BLE001 - the PTX may hold only one
+            continue
+        fns[bf16].max_dynamic_shared_size_bytes = smem
+        if args.carveout is not None:
+            fns[bf16].preferred_shared_memory_carveout = args.carveout
+    fn = fns[False]
     props = cp.cuda.runtime.getDeviceProperties(0)
     sms = props["multiProcessorCount"]
     rng = np.random.default_rng(1)
 
-    def prepare(K, N, group, signed, with_zp, bias):
+    def prepare(K, N, group, signed, with_zp, bias, bf16=False):
         u = rng.integers(0, 16, size=(K, N)).astype(np.uint8)
         G = -(-K // group)
         scales = (rng.random((G, N)) * 0.02 + 0.001).astype(np.float32)
@@ -77,11 +84,11 @@ def main():
             zero = np.full((G, N), 8.0 if signed else 0.0, np.float32)
         b = rng.standard_normal(N).astype(np.float32) if bias else None
         words = L.pack_weights(u)
-        sw = L.pack_scales(scales, zero, group)
+        sw = L.pack_scales(scales, zero, group, bf16)
         return u, scales, zero, b, cp.asarray(words), cp.asarray(sw)
 
     def launch(a_d, w_d, s_d, b_d, c_d, ws_d, M, K, N, group, force_split=None,
-               stream=None, mult=4):
+               stream=None, mult=4, bf16=False):
         kp, np_ = L.padded(K, N)
         num_kt = kp // L.BK
         nb = np_ // L.BN
@@ -93,7 +100,7 @@ def main():
             per = -(-num_kt // force_split)
             s = -(-num_kt // per)
         log2g = int(np.log2(group))
-        fn((nb, s, mt), (128, 1, 1),
+        fns[bf16]((nb, s, mt), (128, 1, 1),
            (np.uint64(a_d.data.ptr), np.uint64(w_d.data.ptr),
             np.uint64(s_d.data.ptr),
             np.uint64(b_d.data.ptr if b_d is not None else 0),
@@ -129,34 +136,48 @@ def main():
         (1, 4096, 4096, 128, True, True, True, 7),
         (100, 256, 128, 64, True, True, True, None),
     ]
-    for (M, K, N, group, signed, zp, bias, force) in cases:
-        u, scales, zero, b, w_d, s_d = prepare(K, N, group, signed, zp, bias)
-        a = rng.standard_normal((M, K)).astype(np.float16)
-        ref = L.reference(a, u, scales, zero, group, b)
+    if True in fns:
+        # bf16 activations (the bf16 kernel, when the PTX has it).
+        cases += [(1, 4096, 4096, 128, True, False, True, None, True),
+                  (7, 1024, 200, 32, False, True, False, None, True),
+                  (33, 2048, 512, 64, True, True, True, None, True)]
+    for case in cases:
+        M, K, N, group, signed, zp, bias, force = case[:8]
+        bf16 = len(case) > 8 and case[8]
+        u, scales, zero, b, w_d, s_d = prepare(K, N, group, signed, zp, bias,
+                                               bf16)
+        a = rng.standard_normal((M, K)).astype(np.float32)
+        ref = L.reference(a, u, scales, zero, group, b, bf16)
         kp, np_ = L.padded(K, N)
         mt = -(-M // 16)
-        a_d = cp.asarray(a)
+        a_d = cp.asarray(L.to_bf16_bits(a) if bf16 else a.astype(np.float16))
         b_d = cp.asarray(b) if b is not None else None
-        c_d = cp.full((M, N), np.float16(np.nan))  # poison
+        nan_bits = 0x7FC0 if bf16 else 0x7E00
+        c_d = cp.full((M, N), nan_bits, np.uint16)  # poison
         # Split-K workspace: at most one split per k-tile.
         ws_d = cp.empty(max(1, (kp // L.BK) * mt * 16 * np_), np.float32)
-        used = launch(a_d, w_d, s_d, b_d, c_d, ws_d, M, K, N, group, force)
+        used = launch(a_d, w_d, s_d, b_d, c_d, ws_d, M, K, N, group, force,
+                      bf16=bf16)
         cp.cuda.runtime.deviceSynchronize()
-        out = cp.asnumpy(c_d).astype(np.float64)
+        bits = cp.asnumpy(c_d)
+        out = (L.from_bf16_bits(bits) if bf16 else
+               bits.view(np.float16).astype(np.float32)).astype(np.float64)
         err = np.abs(out - ref)
-        tol = 2e-3 * np.abs(ref).max() + np.abs(ref) * 2.0 ** -10
+        # f32 accumulation in another order, one final rounding (half an
+        # ulp: 2^-11 relative for f16, 2^-9 for bf16; twice that allowed).
+        ulp = 2.0 ** (-8 if bf16 else -10)
+        tol = 2e-3 * np.abs(ref).max() + np.abs(ref) * ulp
         ok = np.isfinite(out).all() and (err <= tol).all()
         # A second run reuses the split-K counters: same bits expected.
-        c2 = cp.full((M, N), np.float16(np.nan))
-        launch(a_d, w_d, s_d, b_d, c2, ws_d, M, K, N, group, force)
-        same = bool((cp.asnumpy(c2).view(np.uint16) ==
-                     cp.asnumpy(c_d).view(np.uint16)).all())
+        c2 = cp.full((M, N), nan_bits, np.uint16)
+        launch(a_d, w_d, s_d, b_d, c2, ws_d, M, K, N, group, force, bf16=bf16)
+        same = bool((cp.asnumpy(c2) == bits).all())
         ok = ok and same
         failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} M={M} K={K} N={N} g={group} "
-              f"signed={signed} zp={zp} bias={bias} split={used}: "
-              f"max err {err.max():.3g} (tol {tol.min():.3g}..{tol.max():.3g}), "
-              f"rerun identical={same}")
+        print(f"{'ok  ' if ok else 'FAIL'} {'bf16' if bf16 else 'f16 '} M={M} "
+              f"K={K} N={N} g={group} signed={signed} zp={zp} bias={bias} "
+              f"split={used}: max err {err.max():.3g} (tol "
+              f"{tol.min():.3g}..{tol.max():.3g}), rerun identical={same}")
 
     if args.bench:
         mults = [int(m) for m in args.split_mult.split(",")]

@@ -2,7 +2,8 @@
 """The compiler's W4A16 weight packing (qnn-lower-to-gpu, C++) against the
 numpy implementation of the documented layout (w4a16_layout.py), byte for
 byte, for signed and unsigned int4, with and without zero points, group
-sizes 32/64/128, per channel and a coarse group of 256, and K, N that are
+sizes 32/64/128, per channel and a coarse group of 256, f32 and bf16
+activations, and K, N that are
 not multiples of the kernel's tiles. Runs without a GPU (ctest
 w4a16-packing); the kernel's use of the layout is checked on a GPU by
 check_w4a16_kernel.py and check_gpu_models.py.
@@ -39,7 +40,7 @@ def resources(text):
     return out
 
 
-def run_case(quant_opt, rng, K, N, group, signed, zp):
+def run_case(quant_opt, rng, K, N, group, signed, zp, bf16=False):
     lo, hi = (-8, 7) if signed else (0, 15)
     w = rng.integers(lo, hi + 1, size=(K, N)).astype(np.int64)
     G = 1 if group == 0 else -(-K // group)
@@ -47,20 +48,21 @@ def run_case(quant_opt, rng, K, N, group, signed, zp):
     scales = (rng.random(sshape) * 0.05 + 0.001).astype(np.float32)
     zps = rng.integers(lo, hi + 1, size=sshape).astype(np.int64) if zp else None
     it = "i4" if signed else "ui4"
+    ft = "bf16" if bf16 else "f32"
     stype = "x".join(str(d) for d in sshape)
     ops = [f'%w = qnn.constant {dense(w, f"tensor<{K}x{N}x{it}>")}',
-           f'%s = qnn.constant {dense(scales, f"tensor<{stype}xf32>")}']
+           f'%s = qnn.constant {dense(scales, f"tensor<{stype}x{ft}>")}']
     zarg = ""
     if zp:
         ops.append(f'%z = qnn.constant {dense(zps, f"tensor<{stype}x{it}>")}')
         zarg = " zero_points(%z)"
     ztype = f", tensor<{stype}x{it}>" if zp else ""
     attr = f" {{group_size = {group} : i64}}" if group else ""
-    src = (f"func.func @f(%x: tensor<?x{K}xf32>) -> tensor<?x{N}xf32> {{\n  "
+    src = (f"func.func @f(%x: tensor<?x{K}x{ft}>) -> tensor<?x{N}x{ft}> {{\n  "
            + "\n  ".join(ops) +
            f"\n  %r = qnn.weight_only_matmul %x, %w, %s{zarg}{attr} : "
-           f"(tensor<?x{K}xf32>, tensor<{K}x{N}x{it}>, tensor<{stype}xf32>"
-           f"{ztype}) -> tensor<?x{N}xf32>\n  return %r : tensor<?x{N}xf32>"
+           f"(tensor<?x{K}x{ft}>, tensor<{K}x{N}x{it}>, tensor<{stype}x{ft}>"
+           f"{ztype}) -> tensor<?x{N}x{ft}>\n  return %r : tensor<?x{N}x{ft}>"
            "\n}\n")
     r = subprocess.run([quant_opt, "-", "--qnn-lower-to-gpu"], input=src,
                        capture_output=True, text=True)
@@ -91,7 +93,7 @@ def run_case(quant_opt, rng, K, N, group, signed, zp):
                              if zp else 0)
     real = -(-K // eff)
     want_w = L.pack_weights(u).tobytes()
-    want_s = L.pack_scales(s_eff[:real], z_eff[:real], eff).tobytes()
+    want_s = L.pack_scales(s_eff[:real], z_eff[:real], eff, bf16).tobytes()
     ok_w, ok_s = got_w == want_w, got_s == want_s
     detail = ""
     if not ok_w:
@@ -119,13 +121,17 @@ def main():
         (512, 64, 256, False, False),
         (384, 192, 128, True, True),
         (136, 8, 32, False, False),
+        # bf16 activations: bf16 scale and 128 + zero point words.
+        (256, 96, 64, True, True, True),
+        (200, 70, 0, False, False, True),
     ]
     failures = 0
     for case in cases:
         ok, detail = run_case(args.quant_opt, rng, *case)
         failures += not ok
-        K, N, g, signed, zp = case
-        print(f"{'ok  ' if ok else 'FAIL'} K={K} N={N} group={g} "
+        K, N, g, signed, zp = case[:5]
+        elt = "bf16" if len(case) > 5 else "f32"
+        print(f"{'ok  ' if ok else 'FAIL'} {elt} K={K} N={N} group={g} "
               f"{'i4' if signed else 'ui4'} zero_points={zp} {detail}")
     print(f"w4a16-packing: {failures} failure(s)")
     return 1 if failures else 0

@@ -44,31 +44,58 @@ def pack_weights(u):
         words.reshape(nb, 4, nkt, 8, 32).transpose(0, 2, 3, 4, 1))
 
 
-def pack_scales(scales, zero, group):
+def to_bf16_bits(x):
+    """float32 -> bfloat16 bits (round to nearest even), as uint16."""
+    b = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    b = (b + 0x7FFF + ((b >> 16) & 1)) >> 16
+    return b.astype(np.uint16)
+
+
+def from_bf16_bits(bits):
+    """bfloat16 bits (uint16) -> float32."""
+    return (np.asarray(bits, np.uint16).astype(np.uint32) << 16).view(
+        np.float32)
+
+
+def round_to(x, bf16):
+    """x rounded to f16 or bf16, as float32."""
+    if bf16:
+        return from_bf16_bits(to_bf16_bits(x))
+    return np.asarray(x, np.float32).astype(np.float16).astype(np.float32)
+
+
+def pack_scales(scales, zero, group, bf16=False):
     """scales: [G, N] float, zero: [G, N] (the value subtracted from the
     unsigned nibble). Returns uint32 words [Npad/64][Kpad/group][8 r][8 i]
     for column 8i + r of the block: the f16 scale in bits 0..15 and the f16
-    (1024 + zero) in bits 16..31; padding has scale 0."""
+    (1024 + zero) in bits 16..31 (bf16: bf16 scale and bf16 (128 + zero));
+    padding has scale 0."""
     G, N = scales.shape
     kp, np_ = padded(G * group, N)
     Gp = kp // group
-    s = np.zeros((Gp, np_), np.float16)
-    z = np.full((Gp, np_), 1024.0, np.float16)
-    s[:G, :N] = scales.astype(np.float16)
-    z[:G, :N] = (1024.0 + zero).astype(np.float16)
-    w = s.view(np.uint16).astype(np.uint32) | (
-        z.view(np.uint16).astype(np.uint32) << 16)
+    base = 128.0 if bf16 else 1024.0
+    s = np.zeros((Gp, np_), np.float32)
+    z = np.full((Gp, np_), base, np.float32)
+    s[:G, :N] = scales
+    z[:G, :N] = base + zero
+    if bf16:
+        sb, zb = to_bf16_bits(s), to_bf16_bits(z)
+    else:
+        sb = s.astype(np.float16).view(np.uint16)
+        zb = z.astype(np.float16).view(np.uint16)
+    w = sb.astype(np.uint32) | (zb.astype(np.uint32) << 16)
     return np.ascontiguousarray(
         w.reshape(Gp, np_ // BN, 8, 8).transpose(1, 0, 3, 2))
 
 
-def reference(a, u, scales, zero, group, bias=None):
-    """float64 reference of f16(a) @ f16((u - zero) * f16(scale)) + bias."""
+def reference(a, u, scales, zero, group, bias=None, bf16=False):
+    """float64 reference of h(a) @ h((u - zero) * h(scale)) + bias, h the
+    rounding to f16 (or bf16); `a` is float32."""
     K, N = u.shape
-    s = np.repeat(scales.astype(np.float16), group, axis=0)[:K]
+    s = np.repeat(round_to(scales, bf16), group, axis=0)[:K]
     z = np.repeat(zero, group, axis=0)[:K]
-    w = ((u.astype(np.float32) - z) * s.astype(np.float32)).astype(np.float16)
-    out = a.astype(np.float16).astype(np.float64) @ w.astype(np.float64)
+    w = round_to((u.astype(np.float32) - z) * s, bf16)
+    out = round_to(a, bf16).astype(np.float64) @ w.astype(np.float64)
     if bias is not None:
         out = out + bias
     return out

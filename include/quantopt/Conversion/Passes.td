@@ -65,13 +65,15 @@ def QNNLowerToGPUPass : Pass<"qnn-lower-to-gpu", "::mlir::ModuleOp"> {
     constant 4-bit weight whose layout the kernel supports becomes, at the
     tensor level:
 
-    - an f16 view of the activations (`arith.truncf` for f32 models),
-      flattened to `[M, K]`;
+    - the activations as f16 (`arith.truncf` for f32 models; bf16
+      activations keep their type and take the bf16 variant of the kernel),
+      read as `[M, K]` rows;
     - the weights packed at compile time into the order the kernel's
       tensor-core fragments read (int8 resource constants: the nibbles
-      `[N/16][K/16][32 lanes]` words, and the scale / zero words
+      `[N/64][K/128][8][32 lanes][4]` words, and the scale / zero words
       `[N/64][K/g][64]`), and the bias as f32;
-    - a launch of `@quantopt_kernels::@qgpu_w4a16_f16` on the addresses
+    - a launch of `@quantopt_kernels::@qgpu_w4a16_f16` (or `_bf16`) on the
+      addresses
       of buffers taken with `bufferization.to_buffer` and of a fresh output
       buffer, with a grid of `(N/64, split-K, ceil(M/16))` computed at run
       time from M (split-K only for M <= 64, chosen so that about four

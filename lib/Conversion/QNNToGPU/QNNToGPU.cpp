@@ -21,6 +21,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringSwitch.h"
 
 #include <cstring>
@@ -42,7 +43,11 @@ const char *const kW4A16Source =
     ;
 
 constexpr StringLiteral kKernelModule = "quantopt_kernels";
-constexpr StringLiteral kW4A16Kernel = "qgpu_w4a16_f16";
+
+/// The W4A16 kernel for f16 or bf16 activations.
+std::string w4a16KernelName(Type elt) {
+  return elt.isBF16() ? "qgpu_w4a16_bf16" : "qgpu_w4a16_f16";
+}
 /// Columns per block and k per pipeline stage (the kernel's constants).
 constexpr int64_t kBlockN = 64, kBlockK = 128;
 /// Bytes of one pipeline stage: A 16x128 f16, B 4 x 1 KiB, scales <= 1 KiB.
@@ -61,11 +66,12 @@ int64_t smCount(StringRef chip) {
       .Default(0);
 }
 
-uint16_t toHalfBits(float v, bool &overflow) {
+/// `v` rounded to f16 (or bf16), as bits.
+uint16_t toHalfBits(float v, bool &overflow, bool bf16 = false) {
   llvm::APFloat f(v);
   bool lost = false;
-  f.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven,
-            &lost);
+  f.convert(bf16 ? llvm::APFloat::BFloat() : llvm::APFloat::IEEEhalf(),
+            llvm::APFloat::rmNearestTiesToEven, &lost);
   overflow |= f.isInfinity() || f.isNaN();
   return static_cast<uint16_t>(f.bitcastToAPInt().getZExtValue());
 }
@@ -81,8 +87,8 @@ struct PackedW4 {
   /// step, n to the group). A block's k-tile is 4 KiB, contiguous.
   std::vector<char> words;
   /// uint32 [Npad/64][Kpad/group][8 r][8 i] for column 8i + r of the block:
-  /// f16 scale in bits 0-15, f16 (1024 + zero point) in bits 16-31;
-  /// padding has scale 0.
+  /// f16 scale in bits 0-15, f16 (1024 + zero point) in bits 16-31 (bf16
+  /// kernel: bf16 scale and bf16 (128 + zero point)); padding has scale 0.
   std::vector<char> scales;
 };
 
@@ -92,7 +98,7 @@ struct PackedW4 {
 FailureOr<PackedW4> packW4(ArrayRef<int8_t> w, bool isSigned,
                            ArrayRef<float> scales,
                            std::optional<SmallVector<int64_t>> zeroPoints,
-                           int64_t K, int64_t N, int64_t group,
+                           int64_t K, int64_t N, int64_t group, bool bf16,
                            std::string &why) {
   int64_t eff = group;
   if (group == 0 || group % 128 == 0)
@@ -138,7 +144,10 @@ FailureOr<PackedW4> packW4(ArrayRef<int8_t> w, bool isSigned,
   int64_t groupsPad = p.Kpad / eff;
   std::vector<uint32_t> sw(p.Npad / kBlockN * groupsPad * kBlockN);
   bool overflow = false;
-  uint16_t padZero = toHalfBits(1024.0f, overflow);
+  // The magic number of the kernel's int4 -> float trick: 2^10 for f16
+  // (mantissa step 1 in [1024, 2048)), 2^7 for bf16 ([128, 256)).
+  float base = bf16 ? 128.0f : 1024.0f;
+  uint16_t padZero = toHalfBits(base, overflow, bf16);
   for (int64_t nb = 0; nb < p.Npad / kBlockN; ++nb)
     for (int64_t g = 0; g < groupsPad; ++g)
       for (int64_t jj = 0; jj < kBlockN; ++jj) {
@@ -152,8 +161,8 @@ FailureOr<PackedW4> packW4(ArrayRef<int8_t> w, bool isSigned,
           if (zeroPoints)
             zp += static_cast<float>(
                 (*zeroPoints)[zeroPoints->size() == 1 ? 0 : idx]);
-          word = toHalfBits(scales[idx], overflow) |
-                 (uint32_t(toHalfBits(1024.0f + zp, overflow)) << 16);
+          word = toHalfBits(scales[idx], overflow, bf16) |
+                 (uint32_t(toHalfBits(base + zp, overflow, bf16)) << 16);
         }
         // [nb][g][r][i] for the block's column jj = 8i + r.
         sw[(nb * groupsPad + g) * kBlockN + (jj % 8) * 8 + jj / 8] = word;
@@ -167,17 +176,28 @@ FailureOr<PackedW4> packW4(ArrayRef<int8_t> w, bool isSigned,
   return p;
 }
 
-/// The kernel source with its placeholders filled in, parsed, with its
-/// qgpu.unroll loops unrolled.
-FailureOr<gpu::GPUModuleOp> buildKernelModule(ModuleOp module, int64_t stages) {
+/// The kernel source for `elt` (f16 or bf16) with its placeholders filled
+/// in, parsed, its qgpu.unroll loops unrolled, and merged into the module's
+/// @quantopt_kernels (created if absent; symbols already there, such as the
+/// shared-memory global, are kept).
+LogicalResult addKernel(ModuleOp module, int64_t stages, Type elt) {
   std::string src = kW4A16Source;
   auto replaceAll = [&](StringRef from, const std::string &to) {
     for (size_t pos; (pos = src.find(from.str())) != std::string::npos;)
       src.replace(pos, from.size(), to);
   };
+  bool bf16 = elt.isBF16();
   replaceAll("@STAGES_M1@", std::to_string(stages - 1));
   replaceAll("@STAGES@", std::to_string(stages));
   replaceAll("@FLAG@", std::to_string(stages * kStageBytes));
+  replaceAll("@KERNEL@", w4a16KernelName(elt));
+  replaceAll("@OPTYPE@", bf16 ? "i32" : "vector<2xf16>");
+  replaceAll("@MMATYPES@",
+             bf16 ? ", multiplicandAPtxType = #nvvm.mma_type<bf16>, "
+                    "multiplicandBPtxType = #nvvm.mma_type<bf16>"
+                  : "");
+  replaceAll("@MAGIC@", bf16 ? "1124090624" : "1677747200");
+  replaceAll("@ELT@", bf16 ? "bf16" : "f16");
   ParserConfig config(module.getContext());
   OwningOpRef<ModuleOp> parsed = parseSourceString<ModuleOp>(src, config);
   if (!parsed)
@@ -190,12 +210,23 @@ FailureOr<gpu::GPUModuleOp> buildKernelModule(ModuleOp module, int64_t stages) {
   for (scf::ForOp f : loops)
     if (failed(loopUnrollFull(f)))
       return module.emitError("internal error: cannot unroll a kernel loop");
-  auto kernels = *parsed->getOps<gpu::GPUModuleOp>().begin();
-  kernels->remove();
-  OpBuilder b(module.getBodyRegion());
-  b.setInsertionPointToEnd(module.getBody());
-  b.insert(kernels);
-  return kernels;
+  auto source = *parsed->getOps<gpu::GPUModuleOp>().begin();
+  auto target = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModule);
+  if (!target) {
+    source->remove();
+    OpBuilder b(module.getBodyRegion());
+    b.setInsertionPointToEnd(module.getBody());
+    b.insert(source);
+    return success();
+  }
+  for (Operation &op :
+       llvm::make_early_inc_range(source.getBody()->getOperations())) {
+    auto sym = dyn_cast<SymbolOpInterface>(op);
+    if (!sym || target.lookupSymbol(sym.getName()))
+      continue;
+    op.moveBefore(target.getBody(), target.getBody()->end());
+  }
+  return success();
 }
 
 struct QNNLowerToGPUPass
@@ -216,11 +247,12 @@ struct QNNLowerToGPUPass
     }
     SmallVector<WeightOnlyMatMulOp> ops;
     module.walk([&](WeightOnlyMatMulOp w) { ops.push_back(w); });
-    bool any = false;
+    llvm::SetVector<Type> kernels;
     for (WeightOnlyMatMulOp w : ops) {
       std::string why;
+      Type elt = kernelElementType(w);
       if (succeeded(lower(w, sms, why))) {
-        any = true;
+        kernels.insert(elt);
         ++numW4A16;
       } else if (!why.empty()) {
         w->setAttr("qnn.gpu_fallback", StringAttr::get(&getContext(), why));
@@ -228,13 +260,26 @@ struct QNNLowerToGPUPass
         return signalPassFailure();
       }
     }
-    if (!any)
+    if (kernels.empty())
       return;
-    if (!module.lookupSymbol(kKernelModule) &&
-        failed(buildKernelModule(module, stages)))
-      return signalPassFailure();
+    for (Type elt : kernels) {
+      std::string name = w4a16KernelName(elt);
+      auto existing = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModule);
+      if (existing && existing.lookupSymbol(name))
+        continue;
+      if (failed(addKernel(module, stages, elt)))
+        return signalPassFailure();
+    }
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                     UnitAttr::get(&getContext()));
+  }
+
+  /// The kernel's activation type for `w`: bf16 stays bf16, f16 and f32
+  /// use the f16 kernel.
+  static Type kernelElementType(WeightOnlyMatMulOp w) {
+    Type elt = cast<ShapedType>(w.getInput().getType()).getElementType();
+    Builder b(w.getContext());
+    return elt.isBF16() ? b.getBF16Type() : b.getF16Type();
   }
 
   /// Rewrites `w`; on an unsupported case returns failure with `why` set
@@ -374,8 +419,9 @@ LogicalResult QNNLowerToGPUPass::lower(WeightOnlyMatMulOp w, int64_t sms,
   auto xType = cast<RankedTensorType>(w.getInput().getType());
   auto rType = cast<RankedTensorType>(w.getResult().getType());
   Type xElt = xType.getElementType();
-  if (!(xElt.isF16() || xElt.isF32()) || rType.getElementType() != xElt) {
-    why = "activations that are not f16 or f32";
+  if (!(xElt.isF16() || xElt.isBF16() || xElt.isF32()) ||
+      rType.getElementType() != xElt) {
+    why = "activations that are not f16, bf16 or f32";
     return failure();
   }
   if (K % 8 != 0) {
@@ -394,8 +440,9 @@ LogicalResult QNNLowerToGPUPass::lower(WeightOnlyMatMulOp w, int64_t sms,
     w.emitOpError("weight data is not available (elided?)");
     return failure();
   }
+  Type kElt = kernelElementType(w);
   auto packed = packW4(*bytes, !wElt.isUnsigned(), *scales, zps, K, N,
-                       w.getGroupSize(), why);
+                       w.getGroupSize(), kElt.isBF16(), why);
   if (failed(packed))
     return failure();
 
@@ -411,7 +458,7 @@ LogicalResult QNNLowerToGPUPass::lower(WeightOnlyMatMulOp w, int64_t sms,
   OpBuilder b(w);
   Location loc = w.getLoc();
   MLIRContext *ctx = b.getContext();
-  Type f16 = b.getF16Type(), i32 = b.getI32Type();
+  Type f16 = kElt, i32 = b.getI32Type(); // the kernel's activation type
   auto idx = [&](int64_t v) {
     return (Value)arith::ConstantIndexOp::create(b, loc, v);
   };
@@ -482,8 +529,8 @@ LogicalResult QNNLowerToGPUPass::lower(WeightOnlyMatMulOp w, int64_t sms,
                           cI32(numKT),
                           cI32(llvm::Log2_64(packed->group)),
                           cI32(bias ? 1 : 0)};
-  auto kernel = SymbolRefAttr::get(ctx, kKernelModule,
-                                   {FlatSymbolRefAttr::get(ctx, kW4A16Kernel)});
+  auto kernel = SymbolRefAttr::get(
+      ctx, kKernelModule, {FlatSymbolRefAttr::get(ctx, w4a16KernelName(kElt))});
   Value smem = cI32(stages * kStageBytes + 16);
   SmallVector<Value> operands{idx(nBlocks), splitV, mTiles, idx(128),
                               c1,           c1,     smem};
@@ -499,8 +546,10 @@ LogicalResult QNNLowerToGPUPass::lower(WeightOnlyMatMulOp w, int64_t sms,
       " SMs on " + chip + ")";
   launch->setAttr(
       "qnn.kernel",
-      b.getDictionaryAttr({b.getNamedAttr("name", b.getStringAttr("w4a16")),
-                           b.getNamedAttr("reason", b.getStringAttr(reason))}));
+      b.getDictionaryAttr(
+          {b.getNamedAttr(
+               "name", b.getStringAttr(kElt.isBF16() ? "w4a16_bf16" : "w4a16")),
+           b.getNamedAttr("reason", b.getStringAttr(reason))}));
 
   Value out = bufferization::ToTensorOp::create(
       b, loc, RankedTensorType::get(rType.getShape(), f16), outBuf,

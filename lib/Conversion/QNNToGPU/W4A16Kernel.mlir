@@ -19,14 +19,19 @@
 // split order, so results are deterministic.
 //
 // Placeholders (replaced by the pass): @STAGES@, @STAGES_M1@ (stages - 1),
-// @FLAG@ (byte offset of the block's flag after the stages).
+// @FLAG@ (byte offset of the block's flag after the stages), and for the
+// element type (f16 or bf16): @KERNEL@ (the kernel's name), @ELT@, @OPTYPE@
+// (the mma operand type: vector<2x@ELT@>, or i32 for bf16), @MMATYPES@ (the
+// mma multiplicand types, empty for f16) and @MAGIC@ (the pair of 2^10
+// (f16) or 2^7 (bf16) whose low mantissa bits take the nibble: 0x64006400
+// or 0x43004300).
 // Loops marked qgpu.unroll are fully unrolled by the pass.
 module attributes {gpu.container_module} {
 gpu.module @quantopt_kernels {
   llvm.mlir.global external @qgpu_dynamic_smem() {addr_space = 3 : i32, alignment = 128 : i64} : !llvm.array<0 x i8>
-  llvm.mlir.global internal @qgpu_w4a16_counters(dense<0> : tensor<4096xi32>) {addr_space = 1 : i32, alignment = 16 : i64} : !llvm.array<4096 x i32>
+  llvm.mlir.global internal @@KERNEL@_counters(dense<0> : tensor<4096xi32>) {addr_space = 1 : i32, alignment = 16 : i64} : !llvm.array<4096 x i32>
 
-  gpu.func @qgpu_w4a16_f16(%pA: i64, %pB: i64, %pS: i64, %pBias: i64, %pC: i64, %pWS: i64,
+  gpu.func @@KERNEL@(%pA: i64, %pB: i64, %pS: i64, %pBias: i64, %pC: i64, %pWS: i64,
                            %M: i32, %N: i32, %K: i32, %Npad: i32, %ktPer: i32, %numKT: i32,
                            %log2g: i32, %hasBias: i32) kernel
       attributes {nvvm.maxntid = array<i32: 128, 1, 1>} {
@@ -60,7 +65,7 @@ gpu.module @quantopt_kernels {
     %cStagesM1 = arith.constant @STAGES_M1@ : i32
     %zf = arith.constant 0.0 : f32
     %mask = arith.constant 983055 : i32      // 0x000F000F
-    %magic = arith.constant 1677747200 : i32 // 0x64006400
+    %magic = arith.constant @MAGIC@ : i32
     %zacc = arith.constant dense<0.0> : vector<32xf32>
 
     %tid = nvvm.read.ptx.sreg.tid.x : i32
@@ -154,7 +159,7 @@ gpu.module @quantopt_kernels {
             %elt = arith.addi %rowK, %gkL : i64
             %zero64 = arith.constant 0 : i64
             %elt0 = arith.select %kOk, %elt, %zero64 : i64
-            %src = llvm.getelementptr %gA[%elt0] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f16
+            %src = llvm.getelementptr %gA[%elt0] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, @ELT@
             %n = arith.select %kOk, %c16, %c0 : i32
             %r7 = arith.andi %row, %c7 : i32
             %sw = arith.xori %kc, %r7 : i32
@@ -231,10 +236,10 @@ gpu.module @quantopt_kernels {
           %fa1 = llvm.extractvalue %fa[1] : !llvm.struct<(i32, i32, i32, i32)>
           %fa2 = llvm.extractvalue %fa[2] : !llvm.struct<(i32, i32, i32, i32)>
           %fa3 = llvm.extractvalue %fa[3] : !llvm.struct<(i32, i32, i32, i32)>
-          %va0 = llvm.bitcast %fa0 : i32 to vector<2xf16>
-          %va1 = llvm.bitcast %fa1 : i32 to vector<2xf16>
-          %va2 = llvm.bitcast %fa2 : i32 to vector<2xf16>
-          %va3 = llvm.bitcast %fa3 : i32 to vector<2xf16>
+          %va0 = llvm.bitcast %fa0 : i32 to @OPTYPE@
+          %va1 = llvm.bitcast %fa1 : i32 to @OPTYPE@
+          %va2 = llvm.bitcast %fa2 : i32 to @OPTYPE@
+          %va3 = llvm.bitcast %fa3 : i32 to @OPTYPE@
           // The lane's four packed words (n16 groups 0..3) of step s16.
           %s512 = arith.muli %s16, %c512 : i32
           %l16 = arith.muli %lane, %c16 : i32
@@ -268,13 +273,13 @@ gpu.module @quantopt_kernels {
             %ji1 = arith.addi %ji0, %c1 : i32
             %sw0 = llvm.extractelement %scv[%ji0 : i32] : vector<4xi32>
             %sw1 = llvm.extractelement %scv[%ji1 : i32] : vector<4xi32>
-            %sc0h = llvm.bitcast %sw0 : i32 to vector<2xf16>
-            %sc1h = llvm.bitcast %sw1 : i32 to vector<2xf16>
-            %undef = llvm.mlir.poison : vector<2xf16>
-            %s0v = llvm.shufflevector %sc0h, %undef [0, 0] : vector<2xf16>
-            %z0v = llvm.shufflevector %sc0h, %undef [1, 1] : vector<2xf16>
-            %s1v = llvm.shufflevector %sc1h, %undef [0, 0] : vector<2xf16>
-            %z1v = llvm.shufflevector %sc1h, %undef [1, 1] : vector<2xf16>
+            %sc0h = llvm.bitcast %sw0 : i32 to vector<2x@ELT@>
+            %sc1h = llvm.bitcast %sw1 : i32 to vector<2x@ELT@>
+            %undef = llvm.mlir.poison : vector<2x@ELT@>
+            %s0v = llvm.shufflevector %sc0h, %undef [0, 0] : vector<2x@ELT@>
+            %z0v = llvm.shufflevector %sc0h, %undef [1, 1] : vector<2x@ELT@>
+            %s1v = llvm.shufflevector %sc1h, %undef [0, 0] : vector<2x@ELT@>
+            %z1v = llvm.shufflevector %sc1h, %undef [1, 1] : vector<2x@ELT@>
             %wsh4 = arith.shrui %word, %c4 : i32
             %wsh8 = arith.shrui %word, %c8 : i32
             %wsh12 = arith.shrui %word, %c12 : i32
@@ -286,18 +291,22 @@ gpu.module @quantopt_kernels {
             %x1 = arith.ori %m1a, %magic : i32
             %x2 = arith.ori %m2a, %magic : i32
             %x3 = arith.ori %m3a, %magic : i32
-            %h0 = llvm.bitcast %x0 : i32 to vector<2xf16>
-            %h1 = llvm.bitcast %x1 : i32 to vector<2xf16>
-            %h2 = llvm.bitcast %x2 : i32 to vector<2xf16>
-            %h3 = llvm.bitcast %x3 : i32 to vector<2xf16>
-            %d0 = llvm.fsub %h0, %z0v : vector<2xf16>
-            %d1 = llvm.fsub %h1, %z0v : vector<2xf16>
-            %d2 = llvm.fsub %h2, %z1v : vector<2xf16>
-            %d3 = llvm.fsub %h3, %z1v : vector<2xf16>
-            %wb0 = llvm.fmul %d0, %s0v : vector<2xf16>
-            %wb1 = llvm.fmul %d1, %s0v : vector<2xf16>
-            %wb2 = llvm.fmul %d2, %s1v : vector<2xf16>
-            %wb3 = llvm.fmul %d3, %s1v : vector<2xf16>
+            %h0 = llvm.bitcast %x0 : i32 to vector<2x@ELT@>
+            %h1 = llvm.bitcast %x1 : i32 to vector<2x@ELT@>
+            %h2 = llvm.bitcast %x2 : i32 to vector<2x@ELT@>
+            %h3 = llvm.bitcast %x3 : i32 to vector<2x@ELT@>
+            %d0 = llvm.fsub %h0, %z0v : vector<2x@ELT@>
+            %d1 = llvm.fsub %h1, %z0v : vector<2x@ELT@>
+            %d2 = llvm.fsub %h2, %z1v : vector<2x@ELT@>
+            %d3 = llvm.fsub %h3, %z1v : vector<2x@ELT@>
+            %wm0 = llvm.fmul %d0, %s0v : vector<2x@ELT@>
+            %wm1 = llvm.fmul %d1, %s0v : vector<2x@ELT@>
+            %wm2 = llvm.fmul %d2, %s1v : vector<2x@ELT@>
+            %wm3 = llvm.fmul %d3, %s1v : vector<2x@ELT@>
+            %wb0 = llvm.bitcast %wm0 : vector<2x@ELT@> to @OPTYPE@
+            %wb1 = llvm.bitcast %wm1 : vector<2x@ELT@> to @OPTYPE@
+            %wb2 = llvm.bitcast %wm2 : vector<2x@ELT@> to @OPTYPE@
+            %wb3 = llvm.bitcast %wm3 : vector<2x@ELT@> to @OPTYPE@
             // Accumulators of tile 2j at 8j .. 8j + 3, of tile 2j + 1 at
             // 8j + 4 .. 8j + 7.
             %e0 = arith.muli %j, %c8 : i32
@@ -317,13 +326,13 @@ gpu.module @quantopt_kernels {
             %p6 = llvm.extractelement %b[%e6 : i32] : vector<32xf32>
             %p7 = llvm.extractelement %b[%e7 : i32] : vector<32xf32>
             %m0r = nvvm.mma.sync A[%va0, %va1, %va2, %va3] B[%wb0, %wb1] C[%p0, %p1, %p2, %p3]
-                   {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+                   {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>@MMATYPES@,
                     shape = #nvvm.shape<m = 16, n = 8, k = 16>}
-                   : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+                   : (@OPTYPE@, @OPTYPE@, f32) -> !llvm.struct<(f32, f32, f32, f32)>
             %m1r = nvvm.mma.sync A[%va0, %va1, %va2, %va3] B[%wb2, %wb3] C[%p4, %p5, %p6, %p7]
-                   {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+                   {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>@MMATYPES@,
                     shape = #nvvm.shape<m = 16, n = 8, k = 16>}
-                   : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+                   : (@OPTYPE@, @OPTYPE@, f32) -> !llvm.struct<(f32, f32, f32, f32)>
             %n0 = llvm.extractvalue %m0r[0] : !llvm.struct<(f32, f32, f32, f32)>
             %n1 = llvm.extractvalue %m0r[1] : !llvm.struct<(f32, f32, f32, f32)>
             %n2 = llvm.extractvalue %m0r[2] : !llvm.struct<(f32, f32, f32, f32)>
@@ -432,12 +441,12 @@ gpu.module @quantopt_kernels {
               scf.yield %zf : f32
             }
             %s = arith.addf %sum, %b : f32
-            %hv = arith.truncf %s : f32 to f16
+            %hv = arith.truncf %s : f32 to @ELT@
             %row64 = arith.extui %row : i32 to i64
             %o0 = arith.muli %row64, %N64 : i64
             %o = arith.addi %o0, %col64 : i64
-            %p = llvm.getelementptr %gC[%o] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f16
-            llvm.store %hv, %p : f16, !llvm.ptr<1>
+            %p = llvm.getelementptr %gC[%o] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, @ELT@
+            llvm.store %hv, %p : @ELT@, !llvm.ptr<1>
           }
         } else {
           // Split-K: this block's partial, f32 [splits * Mpad, Npad].
@@ -457,7 +466,7 @@ gpu.module @quantopt_kernels {
       // split order (deterministic) and stores the result.
       llvm.inline_asm has_side_effects "membar.gl;", "" : () -> ()
       nvvm.barrier0
-      %counters = llvm.mlir.addressof @qgpu_w4a16_counters : !llvm.ptr<1>
+      %counters = llvm.mlir.addressof @@KERNEL@_counters : !llvm.ptr<1>
       %ci0 = arith.muli %mt, %nblk : i32
       %ci = arith.addi %ci0, %nb : i32
       %pcnt = llvm.getelementptr %counters[%ci] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, i32
@@ -503,12 +512,12 @@ gpu.module @quantopt_kernels {
               scf.yield %zf : f32
             }
             %s = arith.addf %sum, %b : f32
-            %hv = arith.truncf %s : f32 to f16
+            %hv = arith.truncf %s : f32 to @ELT@
             %grow64 = arith.extui %grow : i32 to i64
             %o0 = arith.muli %grow64, %N64 : i64
             %o = arith.addi %o0, %col64 : i64
-            %p = llvm.getelementptr %gC[%o] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f16
-            llvm.store %hv, %p : f16, !llvm.ptr<1>
+            %p = llvm.getelementptr %gC[%o] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, @ELT@
+            llvm.store %hv, %p : @ELT@, !llvm.ptr<1>
           }
         }
         scf.if %isT0 {

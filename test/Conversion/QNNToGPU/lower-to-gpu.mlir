@@ -27,6 +27,20 @@ func.func @w4a16(%x: tensor<2x?x64xf32>) -> tensor<2x?x8xf32> {
   return %0 : tensor<2x?x8xf32>
 }
 
+// bf16 activations take the bf16 kernel directly (no conversion), with
+// bf16 scale words.
+// CHECK-LABEL: func.func @w4a16_bf16(
+// CHECK-NOT:     arith.truncf
+// CHECK:         call @quantopt_launch_qgpu_w4a16_bf16({{.*}}) {qnn.kernel = {name = "w4a16_bf16"
+// CHECK-NOT:     arith.extf
+func.func @w4a16_bf16(%x: tensor<?x256xbf16>) -> tensor<?x72xbf16> {
+  %w = qnn.constant dense<5> : tensor<256x72xui4>
+  %s = qnn.constant dense<0.125> : tensor<4x72xbf16>
+  %z = qnn.constant dense<3> : tensor<4x72xui4>
+  %0 = qnn.weight_only_matmul %x, %w, %s zero_points(%z) {group_size = 64 : i64} : (tensor<?x256xbf16>, tensor<256x72xui4>, tensor<4x72xbf16>, tensor<4x72xui4>) -> tensor<?x72xbf16>
+  return %0 : tensor<?x72xbf16>
+}
+
 // Cases the kernel does not take stay for the generic lowering, with the
 // reason.
 // CHECK-LABEL: func.func @fallbacks(
@@ -73,7 +87,13 @@ func.func @fallbacks(%x: tensor<4x64xf32>, %y: tensor<4x12xf32>) -> (tensor<4x8x
 // PTX: cp.async.cg.shared.global [{{.*}}], [{{.*}}], 16, {{.*}};
 // PTX: cp.async.commit_group;
 // PTX: atom.global.add.u32
+// PTX: .visible .entry qgpu_w4a16_bf16(
+// PTX-COUNT-8: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 
 // PTX80: .target sm_80
+// PTX80: .visible .entry qgpu_w4a16_f16(
 // PTX80: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // PTX80: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// PTX80: .visible .entry qgpu_w4a16_bf16(
+// PTX80: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// PTX80: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
