@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Runs QuantOpt's W4A16 kernel (PTX or cubin emitted by the compiler) on the
-GPU through the CUDA driver (CuPy's RawModule), on weights packed by the
-numpy implementation of the documented layout (w4a16_layout.py), and checks
-it against a float64 numpy reference of the same quantized math.
+GPU through the CUDA driver API (ctypes, cuda_driver.py: only the NVIDIA
+driver and numpy are needed), on weights packed by the numpy implementation
+of the documented layout (w4a16_layout.py), and checks it against a float64
+numpy reference of the same quantized math. --bench (and --once, for
+profilers) use CuPy: its cuBLAS matmul is the peer.
 
 Tolerance: the kernel multiplies f16 operands exactly and accumulates in f32
 on the tensor cores, then rounds to f16; the reference is float64 of the
 same f16 operands. |out - ref| <= 2e-3 * max|ref| + 1 f16 ulp of |ref|
 covers f32 accumulation over K <= 16384 and the final f16 rounding.
 
-Without CuPy or a GPU it prints SKIPPED and exits 0.
+Without a GPU (no libcuda.so.1, no device) it prints SKIPPED and exits 0.
 """
 
 import argparse
@@ -19,6 +21,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cuda_driver  # noqa: E402
 import w4a16_layout as L  # noqa: E402
 
 KERNEL = "qgpu_w4a16_f16"
@@ -37,7 +40,7 @@ def split_k(n_blocks, num_kt, sms, mult=4):
     return -(-num_kt // per), per
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kernel", required=True, help="PTX or cubin file")
     ap.add_argument("--bench", action="store_true")
@@ -50,13 +53,132 @@ def main():
                     help="launch once on this shape (for profilers) and exit")
     ap.add_argument("--split-mult", default="4",
                     help="comma-separated blocks-per-SM targets to time")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+CASES = [
+    # M, K, N, group, signed, zp, bias, force_split[, bf16]
+    (1, 4096, 4096, 128, True, False, False, None),
+    (1, 4096, 4096, 32, False, True, True, None),
+    (3, 1024, 192, 64, True, True, False, None),
+    (16, 2048, 1000, 128, False, True, True, None),
+    (17, 520, 72, 32, True, False, True, None),
+    (64, 4096, 512, 128, True, True, False, None),
+    (5, 11008, 256, 128, False, False, False, None),
+    (1, 4096, 4096, 128, True, True, True, 7),
+    (100, 256, 128, 64, True, True, True, None),
+]
+BF16_CASES = [(1, 4096, 4096, 128, True, False, True, None, True),
+              (7, 1024, 200, 32, False, True, False, None, True),
+              (33, 2048, 512, 64, True, True, True, None, True)]
+
+
+def grid_of(M, K, N, sms, force_split=None, mult=4):
+    """Grid, split count and k-tiles per split, as the compiler computes
+    them (qnn-lower-to-gpu)."""
+    kp, np_ = L.padded(K, N)
+    num_kt = kp // L.BK
+    nb = np_ // L.BN
+    mt = max(1, -(-M // 16))
+    s, per = split_k(nb, num_kt, sms, mult)
+    if mt > 4 or nb * 4 > 4096:
+        s, per = 1, num_kt
+    if force_split:
+        per = -(-num_kt // force_split)
+        s = -(-num_kt // per)
+    return (nb, s, mt), s, per, num_kt, np_
+
+
+def check(args, drv):
+    """The numerics checks, through the driver API."""
+    smem = args.stages * STAGE_BYTES + 16
+    module = drv.load(args.kernel)
+    fns = {}
+    for bf16, name in ((False, KERNEL), (True, KERNEL_BF16)):
+        try:
+            fns[bf16] = drv.function(module, name, smem)
+        except cuda_driver.CudaError:
+            continue  # the PTX may hold only one variant
+    sms = drv.sm_count()
+    rng = np.random.default_rng(1)
+    cases = CASES + (BF16_CASES if True in fns else [])
+    failures = 0
+    for case in cases:
+        M, K, N, group, signed, zp, bias, force = case[:8]
+        bf16 = len(case) > 8 and case[8]
+        u = rng.integers(0, 16, size=(K, N)).astype(np.uint8)
+        G = -(-K // group)
+        scales = (rng.random((G, N)) * 0.02 + 0.001).astype(np.float32)
+        if zp:
+            zero = rng.integers(0, 16, size=(G, N)).astype(np.float32)
+        else:
+            zero = np.full((G, N), 8.0 if signed else 0.0, np.float32)
+        b = rng.standard_normal(N).astype(np.float32) if bias else None
+        a = rng.standard_normal((M, K)).astype(np.float32)
+        ref = L.reference(a, u, scales, zero, group, b, bf16)
+        grid, used, per, num_kt, np_ = grid_of(M, K, N, sms, force)
+        w_d = drv.put(L.pack_weights(u))
+        s_d = drv.put(L.pack_scales(scales, zero, group, bf16))
+        a_d = drv.put(L.to_bf16_bits(a) if bf16 else a.astype(np.float16))
+        b_d = drv.put(b) if b is not None else 0
+        ws_d = drv.alloc(4 * num_kt * grid[2] * 16 * np_)
+        nan_bits = 0x7FC0 if bf16 else 0x7E00
+        outs = []
+        for _ in range(2):  # the second run reuses the split-K counters
+            c_d = drv.alloc(2 * M * N)
+            drv.fill16(c_d, nan_bits, M * N)  # poison
+            drv.launch(fns[bf16], grid, (128, 1, 1),
+                       [np.uint64(a_d), np.uint64(w_d), np.uint64(s_d),
+                        np.uint64(b_d), np.uint64(c_d), np.uint64(ws_d),
+                        np.int32(M), np.int32(N), np.int32(K), np.int32(np_),
+                        np.int32(per), np.int32(num_kt),
+                        np.int32(int(np.log2(group))),
+                        np.int32(1 if b is not None else 0)], smem)
+            outs.append(drv.get(c_d, (M, N), np.uint16))
+        bits = outs[0]
+        out = (L.from_bf16_bits(bits) if bf16 else
+               bits.view(np.float16).astype(np.float32)).astype(np.float64)
+        err = np.abs(out - ref)
+        # f32 accumulation in another order, one final rounding (half an
+        # ulp: 2^-11 relative for f16, 2^-9 for bf16; twice that allowed).
+        ulp = 2.0 ** (-8 if bf16 else -10)
+        tol = 2e-3 * np.abs(ref).max() + np.abs(ref) * ulp
+        same = bool((outs[1] == bits).all())
+        ok = bool(np.isfinite(out).all() and (err <= tol).all()) and same
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {'bf16' if bf16 else 'f16 '} M={M} "
+              f"K={K} N={N} g={group} signed={signed} zp={zp} bias={bias} "
+              f"split={used}: max err {err.max():.3g} (tol "
+              f"{tol.min():.3g}..{tol.max():.3g}), rerun identical={same}")
+        drv.free_all()
+    return failures
+
+
+def main():
+    args = parse_args()
     try:
-        import cupy as cp
-        cp.cuda.runtime.getDeviceCount()
-    except Exception as e:  # noqa: BLE001
-        print(f"SKIPPED: no CUDA device or CuPy ({e})")
+        drv = cuda_driver.Driver()
+        name = drv.name()
+    except (OSError, cuda_driver.CudaError) as e:
+        print(f"SKIPPED: no CUDA device ({e})")
         return 0
+    print(f"device: {name}")
+    failures = 0 if args.once else check(args, drv)
+    if args.bench or args.once:
+        try:
+            import cupy  # noqa: F401
+        except ImportError as e:
+            print(f"--bench and --once need CuPy ({e})")
+            return 1
+        failures += cupy_main(args)
+    print("FAILED" if failures else "PASSED")
+    return 1 if failures else 0
+
+
+def cupy_main(args):
+    """--once (a few launches for a profiler) and --bench (against cuBLAS),
+    through CuPy."""
+    import cupy as cp
 
     mod = cp.RawModule(path=args.kernel)
     smem = args.stages * STAGE_BYTES + 16
@@ -89,18 +211,9 @@ def main():
 
     def launch(a_d, w_d, s_d, b_d, c_d, ws_d, M, K, N, group, force_split=None,
                stream=None, mult=4, bf16=False):
-        kp, np_ = L.padded(K, N)
-        num_kt = kp // L.BK
-        nb = np_ // L.BN
-        mt = -(-M // 16)
-        s, per = split_k(nb, num_kt, sms, mult)
-        if mt > 4 or nb * 4 > 4096:
-            s, per = 1, num_kt
-        if force_split:
-            per = -(-num_kt // force_split)
-            s = -(-num_kt // per)
+        grid, s, per, num_kt, np_ = grid_of(M, K, N, sms, force_split, mult)
         log2g = int(np.log2(group))
-        fns[bf16]((nb, s, mt), (128, 1, 1),
+        fns[bf16](grid, (128, 1, 1),
            (np.uint64(a_d.data.ptr), np.uint64(w_d.data.ptr),
             np.uint64(s_d.data.ptr),
             np.uint64(b_d.data.ptr if b_d is not None else 0),
@@ -123,67 +236,10 @@ def main():
         cp.cuda.runtime.deviceSynchronize()
         return 0
 
-    failures = 0
-    cases = [
-        # M, K, N, group, signed, zp, bias, force_split
-        (1, 4096, 4096, 128, True, False, False, None),
-        (1, 4096, 4096, 32, False, True, True, None),
-        (3, 1024, 192, 64, True, True, False, None),
-        (16, 2048, 1000, 128, False, True, True, None),
-        (17, 520, 72, 32, True, False, True, None),
-        (64, 4096, 512, 128, True, True, False, None),
-        (5, 11008, 256, 128, False, False, False, None),
-        (1, 4096, 4096, 128, True, True, True, 7),
-        (100, 256, 128, 64, True, True, True, None),
-    ]
-    if True in fns:
-        # bf16 activations (the bf16 kernel, when the PTX has it).
-        cases += [(1, 4096, 4096, 128, True, False, True, None, True),
-                  (7, 1024, 200, 32, False, True, False, None, True),
-                  (33, 2048, 512, 64, True, True, True, None, True)]
-    for case in cases:
-        M, K, N, group, signed, zp, bias, force = case[:8]
-        bf16 = len(case) > 8 and case[8]
-        u, scales, zero, b, w_d, s_d = prepare(K, N, group, signed, zp, bias,
-                                               bf16)
-        a = rng.standard_normal((M, K)).astype(np.float32)
-        ref = L.reference(a, u, scales, zero, group, b, bf16)
-        kp, np_ = L.padded(K, N)
-        mt = -(-M // 16)
-        a_d = cp.asarray(L.to_bf16_bits(a) if bf16 else a.astype(np.float16))
-        b_d = cp.asarray(b) if b is not None else None
-        nan_bits = 0x7FC0 if bf16 else 0x7E00
-        c_d = cp.full((M, N), nan_bits, np.uint16)  # poison
-        # Split-K workspace: at most one split per k-tile.
-        ws_d = cp.empty(max(1, (kp // L.BK) * mt * 16 * np_), np.float32)
-        used = launch(a_d, w_d, s_d, b_d, c_d, ws_d, M, K, N, group, force,
-                      bf16=bf16)
-        cp.cuda.runtime.deviceSynchronize()
-        bits = cp.asnumpy(c_d)
-        out = (L.from_bf16_bits(bits) if bf16 else
-               bits.view(np.float16).astype(np.float32)).astype(np.float64)
-        err = np.abs(out - ref)
-        # f32 accumulation in another order, one final rounding (half an
-        # ulp: 2^-11 relative for f16, 2^-9 for bf16; twice that allowed).
-        ulp = 2.0 ** (-8 if bf16 else -10)
-        tol = 2e-3 * np.abs(ref).max() + np.abs(ref) * ulp
-        ok = np.isfinite(out).all() and (err <= tol).all()
-        # A second run reuses the split-K counters: same bits expected.
-        c2 = cp.full((M, N), nan_bits, np.uint16)
-        launch(a_d, w_d, s_d, b_d, c2, ws_d, M, K, N, group, force, bf16=bf16)
-        same = bool((cp.asnumpy(c2) == bits).all())
-        ok = ok and same
-        failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {'bf16' if bf16 else 'f16 '} M={M} "
-              f"K={K} N={N} g={group} signed={signed} zp={zp} bias={bias} "
-              f"split={used}: max err {err.max():.3g} (tol "
-              f"{tol.min():.3g}..{tol.max():.3g}), rerun identical={same}")
-
     if args.bench:
         mults = [int(m) for m in args.split_mult.split(",")]
         bench(cp, fn, launch, prepare, sms, args.out, mults)
-    print("FAILED" if failures else "PASSED")
-    return 1 if failures else 0
+    return 0
 
 
 def bench(cp, fn, launch, prepare, sms, out_path, mults):
