@@ -73,6 +73,21 @@ BF16_CASES = [(1, 4096, 4096, 128, True, False, True, None, True),
               (33, 2048, 512, 64, True, True, True, None, True)]
 
 
+def random_weights(rng, K, N, group, signed, zp, bias):
+    """Random nibbles [K, N], scales and zero points [K/group, N] (8 or 0
+    without zero points, for signed or unsigned int4) and an optional
+    bias [N]."""
+    u = rng.integers(0, 16, size=(K, N)).astype(np.uint8)
+    G = -(-K // group)
+    scales = (rng.random((G, N)) * 0.02 + 0.001).astype(np.float32)
+    if zp:
+        zero = rng.integers(0, 16, size=(G, N)).astype(np.float32)
+    else:
+        zero = np.full((G, N), 8.0 if signed else 0.0, np.float32)
+    b = rng.standard_normal(N).astype(np.float32) if bias else None
+    return u, scales, zero, b
+
+
 def grid_of(M, K, N, sms, force_split=None, mult=4):
     """Grid, split count and k-tiles per split, as the compiler computes
     them (qnn-lower-to-gpu)."""
@@ -106,14 +121,8 @@ def check(args, drv):
     for case in cases:
         M, K, N, group, signed, zp, bias, force = case[:8]
         bf16 = len(case) > 8 and case[8]
-        u = rng.integers(0, 16, size=(K, N)).astype(np.uint8)
-        G = -(-K // group)
-        scales = (rng.random((G, N)) * 0.02 + 0.001).astype(np.float32)
-        if zp:
-            zero = rng.integers(0, 16, size=(G, N)).astype(np.float32)
-        else:
-            zero = np.full((G, N), 8.0 if signed else 0.0, np.float32)
-        b = rng.standard_normal(N).astype(np.float32) if bias else None
+        u, scales, zero, b = random_weights(rng, K, N, group, signed, zp,
+                                            bias)
         a = rng.standard_normal((M, K)).astype(np.float32)
         ref = L.reference(a, u, scales, zero, group, b, bf16)
         grid, used, per, num_kt, np_ = grid_of(M, K, N, sms, force)
@@ -197,14 +206,8 @@ def cupy_main(args):
     rng = np.random.default_rng(1)
 
     def prepare(K, N, group, signed, with_zp, bias, bf16=False):
-        u = rng.integers(0, 16, size=(K, N)).astype(np.uint8)
-        G = -(-K // group)
-        scales = (rng.random((G, N)) * 0.02 + 0.001).astype(np.float32)
-        if with_zp:
-            zero = rng.integers(0, 16, size=(G, N)).astype(np.float32)
-        else:
-            zero = np.full((G, N), 8.0 if signed else 0.0, np.float32)
-        b = rng.standard_normal(N).astype(np.float32) if bias else None
+        u, scales, zero, b = random_weights(rng, K, N, group, signed,
+                                            with_zp, bias)
         words = L.pack_weights(u)
         sw = L.pack_scales(scales, zero, group, bf16)
         return u, scales, zero, b, cp.asarray(words), cp.asarray(sw)
