@@ -111,7 +111,9 @@ def QNNLowerToGPUPass : Pass<"qnn-lower-to-gpu", "::mlir::ModuleOp"> {
   ];
   let statistics = [
     Statistic<"numW4A16", "num-w4a16-kernels",
-              "Number of matmuls lowered to the W4A16 kernel">
+              "Number of matmuls lowered to the W4A16 kernel">,
+    Statistic<"numMMA8", "num-mma8-kernels",
+              "Number of matmuls lowered to the W8A8 / FP8 kernel">
   ];
 }
 

@@ -25,6 +25,7 @@
 #include "llvm/ADT/StringSwitch.h"
 
 #include <cstring>
+#include <set>
 
 namespace quantopt {
 #define GEN_PASS_DEF_QNNLOWERTOGPUPASS
@@ -40,6 +41,9 @@ namespace {
 
 const char *const kW4A16Source =
 #include "W4A16Kernel.inc"
+    ;
+const char *const kMMA8Source =
+#include "MMA8Kernel.inc"
     ;
 
 constexpr StringLiteral kKernelModule = "quantopt_kernels";
@@ -176,32 +180,28 @@ FailureOr<PackedW4> packW4(ArrayRef<int8_t> w, bool isSigned,
   return p;
 }
 
-/// The kernel source for `elt` (f16 or bf16) with its placeholders filled
-/// in, parsed, its qgpu.unroll loops unrolled, and merged into the module's
-/// @quantopt_kernels (created if absent; symbols already there, such as the
-/// shared-memory global, are kept).
-LogicalResult addKernel(ModuleOp module, int64_t stages, Type elt) {
-  std::string src = kW4A16Source;
-  auto replaceAll = [&](StringRef from, const std::string &to) {
-    for (size_t pos; (pos = src.find(from.str())) != std::string::npos;)
-      src.replace(pos, from.size(), to);
-  };
-  bool bf16 = elt.isBF16();
-  replaceAll("@STAGES_M1@", std::to_string(stages - 1));
-  replaceAll("@STAGES@", std::to_string(stages));
-  replaceAll("@FLAG@", std::to_string(stages * kStageBytes));
-  replaceAll("@KERNEL@", w4a16KernelName(elt));
-  replaceAll("@OPTYPE@", bf16 ? "i32" : "vector<2xf16>");
-  replaceAll("@MMATYPES@",
-             bf16 ? ", multiplicandAPtxType = #nvvm.mma_type<bf16>, "
-                    "multiplicandBPtxType = #nvvm.mma_type<bf16>"
-                  : "");
-  replaceAll("@MAGIC@", bf16 ? "1124090624" : "1677747200");
-  replaceAll("@ELT@", bf16 ? "bf16" : "f16");
+/// `src` with every `@NAME@` of `subs` replaced.
+std::string fillPlaceholders(
+    std::string src,
+    ArrayRef<std::pair<StringRef, std::string>> subs) {
+  for (const auto &[from, to] : subs) {
+    std::string key = "@" + from.str() + "@";
+    for (size_t pos = 0; (pos = src.find(key, pos)) != std::string::npos;
+         pos += to.size())
+      src.replace(pos, key.size(), to);
+  }
+  return src;
+}
+
+/// Parses a kernel source whose placeholders are filled in, unrolls its
+/// qgpu.unroll loops and merges it into the module's @quantopt_kernels
+/// (created if absent; symbols already there, such as the shared-memory
+/// global, are kept).
+LogicalResult instantiateKernel(ModuleOp module, const std::string &src) {
   ParserConfig config(module.getContext());
   OwningOpRef<ModuleOp> parsed = parseSourceString<ModuleOp>(src, config);
   if (!parsed)
-    return module.emitError("internal error: the W4A16 kernel does not parse");
+    return module.emitError("internal error: a GPU kernel does not parse");
   SmallVector<scf::ForOp> loops;
   parsed->walk([&](scf::ForOp f) {
     if (f->hasAttr("qgpu.unroll"))
@@ -227,6 +227,80 @@ LogicalResult addKernel(ModuleOp module, int64_t stages, Type elt) {
     op.moveBefore(target.getBody(), target.getBody()->end());
   }
   return success();
+}
+
+/// The W4A16 kernel for `elt` (f16 or bf16).
+LogicalResult addW4A16Kernel(ModuleOp module, int64_t stages, Type elt) {
+  bool bf16 = elt.isBF16();
+  return instantiateKernel(
+      module,
+      fillPlaceholders(
+          kW4A16Source,
+          {{"STAGES_M1", std::to_string(stages - 1)},
+           {"STAGES", std::to_string(stages)},
+           {"FLAG", std::to_string(stages * kStageBytes)},
+           {"KERNEL", w4a16KernelName(elt)},
+           {"OPTYPE", bf16 ? "i32" : "vector<2xf16>"},
+           {"MMATYPES", bf16 ? ", multiplicandAPtxType = #nvvm.mma_type<bf16>, "
+                               "multiplicandBPtxType = #nvvm.mma_type<bf16>"
+                             : ""},
+           {"MAGIC", bf16 ? "1124090624" : "1677747200"},
+           {"ELT", bf16 ? "bf16" : "f16"}}));
+}
+
+/// The 8-bit tensor-core kernel `name`: qgpu_w8a8_{s8,u8} (int8 x int8 ->
+/// i32, the activations signed or unsigned) or qgpu_fp8_e4m3 (e4m3 x e4m3
+/// -> f32, sm_89+).
+LogicalResult addMMA8Kernel(ModuleOp module, int64_t stages,
+                            StringRef name) {
+  bool fp8 = name == "qgpu_fp8_e4m3";
+  bool u8 = name == "qgpu_w8a8_u8";
+  std::string mma;
+  std::string toF32;
+  if (fp8) {
+    // mma.sync with e4m3 operands has no NVVM op in MLIR 22: inline PTX
+    // (ISA 8.4, sm_89+), the accumulators tied to the results.
+    mma = "%mr = llvm.inline_asm \"mma.sync.aligned.m16n8k32.row.col.f32."
+          "e4m3.e4m3.f32 {$0,$1,$2,$3}, {$4,$5,$6,$7}, {$8,$9}, "
+          "{$10,$11,$12,$13};\", \"=f,=f,=f,=f,r,r,r,r,r,r,0,1,2,3\" "
+          "%va0, %va1, %va2, %va3, %vb0, %vb1, %c0v, %c1v, %c2v, %c3v : "
+          "(i32, i32, i32, i32, i32, i32, f32, f32, f32, f32) -> "
+          "!llvm.struct<(f32, f32, f32, f32)>";
+    toF32 = "%r1 = arith.mulf %rv, %sa : f32\n"
+            "%r2 = arith.mulf %r1, %sb : f32\n"
+            "%bf = arith.bitcast %bv : i32 to f32\n"
+            "%r = arith.addf %r2, %bf : f32";
+  } else {
+    mma = std::string("%mr = nvvm.mma.sync A[%va0, %va1, %va2, %va3] "
+                      "B[%vb0, %vb1] C[%c0v, %c1v, %c2v, %c3v] "
+                      "{layoutA = #nvvm.mma_layout<row>, "
+                      "layoutB = #nvvm.mma_layout<col>, "
+                      "multiplicandAPtxType = #nvvm.mma_type<") +
+          (u8 ? "u8" : "s8") +
+          ">, multiplicandBPtxType = #nvvm.mma_type<s8>, "
+          "intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, "
+          "shape = #nvvm.shape<m = 16, n = 8, k = 32>} : (i32, i32, i32) -> "
+          "!llvm.struct<(i32, i32, i32, i32)>";
+    // acc = raw - za * colsum + bias (i32, wrapping: exact mod 2^32),
+    // then (float(acc) * sa) * sb as the op's semantics.
+    toF32 = "%cza = arith.muli %za, %cs : i32\n"
+            "%ai = arith.subi %rv, %cza : i32\n"
+            "%ab = arith.addi %ai, %bv : i32\n"
+            "%af = arith.sitofp %ab : i32 to f32\n"
+            "%r1 = arith.mulf %af, %sa : f32\n"
+            "%r = arith.mulf %r1, %sb : f32";
+  }
+  return instantiateKernel(
+      module, fillPlaceholders(kMMA8Source,
+                               {{"KERNEL", name.str()},
+                                {"STAGES_M1", std::to_string(stages - 1)},
+                                {"STAGES_M2", std::to_string(stages - 2)},
+                                {"STAGES", std::to_string(stages)},
+                                {"ACC", fp8 ? "f32" : "i32"},
+                                {"MMA", mma},
+                                {"TOF32", toF32},
+                                {"ZEXT", u8 ? "arith.extui" : "arith.extsi"},
+                                {"FP8", fp8 ? "1" : "0"}}));
 }
 
 struct QNNLowerToGPUPass
@@ -260,14 +334,35 @@ struct QNNLowerToGPUPass
         return signalPassFailure();
       }
     }
-    if (kernels.empty())
+    SmallVector<QuantizedMatMulOp> qops;
+    module.walk([&](QuantizedMatMulOp q) { qops.push_back(q); });
+    std::set<std::string> mma8Kernels;
+    for (QuantizedMatMulOp q : qops) {
+      std::string why, kernel;
+      if (succeeded(lowerMMA8(q, why, kernel))) {
+        mma8Kernels.insert(kernel);
+        ++numMMA8;
+      } else if (!why.empty()) {
+        q->setAttr("qnn.gpu_fallback", StringAttr::get(&getContext(), why));
+      } else {
+        return signalPassFailure();
+      }
+    }
+    for (const std::string &name : mma8Kernels) {
+      auto existing = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModule);
+      if (existing && existing.lookupSymbol(name))
+        continue;
+      if (failed(addMMA8Kernel(module, stages, name)))
+        return signalPassFailure();
+    }
+    if (kernels.empty() && mma8Kernels.empty())
       return;
     for (Type elt : kernels) {
       std::string name = w4a16KernelName(elt);
       auto existing = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModule);
       if (existing && existing.lookupSymbol(name))
         continue;
-      if (failed(addKernel(module, stages, elt)))
+      if (failed(addW4A16Kernel(module, stages, elt)))
         return signalPassFailure();
     }
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
@@ -285,6 +380,12 @@ struct QNNLowerToGPUPass
   /// Rewrites `w`; on an unsupported case returns failure with `why` set
   /// (the op stays for the generic lowering).
   LogicalResult lower(WeightOnlyMatMulOp w, int64_t sms, std::string &why);
+
+  /// Rewrites an 8-bit `q` into a launch of the W8A8 kernel (`kernel` is
+  /// set to its name); on an unsupported case returns failure with `why`
+  /// set.
+  LogicalResult lowerMMA8(QuantizedMatMulOp q, std::string &why,
+                          std::string &kernel);
 };
 
 /// The private declaration whose calls stand for launches of `kernel`
@@ -557,6 +658,239 @@ LogicalResult QNNLowerToGPUPass::lower(WeightOnlyMatMulOp w, int64_t sms,
   out = castElements(b, loc, out, xElt);
   w.getResult().replaceAllUsesWith(out);
   w.erase();
+  return success();
+}
+
+
+/// Tile sizes of the 8-bit kernel (MMA8Kernel.mlir).
+constexpr int64_t kMMA8BlockM = 128, kMMA8BlockN = 128, kMMA8BlockK = 64;
+
+/// A [K, N] 8-bit weight in the 8-bit kernel's layout (docs/GPUBackend.md):
+/// bytes [Npad/128][Kpad/64][ks 2][wn 4][h 2][lane 32][t 2][reg 2][4], where
+/// byte j of register reg of n8 tile 2h + t of warp column wn holds
+/// B'[k][n] for k = 64 kt + 32 ks + 4 (lane % 4) + 16 reg + j and
+/// n = 128 nb + 32 wn + 8 (2h + t) + lane / 4 (zero outside [K, N]); and
+/// the column terms [Npad] i32 colsum(B') then [Npad] i32 bias.
+struct PackedMMA8 {
+  int64_t Kpad, Npad;
+  std::vector<char> words;
+  std::vector<char> columns;
+};
+
+PackedMMA8 packMMA8(ArrayRef<int8_t> values, int64_t K, int64_t N,
+                    ArrayRef<int32_t> bias) {
+  PackedMMA8 p;
+  p.Kpad = llvm::alignTo(K, kMMA8BlockK);
+  p.Npad = llvm::alignTo(N, kMMA8BlockN);
+  p.words.assign(p.Npad * p.Kpad, 0);
+  int64_t numKT = p.Kpad / kMMA8BlockK;
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) {
+      int64_t nb = n / 128, nn = n % 128, wn = nn / 32, nt = nn % 32 / 8;
+      int64_t kt = k / 64, kk = k % 64, ks = kk / 32, k32 = kk % 32;
+      int64_t reg = k32 / 16, q = k32 % 16 / 4, j = k32 % 4;
+      int64_t lane = (nn % 8) * 4 + q, h = nt / 2, t = nt % 2;
+      int64_t off =
+          (nb * numKT + kt) * 8192 +
+          ((((ks * 4 + wn) * 2 + h) * 32 + lane) * 2 + t) * 8 + reg * 4 + j;
+      p.words[off] = static_cast<char>(values[k * N + n]);
+    }
+  std::vector<int32_t> cols(2 * p.Npad, 0);
+  for (int64_t n = 0; n < N; ++n) {
+    uint32_t sum = 0;
+    for (int64_t k = 0; k < K; ++k)
+      sum += static_cast<uint32_t>(static_cast<int32_t>(values[k * N + n]));
+    cols[n] = static_cast<int32_t>(sum);
+    cols[p.Npad + n] = bias.empty() ? 0 : bias[n];
+  }
+  p.columns.resize(cols.size() * 4);
+  std::memcpy(p.columns.data(), cols.data(), p.columns.size());
+  return p;
+}
+
+LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
+                                           std::string &why,
+                                           std::string &kernel) {
+  auto constantOf = [](Value v) -> ElementsAttr {
+    if (!v)
+      return {};
+    if (auto c = v.getDefiningOp<qnn::ConstantOp>())
+      return c.getValue();
+    if (auto c = v.getDefiningOp<arith::ConstantOp>())
+      return dyn_cast<ElementsAttr>(c.getValue());
+    return {};
+  };
+  ElementsAttr wAttr = constantOf(q.getRhs());
+  ElementsAttr zAttr = constantOf(q.getRhsZeroPoint());
+  ElementsAttr bAttr = constantOf(q.getBias());
+  if (!wAttr || (q.getRhsZeroPoint() && !zAttr) || (q.getBias() && !bAttr)) {
+    why = "a right operand that is not a constant weight (activation x "
+          "activation), or a non-constant weight zero point or bias";
+    return failure();
+  }
+  auto wType = cast<ShapedType>(wAttr.getType());
+  if (wType.getRank() != 2) {
+    why = "a weight of rank " + std::to_string(wType.getRank());
+    return failure();
+  }
+  int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
+  auto lhsType = cast<RankedTensorType>(q.getLhs().getType());
+  auto rType = cast<RankedTensorType>(q.getResult().getType());
+  if (K % 16 != 0) {
+    why = "K = " + std::to_string(K) +
+          " is not a multiple of 16 (the kernel copies 16-byte rows)";
+    return failure();
+  }
+  // The weight minus its zero point must be int8 (int8 with zero point 0,
+  // uint8 with 128, any 4-bit weight).
+  auto bytes = getWeightBytes(wAttr);
+  std::optional<SmallVector<int64_t>> zps;
+  if (zAttr)
+    zps = getIntValues(zAttr);
+  std::optional<SmallVector<int64_t>> biasValues;
+  if (bAttr)
+    biasValues = getIntValues(bAttr);
+  if (!bytes || (zAttr && !zps) || (bAttr && !biasValues)) {
+    q.emitOpError("weight data is not available (elided?)");
+    return failure();
+  }
+  bool wUnsigned = cast<IntegerType>(wType.getElementType()).isUnsigned();
+  std::vector<int8_t> values(K * N);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) {
+      int64_t v = (*bytes)[k * N + n];
+      if (wUnsigned)
+        v = static_cast<uint8_t>(v);
+      int64_t z = zps ? (*zps)[zps->size() == 1 ? 0 : n] : 0;
+      int64_t d = v - z;
+      if (d < -128 || d > 127) {
+        why = "a weight zero point that takes weight - zero point out of "
+              "int8 (column " +
+              std::to_string(n) + ")";
+        return failure();
+      }
+      values[k * N + n] = static_cast<int8_t>(d);
+    }
+  SmallVector<int32_t> bias;
+  if (biasValues)
+    for (int64_t v : *biasValues)
+      bias.push_back(static_cast<int32_t>(v));
+  if (!bias.empty() && static_cast<int64_t>(bias.size()) != N) {
+    why = "a bias that is not per output channel";
+    return failure();
+  }
+  PackedMMA8 packed = packMMA8(values, K, N, bias);
+
+  bool aUnsigned =
+      cast<IntegerType>(lhsType.getElementType()).isUnsigned();
+  kernel = aUnsigned ? "qgpu_w8a8_u8" : "qgpu_w8a8_s8";
+  OpBuilder b(q);
+  Location loc = q.getLoc();
+  MLIRContext *ctx = b.getContext();
+  Type i32 = b.getI32Type();
+  auto idx = [&](int64_t v) {
+    return (Value)arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto cI32 = [&](int64_t v) {
+    return (Value)arith::ConstantIntOp::create(b, loc, v, 32);
+  };
+  // Per tensor when the parameter has one element, else one per row
+  // (the lhs shape with a last dimension of 1) or per column ([N]).
+  auto perElement = [](Value v) {
+    auto t = cast<RankedTensorType>(v.getType());
+    return !(t.hasStaticShape() && t.getNumElements() == 1);
+  };
+
+  int64_t rank = lhsType.getRank();
+  Value m = idx(1);
+  SmallVector<Value> outDynDims;
+  for (int64_t i = 0; i + 1 < rank; ++i) {
+    Value d = tensor::DimOp::create(b, loc, q.getLhs(), i);
+    m = arith::MulIOp::create(b, loc, m, d);
+    if (rType.isDynamicDim(i))
+      outDynDims.push_back(d);
+  }
+  Value wBlob = blob(b, loc, blobName(q, "w8a8"), packed.words);
+  Value pBlob = blob(b, loc, blobName(q, "w8a8_columns"), packed.columns);
+  Value zero64 = arith::ConstantIntOp::create(b, loc, 0, 64);
+  int64_t outType = 0;
+  if (q.getOutputScale())
+    outType = cast<IntegerType>(
+                  cast<ShapedType>(q.getOutputZeroPoint().getType())
+                      .getElementType())
+                      .isUnsigned()
+                  ? 2
+                  : 1;
+  int64_t act = llvm::StringSwitch<int64_t>(q.getActivation())
+                    .Case("relu", 1)
+                    .Case("gelu", 2)
+                    .Case("silu", 3)
+                    .Default(0);
+
+  auto outType_ = MemRefType::get(rType.getShape(), rType.getElementType());
+  Value outBuf = memref::AllocOp::create(b, loc, outType_, outDynDims,
+                                         b.getI64IntegerAttr(64));
+  Value outAddr = arith::IndexCastOp::create(
+      b, loc, b.getI64Type(),
+      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, outBuf));
+  Value numKT = cI32(packed.Kpad / kMMA8BlockK);
+  SmallVector<Value> args{
+      addressOf(b, loc, q.getLhs()),
+      addressOf(b, loc, wBlob),
+      addressOf(b, loc, pBlob),
+      addressOf(b, loc, q.getLhsScale()),
+      addressOf(b, loc, q.getLhsZeroPoint()),
+      addressOf(b, loc, q.getRhsScale()),
+      outType ? addressOf(b, loc, q.getOutputScale()) : zero64,
+      outType ? addressOf(b, loc, q.getOutputZeroPoint()) : zero64,
+      outAddr,
+      arith::IndexCastOp::create(b, loc, i32, m),
+      cI32(N),
+      cI32(K),
+      cI32(packed.Npad),
+      numKT,
+      cI32(perElement(q.getLhsScale()) ? 1 : 0),
+      cI32(perElement(q.getRhsScale()) ? 1 : 0),
+      cI32(act),
+      cI32(outType)};
+  if (perElement(q.getLhsScale()) != perElement(q.getLhsZeroPoint())) {
+    why = "an lhs scale and zero point of different granularity";
+    return failure();
+  }
+  Value mTiles = arith::CeilDivUIOp::create(b, loc, m, idx(kMMA8BlockM));
+  mTiles = arith::MaxUIOp::create(b, loc, mTiles, idx(1));
+  Value c1 = idx(1);
+  int64_t smemBytes = std::max<int64_t>(stages * 16384, 128 * 136 * 4);
+  SmallVector<Value> operands{idx(packed.Npad / kMMA8BlockN),
+                              mTiles,
+                              c1,
+                              idx(256),
+                              c1,
+                              c1,
+                              cI32(smemBytes)};
+  operands.append(args);
+  auto kernelRef =
+      SymbolRefAttr::get(ctx, kKernelModule, {FlatSymbolRefAttr::get(ctx, kernel)});
+  func::FuncOp decl = launchDeclaration(q->getParentOfType<ModuleOp>(),
+                                        kernelRef,
+                                        ValueRange(operands).getTypes());
+  auto launch = func::CallOp::create(b, loc, decl, operands);
+  std::string reason =
+      std::string(aUnsigned ? "uint8" : "int8") +
+      " activations x int8 weights on int8 tensor cores (mma.sync m16n8k32, "
+      "128x128 tiles, " +
+      std::to_string(stages) + "-stage cp.async), " +
+      (perElement(q.getLhsScale()) ? "per-token" : "per-tensor") +
+      " activation scale, epilogue: " + q.getActivation().str() +
+      (outType ? ", requantized output" : ", f32 output");
+  launch->setAttr("qnn.kernel",
+                  b.getDictionaryAttr(
+                      {b.getNamedAttr("name", b.getStringAttr("w8a8")),
+                       b.getNamedAttr("reason", b.getStringAttr(reason))}));
+  Value out = bufferization::ToTensorOp::create(
+      b, loc, rType, outBuf, /*restrict=*/true, /*writable=*/true);
+  q.getResult().replaceAllUsesWith(out);
+  q.erase();
   return success();
 }
 

@@ -1,0 +1,446 @@
+// The 8-bit tensor-core matmul of QuantOpt (docs/GPUBackend.md, "W8A8 and
+// FP8 kernel"): C[M, N] = epilogue(A[M, K] x B[K, N]) with A 8-bit
+// activations (row-major, K contiguous) and B 8-bit weights packed at
+// compile time by qnn-lower-to-gpu into the order of the tensor-core B
+// fragments.
+//
+// Block: 256 threads (8 warps as 2 x 4), a 128 x 128 tile of C, k-tiles of
+// 64 bytes. Each stage of the @STAGES@-deep cp.async pipeline holds the A
+// tile (128 rows x 64 bytes; 16-byte chunk c of row r stored at chunk
+// c ^ ((r >> 1) & 3), which makes every 8-row ldmatrix conflict-free) and
+// the block's 8 KiB of packed B for the k-tile. One barrier per k-tile:
+// the stage refilled in iteration i was consumed in iteration i - 1. Warp
+// (wm, wn) computes rows 64 wm .. +64 and columns 32 wn .. +32 of the tile:
+// per k32 step four ldmatrix.x4 (the b16 view of 16 x 32 bytes is exactly
+// the 8-bit A fragment), two 16-byte shared loads of B (four n8 tiles) and
+// sixteen mma.sync.m16n8k32.
+//
+// Epilogue: the accumulators go through shared memory (rows padded to 136
+// words) so that each thread then finishes four consecutive columns of a
+// row with coalesced stores:
+//   int8:  acc = raw - za[m] * colsum[n] + bias[n]        (i32, exact)
+//          r = (float(acc) * sa[m]) * sb[n]
+//   fp8:   r = ((raw * sa[m]) * sb[n]) + fbias[n]
+//   r = activation(r)                    (none, relu, gelu (erf), silu)
+//   out = r (f32), or saturate(round_half_even(r / so) + zo) (int8/uint8).
+// sa/za are per tensor or per row (per token), sb per tensor or per column.
+//
+// Placeholders, each a name between two at-signs, replaced by the pass:
+// KERNEL (the name), STAGES, STAGES_M1 and STAGES_M2 (stages - 1, - 2),
+// ACC (the accumulator type, i32 or f32), MMA (the mma of one m16n8k32
+// tile on %va0..3, %vb0..1 and %c0v..3, defining %mr), TOF32 (the
+// epilogue's start, defining %r from the raw accumulator %rv), ZEXT (how an
+// A zero point byte widens: arith.extui or arith.extsi) and FP8 (1 for
+// fp8).
+// Loops marked qgpu.unroll are fully unrolled by the pass.
+module attributes {gpu.container_module} {
+gpu.module @quantopt_kernels {
+  llvm.mlir.global external @qgpu_dynamic_smem() {addr_space = 3 : i32, alignment = 128 : i64} : !llvm.array<0 x i8>
+
+  gpu.func @@KERNEL@(%pA: i64, %pB: i64, %pP: i64, %pSA: i64, %pZA: i64, %pSB: i64,
+                     %pSO: i64, %pZO: i64, %pC: i64,
+                     %M: i32, %N: i32, %K: i32, %Npad: i32, %numKT: i32,
+                     %aPerRow: i32, %bPerCol: i32, %act: i32, %outType: i32) kernel
+      attributes {nvvm.maxntid = array<i32: 256, 1, 1>} {
+    %c0 = arith.constant 0 : i32
+    %c1 = arith.constant 1 : i32
+    %c2 = arith.constant 2 : i32
+    %c3 = arith.constant 3 : i32
+    %c4 = arith.constant 4 : i32
+    %c5 = arith.constant 5 : i32
+    %c8 = arith.constant 8 : i32
+    %c15 = arith.constant 15 : i32
+    %c16 = arith.constant 16 : i32
+    %c31 = arith.constant 31 : i32
+    %c32 = arith.constant 32 : i32
+    %c64 = arith.constant 64 : i32
+    %c128 = arith.constant 128 : i32
+    %c256 = arith.constant 256 : i32
+    %c512 = arith.constant 512 : i32
+    %c544 = arith.constant 544 : i32
+    %c1024 = arith.constant 1024 : i32
+    %c4096 = arith.constant 4096 : i32
+    %cBoff = arith.constant 8192 : i32
+    %cStage = arith.constant 16384 : i32
+    %cStages = arith.constant @STAGES@ : i32
+    %cStagesM1 = arith.constant @STAGES_M1@ : i32
+    %c8192L = arith.constant 8192 : i64
+    %zero64 = arith.constant 0 : i64
+    %zacc = arith.constant dense<0> : vector<64x@ACC@>
+
+    %tid = nvvm.read.ptx.sreg.tid.x : i32
+    %nb = nvvm.read.ptx.sreg.ctaid.x : i32
+    %mb = nvvm.read.ptx.sreg.ctaid.y : i32
+    %warp = arith.shrui %tid, %c5 : i32
+    %lane = arith.andi %tid, %c31 : i32
+    %wm = arith.shrui %warp, %c2 : i32
+    %wn = arith.andi %warp, %c3 : i32
+    %m0 = arith.muli %mb, %c128 : i32
+    %n0 = arith.muli %nb, %c128 : i32
+
+    %gA0 = llvm.inttoptr %pA : i64 to !llvm.ptr
+    %gA = llvm.addrspacecast %gA0 : !llvm.ptr to !llvm.ptr<1>
+    %gB0 = llvm.inttoptr %pB : i64 to !llvm.ptr
+    %gB = llvm.addrspacecast %gB0 : !llvm.ptr to !llvm.ptr<1>
+    %smem = llvm.mlir.addressof @qgpu_dynamic_smem : !llvm.ptr<3>
+
+    // B: the block's packed k-tiles are [numKT][8 KiB] at nb * numKT * 8 KiB.
+    %nbKT = arith.muli %nb, %numKT : i32
+    %nbKTL = arith.extui %nbKT : i32 to i64
+    %bBlock = arith.muli %nbKTL, %c8192L : i64
+    %t16 = arith.muli %tid, %c16 : i32
+    %t16L = arith.extui %t16 : i32 to i64
+    %KL = arith.extui %K : i32 to i64
+
+    // The pipeline: iteration j waits for k-tile c = j - (stages - 1) (at
+    // most stages - 2 copy groups may still be in flight), passes the
+    // barrier (every warp is done with k-tile c - 1, whose stage is
+    // refilled next), issues the copies of k-tile j into stage j % stages
+    // and computes k-tile c. Copies: A chunks tid and tid + 256 (row
+    // chunk / 4, chunk % 4; rows past M and columns past K are
+    // zero-filled), B chunks tid and tid + 256 of the contiguous 8 KiB.
+    %end = arith.addi %numKT, %cStagesM1 : i32
+    %acc = scf.for %it = %c0 to %end step %c1 iter_args(%accIn = %zacc) -> (vector<64x@ACC@>) : i32 {
+      %cmpIdx = arith.subi %it, %cStagesM1 : i32
+      %doCompute = arith.cmpi sge, %cmpIdx, %c0 : i32
+      scf.if %doCompute {
+        nvvm.cp.async.wait.group @STAGES_M2@
+        nvvm.barrier0
+      }
+      %doLoad = arith.cmpi slt, %it, %numKT : i32
+      scf.if %doLoad {
+        %ldSt = arith.remui %it, %cStages : i32
+        %ldBase = arith.muli %ldSt, %cStage : i32
+        %kb = arith.muli %it, %c64 : i32
+        scf.for %h = %c0 to %c2 step %c1 : i32 {
+          %hc = arith.muli %h, %c256 : i32
+          %cc = arith.addi %tid, %hc : i32
+          %arow = arith.shrui %cc, %c2 : i32
+          %ach = arith.andi %cc, %c3 : i32
+          %agrow = arith.addi %m0, %arow : i32
+          %ach16 = arith.muli %ach, %c16 : i32
+          %gk = arith.addi %kb, %ach16 : i32
+          %rOk = arith.cmpi slt, %agrow, %M : i32
+          %kOk = arith.cmpi slt, %gk, %K : i32
+          %okA = arith.andi %rOk, %kOk : i1
+          %agrowL = arith.extui %agrow : i32 to i64
+          %gkL = arith.extui %gk : i32 to i64
+          %rk = arith.muli %agrowL, %KL : i64
+          %el = arith.addi %rk, %gkL : i64
+          %el0 = arith.select %okA, %el, %zero64 : i64
+          %src = llvm.getelementptr %gA[%el0] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, i8
+          %nbytes = arith.select %okA, %c16, %c0 : i32
+          %rsh = arith.shrui %arow, %c1 : i32
+          %r3 = arith.andi %rsh, %c3 : i32
+          %sw = arith.xori %ach, %r3 : i32
+          %rowB = arith.muli %arow, %c64 : i32
+          %swB = arith.muli %sw, %c16 : i32
+          %o1 = arith.addi %ldBase, %rowB : i32
+          %o2 = arith.addi %o1, %swB : i32
+          %dst = llvm.getelementptr %smem[%o2] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8
+          nvvm.cp.async.shared.global %dst, %src, 16, cache = cg, %nbytes : !llvm.ptr<3>, !llvm.ptr<1>, i32
+        } {qgpu.unroll}
+        %ktL = arith.extui %it : i32 to i64
+        %ktOff = arith.muli %ktL, %c8192L : i64
+        %bTile = arith.addi %bBlock, %ktOff : i64
+        scf.for %h = %c0 to %c2 step %c1 : i32 {
+          %hc = arith.muli %h, %c4096 : i32
+          %hcL = arith.extui %hc : i32 to i64
+          %b1 = arith.addi %bTile, %t16L : i64
+          %byte = arith.addi %b1, %hcL : i64
+          %src = llvm.getelementptr %gB[%byte] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, i8
+          %o1 = arith.addi %ldBase, %cBoff : i32
+          %o2 = arith.addi %o1, %t16 : i32
+          %o3 = arith.addi %o2, %hc : i32
+          %dst = llvm.getelementptr %smem[%o3] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8
+          nvvm.cp.async.shared.global %dst, %src, 16, cache = cg : !llvm.ptr<3>, !llvm.ptr<1>
+        } {qgpu.unroll}
+      }
+      nvvm.cp.async.commit.group
+
+      %res = scf.if %doCompute -> (vector<64x@ACC@>) {
+      %st = arith.remui %cmpIdx, %cStages : i32
+      %stBase = arith.muli %st, %cStage : i32
+      %r = scf.for %ks = %c0 to %c2 step %c1 iter_args(%a = %accIn) -> (vector<64x@ACC@>) : i32 {
+        // B fragments of the warp's four n8 tiles: [ks][wn][half][lane][16 B].
+        %ks4096 = arith.muli %ks, %c4096 : i32
+        %wn1024 = arith.muli %wn, %c1024 : i32
+        %l16 = arith.muli %lane, %c16 : i32
+        %bo1 = arith.addi %stBase, %cBoff : i32
+        %bo2 = arith.addi %bo1, %ks4096 : i32
+        %bo3 = arith.addi %bo2, %wn1024 : i32
+        %bo4 = arith.addi %bo3, %l16 : i32
+        %pb0 = llvm.getelementptr %smem[%bo4] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8
+        %pb1 = llvm.getelementptr %pb0[%c512] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8
+        %bw0 = llvm.load %pb0 {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4xi32>
+        %bw1 = llvm.load %pb1 {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4xi32>
+        %r2 = scf.for %mt = %c0 to %c4 step %c1 iter_args(%b = %a) -> (vector<64x@ACC@>) : i32 {
+          // A fragment (ldmatrix x4): lane supplies row lane % 16 of the
+          // m16 tile, chunk 2 ks + lane / 16.
+          %wm64 = arith.muli %wm, %c64 : i32
+          %mt16 = arith.muli %mt, %c16 : i32
+          %lr = arith.andi %lane, %c16 : i32
+          %lrow16 = arith.andi %lane, %c15 : i32
+          %row0 = arith.addi %wm64, %mt16 : i32
+          %row = arith.addi %row0, %lrow16 : i32
+          %half = arith.shrui %lr, %c4 : i32
+          %ks2 = arith.muli %ks, %c2 : i32
+          %chunk = arith.addi %ks2, %half : i32
+          %rsh = arith.shrui %row, %c1 : i32
+          %r3 = arith.andi %rsh, %c3 : i32
+          %sw = arith.xori %chunk, %r3 : i32
+          %rowB = arith.muli %row, %c64 : i32
+          %swB = arith.muli %sw, %c16 : i32
+          %ao1 = arith.addi %stBase, %rowB : i32
+          %ao2 = arith.addi %ao1, %swB : i32
+          %pa = llvm.getelementptr %smem[%ao2] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8
+          %fa = "nvvm.ldmatrix"(%pa) <{num = 4 : i32, layout = #nvvm.mma_layout<row>,
+                 shape = #nvvm.ld_st_matrix_shape<m = 8, n = 8>,
+                 eltType = #nvvm.ld_st_matrix_elt_type<b16>}>
+                 : (!llvm.ptr<3>) -> !llvm.struct<(i32, i32, i32, i32)>
+          %va0 = llvm.extractvalue %fa[0] : !llvm.struct<(i32, i32, i32, i32)>
+          %va1 = llvm.extractvalue %fa[1] : !llvm.struct<(i32, i32, i32, i32)>
+          %va2 = llvm.extractvalue %fa[2] : !llvm.struct<(i32, i32, i32, i32)>
+          %va3 = llvm.extractvalue %fa[3] : !llvm.struct<(i32, i32, i32, i32)>
+          %r4 = scf.for %nt = %c0 to %c4 step %c1 iter_args(%d = %b) -> (vector<64x@ACC@>) : i32 {
+            // Tile nt: words 2 (nt % 2), +1 of the load nt / 2.
+            %lowHalf = arith.cmpi ult, %nt, %c2 : i32
+            %bw = arith.select %lowHalf, %bw0, %bw1 : vector<4xi32>
+            %ntm = arith.andi %nt, %c1 : i32
+            %bi0 = arith.muli %ntm, %c2 : i32
+            %bi1 = arith.addi %bi0, %c1 : i32
+            %vb0 = llvm.extractelement %bw[%bi0 : i32] : vector<4xi32>
+            %vb1 = llvm.extractelement %bw[%bi1 : i32] : vector<4xi32>
+            // Accumulators of (mt, nt) at 16 mt + 4 nt .. +3.
+            %e16 = arith.muli %mt, %c16 : i32
+            %e4 = arith.muli %nt, %c4 : i32
+            %e0 = arith.addi %e16, %e4 : i32
+            %e1 = arith.addi %e0, %c1 : i32
+            %e2 = arith.addi %e0, %c2 : i32
+            %e3 = arith.addi %e0, %c3 : i32
+            %c0v = llvm.extractelement %d[%e0 : i32] : vector<64x@ACC@>
+            %c1v = llvm.extractelement %d[%e1 : i32] : vector<64x@ACC@>
+            %c2v = llvm.extractelement %d[%e2 : i32] : vector<64x@ACC@>
+            %c3v = llvm.extractelement %d[%e3 : i32] : vector<64x@ACC@>
+            @MMA@
+            %n0v = llvm.extractvalue %mr[0] : !llvm.struct<(@ACC@, @ACC@, @ACC@, @ACC@)>
+            %n1v = llvm.extractvalue %mr[1] : !llvm.struct<(@ACC@, @ACC@, @ACC@, @ACC@)>
+            %n2v = llvm.extractvalue %mr[2] : !llvm.struct<(@ACC@, @ACC@, @ACC@, @ACC@)>
+            %n3v = llvm.extractvalue %mr[3] : !llvm.struct<(@ACC@, @ACC@, @ACC@, @ACC@)>
+            %u0 = llvm.insertelement %n0v, %d[%e0 : i32] : vector<64x@ACC@>
+            %u1 = llvm.insertelement %n1v, %u0[%e1 : i32] : vector<64x@ACC@>
+            %u2 = llvm.insertelement %n2v, %u1[%e2 : i32] : vector<64x@ACC@>
+            %u3 = llvm.insertelement %n3v, %u2[%e3 : i32] : vector<64x@ACC@>
+            scf.yield %u3 : vector<64x@ACC@>
+          } {qgpu.unroll}
+          scf.yield %r4 : vector<64x@ACC@>
+        } {qgpu.unroll}
+        scf.yield %r2 : vector<64x@ACC@>
+      } {qgpu.unroll}
+      scf.yield %r : vector<64x@ACC@>
+      } else {
+        scf.yield %accIn : vector<64x@ACC@>
+      }
+      scf.yield %res : vector<64x@ACC@>
+    }
+    nvvm.cp.async.wait.group 0
+    nvvm.barrier0
+
+    // ---- epilogue ----
+    // Accumulators to shared memory, [128][136] words: (mt, nt, r) is row
+    // 64 wm + 16 mt + lane / 4 + 8 (r / 2), column 32 wn + 8 nt +
+    // 2 (lane % 4) + r % 2; pairs r = 0, 1 and 2, 3 are one 8-byte store.
+    %g = arith.shrui %lane, %c2 : i32
+    %q = arith.andi %lane, %c3 : i32
+    %q2 = arith.muli %q, %c2 : i32
+    scf.for %mt = %c0 to %c4 step %c1 : i32 {
+      scf.for %nt = %c0 to %c4 step %c1 : i32 {
+        scf.for %hr = %c0 to %c2 step %c1 : i32 {
+          %wm64 = arith.muli %wm, %c64 : i32
+          %mt16 = arith.muli %mt, %c16 : i32
+          %hr8 = arith.muli %hr, %c8 : i32
+          %row0 = arith.addi %wm64, %mt16 : i32
+          %row1 = arith.addi %row0, %g : i32
+          %row = arith.addi %row1, %hr8 : i32
+          %wn32 = arith.muli %wn, %c32 : i32
+          %nt8 = arith.muli %nt, %c8 : i32
+          %col0 = arith.addi %wn32, %nt8 : i32
+          %col = arith.addi %col0, %q2 : i32
+          %e16 = arith.muli %mt, %c16 : i32
+          %e4 = arith.muli %nt, %c4 : i32
+          %hr2 = arith.muli %hr, %c2 : i32
+          %e0a = arith.addi %e16, %e4 : i32
+          %e0 = arith.addi %e0a, %hr2 : i32
+          %e1 = arith.addi %e0, %c1 : i32
+          %x0 = llvm.extractelement %acc[%e0 : i32] : vector<64x@ACC@>
+          %x1 = llvm.extractelement %acc[%e1 : i32] : vector<64x@ACC@>
+          %pz = llvm.mlir.poison : vector<2x@ACC@>
+          %v0 = llvm.insertelement %x0, %pz[%c0 : i32] : vector<2x@ACC@>
+          %v1 = llvm.insertelement %x1, %v0[%c1 : i32] : vector<2x@ACC@>
+          %rowW = arith.muli %row, %c544 : i32
+          %colW = arith.muli %col, %c4 : i32
+          %o = arith.addi %rowW, %colW : i32
+          %p = llvm.getelementptr %smem[%o] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8
+          llvm.store %v1, %p {alignment = 8 : i64} : vector<2x@ACC@>, !llvm.ptr<3>
+        } {qgpu.unroll}
+      } {qgpu.unroll}
+    } {qgpu.unroll}
+    nvvm.barrier0
+
+    %gC0 = llvm.inttoptr %pC : i64 to !llvm.ptr
+    %gC = llvm.addrspacecast %gC0 : !llvm.ptr to !llvm.ptr<1>
+    %gP0 = llvm.inttoptr %pP : i64 to !llvm.ptr
+    %gP = llvm.addrspacecast %gP0 : !llvm.ptr to !llvm.ptr<1>
+    %gSA0 = llvm.inttoptr %pSA : i64 to !llvm.ptr
+    %gSA = llvm.addrspacecast %gSA0 : !llvm.ptr to !llvm.ptr<1>
+    %gZA0 = llvm.inttoptr %pZA : i64 to !llvm.ptr
+    %gZA = llvm.addrspacecast %gZA0 : !llvm.ptr to !llvm.ptr<1>
+    %gSB0 = llvm.inttoptr %pSB : i64 to !llvm.ptr
+    %gSB = llvm.addrspacecast %gSB0 : !llvm.ptr to !llvm.ptr<1>
+    %gSO0 = llvm.inttoptr %pSO : i64 to !llvm.ptr
+    %gSO = llvm.addrspacecast %gSO0 : !llvm.ptr to !llvm.ptr<1>
+    %gZO0 = llvm.inttoptr %pZO : i64 to !llvm.ptr
+    %gZO = llvm.addrspacecast %gZO0 : !llvm.ptr to !llvm.ptr<1>
+    %perRow = arith.cmpi ne, %aPerRow, %c0 : i32
+    %perCol = arith.cmpi ne, %bPerCol, %c0 : i32
+    %quantOut = arith.cmpi ne, %outType, %c0 : i32
+    %unsignedOut = arith.cmpi eq, %outType, %c2 : i32
+    %isFP8 = arith.constant @FP8@ : i32
+    %fp8 = arith.cmpi ne, %isFP8, %c0 : i32
+    %NL = arith.extui %N : i32 to i64
+    %NpadL = arith.extui %Npad : i32 to i64
+    // Output requantization parameters (per tensor).
+    %so = scf.if %quantOut -> (f32) {
+      %v = llvm.load %gSO : !llvm.ptr<1> -> f32
+      scf.yield %v : f32
+    } else {
+      %one = arith.constant 1.0 : f32
+      scf.yield %one : f32
+    }
+    %zo = scf.if %quantOut -> (f32) {
+      %zb = llvm.load %gZO : !llvm.ptr<1> -> i8
+      %zs = arith.extsi %zb : i8 to i32
+      %zu = arith.extui %zb : i8 to i32
+      %zi = arith.select %unsignedOut, %zu, %zs : i32
+      %zf = arith.sitofp %zi : i32 to f32
+      scf.yield %zf : f32
+    } else {
+      %zf0 = arith.constant 0.0 : f32
+      scf.yield %zf0 : f32
+    }
+    %qminS = arith.constant -128.0 : f32
+    %qmaxS = arith.constant 127.0 : f32
+    %qminU = arith.constant 0.0 : f32
+    %qmaxU = arith.constant 255.0 : f32
+    %lo = arith.select %unsignedOut, %qminU, %qminS : f32
+    %hi = arith.select %unsignedOut, %qmaxU, %qmaxS : f32
+
+    // Thread t finishes quads e = t + 256 i: row e / 32, columns
+    // 4 (e % 32) .. +3.
+    scf.for %i = %c0 to %c16 step %c1 : i32 {
+      %i256 = arith.muli %i, %c256 : i32
+      %e = arith.addi %tid, %i256 : i32
+      %row = arith.shrui %e, %c5 : i32
+      %cq = arith.andi %e, %c31 : i32
+      %col = arith.muli %cq, %c4 : i32
+      %grow = arith.addi %m0, %row : i32
+      %gcol = arith.addi %n0, %col : i32
+      %rowOk = arith.cmpi slt, %grow, %M : i32
+      %colOk = arith.cmpi slt, %gcol, %N : i32
+      %ok = arith.andi %rowOk, %colOk : i1
+      scf.if %ok {
+        %rowW = arith.muli %row, %c544 : i32
+        %colW = arith.muli %col, %c4 : i32
+        %o = arith.addi %rowW, %colW : i32
+        %p = llvm.getelementptr %smem[%o] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8
+        %raw = llvm.load %p {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4x@ACC@>
+        // Row parameters.
+        %ri = arith.select %perRow, %grow, %c0 : i32
+        %psa = llvm.getelementptr %gSA[%ri] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, f32
+        %sa = llvm.load %psa : !llvm.ptr<1> -> f32
+        // Column parameters: [Npad] colsum, [Npad] bias (i32, or f32 bias
+        // for fp8), column scales [Npad] or [1].
+        %pcs = llvm.getelementptr %gP[%gcol] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, i32
+        %gcolB = arith.addi %gcol, %Npad : i32
+        %pbs = llvm.getelementptr %gP[%gcolB] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, i32
+        %colsum = llvm.load %pcs {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xi32>
+        %biasv = llvm.load %pbs {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xi32>
+        %za = scf.if %fp8 -> (i32) {
+          scf.yield %c0 : i32
+        } else {
+          %pza = llvm.getelementptr %gZA[%ri] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, i8
+          %zab = llvm.load %pza : !llvm.ptr<1> -> i8
+          %zai = @ZEXT@ %zab : i8 to i32
+          scf.yield %zai : i32
+        }
+        %growL = arith.extui %grow : i32 to i64
+        %rowOff = arith.muli %growL, %NL : i64
+        scf.for %j = %c0 to %c4 step %c1 : i32 {
+          %cj = arith.addi %gcol, %j : i32
+          %inN = arith.cmpi slt, %cj, %N : i32
+          scf.if %inN {
+            %rv = llvm.extractelement %raw[%j : i32] : vector<4x@ACC@>
+            %cs = llvm.extractelement %colsum[%j : i32] : vector<4xi32>
+            %bv = llvm.extractelement %biasv[%j : i32] : vector<4xi32>
+            %bi = arith.select %perCol, %cj, %c0 : i32
+            %psb = llvm.getelementptr %gSB[%bi] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, f32
+            %sb = llvm.load %psb : !llvm.ptr<1> -> f32
+            @TOF32@
+            %isRelu = arith.cmpi eq, %act, %c1 : i32
+            %isGelu = arith.cmpi eq, %act, %c2 : i32
+            %isSilu = arith.cmpi eq, %act, %c3 : i32
+            %ra = scf.if %isRelu -> (f32) {
+              %z = arith.constant 0.0 : f32
+              %m = arith.maximumf %r, %z : f32
+              scf.yield %m : f32
+            } else {
+              %rg = scf.if %isGelu -> (f32) {
+                %h = arith.constant 0.5 : f32
+                %one = arith.constant 1.0 : f32
+                %rs2 = arith.constant 0.707106769 : f32
+                %xs = arith.mulf %r, %rs2 : f32
+                %er = math.erf %xs : f32
+                %hx = arith.mulf %h, %r : f32
+                %op = arith.addf %one, %er : f32
+                %gv = arith.mulf %hx, %op : f32
+                scf.yield %gv : f32
+              } else {
+                %rsl = scf.if %isSilu -> (f32) {
+                  %one = arith.constant 1.0 : f32
+                  %nr = arith.negf %r : f32
+                  %ex = math.exp %nr : f32
+                  %den = arith.addf %one, %ex : f32
+                  %sg = arith.divf %one, %den : f32
+                  %sv = arith.mulf %r, %sg : f32
+                  scf.yield %sv : f32
+                } else {
+                  scf.yield %r : f32
+                }
+                scf.yield %rsl : f32
+              }
+              scf.yield %rg : f32
+            }
+            %cjL = arith.extui %cj : i32 to i64
+            %off = arith.addi %rowOff, %cjL : i64
+            scf.if %quantOut {
+              %dv = arith.divf %ra, %so : f32
+              %rd = math.roundeven %dv : f32
+              %pl = arith.addf %rd, %zo : f32
+              %c1f = arith.maximumf %pl, %lo : f32
+              %c2f = arith.minimumf %c1f, %hi : f32
+              %qi = arith.fptosi %c2f : f32 to i32
+              %qb = arith.trunci %qi : i32 to i8
+              %pq = llvm.getelementptr %gC[%off] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, i8
+              llvm.store %qb, %pq : i8, !llvm.ptr<1>
+            } else {
+              %pf = llvm.getelementptr %gC[%off] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f32
+              llvm.store %ra, %pf : f32, !llvm.ptr<1>
+            }
+          }
+        } {qgpu.unroll}
+      }
+    }
+    gpu.return
+  }
+}
+}
