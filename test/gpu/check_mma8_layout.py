@@ -14,7 +14,9 @@ mma.m16n8k32": a0 = row g, k 4t..4t+3; a1 = row g+8; a2/a3 = k + 16;
 b0 = column g, k 4t..4t+3; b1 = k + 16; c0, c1 = row g, columns 2t, 2t+1;
 c2, c3 = row g+8), scatters the accumulators the way the epilogue does,
 and compares the i32 result with numpy's A @ (W - zero point), exactly.
-The column blob (colsum, bias) is compared with numpy too.
+The column blob (colsum, bias) is compared with numpy too, and the packed
+bytes with the numpy implementation of the documented layout
+(mma8_layout.py, which the GPU kernel test packs with).
 
 What it cannot check is the hardware itself (ptxas validity is
 e2e-gpu-compile's job; execution is gpu-mma8-kernel's on a GPU).
@@ -30,6 +32,9 @@ import sys
 import tempfile
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mma8_layout  # noqa: E402
 
 
 def run_compiler(quant_opt, K, N, w, zp, bias, lhs_type):
@@ -191,11 +196,15 @@ def main():
             A = rng.integers(-128, 128, size=(M, K)).astype(np.int8)
         got = emulate(A, packed, K, N, Npad, numKT)
         ref = A.astype(np.int64) @ wq
-        ok = np.array_equal(got, ref) and colsum_ok
+        same_bytes = np.array_equal(packed.view(np.int8),
+                                    mma8_layout.pack_weights(
+                                        wq.astype(np.int8)))
+        ok = np.array_equal(got, ref) and colsum_ok and same_bytes
         print(f"{'PASS' if ok else 'FAIL'}: {label}: K={K} N={N} M={M}: "
               f"emulated kernel vs numpy A @ (W - zp) exact "
               f"(max |diff| {np.max(np.abs(got - ref))}), column terms "
-              f"{'match' if colsum_ok else 'DIFFER'}")
+              f"{'match' if colsum_ok else 'DIFFER'}, packed bytes "
+              f"{'equal' if same_bytes else 'DIFFER from'} mma8_layout.py")
         failures += not ok
     if failures:
         print(f"{failures} case(s) failed")

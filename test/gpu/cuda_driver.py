@@ -112,15 +112,18 @@ class Driver:
                     "cuMemcpyDtoH")
         return out
 
-    def launch(self, fn, grid, block, args, smem):
-        """args: numpy scalars (np.uint64 pointers, np.int32 values)."""
+    def launch(self, fn, grid, block, args, smem, sync=True):
+        """args: numpy scalars (np.uint64 pointers, np.int32 values). With
+        sync=False it returns right after the launch (benchmarks time it
+        with events on the same, legacy default, stream)."""
         holders = [np.array([a]) for a in args]
         params = (ctypes.c_void_p * len(holders))(
             *[h.ctypes.data for h in holders])
         self._check(self.lib.cuLaunchKernel(fn, *grid, *block, smem, None,
                                             params, None),
                     "cuLaunchKernel")
-        self.sync()
+        if sync:
+            self.sync()
 
     def sync(self):
         self._check(self.lib.cuCtxSynchronize(), "cuCtxSynchronize")

@@ -277,6 +277,13 @@ quantopt::emitCUDAPTX(ModuleOp module, const CUDACompileOptions &options) {
   buildGPUDeviceLoweringPipeline(pm, options);
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = "isa";
+  // libdevice (for math functions the kernels call) comes from the toolkit
+  // that compiles bundles too, not from whatever $CUDA_HOME says; without a
+  // toolkit, MLIR's default search applies.
+  if (auto toolkit = findCUDAToolkit(options.toolkitPath))
+    binary.toolkitPath = *toolkit;
+  else
+    llvm::consumeError(toolkit.takeError());
   pm.addPass(createGpuModuleToBinaryPass(binary));
   if (failed(pm.run(*device)))
     return makeError("generating PTX failed (see the errors above)");

@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""Runs QuantOpt's 8-bit tensor-core kernel (W8A8: PTX emitted by the
+compiler, qgpu_w8a8_u8 and qgpu_w8a8_s8) on the GPU through the CUDA driver
+API (cuda_driver.py), on weights packed by the numpy implementation of the
+documented layout (mma8_layout.py), against a numpy evaluation of
+qnn.quantized_matmul's semantics. --bench times it against cuBLASLt int8
+(torch._int_mm) and cuBLAS fp16 (torch.matmul) in the same process (needs
+PyTorch with CUDA).
+
+Tolerances:
+  - activation none/relu: exact. The i32 accumulation is exact and the
+    epilogue performs the same f32 operations in the same order as the
+    reference ((float(acc) * sa) * sb, then r / so, round half to even);
+    f32 output compared bit for bit, int8 output exactly.
+  - gelu/silu: the kernel's erf/exp are polynomial approximations (a few
+    f32 ulp): f32 output within 1e-5 * max(1, |ref|); int8 output within
+    one quantization step (a few-ulp difference can cross a rounding tie).
+Each case runs twice and must give bit-identical results.
+
+Without a GPU (no libcuda.so.1, no device) it prints SKIPPED and exits 0.
+"""
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cuda_driver  # noqa: E402
+import mma8_layout as L  # noqa: E402
+
+# M, K, N, activations (u8 per-row with zero points / s8 per-tensor),
+# per-column weight scales, activation, output (None, "s8", "u8")
+CASES = [
+    (1, 4096, 4096, "u8", True, "none", None),
+    (16, 4096, 4096, "s8", True, "none", "s8"),
+    (130, 96, 200, "u8", True, "relu", None),
+    (256, 1024, 384, "s8", False, "relu", "u8"),
+    (77, 2048, 1000, "u8", True, "gelu", "s8"),
+    (300, 512, 256, "s8", True, "silu", None),
+    (1000, 4096, 1024, "u8", True, "gelu", None),
+    (2048, 2048, 2048, "s8", True, "none", "s8"),
+]
+ACTS = {"none": 0, "relu": 1, "gelu": 2, "silu": 3}
+
+
+def smem_bytes(stages):
+    return max(stages * 16384, 128 * 136 * 4)
+
+
+def make_case(rng, M, K, N, atype, per_col, out):
+    w = rng.integers(-127, 128, size=(K, N)).astype(np.int8)
+    bias = rng.integers(-20000, 20000, size=N).astype(np.int32)
+    if atype == "u8":
+        a = rng.integers(0, 256, size=(M, K)).astype(np.uint8)
+        za = rng.integers(100, 156, size=M).astype(np.uint8)
+        sa = (rng.random(M) * 0.02 + 0.001).astype(np.float32)
+    else:
+        a = rng.integers(-128, 128, size=(M, K)).astype(np.int8)
+        za = np.zeros(1, np.int8)
+        sa = np.array([0.013], np.float32)
+    sb = ((rng.random(N) if per_col else rng.random(1)) * 0.002 + 1e-4)
+    sb = sb.astype(np.float32)
+    outspec = None
+    if out:
+        dtype = np.int8 if out == "s8" else np.uint8
+        outspec = (np.float32(0.05 * np.sqrt(K / 64)),
+                   3 if out == "s8" else 128, dtype)
+    return a, za, sa, w, sb, bias, outspec
+
+
+def launch_case(drv, fn, stages, a, za, sa, w, sb, bias, act, outspec):
+    M, K = a.shape
+    N = w.shape[1]
+    Kp, Np = L.padded(K, N)
+    ptr = [drv.put(x) for x in (a, L.pack_weights(w), L.pack_columns(w, bias),
+                                sa, za, sb)]
+    so = zo = 0
+    out_dtype = np.float32
+    if outspec:
+        so = drv.put(np.array([outspec[0]], np.float32))
+        zo = drv.put(np.array([outspec[1]], outspec[2]))
+        out_dtype = outspec[2]
+    c = drv.alloc(M * N * np.dtype(out_dtype).itemsize)
+    args = [np.uint64(p) for p in ptr[:3]] + [
+        np.uint64(ptr[3]), np.uint64(ptr[4]), np.uint64(ptr[5]),
+        np.uint64(so), np.uint64(zo), np.uint64(c),
+        np.int32(M), np.int32(N), np.int32(K), np.int32(Np),
+        np.int32(Kp // L.BK), np.int32(1 if sa.size > 1 else 0),
+        np.int32(1 if sb.size > 1 else 0), np.int32(ACTS[act]),
+        np.int32(0 if not outspec else
+                  (1 if outspec[2] == np.int8 else 2))]
+    grid = (Np // L.BN, max(1, -(-M // L.BM)), 1)
+    drv.launch(fn, grid, (256, 1, 1), args, smem_bytes(stages))
+    return drv.get(c, (M, N), out_dtype)
+
+
+def check(args, drv):
+    module = drv.load(args.kernel)
+    stages = args.stages
+    fns = {t: drv.function(module, f"qgpu_w8a8_{t}", smem_bytes(stages))
+           for t in ("u8", "s8")}
+    rng = np.random.default_rng(5)
+    failures = 0
+    for M, K, N, atype, per_col, act, out in CASES:
+        a, za, sa, w, sb, bias, outspec = make_case(rng, M, K, N, atype,
+                                                    per_col, out)
+        ref = L.reference(a, za, sa, w, sb, bias, act, outspec)
+        runs = [launch_case(drv, fns[atype], stages, a, za, sa, w, sb, bias,
+                            act, outspec) for _ in range(2)]
+        got = runs[0]
+        same = np.array_equal(runs[0].view(np.uint8), runs[1].view(np.uint8))
+        if outspec:
+            diff = np.abs(got.astype(np.int64) - ref.astype(np.int64))
+            tol = 0 if act in ("none", "relu") else 1
+            ok = diff.max() <= tol
+            what = f"max |diff| {diff.max()} steps (tol {tol})"
+        else:
+            diff = np.abs(got.astype(np.float64) - ref.astype(np.float64))
+            if act in ("none", "relu"):
+                ok = np.array_equal(got.view(np.uint32), ref.view(np.uint32))
+                what = f"bit-exact={ok} (max |diff| {diff.max():.3g})"
+            else:
+                tol = 1e-5 * np.maximum(1, np.abs(ref))
+                ok = bool((diff <= tol).all())
+                what = f"max |diff| {diff.max():.3g} (tol 1e-5*max(1,|ref|))"
+        ok = ok and same and (np.isfinite(got).all() if not outspec else True)
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {atype} M={M} K={K} N={N} "
+              f"act={act} out={out or 'f32'} per-col={per_col}: {what}, "
+              f"rerun identical={same}")
+        drv.free_all()
+    return failures
+
+
+def bench(args, drv):
+    """Ours vs cuBLASLt int8 (torch._int_mm, i32 out) and cuBLAS fp16, L2
+    cleaned by a 256 MiB read before each timed launch, CUDA events,
+    median of 50."""
+    import torch
+    module = drv.load(args.kernel)
+    fn = drv.function(module, "qgpu_w8a8_s8", smem_bytes(args.stages))
+    flush = torch.empty(256 << 20, dtype=torch.uint8, device="cuda")
+    rows = []
+
+    def timed(f, reps=50):
+        times = []
+        for _ in range(reps):
+            flush.sum()
+            s, e = (torch.cuda.Event(enable_timing=True) for _ in range(2))
+            s.record()
+            f()
+            e.record()
+            e.synchronize()
+            times.append(s.elapsed_time(e))
+        return float(np.median(times))
+
+    for N, K in ((4096, 4096), (11008, 4096), (4096, 11008), (14336, 4096),
+                 (28672, 8192)):
+        w = torch.randint(-127, 128, (K, N), dtype=torch.int8, device="cuda")
+        packed = torch.from_numpy(L.pack_weights(w.cpu().numpy())).cuda()
+        cols = torch.from_numpy(L.pack_columns(w.cpu().numpy(), None)).cuda()
+        wt = w.t().contiguous().t()  # column-major for _int_mm's B
+        wh = w.half()
+        sb = torch.full((N,), 1e-3, device="cuda")
+        for M in (16, 128, 512, 2048, 8192):
+            a = torch.randint(-128, 128, (M, K), dtype=torch.int8,
+                              device="cuda")
+            ah = a.half()
+            sa = torch.full((1,), 0.01, device="cuda")
+            za = torch.zeros(1, dtype=torch.int8, device="cuda")
+            c = torch.empty((M, N), dtype=torch.float32, device="cuda")
+            Kp, Np = L.padded(K, N)
+            argv = [np.uint64(a.data_ptr()), np.uint64(packed.data_ptr()),
+                    np.uint64(cols.data_ptr()), np.uint64(sa.data_ptr()),
+                    np.uint64(za.data_ptr()), np.uint64(sb.data_ptr()),
+                    np.uint64(0), np.uint64(0), np.uint64(c.data_ptr()),
+                    np.int32(M), np.int32(N), np.int32(K), np.int32(Np),
+                    np.int32(Kp // 64), np.int32(0), np.int32(1),
+                    np.int32(0), np.int32(0)]
+            grid = (Np // 128, -(-M // 128), 1)
+            ours = timed(lambda: drv.launch(fn, grid, (256, 1, 1), argv,
+                                            smem_bytes(args.stages),
+                                            sync=False))
+            lt = timed(lambda: torch._int_mm(a, wt))
+            f16 = timed(lambda: ah @ wh)
+            tops = 2 * M * N * K / ours / 1e9
+            rows.append((N, K, M, ours, lt, f16))
+            print(f"N={N:6d} K={K:6d} M={M:5d}: ours {ours * 1e3:8.1f} us "
+                  f"({tops:6.1f} TOPS), cuBLASLt int8 {lt * 1e3:8.1f} us "
+                  f"(x{lt / ours:.2f}), cuBLAS fp16 {f16 * 1e3:8.1f} us "
+                  f"(x{f16 / ours:.2f})")
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(f"# device: {drv.name()}; times in ms, median of 50, "
+                    "L2 cleaned by a 256 MiB read\n")
+            f.write("N,K,M,ours_ms,cublaslt_int8_ms,cublas_fp16_ms,"
+                    "speedup_vs_int8,speedup_vs_fp16\n")
+            for N, K, M, o, lt, f16 in rows:
+                f.write(f"{N},{K},{M},{o:.5f},{lt:.5f},{f16:.5f},"
+                        f"{lt / o:.3f},{f16 / o:.3f}\n")
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kernel", required=True, help="PTX or cubin file")
+    ap.add_argument("--stages", type=int, default=4)
+    ap.add_argument("--bench", action="store_true")
+    ap.add_argument("--out", default=None, help="raw benchmark results (csv)")
+    args = ap.parse_args()
+    try:
+        drv = cuda_driver.Driver()
+        name = drv.name()
+    except (OSError, cuda_driver.CudaError) as e:
+        print(f"SKIPPED: no CUDA device ({e})")
+        return 0
+    print(f"device: {name}")
+    failures = check(args, drv)
+    if args.bench:
+        try:
+            import torch  # noqa: F401
+        except ImportError as e:
+            print(f"--bench needs PyTorch with CUDA ({e})")
+            return 1
+        failures += bench(args, drv)
+    print("FAILED" if failures else "PASSED")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
