@@ -98,6 +98,17 @@ MODELS = {
         ((1, 1), (3, 7), (5, 40))),
     "matmulnbits-f16": ([], lambda rng, s: {"A": rng.standard_normal(
         (s, 1024)).astype(np.float16)}, w4_f16_tol, None, (1, 4, 16, 33, 100)),
+    # Static W8A8 (calibration table from a CPU compile): the matmuls take
+    # the int8 tensor-core kernel with the fused epilogue (bias, relu, the
+    # next layer's quantize). Reference: the CPU bundle of the same model
+    # and table (QuantOpt's CPU integer kernels, checked bit-exact against
+    # onnxruntime's QDQ execution in quantized-models): the integer math and
+    # the f32 epilogue order are the same, so only the softmax's polynomial
+    # exp differs: float_tol.
+    "mlp-w8a8": (["--scheme=w8a8", "--calibration-table={work}/mlp-w8a8.json"],
+                 lambda rng, s: {"input": rng.standard_normal(
+                     (s, 64)).astype(np.float32)}, float_tol, None,
+                 (1, 3, 17, 64, 300)),
 }
 
 
@@ -114,7 +125,23 @@ def make_models(work):
     Q._matmulnbits_model(paths["matmulnbits"], 256, 96, 32, True, True,
                          seed=7)
     matmulnbits_f16_model(paths["matmulnbits-f16"], 1024, 520, 64, seed=3)
+    onnx.save_model(make_model.build_mlp(), paths["mlp-w8a8"])
     return paths
+
+
+def prepare_w8a8(quant_compile, work, c):
+    """The calibration table and the CPU reference bundle of mlp-w8a8."""
+    calib = os.path.join(work, "mlp-w8a8-calib.npz")
+    rng = np.random.default_rng(11)
+    np.savez(calib, input=rng.standard_normal((64, 64)).astype(np.float32))
+    r = E.compile_model(quant_compile, os.path.join(work, "mlp-w8a8.onnx"),
+                        os.path.join(work, "mlp-w8a8-cpu.qob"),
+                        "--scheme=w8a8", f"--calib-data={calib}",
+                        "--save-calibration-table=" +
+                        os.path.join(work, "mlp-w8a8.json"), check=False)
+    if not c.check(r.returncode == 0, "mlp-w8a8: CPU reference bundle and "
+                   "calibration table"):
+        E.log(r.stderr[-2000:])
 
 
 def bench_model(path, n, k):
@@ -147,8 +174,10 @@ def main():
         if not args.quant_compile:
             p.error("--quant-compile or --prebuilt is required")
         paths = make_models(args.work_dir)
+        prepare_w8a8(args.quant_compile, args.work_dir, c)
         for label, (flags, *_rest) in MODELS.items():
             out = os.path.join(args.work_dir, label + ".qob")
+            flags = [f.replace("{work}", args.work_dir) for f in flags]
             r = E.compile_model(args.quant_compile, paths[label], out,
                                 f"--target={args.target}", *flags,
                                 check=False)
@@ -185,7 +214,12 @@ def main():
             c.check(b.device == "cuda", f"{label}: is a CUDA bundle")
             for shape in shapes:
                 feeds = make_inputs(rng, shape)
-                ref = ort_reference(model, feeds)
+                if label == "mlp-w8a8":
+                    with runtime.Bundle(os.path.join(src, "mlp-w8a8-cpu.qob"),
+                                        library=args.quantrt) as cpu:
+                        ref = cpu.run(**feeds)
+                else:
+                    ref = ort_reference(model, feeds)
                 b.set_cuda_graph(False)
                 got = b.run(**feeds)
                 b.set_cuda_graph(True)

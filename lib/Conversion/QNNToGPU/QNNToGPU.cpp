@@ -662,6 +662,18 @@ LogicalResult QNNLowerToGPUPass::lower(WeightOnlyMatMulOp w, int64_t sms,
 }
 
 
+/// `v` with a signless element type: the CPU lowering that runs after this
+/// pass converts unsigned tensors to signless ones and meets values of the
+/// original type through unrealized casts, which cancel with this one.
+Value signless(OpBuilder &b, Location loc, Value v) {
+  auto t = cast<RankedTensorType>(v.getType());
+  auto it = dyn_cast<IntegerType>(t.getElementType());
+  if (!it || it.isSignless())
+    return v;
+  Type s = t.clone(IntegerType::get(b.getContext(), it.getWidth()));
+  return UnrealizedConversionCastOp::create(b, loc, s, v).getResult(0);
+}
+
 /// Tile sizes of the 8-bit kernel (MMA8Kernel.mlir).
 constexpr int64_t kMMA8BlockM = 128, kMMA8BlockN = 128, kMMA8BlockK = 64;
 
@@ -802,10 +814,11 @@ LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
   };
 
   int64_t rank = lhsType.getRank();
+  Value lhs = signless(b, loc, q.getLhs());
   Value m = idx(1);
   SmallVector<Value> outDynDims;
   for (int64_t i = 0; i + 1 < rank; ++i) {
-    Value d = tensor::DimOp::create(b, loc, q.getLhs(), i);
+    Value d = tensor::DimOp::create(b, loc, lhs, i);
     m = arith::MulIOp::create(b, loc, m, d);
     if (rType.isDynamicDim(i))
       outDynDims.push_back(d);
@@ -827,22 +840,46 @@ LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
                     .Case("silu", 3)
                     .Default(0);
 
-  auto outType_ = MemRefType::get(rType.getShape(), rType.getElementType());
+  Type outElt = rType.getElementType();
+  if (auto it = dyn_cast<IntegerType>(outElt))
+    outElt = b.getIntegerType(it.getWidth());
+  auto outType_ = MemRefType::get(rType.getShape(), outElt);
   Value outBuf = memref::AllocOp::create(b, loc, outType_, outDynDims,
                                          b.getI64IntegerAttr(64));
   Value outAddr = arith::IndexCastOp::create(
       b, loc, b.getI64Type(),
       memref::ExtractAlignedPointerAsIndexOp::create(b, loc, outBuf));
   Value numKT = cI32(packed.Kpad / kMMA8BlockK);
+  // Scales and zero points: run-time tensors by address; constants become
+  // resource blobs like the weights (uploaded once, never stored from the
+  // host).
+  auto param = [&](Value v, StringRef suffix) -> Value {
+    ElementsAttr c = constantOf(v);
+    if (!c)
+      return addressOf(b, loc, signless(b, loc, v));
+    std::vector<char> bytes;
+    if (isa<FloatType>(c.getElementType())) {
+      auto f = getFloatValues(c);
+      bytes.resize(f->size() * 4);
+      std::memcpy(bytes.data(), f->data(), bytes.size());
+    } else {
+      for (int64_t x : *getIntValues(c))
+        bytes.push_back(static_cast<char>(x));
+    }
+    // At least 64 bytes: the GPU target keeps tiny integer constants that no
+    // linalg op reads in host code, as shape data.
+    bytes.resize(std::max<size_t>(bytes.size(), 64), 0);
+    return addressOf(b, loc, blob(b, loc, blobName(q, suffix), bytes));
+  };
   SmallVector<Value> args{
-      addressOf(b, loc, q.getLhs()),
+      addressOf(b, loc, lhs),
       addressOf(b, loc, wBlob),
       addressOf(b, loc, pBlob),
-      addressOf(b, loc, q.getLhsScale()),
-      addressOf(b, loc, q.getLhsZeroPoint()),
-      addressOf(b, loc, q.getRhsScale()),
-      outType ? addressOf(b, loc, q.getOutputScale()) : zero64,
-      outType ? addressOf(b, loc, q.getOutputZeroPoint()) : zero64,
+      param(q.getLhsScale(), "lhs_scale"),
+      param(q.getLhsZeroPoint(), "lhs_zero_point"),
+      param(q.getRhsScale(), "rhs_scale"),
+      outType ? param(q.getOutputScale(), "output_scale") : zero64,
+      outType ? param(q.getOutputZeroPoint(), "output_zero_point") : zero64,
       outAddr,
       arith::IndexCastOp::create(b, loc, i32, m),
       cI32(N),
@@ -888,7 +925,10 @@ LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
                       {b.getNamedAttr("name", b.getStringAttr("w8a8")),
                        b.getNamedAttr("reason", b.getStringAttr(reason))}));
   Value out = bufferization::ToTensorOp::create(
-      b, loc, rType, outBuf, /*restrict=*/true, /*writable=*/true);
+      b, loc, rType.clone(outElt), outBuf, /*restrict=*/true,
+      /*writable=*/true);
+  if (out.getType() != rType)
+    out = UnrealizedConversionCastOp::create(b, loc, rType, out).getResult(0);
   q.getResult().replaceAllUsesWith(out);
   q.erase();
   return success();
