@@ -109,6 +109,19 @@ def main():
     mmnb = os.path.join(work, "matmulnbits.onnx")
     Q._matmulnbits_model(mmnb, 256, 96, 32, True, True, seed=7)
     models.append(("matmulnbits", mmnb, []))
+    # Static W8A8: a calibration table from a CPU compile, then the int8
+    # tensor-core kernel on the GPU.
+    calib = os.path.join(work, "mlp-calib.npz")
+    np.savez(calib, input=np.random.default_rng(3).standard_normal(
+        (16, 64)).astype(np.float32))
+    table = os.path.join(work, "mlp-w8a8.json")
+    r = E.compile_model(args.quant_compile, mlp,
+                        os.path.join(work, "mlp-w8a8-cpu.qob"),
+                        "--scheme=w8a8", f"--calib-data={calib}",
+                        f"--save-calibration-table={table}", check=False)
+    c.check(r.returncode == 0, "mlp-w8a8: calibration table (CPU compile)")
+    models.append(("mlp-w8a8", mlp,
+                   ["--scheme=w8a8", f"--calibration-table={table}"]))
 
     cuobjdump = find_cuobjdump()
     dumped = False
@@ -131,6 +144,17 @@ def main():
                                "compute_capability": cc} and
                     manifest.get("entry") == "quantopt_entry",
                     f"{label}: manifest target {json.dumps(target)}")
+            # The kernel chosen for each quantized matmul, with its reason.
+            # (transformer-w4a16 uses group 16, which the W4A16 kernel
+            # does not take: generic kernels.)
+            want = {"mlp-w8a8": "w8a8", "matmulnbits": "w4a16"}.get(label)
+            if want:
+                chosen = [k for k in manifest.get("kernels", [])
+                          if k.get("choice")]
+                c.check(chosen and all(k["choice"] == want and k["reason"]
+                                       for k in chosen),
+                        f"{label}: manifest records the {want} kernel choice "
+                        f"with its reason for {len(chosen)} matmul(s)")
             so = next((v for k, v in sections.items()
                        if k not in ("manifest", "weights")), b"")
             bins = fatbins(so)

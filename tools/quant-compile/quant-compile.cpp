@@ -423,7 +423,10 @@ void printCUDAKernels(llvm::ArrayRef<CUDAKernelInfo> kernels) {
   for (const CUDAKernelInfo &k : kernels)
     llvm::outs() << (k.node.empty() ? "?" : k.node) << ": " << k.module
                  << "::" << k.name << " grid=" << dims(k.grid)
-                 << " block=" << dims(k.block) << "\n";
+                 << " block=" << dims(k.block)
+                 << (k.choice.empty() ? ""
+                                      : " [" + k.choice + ": " + k.reason + "]")
+                 << "\n";
 }
 
 int compile() {

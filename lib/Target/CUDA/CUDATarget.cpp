@@ -231,6 +231,12 @@ std::vector<CUDAKernelInfo> quantopt::listCUDAKernels(ModuleOp module) {
     k.node = getNodeName(launch.getLoc());
     k.grid = constantDims(launch.getGridSizeOperandValues());
     k.block = constantDims(launch.getBlockSizeOperandValues());
+    if (auto d = launch->getAttrOfType<DictionaryAttr>("qnn.kernel")) {
+      if (auto n = d.getAs<StringAttr>("name"))
+        k.choice = n.str();
+      if (auto r = d.getAs<StringAttr>("reason"))
+        k.reason = r.str();
+    }
     kernels.push_back(std::move(k));
   });
   return kernels;
@@ -360,11 +366,17 @@ quantopt::compileForCUDA(ModuleOp module, const CUDACompileOptions &options) {
   result.sharedObject = std::move(*so);
 
   llvm::json::Array kernels;
-  for (const CUDAKernelInfo &k : result.kernels)
-    kernels.push_back(llvm::json::Object{{"node", k.node},
-                                         {"kernel", k.module + "::" + k.name},
-                                         {"grid", dimsJSON(k.grid)},
-                                         {"block", dimsJSON(k.block)}});
+  for (const CUDAKernelInfo &k : result.kernels) {
+    llvm::json::Object o{{"node", k.node},
+                         {"kernel", k.module + "::" + k.name},
+                         {"grid", dimsJSON(k.grid)},
+                         {"block", dimsJSON(k.block)}};
+    if (!k.choice.empty()) {
+      o["choice"] = k.choice;
+      o["reason"] = k.reason;
+    }
+    kernels.push_back(std::move(o));
+  }
   result.manifest["kernels"] = std::move(kernels);
   result.manifest["inputs"] = std::move(inputs);
   result.manifest["outputs"] = std::move(outputs);

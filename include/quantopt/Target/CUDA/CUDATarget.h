@@ -57,6 +57,10 @@ struct CUDAKernelInfo {
   std::string node;
   /// Launch sizes when they are compile-time constants.
   std::optional<std::array<int64_t, 3>> grid, block;
+  /// For QuantOpt's hand-written kernels (qnn-lower-to-gpu): the kernel
+  /// chosen for the matmul (w4a16, w8a8, ...) and why; empty for generated
+  /// kernels.
+  std::string choice, reason;
 };
 
 struct CompiledCUDAModel {
