@@ -181,9 +181,8 @@ FailureOr<PackedW4> packW4(ArrayRef<int8_t> w, bool isSigned,
 }
 
 /// `src` with every `@NAME@` of `subs` replaced.
-std::string fillPlaceholders(
-    std::string src,
-    ArrayRef<std::pair<StringRef, std::string>> subs) {
+std::string fillPlaceholders(std::string src,
+                             ArrayRef<std::pair<StringRef, std::string>> subs) {
   for (const auto &[from, to] : subs) {
     std::string key = "@" + from.str() + "@";
     for (size_t pos = 0; (pos = src.find(key, pos)) != std::string::npos;
@@ -251,8 +250,7 @@ LogicalResult addW4A16Kernel(ModuleOp module, int64_t stages, Type elt) {
 /// The 8-bit tensor-core kernel `name`: qgpu_w8a8_{s8,u8} (int8 x int8 ->
 /// i32, the activations signed or unsigned) or qgpu_fp8_e4m3 (e4m3 x e4m3
 /// -> f32, sm_89+).
-LogicalResult addMMA8Kernel(ModuleOp module, int64_t stages,
-                            StringRef name) {
+LogicalResult addMMA8Kernel(ModuleOp module, int64_t stages, StringRef name) {
   bool fp8 = name == "qgpu_fp8_e4m3";
   bool u8 = name == "qgpu_w8a8_u8";
   std::string mma;
@@ -661,7 +659,6 @@ LogicalResult QNNLowerToGPUPass::lower(WeightOnlyMatMulOp w, int64_t sms,
   return success();
 }
 
-
 /// `v` with a signless element type: the CPU lowering that runs after this
 /// pass converts unsigned tensors to signless ones and meets values of the
 /// original type through unrealized casts, which cancel with this one.
@@ -702,9 +699,9 @@ PackedMMA8 packMMA8(ArrayRef<int8_t> values, int64_t K, int64_t N,
       int64_t kt = k / 64, kk = k % 64, ks = kk / 32, k32 = kk % 32;
       int64_t reg = k32 / 16, q = k32 % 16 / 4, j = k32 % 4;
       int64_t lane = (nn % 8) * 4 + q, h = nt / 2, t = nt % 2;
-      int64_t off =
-          (nb * numKT + kt) * 8192 +
-          ((((ks * 4 + wn) * 2 + h) * 32 + lane) * 2 + t) * 8 + reg * 4 + j;
+      int64_t off = (nb * numKT + kt) * 8192 +
+                    ((((ks * 4 + wn) * 2 + h) * 32 + lane) * 2 + t) * 8 +
+                    reg * 4 + j;
       p.words[off] = static_cast<char>(values[k * N + n]);
     }
   std::vector<int32_t> cols(2 * p.Npad, 0);
@@ -793,8 +790,7 @@ LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
   }
   PackedMMA8 packed = packMMA8(values, K, N, bias);
 
-  bool aUnsigned =
-      cast<IntegerType>(lhsType.getElementType()).isUnsigned();
+  bool aUnsigned = cast<IntegerType>(lhsType.getElementType()).isUnsigned();
   kernel = aUnsigned ? "qgpu_w8a8_u8" : "qgpu_w8a8_s8";
   OpBuilder b(q);
   Location loc = q.getLoc();
@@ -828,12 +824,12 @@ LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
   Value zero64 = arith::ConstantIntOp::create(b, loc, 0, 64);
   int64_t outType = 0;
   if (q.getOutputScale())
-    outType = cast<IntegerType>(
-                  cast<ShapedType>(q.getOutputZeroPoint().getType())
-                      .getElementType())
-                      .isUnsigned()
-                  ? 2
-                  : 1;
+    outType =
+        cast<IntegerType>(
+            cast<ShapedType>(q.getOutputZeroPoint().getType()).getElementType())
+                .isUnsigned()
+            ? 2
+            : 1;
   int64_t act = llvm::StringSwitch<int64_t>(q.getActivation())
                     .Case("relu", 1)
                     .Case("gelu", 2)
@@ -906,11 +902,11 @@ LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
                               c1,
                               cI32(smemBytes)};
   operands.append(args);
-  auto kernelRef =
-      SymbolRefAttr::get(ctx, kKernelModule, {FlatSymbolRefAttr::get(ctx, kernel)});
-  func::FuncOp decl = launchDeclaration(q->getParentOfType<ModuleOp>(),
-                                        kernelRef,
-                                        ValueRange(operands).getTypes());
+  auto kernelRef = SymbolRefAttr::get(ctx, kKernelModule,
+                                      {FlatSymbolRefAttr::get(ctx, kernel)});
+  func::FuncOp decl =
+      launchDeclaration(q->getParentOfType<ModuleOp>(), kernelRef,
+                        ValueRange(operands).getTypes());
   auto launch = func::CallOp::create(b, loc, decl, operands);
   std::string reason =
       std::string(aUnsigned ? "uint8" : "int8") +
@@ -920,13 +916,13 @@ LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
       (perElement(q.getLhsScale()) ? "per-token" : "per-tensor") +
       " activation scale, epilogue: " + q.getActivation().str() +
       (outType ? ", requantized output" : ", f32 output");
-  launch->setAttr("qnn.kernel",
-                  b.getDictionaryAttr(
-                      {b.getNamedAttr("name", b.getStringAttr("w8a8")),
-                       b.getNamedAttr("reason", b.getStringAttr(reason))}));
-  Value out = bufferization::ToTensorOp::create(
-      b, loc, rType.clone(outElt), outBuf, /*restrict=*/true,
-      /*writable=*/true);
+  launch->setAttr(
+      "qnn.kernel",
+      b.getDictionaryAttr({b.getNamedAttr("name", b.getStringAttr("w8a8")),
+                           b.getNamedAttr("reason", b.getStringAttr(reason))}));
+  Value out = bufferization::ToTensorOp::create(b, loc, rType.clone(outElt),
+                                                outBuf, /*restrict=*/true,
+                                                /*writable=*/true);
   if (out.getType() != rType)
     out = UnrealizedConversionCastOp::create(b, loc, rType, out).getResult(0);
   q.getResult().replaceAllUsesWith(out);
