@@ -487,18 +487,20 @@ Value addressOf(OpBuilder &b, Location loc, Value tensor) {
   return arith::IndexCastOp::create(b, loc, b.getI64Type(), idx);
 }
 
+/// The value of a constant operand (qnn or arith), or null.
+ElementsAttr constantOf(Value v) {
+  if (!v)
+    return {};
+  if (auto c = v.getDefiningOp<qnn::ConstantOp>())
+    return c.getValue();
+  if (auto c = v.getDefiningOp<arith::ConstantOp>())
+    return dyn_cast<ElementsAttr>(c.getValue());
+  return {};
+}
+
 LogicalResult QNNLowerToGPUPass::lower(WeightOnlyMatMulOp w, int64_t sms,
                                        std::string &why) {
   ElementsAttr wAttr, sAttr, zAttr, bAttr;
-  auto constantOf = [](Value v) -> ElementsAttr {
-    if (!v)
-      return {};
-    if (auto c = v.getDefiningOp<qnn::ConstantOp>())
-      return c.getValue();
-    if (auto c = v.getDefiningOp<arith::ConstantOp>())
-      return dyn_cast<ElementsAttr>(c.getValue());
-    return {};
-  };
   wAttr = constantOf(w.getWeight());
   sAttr = constantOf(w.getScales());
   zAttr = constantOf(w.getZeroPoints());
@@ -720,15 +722,6 @@ PackedMMA8 packMMA8(ArrayRef<int8_t> values, int64_t K, int64_t N,
 LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
                                            std::string &why,
                                            std::string &kernel) {
-  auto constantOf = [](Value v) -> ElementsAttr {
-    if (!v)
-      return {};
-    if (auto c = v.getDefiningOp<qnn::ConstantOp>())
-      return c.getValue();
-    if (auto c = v.getDefiningOp<arith::ConstantOp>())
-      return dyn_cast<ElementsAttr>(c.getValue());
-    return {};
-  };
   ElementsAttr wAttr = constantOf(q.getRhs());
   ElementsAttr zAttr = constantOf(q.getRhsZeroPoint());
   ElementsAttr bAttr = constantOf(q.getBias());
