@@ -41,6 +41,7 @@ void quantopt::buildQuantizePipeline(OpPassManager &pm,
   insert.groupSize = options.groupSize;
   insert.symmetric = options.symmetric;
   insert.activationMode = options.activationMode;
+  insert.activationGranularity = options.activationGranularity;
   insert.excludeNodes.assign(options.excludeNodes.begin(),
                              options.excludeNodes.end());
   insert.excludeOpTypes.assign(options.excludeOpTypes.begin(),

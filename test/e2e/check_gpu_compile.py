@@ -123,6 +123,23 @@ def main():
     models.append(("mlp-w8a8", mlp,
                    ["--scheme=w8a8", f"--calibration-table={table}"]))
 
+    # W8A8 without calibration: the fused dynamic quantization kernels
+    # (per tensor and per token) feed the int8 tensor-core kernel.
+    models.append(("mlp-w8a8-dynamic", mlp,
+                   ["--scheme=w8a8", "--activation-mode=dynamic"]))
+    models.append(("mlp-w8a8-per-token", mlp,
+                   ["--scheme=w8a8", "--activation-mode=dynamic",
+                    "--activation-granularity=per-token"]))
+    # onnxruntime's quantize_dynamic with per-tensor weights: the run-time
+    # scale times the weight scale is a 0-d op, a one-thread kernel.
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    fmlp = os.path.join(work, "mlp-matmul.onnx")
+    Q._mlp_matmul(fmlp)
+    ort_dyn = os.path.join(work, "mlp-ort-dynamic.onnx")
+    quantize_dynamic(fmlp, ort_dyn, per_channel=False,
+                     weight_type=QuantType.QInt8)
+    models.append(("mlp-ort-dynamic", ort_dyn, []))
+
     cuobjdump = find_cuobjdump()
     dumped = False
     for chip in ("sm_80", "sm_90"):
@@ -147,14 +164,24 @@ def main():
             # The kernel chosen for each quantized matmul, with its reason.
             # (transformer-w4a16 uses group 16, which the W4A16 kernel
             # does not take: generic kernels.)
-            want = {"mlp-w8a8": "w8a8", "matmulnbits": "w4a16"}.get(label)
+            want = {"mlp-w8a8": {"w8a8"}, "matmulnbits": {"w4a16"},
+                    "mlp-w8a8-dynamic": {"w8a8", "dynamic_quantize"},
+                    "mlp-w8a8-per-token": {"w8a8", "dynamic_quantize"},
+                    "mlp-ort-dynamic": {"w8a8", "dynamic_quantize"}
+                    }.get(label)
             if want:
                 chosen = [k for k in manifest.get("kernels", [])
                           if k.get("choice")]
-                c.check(chosen and all(k["choice"] == want and k["reason"]
-                                       for k in chosen),
-                        f"{label}: manifest records the {want} kernel choice "
-                        f"with its reason for {len(chosen)} matmul(s)")
+                c.check(chosen and {k["choice"] for k in chosen} == want and
+                        all(k["reason"] for k in chosen),
+                        f"{label}: manifest records the {sorted(want)} kernel "
+                        f"choices with their reasons for {len(chosen)} "
+                        f"launch(es)")
+                if label == "mlp-w8a8-per-token":
+                    c.check(sum(k["kernel"].endswith("::qgpu_dynq_rows")
+                                for k in chosen) == 2,
+                            f"{label}: one per-token quantization kernel per "
+                            f"layer")
             so = next((v for k, v in sections.items()
                        if k not in ("manifest", "weights")), b"")
             bins = fatbins(so)

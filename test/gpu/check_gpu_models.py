@@ -109,7 +109,30 @@ MODELS = {
                  lambda rng, s: {"input": rng.standard_normal(
                      (s, 64)).astype(np.float32)}, float_tol, None,
                  (1, 3, 17, 64, 300)),
+    # W8A8 without calibration: the fused dynamic quantization kernels (per
+    # tensor, per token) feed the int8 kernel. Reference: the CPU bundle of
+    # the same model and flags, whose dynamic quantization has the same
+    # arithmetic (min/max are exact in any order, IEEE division, round half
+    # to even): float_tol, as for mlp-w8a8.
+    "mlp-w8a8-dynamic": (["--scheme=w8a8", "--activation-mode=dynamic"],
+                         lambda rng, s: {"input": rng.standard_normal(
+                             (s, 64)).astype(np.float32)}, float_tol, None,
+                         (1, 5, 64, 300, 3000)),
+    "mlp-w8a8-per-token": (["--scheme=w8a8", "--activation-mode=dynamic",
+                            "--activation-granularity=per-token"],
+                           lambda rng, s: {"input": rng.standard_normal(
+                               (s, 64)).astype(np.float32)}, float_tol, None,
+                           (1, 5, 64, 300)),
+    # onnxruntime quantize_dynamic (DynamicQuantizeLinear + MatMulInteger,
+    # per-tensor weights): reference the CPU bundle (checked against
+    # onnxruntime in quantized-models).
+    "mlp-ort-dynamic": ([], lambda rng, s: {"X": rng.standard_normal(
+        (s, 64)).astype(np.float32)}, float_tol, None, (1, 7, 200)),
 }
+
+# Models whose reference is the CPU bundle of the same model and flags.
+CPU_REFERENCE = ("mlp-w8a8", "mlp-w8a8-dynamic", "mlp-w8a8-per-token",
+                 "mlp-ort-dynamic")
 
 
 def make_models(work):
@@ -125,7 +148,13 @@ def make_models(work):
     Q._matmulnbits_model(paths["matmulnbits"], 256, 96, 32, True, True,
                          seed=7)
     matmulnbits_f16_model(paths["matmulnbits-f16"], 1024, 520, 64, seed=3)
-    onnx.save_model(make_model.build_mlp(), paths["mlp-w8a8"])
+    for label in ("mlp-w8a8", "mlp-w8a8-dynamic", "mlp-w8a8-per-token"):
+        onnx.save_model(make_model.build_mlp(), paths[label])
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    fmlp = os.path.join(work, "mlp-matmul.onnx")
+    Q._mlp_matmul(fmlp)
+    quantize_dynamic(fmlp, paths["mlp-ort-dynamic"], per_channel=False,
+                     weight_type=QuantType.QInt8)
     return paths
 
 
@@ -142,6 +171,14 @@ def prepare_w8a8(quant_compile, work, c):
     if not c.check(r.returncode == 0, "mlp-w8a8: CPU reference bundle and "
                    "calibration table"):
         E.log(r.stderr[-2000:])
+    for label in CPU_REFERENCE:
+        if label == "mlp-w8a8":
+            continue
+        r = E.compile_model(quant_compile, os.path.join(work, label + ".onnx"),
+                            os.path.join(work, label + "-cpu.qob"),
+                            *MODELS[label][0], check=False)
+        if not c.check(r.returncode == 0, f"{label}: CPU reference bundle"):
+            E.log(r.stderr[-2000:])
 
 
 def bench_model(path, n, k):
@@ -214,8 +251,8 @@ def main():
             c.check(b.device == "cuda", f"{label}: is a CUDA bundle")
             for shape in shapes:
                 feeds = make_inputs(rng, shape)
-                if label == "mlp-w8a8":
-                    with runtime.Bundle(os.path.join(src, "mlp-w8a8-cpu.qob"),
+                if label in CPU_REFERENCE:
+                    with runtime.Bundle(os.path.join(src, label + "-cpu.qob"),
                                         library=args.quantrt) as cpu:
                         ref = cpu.run(**feeds)
                 else:
@@ -228,7 +265,9 @@ def main():
                 for key, r in ref.items():
                     g = got[key]
                     if tol is not None:
-                        E.compare(c, f"{label} {shape} {key} vs onnxruntime",
+                        against = ("the CPU bundle" if label in CPU_REFERENCE
+                                   else "onnxruntime")
+                        E.compare(c, f"{label} {shape} {key} vs {against}",
                                   g, r, tol(r))
                     else:
                         d = g.astype(np.float64) - r.astype(np.float64)

@@ -75,6 +75,11 @@ static cl::opt<std::string>
                    cl::desc("static (calibrated) or dynamic (per tensor at "
                             "run time); default static"),
                    cl::cat(category));
+static cl::opt<std::string> activationGranularity(
+    "activation-granularity",
+    cl::desc("per-tensor (default) or per-token (one scale and zero point "
+             "per row; with --activation-mode=dynamic)"),
+    cl::cat(category));
 static cl::list<std::string>
     excludeNodes("exclude-nodes", cl::CommaSeparated,
                  cl::desc("Regexes of node names to keep in float"),
@@ -158,6 +163,8 @@ std::string pipelineOptions(llvm::StringRef tablePath) {
     s += " symmetric=" + symmetric;
   if (!activationMode.empty())
     s += " activation-mode=" + activationMode;
+  if (!activationGranularity.empty())
+    s += " activation-granularity=" + activationGranularity;
   if (!excludeNodes.empty())
     s += " exclude-nodes=" + llvm::join(excludeNodes, ",");
   if (!excludeOpTypes.empty())

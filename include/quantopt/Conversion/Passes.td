@@ -113,7 +113,9 @@ def QNNLowerToGPUPass : Pass<"qnn-lower-to-gpu", "::mlir::ModuleOp"> {
     Statistic<"numW4A16", "num-w4a16-kernels",
               "Number of matmuls lowered to the W4A16 kernel">,
     Statistic<"numMMA8", "num-mma8-kernels",
-              "Number of matmuls lowered to the W8A8 / FP8 kernel">
+              "Number of matmuls lowered to the W8A8 / FP8 kernel">,
+    Statistic<"numDynamicQuantize", "num-dynamic-quantize-kernels",
+              "Number of dynamic quantizations lowered to the fused kernel">
   ];
 }
 

@@ -44,6 +44,11 @@ struct QuantizePipelineOptions
       *this, "activation-mode", llvm::cl::desc("static or dynamic"),
       llvm::cl::init(qnn::ActivationMode::Static),
       QUANTOPT_ACTIVATION_MODE_VALUES};
+  Option<qnn::ActivationGranularity> activationGranularity{
+      *this, "activation-granularity",
+      llvm::cl::desc("per-tensor, or per-token (dynamic only)"),
+      llvm::cl::init(qnn::ActivationGranularity::PerTensor),
+      QUANTOPT_ACTIVATION_GRANULARITY_VALUES};
   ListOption<std::string> excludeNodes{
       *this, "exclude-nodes",
       llvm::cl::desc("Regexes of node names to keep in float")};

@@ -20,6 +20,7 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Transforms/InliningUtils.h"
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringSwitch.h"
@@ -44,6 +45,9 @@ const char *const kW4A16Source =
     ;
 const char *const kMMA8Source =
 #include "MMA8Kernel.inc"
+    ;
+const char *const kDynQuantSource =
+#include "DynQuantKernel.inc"
     ;
 
 constexpr StringLiteral kKernelModule = "quantopt_kernels";
@@ -192,6 +196,69 @@ std::string fillPlaceholders(std::string src,
   return src;
 }
 
+/// Inlines everything: the kernel sources' helper functions hold only
+/// arith, math, scf, llvm and nvvm ops, valid wherever they are called.
+struct KernelHelperInliner : InlinerInterface {
+  using InlinerInterface::InlinerInterface;
+  bool isLegalToInline(Operation *, Operation *, bool) const final {
+    return true;
+  }
+  bool isLegalToInline(Region *, Region *, bool, IRMapping &) const final {
+    return true;
+  }
+  bool isLegalToInline(Operation *, Region *, bool, IRMapping &) const final {
+    return true;
+  }
+  void handleTerminator(Operation *op, ValueRange results) const final {
+    for (auto [from, to] : llvm::zip(results, op->getOperands()))
+      from.replaceAllUsesWith(to);
+  }
+  Value handleArgument(OpBuilder &, Operation *, Operation *, Value argument,
+                       DictionaryAttr) const final {
+    return argument;
+  }
+  Value handleResult(OpBuilder &, Operation *, Operation *, Value result,
+                     DictionaryAttr) const final {
+    return result;
+  }
+  void processInlinedCallBlocks(Operation *,
+                                iterator_range<Region::iterator>) const final {}
+  bool
+  allowSingleBlockOptimization(iterator_range<Region::iterator>) const final {
+    return true;
+  }
+};
+
+/// Inlines the calls of the `func.func` helpers of a kernel source into its
+/// kernels and erases the helpers: the host pipelines (bufferization,
+/// deallocation) run on every func.func, also inside a gpu.module.
+LogicalResult inlineHelpers(ModuleOp parsed) {
+  KernelHelperInliner inliner(parsed.getContext());
+  SmallVector<func::CallOp> calls;
+  parsed.walk([&](func::CallOp c) { calls.push_back(c); });
+  for (func::CallOp call : calls) {
+    auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+        call, call.getCalleeAttr());
+    if (!callee || failed(inlineCall(
+                       inliner,
+                       [](OpBuilder &, Region *src, Block *inlineBlock,
+                          Block *postInsertBlock, IRMapping &mapper, bool) {
+                         src->cloneInto(inlineBlock->getParent(),
+                                        postInsertBlock->getIterator(), mapper);
+                       },
+                       cast<CallOpInterface>(call.getOperation()),
+                       cast<CallableOpInterface>(callee.getOperation()),
+                       &callee.getBody())))
+      return failure();
+    call.erase();
+  }
+  SmallVector<func::FuncOp> helpers;
+  parsed.walk([&](func::FuncOp f) { helpers.push_back(f); });
+  for (func::FuncOp f : helpers)
+    f.erase();
+  return success();
+}
+
 /// Parses a kernel source whose placeholders are filled in, unrolls its
 /// qgpu.unroll loops and merges it into the module's @quantopt_kernels
 /// (created if absent; symbols already there, such as the shared-memory
@@ -209,6 +276,8 @@ LogicalResult instantiateKernel(ModuleOp module, const std::string &src) {
   for (scf::ForOp f : loops)
     if (failed(loopUnrollFull(f)))
       return module.emitError("internal error: cannot unroll a kernel loop");
+  if (failed(inlineHelpers(*parsed)))
+    return module.emitError("internal error: cannot inline a kernel helper");
   auto source = *parsed->getOps<gpu::GPUModuleOp>().begin();
   auto target = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModule);
   if (!target) {
@@ -346,6 +415,19 @@ struct QNNLowerToGPUPass
         return signalPassFailure();
       }
     }
+    SmallVector<DynamicQuantizeOp> dops;
+    module.walk([&](DynamicQuantizeOp d) { dops.push_back(d); });
+    for (DynamicQuantizeOp d : dops) {
+      if (failed(lowerDynamicQuantize(d)))
+        return signalPassFailure();
+      ++numDynamicQuantize;
+    }
+    if (!dops.empty()) {
+      auto existing = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModule);
+      if (!(existing && existing.lookupSymbol("qgpu_dynq_rows")) &&
+          failed(instantiateKernel(module, kDynQuantSource)))
+        return signalPassFailure();
+    }
     for (const std::string &name : mma8Kernels) {
       auto existing = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModule);
       if (existing && existing.lookupSymbol(name))
@@ -353,7 +435,7 @@ struct QNNLowerToGPUPass
       if (failed(addMMA8Kernel(module, stages, name)))
         return signalPassFailure();
     }
-    if (kernels.empty() && mma8Kernels.empty())
+    if (kernels.empty() && mma8Kernels.empty() && dops.empty())
       return;
     for (Type elt : kernels) {
       std::string name = w4a16KernelName(elt);
@@ -384,6 +466,11 @@ struct QNNLowerToGPUPass
   /// set.
   LogicalResult lowerMMA8(QuantizedMatMulOp q, std::string &why,
                           std::string &kernel);
+
+  /// Rewrites `d` into launches of the fused dynamic quantization kernels
+  /// (DynQuantKernel.mlir): one per token, or partials + quantize per
+  /// tensor.
+  LogicalResult lowerDynamicQuantize(DynamicQuantizeOp d);
 };
 
 /// The private declaration whose calls stand for launches of `kernel`
@@ -433,6 +520,33 @@ struct QNNMaterializeGPULaunchesPass
     }
   }
 };
+
+/// A launch of `@quantopt_kernels::@kernel` with grid `grid`, `blockX`
+/// threads and `smem` bytes of dynamic shared memory on `args`, as a call of
+/// its launch declaration, recording the choice and its reason for the
+/// manifest (qnn.kernel).
+func::CallOp emitLaunch(OpBuilder &b, Location loc, Operation *anchor,
+                        StringRef kernel, ArrayRef<Value> grid, int64_t blockX,
+                        int64_t smem, ArrayRef<Value> args, StringRef choice,
+                        StringRef reason) {
+  MLIRContext *ctx = b.getContext();
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  SmallVector<Value> operands(grid.begin(), grid.end());
+  operands.resize(3, c1);
+  operands.append({arith::ConstantIndexOp::create(b, loc, blockX), c1, c1,
+                   arith::ConstantIntOp::create(b, loc, smem, 32)});
+  operands.append(args.begin(), args.end());
+  auto ref = SymbolRefAttr::get(ctx, kKernelModule,
+                                {FlatSymbolRefAttr::get(ctx, kernel)});
+  func::FuncOp decl = launchDeclaration(anchor->getParentOfType<ModuleOp>(),
+                                        ref, ValueRange(operands).getTypes());
+  auto call = func::CallOp::create(b, loc, decl, operands);
+  call->setAttr(
+      "qnn.kernel",
+      b.getDictionaryAttr({b.getNamedAttr("name", b.getStringAttr(choice)),
+                           b.getNamedAttr("reason", b.getStringAttr(reason))}));
+  return call;
+}
 
 Value castElements(OpBuilder &b, Location loc, Value v, Type elt) {
   auto t = cast<RankedTensorType>(v.getType());
@@ -558,7 +672,6 @@ LogicalResult QNNLowerToGPUPass::lower(WeightOnlyMatMulOp w, int64_t sms,
 
   OpBuilder b(w);
   Location loc = w.getLoc();
-  MLIRContext *ctx = b.getContext();
   Type f16 = kElt, i32 = b.getI32Type(); // the kernel's activation type
   auto idx = [&](int64_t v) {
     return (Value)arith::ConstantIndexOp::create(b, loc, v);
@@ -630,27 +743,15 @@ LogicalResult QNNLowerToGPUPass::lower(WeightOnlyMatMulOp w, int64_t sms,
                           cI32(numKT),
                           cI32(llvm::Log2_64(packed->group)),
                           cI32(bias ? 1 : 0)};
-  auto kernel = SymbolRefAttr::get(
-      ctx, kKernelModule, {FlatSymbolRefAttr::get(ctx, w4a16KernelName(kElt))});
-  Value smem = cI32(stages * kStageBytes + 16);
-  SmallVector<Value> operands{idx(nBlocks), splitV, mTiles, idx(128),
-                              c1,           c1,     smem};
-  operands.append(args);
-  func::FuncOp decl = launchDeclaration(w->getParentOfType<ModuleOp>(), kernel,
-                                        ValueRange(operands).getTypes());
-  auto launch = func::CallOp::create(b, loc, decl, operands);
   std::string reason =
       "int4 weights, group " + std::to_string(packed->group) + ", " +
       std::to_string(split) +
       "-way split-K for M <= " + std::to_string(16 * kMaxSplitMTiles) + " (" +
       std::to_string(nBlocks) + " column blocks, " + std::to_string(sms) +
       " SMs on " + chip + ")";
-  launch->setAttr(
-      "qnn.kernel",
-      b.getDictionaryAttr(
-          {b.getNamedAttr(
-               "name", b.getStringAttr(kElt.isBF16() ? "w4a16_bf16" : "w4a16")),
-           b.getNamedAttr("reason", b.getStringAttr(reason))}));
+  emitLaunch(b, loc, w, w4a16KernelName(kElt), {idx(nBlocks), splitV, mTiles},
+             128, stages * kStageBytes + 16, args,
+             kElt.isBF16() ? "w4a16_bf16" : "w4a16", reason);
 
   Value out = bufferization::ToTensorOp::create(
       b, loc, RankedTensorType::get(rType.getShape(), f16), outBuf,
@@ -787,7 +888,6 @@ LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
   kernel = aUnsigned ? "qgpu_w8a8_u8" : "qgpu_w8a8_s8";
   OpBuilder b(q);
   Location loc = q.getLoc();
-  MLIRContext *ctx = b.getContext();
   Type i32 = b.getI32Type();
   auto idx = [&](int64_t v) {
     return (Value)arith::ConstantIndexOp::create(b, loc, v);
@@ -885,22 +985,7 @@ LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
   }
   Value mTiles = arith::CeilDivUIOp::create(b, loc, m, idx(kMMA8BlockM));
   mTiles = arith::MaxUIOp::create(b, loc, mTiles, idx(1));
-  Value c1 = idx(1);
   int64_t smemBytes = std::max<int64_t>(stages * 16384, 128 * 136 * 4);
-  SmallVector<Value> operands{idx(packed.Npad / kMMA8BlockN),
-                              mTiles,
-                              c1,
-                              idx(256),
-                              c1,
-                              c1,
-                              cI32(smemBytes)};
-  operands.append(args);
-  auto kernelRef = SymbolRefAttr::get(ctx, kKernelModule,
-                                      {FlatSymbolRefAttr::get(ctx, kernel)});
-  func::FuncOp decl =
-      launchDeclaration(q->getParentOfType<ModuleOp>(), kernelRef,
-                        ValueRange(operands).getTypes());
-  auto launch = func::CallOp::create(b, loc, decl, operands);
   std::string reason =
       std::string(aUnsigned ? "uint8" : "int8") +
       " activations x int8 weights on int8 tensor cores (mma.sync m16n8k32, "
@@ -909,10 +994,8 @@ LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
       (perElement(q.getLhsScale()) ? "per-token" : "per-tensor") +
       " activation scale, epilogue: " + q.getActivation().str() +
       (outType ? ", requantized output" : ", f32 output");
-  launch->setAttr(
-      "qnn.kernel",
-      b.getDictionaryAttr({b.getNamedAttr("name", b.getStringAttr("w8a8")),
-                           b.getNamedAttr("reason", b.getStringAttr(reason))}));
+  emitLaunch(b, loc, q, kernel, {idx(packed.Npad / kMMA8BlockN), mTiles}, 256,
+             smemBytes, args, "w8a8", reason);
   Value out = bufferization::ToTensorOp::create(b, loc, rType.clone(outElt),
                                                 outBuf, /*restrict=*/true,
                                                 /*writable=*/true);
@@ -920,6 +1003,100 @@ LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
     out = UnrealizedConversionCastOp::create(b, loc, rType, out).getResult(0);
   q.getResult().replaceAllUsesWith(out);
   q.erase();
+  return success();
+}
+
+LogicalResult QNNLowerToGPUPass::lowerDynamicQuantize(DynamicQuantizeOp d) {
+  OpBuilder b(d);
+  Location loc = d.getLoc();
+  Value x = d.getInput();
+  auto xType = cast<RankedTensorType>(x.getType());
+  int64_t rank = xType.getRank();
+  bool perToken = d.getPerToken();
+  auto idx = [&](int64_t v) {
+    return (Value)arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto toI32 = [&](Value v) {
+    return (Value)arith::IndexCastOp::create(b, loc, b.getI32Type(), v);
+  };
+  // Rows (every dimension but the last) and columns; per tensor, n = all.
+  SmallVector<Value> dims;
+  for (int64_t i = 0; i < rank; ++i)
+    dims.push_back(tensor::DimOp::create(b, loc, x, i));
+  Value rows = idx(1);
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    rows = arith::MulIOp::create(b, loc, rows, dims[i]);
+  Value cols = rank ? dims.back() : idx(1);
+
+  // Outputs: q like x; the scale and zero point [..., 1] per token, 0-d per
+  // tensor (the op's result shapes).
+  auto alloc = [&](RankedTensorType t, Type elt) {
+    SmallVector<Value> dyn;
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      if (t.isDynamicDim(i))
+        dyn.push_back(dims[i]);
+    return (Value)memref::AllocOp::create(b, loc,
+                                          MemRefType::get(t.getShape(), elt),
+                                          dyn, b.getI64IntegerAttr(64));
+  };
+  Type i8 = b.getI8Type(), f32 = b.getF32Type();
+  auto qType = cast<RankedTensorType>(d.getOutput().getType());
+  auto sType = cast<RankedTensorType>(d.getScale().getType());
+  auto zType = cast<RankedTensorType>(d.getZeroPoint().getType());
+  Value qBuf = alloc(qType, i8), sBuf = alloc(sType, f32),
+        zBuf = alloc(zType, i8);
+  auto address = [&](Value memref) {
+    Value i = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+    return (Value)arith::IndexCastOp::create(b, loc, b.getI64Type(), i);
+  };
+  Value xAddr = addressOf(b, loc, x);
+  constexpr int64_t kMaxPartials = 1024;
+  if (perToken) {
+    // One block per row; at least one block (an empty grid is an error).
+    Value grid = arith::MaxUIOp::create(b, loc, rows, idx(1));
+    emitLaunch(b, loc, d, "qgpu_dynq_rows", {grid}, 256, 64,
+               {xAddr, address(qBuf), address(sBuf), address(zBuf), toI32(rows),
+                toI32(cols)},
+               "dynamic_quantize",
+               "per-token uint8 range and quantization fused, one 256-thread "
+               "block per row");
+  } else {
+    Value n = arith::MulIOp::create(b, loc, rows, cols);
+    Value n64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), n);
+    // Partials: one block per 256 elements up to 1024 blocks; the quantize
+    // step: up to 4 elements per thread at first, then grid-stride.
+    Value parts = arith::CeilDivUIOp::create(b, loc, n, idx(256));
+    parts = arith::MinUIOp::create(b, loc, parts, idx(kMaxPartials));
+    parts = arith::MaxUIOp::create(b, loc, parts, idx(1));
+    Value qBlocks = arith::CeilDivUIOp::create(b, loc, n, idx(1024));
+    qBlocks = arith::MinUIOp::create(b, loc, qBlocks, idx(65535));
+    qBlocks = arith::MaxUIOp::create(b, loc, qBlocks, idx(1));
+    Value partBuf = memref::AllocOp::create(
+        b, loc, MemRefType::get({2 * kMaxPartials}, f32), ValueRange{},
+        b.getI64IntegerAttr(64));
+    emitLaunch(b, loc, d, "qgpu_dynq_partials", {parts}, 256, 64,
+               {xAddr, address(partBuf), n64}, "dynamic_quantize",
+               "per-tensor range: block partials (step 1 of 2)");
+    emitLaunch(b, loc, d, "qgpu_dynq_tensor", {qBlocks}, 256, 64,
+               {xAddr, address(partBuf), address(qBuf), address(sBuf),
+                address(zBuf), n64, toI32(parts)},
+               "dynamic_quantize",
+               "per-tensor uint8 quantization, the partials folded in every "
+               "block (step 2 of 2)");
+  }
+  auto result = [&](Value buf, RankedTensorType t) -> Value {
+    Type elt = cast<MemRefType>(buf.getType()).getElementType();
+    Value v = bufferization::ToTensorOp::create(b, loc, t.clone(elt), buf,
+                                                /*restrict=*/true,
+                                                /*writable=*/true);
+    if (v.getType() != t)
+      v = UnrealizedConversionCastOp::create(b, loc, t, v).getResult(0);
+    return v;
+  };
+  d.getOutput().replaceAllUsesWith(result(qBuf, qType));
+  d.getScale().replaceAllUsesWith(result(sBuf, sType));
+  d.getZeroPoint().replaceAllUsesWith(result(zBuf, zType));
+  d.erase();
   return success();
 }
 

@@ -162,7 +162,7 @@ struct GPUPrepareLoopsPass
     return "Give loop-less linalg ops and strided copies a parallel loop";
   }
   void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<linalg::LinalgDialect, scf::SCFDialect>();
+    registry.insert<gpu::GPUDialect, linalg::LinalgDialect, scf::SCFDialect>();
   }
   void runOnOperation() override {
     IRRewriter rewriter(&getContext());
@@ -195,14 +195,18 @@ struct GPUPrepareLoopsPass
       }
       rewriter.eraseOp(op);
     }
+    // Loop-less ops (0-d results: a run-time scale times a weight scale)
+    // run as one-thread kernels. A one-iteration scf.parallel would not do:
+    // the canonicalizer inlines it back into the host code.
     for (linalg::LinalgOp op : scalarOps) {
       rewriter.setInsertionPoint(op);
       Location loc = op.getLoc();
-      Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
       Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
-      auto loop = scf::ParallelOp::create(rewriter, loc, ValueRange{zero},
-                                          ValueRange{one}, ValueRange{one});
-      op->moveBefore(loop.getBody()->getTerminator());
+      auto launch =
+          gpu::LaunchOp::create(rewriter, loc, one, one, one, one, one, one);
+      rewriter.setInsertionPointToEnd(&launch.getBody().front());
+      auto end = gpu::TerminatorOp::create(rewriter, loc);
+      op->moveBefore(end);
     }
   }
 };
