@@ -82,6 +82,23 @@ def main():
         ("unsupported ops (Conv, LRN, com.example.FooBar)", [unsupported],
          r"LRN|FooBar|Conv"),
         ("unsupported op (Hardmax)", [hardmax], r"Hardmax"),
+        ("unknown --gpu-kernel value",
+         [tr, "--target", "sm_90", "--gpu-kernel", "fastest"],
+         r"unknown --gpu-kernel 'fastest'; valid: auto, w4a16, w8a8, "
+         r"generic"),
+        ("--gpu-kernel without a GPU target",
+         [tr, "--gpu-kernel", "w8a8"], r"--gpu-kernel applies to GPU "
+         r"targets"),
+        # Forced kernels the matmul cannot take: named node, what, how to fix.
+        ("--gpu-kernel=w4a16 on W8A8 matmuls",
+         [tr, "--target", "sm_90", "--scheme", "w8a8", "--activation-mode",
+          "dynamic", "--gpu-kernel", "w4a16"],
+         r"node 'l0\.q\.matmul'.*cannot take the w4a16 kernel.*"
+         r"--gpu-kernel=auto"),
+        ("--gpu-kernel=w8a8 on int4 weights with grouped scales",
+         [tr, "--target", "sm_90", "--scheme", "w4a16", "--group-size",
+          "16", "--gpu-kernel", "w8a8"],
+         r"cannot take the w8a8 kernel.*grouped along K \(group size 16\)"),
     ]
     E.log("quant-compile errors (exit status, message, no output file):")
     for label, argv, pattern in cases:

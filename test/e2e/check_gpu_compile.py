@@ -139,6 +139,14 @@ def main():
     quantize_dynamic(fmlp, ort_dyn, per_channel=False,
                      weight_type=QuantType.QInt8)
     models.append(("mlp-ort-dynamic", ort_dyn, []))
+    # Forced kernel choices: W4A8 for per-channel int4 weights (per-token
+    # dynamic activations + the int8 kernel), and all generic.
+    models.append(("transformer-w4a8-forced", tr,
+                   ["--scheme=w4a16", "--weight-granularity=per-channel",
+                    "--gpu-kernel=w8a8"]))
+    models.append(("mlp-w8a8-generic", mlp,
+                   ["--scheme=w8a8", f"--calibration-table={table}",
+                    "--gpu-kernel=generic"]))
 
     cuobjdump = find_cuobjdump()
     dumped = False
@@ -167,8 +175,22 @@ def main():
             want = {"mlp-w8a8": {"w8a8"}, "matmulnbits": {"w4a16"},
                     "mlp-w8a8-dynamic": {"w8a8", "dynamic_quantize"},
                     "mlp-w8a8-per-token": {"w8a8", "dynamic_quantize"},
-                    "mlp-ort-dynamic": {"w8a8", "dynamic_quantize"}
+                    "mlp-ort-dynamic": {"w8a8", "dynamic_quantize"},
+                    "transformer-w4a8-forced": {"w8a8", "dynamic_quantize"},
+                    "mlp-w8a8-generic": {"generic"},
                     }.get(label)
+            if want:
+                # The report of every matmul's choice (generic ones too).
+                report = manifest.get("kernel_choices", [])
+                c.check(report and {k["choice"] for k in report} == want and
+                        all(k["node"] and k["reason"] for k in report),
+                        f"{label}: manifest kernel_choices {sorted(want)} "
+                        f"with nodes and reasons ({len(report)} entries)")
+                if label == "mlp-w8a8-generic":
+                    c.check(not any(k.get("choice")
+                                    for k in manifest.get("kernels", [])),
+                            f"{label}: no hand-written kernel launched")
+                    want = None
             if want:
                 chosen = [k for k in manifest.get("kernels", [])
                           if k.get("choice")]

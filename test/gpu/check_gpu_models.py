@@ -128,11 +128,28 @@ MODELS = {
     # onnxruntime in quantized-models).
     "mlp-ort-dynamic": ([], lambda rng, s: {"X": rng.standard_normal(
         (s, 64)).astype(np.float32)}, float_tol, None, (1, 7, 200)),
+    # Forced kernel choices. W4A8 (per-channel int4 weights, per-token
+    # dynamic activations on the int8 kernel): relative RMS error against
+    # onnxruntime's float model <= 0.25 as for transformer-w4a16 (8-bit
+    # activations add ~0.4% to the 4-bit weights' error). All generic:
+    # the CPU bundle's arithmetic, float_tol.
+    "transformer-w4a8-forced": (["--scheme=w4a16",
+                                 "--weight-granularity=per-channel",
+                                 "--gpu-kernel=w8a8"],
+                                lambda rng, s: {"x": rng.standard_normal(
+                                    (s[0], s[1], 32)).astype(np.float32)},
+                                None, 0.25, ((1, 1), (2, 5), (4, 33))),
+    "mlp-w8a8-generic": (["--scheme=w8a8",
+                          "--calibration-table={work}/mlp-w8a8.json",
+                          "--gpu-kernel=generic"],
+                         lambda rng, s: {"input": rng.standard_normal(
+                             (s, 64)).astype(np.float32)}, float_tol, None,
+                         (1, 17, 300)),
 }
 
 # Models whose reference is the CPU bundle of the same model and flags.
 CPU_REFERENCE = ("mlp-w8a8", "mlp-w8a8-dynamic", "mlp-w8a8-per-token",
-                 "mlp-ort-dynamic")
+                 "mlp-ort-dynamic", "mlp-w8a8-generic")
 
 
 def make_models(work):
@@ -148,8 +165,11 @@ def make_models(work):
     Q._matmulnbits_model(paths["matmulnbits"], 256, 96, 32, True, True,
                          seed=7)
     matmulnbits_f16_model(paths["matmulnbits-f16"], 1024, 520, 64, seed=3)
-    for label in ("mlp-w8a8", "mlp-w8a8-dynamic", "mlp-w8a8-per-token"):
+    for label in ("mlp-w8a8", "mlp-w8a8-dynamic", "mlp-w8a8-per-token",
+                  "mlp-w8a8-generic"):
         onnx.save_model(make_model.build_mlp(), paths[label])
+    onnx.save_model(make_model.build_transformer(),
+                    paths["transformer-w4a8-forced"])
     from onnxruntime.quantization import QuantType, quantize_dynamic
     fmlp = os.path.join(work, "mlp-matmul.onnx")
     Q._mlp_matmul(fmlp)
@@ -174,9 +194,11 @@ def prepare_w8a8(quant_compile, work, c):
     for label in CPU_REFERENCE:
         if label == "mlp-w8a8":
             continue
+        flags = [f.replace("{work}", work) for f in MODELS[label][0]
+                 if not f.startswith("--gpu-kernel")]
         r = E.compile_model(quant_compile, os.path.join(work, label + ".onnx"),
                             os.path.join(work, label + "-cpu.qob"),
-                            *MODELS[label][0], check=False)
+                            *flags, check=False)
         if not c.check(r.returncode == 0, f"{label}: CPU reference bundle"):
             E.log(r.stderr[-2000:])
 

@@ -115,6 +115,13 @@ static cl::opt<std::string>
            cl::desc("What the bundle runs on: cpu (default), or the NVIDIA "
                     "GPU sm_80, sm_86, sm_89 or sm_90"),
            cl::init("cpu"), cl::cat(category));
+static cl::opt<std::string> gpuKernel(
+    "gpu-kernel",
+    cl::desc("GPU targets: the kernel of every quantized matmul: auto "
+             "(default: from the scheme and the GPU), or forced: w4a16, "
+             "w8a8 (int4 weight-only matmuls run as W4A8 with per-token "
+             "dynamic activations), generic"),
+    cl::init("auto"), cl::cat(category));
 static cl::opt<std::string> cudaPath(
     "cuda-path",
     cl::desc("CUDA toolkit of GPU targets, holding bin/ptxas and "
@@ -441,6 +448,13 @@ int compile() {
   if (gpu && !getCUDAComputeCapability(target))
     return fail("unknown --target '" + target + "'; valid: cpu, " +
                 llvm::join(getSupportedCUDAChips(), ", "));
+  if (!llvm::is_contained({"auto", "w4a16", "w8a8", "generic"},
+                          llvm::StringRef(gpuKernel)))
+    return fail("unknown --gpu-kernel '" + gpuKernel +
+                "'; valid: auto, w4a16, w8a8, generic");
+  if (!gpu && gpuKernel != "auto")
+    return fail("--gpu-kernel applies to GPU targets; add --target sm_80 "
+                "(or sm_86, sm_89, sm_90), or remove --gpu-kernel");
   if (gpu && !calibData.empty())
     return fail("--calib-data runs the model on this machine's CPU and is "
                 "not supported with --target " +
@@ -560,11 +574,16 @@ int compile() {
     gopts.toolkitPath = cudaPath;
     gopts.linker = linker;
     gopts.optLevel = optLevel;
+    gopts.kernel = gpuKernel;
     auto compiled = compileForCUDA(*module, gopts);
     if (!compiled)
       return fail(inputPath + ": " + llvm::toString(compiled.takeError()));
-    if (printKernels)
+    if (printKernels) {
       printCUDAKernels(compiled->kernels);
+      for (const CUDAKernelInfo &k : compiled->fallbacks)
+        llvm::outs() << (k.node.empty() ? "?" : k.node) << ": generic kernels ["
+                     << k.choice << ": " << k.reason << "]\n";
+    }
     if (llvm::Error e = writeBundleFile(
             outputPath, compiled->weights, compiled->sharedObject,
             std::move(compiled->manifest), std::move(extra)))

@@ -58,56 +58,59 @@ def QNNLowerToCPUPass : Pass<"qnn-lower-to-cpu", "::mlir::ModuleOp"> {
 }
 
 def QNNLowerToGPUPass : Pass<"qnn-lower-to-gpu", "::mlir::ModuleOp"> {
-  let summary = "Lower weight-only int4 matmuls to QuantOpt's W4A16 GPU "
-                "kernel (cp.async, ldmatrix, mma.sync)";
+  let summary = "Lower quantized matmuls and dynamic quantization to "
+                "QuantOpt's GPU kernels (W4A16, W8A8, dynamic quantize)";
   let description = [{
-    The first step of the GPU target. Every `qnn.weight_only_matmul` with a
-    constant 4-bit weight whose layout the kernel supports becomes, at the
-    tensor level:
+    The first step of the GPU target. It chooses a kernel for every
+    quantized matmul and rewrites it, at the tensor level, into a launch of
+    a hand-written kernel on buffer addresses:
 
-    - the activations as f16 (`arith.truncf` for f32 models; bf16
-      activations keep their type and take the bf16 variant of the kernel),
-      read as `[M, K]` rows;
-    - the weights packed at compile time into the order the kernel's
-      tensor-core fragments read (int8 resource constants: the nibbles
-      `[N/64][K/128][8][32 lanes][4]` words, and the scale / zero words
-      `[N/64][K/g][64]`), and the bias as f32;
-    - a launch of `@quantopt_kernels::@qgpu_w4a16_f16` (or `_bf16`) on the
-      addresses
-      of buffers taken with `bufferization.to_buffer` and of a fresh output
-      buffer, with a grid of `(N/64, split-K, ceil(M/16))` computed at run
-      time from M (split-K only for M <= 64, chosen so that about four
-      blocks per SM of the chip run at M = 1);
-    - the result converted back to the model's element type and shape.
+    - `qnn.weight_only_matmul` with constant int4 weights: the W4A16 kernel
+      (`@qgpu_w4a16_f16` / `_bf16`; f32 activations are rounded to f16),
+      the weights packed at compile time into the order its tensor-core
+      fragments read, split-K for M <= 64 sized by the chip's SM count;
+    - `qnn.quantized_matmul` with a constant 8-bit (or int4) weight: the
+      W8A8 kernel (`@qgpu_w8a8_u8` / `_s8`: mma.sync m16n8k32, 128x128
+      tiles, cp.async pipeline, the op's epilogue fused: zero points,
+      bias, scales, relu/gelu/silu, the next layer's quantize);
+    - `qnn.dynamic_quantize`: the fused range + quantization kernels
+      (`@qgpu_dynq_rows` per token, `@qgpu_dynq_partials` and
+      `@qgpu_dynq_tensor` per tensor), so W8A8 needs no calibration.
 
-    The launch is a `func.call` of a private declaration carrying a
-    `qgpu.kernel` attribute until `qnn-gpu-materialize-launches` turns it
-    into a `gpu.launch_func` after bufferization: the ownership-based
-    deallocation pipeline rejects ops with unknown memory effects, which
-    `gpu.launch_func` is, and a call keeps every buffer alive and ordered.
+    The `kernel` option forces the choice: `generic` leaves every matmul
+    to `qnn-lower-to-cpu{kernel-library=false}`; `w8a8` also runs int4
+    weight-only matmuls with per-channel scales as W4A8 (per-token dynamic
+    activations); `w4a16` only the W4A16 kernel. A forced kernel a matmul
+    cannot take is an error naming the matmul. Matmuls `auto` cannot give a
+    kernel keep a `qnn.gpu_fallback` reason and are listed (node, reason)
+    in the module's `qnn.gpu_fallbacks`, which the manifest reports.
 
-    The kernel itself (lib/Conversion/QNNToGPU/W4A16Kernel.mlir, gpu, nvvm
-    and llvm ops) is added once as `gpu.module @quantopt_kernels`; its
-    `qgpu.unroll` loops are fully unrolled here. Matmuls the kernel cannot
-    take (8-bit weights, group sizes other than 32/64/128 or multiples of
-    128 and per-channel, K not a multiple of 8, non-constant weights) are
-    left to `qnn-lower-to-cpu{kernel-library=false}`, which makes them
-    generic contractions; each lowered op gets a `qnn.kernel` attribute on
-    its launch naming the kernel and the reason.
+    Launches are `func.call`s of private declarations carrying a
+    `qgpu.kernel` attribute (and `qnn.kernel`: the choice and its reason)
+    until `qnn-gpu-materialize-launches` turns them into
+    `gpu.launch_func` after bufferization. The kernels' MLIR sources
+    (lib/Conversion/QNNToGPU/*.mlir) are added once to
+    `gpu.module @quantopt_kernels`, their helpers inlined and their
+    `qgpu.unroll` loops unrolled.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
            "Target GPU (sm_80, sm_86, sm_89, sm_90): its SM count sizes "
            "split-K">,
     Option<"stages", "stages", "int64_t", /*default=*/"4",
-           "Depth of the kernel's cp.async pipeline (2-12)">
+           "Depth of the kernel's cp.async pipeline (2-12)">,
+    Option<"kernel", "kernel", "std::string", /*default=*/"\"auto\"",
+           "Kernel for every quantized matmul: auto (from the scheme and the "
+           "target), or forced: w4a16, w8a8 (int4 weight-only matmuls become "
+           "W4A8 with per-token dynamic activations), generic">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
     "::mlir::gpu::GPUDialect", "::mlir::linalg::LinalgDialect",
-    "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect",
-    "::mlir::NVVM::NVVMDialect", "::mlir::scf::SCFDialect",
-    "::mlir::tensor::TensorDialect"
+    "::mlir::LLVM::LLVMDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::NVVM::NVVMDialect",
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",
+    "::quantopt::qnn::QNNDialect"
   ];
   let statistics = [
     Statistic<"numW4A16", "num-w4a16-kernels",

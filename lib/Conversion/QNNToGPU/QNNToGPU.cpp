@@ -196,6 +196,19 @@ std::string fillPlaceholders(std::string src,
   return src;
 }
 
+/// The ONNX node name of `op`'s location, or "".
+std::string nodeName(Operation *op) {
+  std::string n;
+  op->getLoc()->walk([&](Location l) {
+    if (auto name = dyn_cast<NameLoc>(l)) {
+      n = name.getName().str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return n;
+}
+
 /// Inlines everything: the kernel sources' helper functions hold only
 /// arith, math, scf, llvm and nvvm ops, valid wherever they are called.
 struct KernelHelperInliner : InlinerInterface {
@@ -386,17 +399,29 @@ struct QNNLowerToGPUPass
       module.emitError("qnn-lower-to-gpu: stages must be in [2, 12]");
       return signalPassFailure();
     }
+    if (!llvm::is_contained({"auto", "w4a16", "w8a8", "generic"},
+                            StringRef(kernel))) {
+      module.emitError("qnn-lower-to-gpu: unknown kernel '")
+          << kernel << "' (expected auto, w4a16, w8a8 or generic)";
+      return signalPassFailure();
+    }
+    fallbacks.clear();
     SmallVector<WeightOnlyMatMulOp> ops;
     module.walk([&](WeightOnlyMatMulOp w) { ops.push_back(w); });
     llvm::SetVector<Type> kernels;
     for (WeightOnlyMatMulOp w : ops) {
       std::string why;
       Type elt = kernelElementType(w);
-      if (succeeded(lower(w, sms, why))) {
+      if (kernel == "generic") {
+        fallBack(w, "forced by kernel=generic");
+      } else if (kernel == "w8a8") {
+        if (failed(rewriteToW4A8(w)))
+          return signalPassFailure();
+      } else if (succeeded(lower(w, sms, why))) {
         kernels.insert(elt);
         ++numW4A16;
       } else if (!why.empty()) {
-        w->setAttr("qnn.gpu_fallback", StringAttr::get(&getContext(), why));
+        fallBack(w, why);
       } else {
         return signalPassFailure();
       }
@@ -405,16 +430,33 @@ struct QNNLowerToGPUPass
     module.walk([&](QuantizedMatMulOp q) { qops.push_back(q); });
     std::set<std::string> mma8Kernels;
     for (QuantizedMatMulOp q : qops) {
-      std::string why, kernel;
-      if (succeeded(lowerMMA8(q, why, kernel))) {
-        mma8Kernels.insert(kernel);
+      std::string why, name;
+      if (kernel == "generic") {
+        fallBack(q, "forced by kernel=generic");
+      } else if (kernel == "w4a16") {
+        q.emitOpError("cannot take the w4a16 kernel (forced by kernel=w4a16): "
+                      "its activations are quantized to 8 bits and the W4A16 "
+                      "kernel multiplies float activations by int4 weights; "
+                      "use --scheme=w4a16, or --gpu-kernel=auto (kernel=auto)");
+        return signalPassFailure();
+      } else if (succeeded(lowerMMA8(q, why, name))) {
+        mma8Kernels.insert(name);
         ++numMMA8;
       } else if (!why.empty()) {
-        q->setAttr("qnn.gpu_fallback", StringAttr::get(&getContext(), why));
+        if (kernel == "w8a8") {
+          q.emitOpError("cannot take the w8a8 kernel (forced by kernel=w8a8): ")
+              << why
+              << "; use --gpu-kernel=auto (kernel=auto) to let it fall back";
+          return signalPassFailure();
+        }
+        fallBack(q, why);
       } else {
         return signalPassFailure();
       }
     }
+    if (!fallbacks.empty())
+      module->setAttr("qnn.gpu_fallbacks",
+                      ArrayAttr::get(&getContext(), fallbacks));
     SmallVector<DynamicQuantizeOp> dops;
     module.walk([&](DynamicQuantizeOp d) { dops.push_back(d); });
     for (DynamicQuantizeOp d : dops) {
@@ -466,6 +508,24 @@ struct QNNLowerToGPUPass
   /// set.
   LogicalResult lowerMMA8(QuantizedMatMulOp q, std::string &why,
                           std::string &kernel);
+
+  /// Marks `op` for the generic lowering and records it (node, reason) in
+  /// the module's qnn.gpu_fallbacks, which the manifest reports.
+  void fallBack(Operation *op, StringRef why) {
+    Builder b(op->getContext());
+    op->setAttr("qnn.gpu_fallback", b.getStringAttr(why));
+    fallbacks.push_back(b.getDictionaryAttr(
+        {b.getNamedAttr("node", b.getStringAttr(nodeName(op))),
+         b.getNamedAttr("choice", b.getStringAttr("generic")),
+         b.getNamedAttr("reason", b.getStringAttr(why))}));
+  }
+  SmallVector<Attribute> fallbacks;
+
+  /// kernel=w8a8 on an int4 weight-only matmul: W4A8, the activations
+  /// quantized per token at run time (qnn.dynamic_quantize) and the int4
+  /// weights taken by the 8-bit kernel. Fails with an error where the
+  /// weight's scales are grouped or the activations are not f32.
+  LogicalResult rewriteToW4A8(WeightOnlyMatMulOp w);
 
   /// Rewrites `d` into launches of the fused dynamic quantization kernels
   /// (DynQuantKernel.mlir): one per token, or partials + quantize per
@@ -573,15 +633,8 @@ Value castElements(OpBuilder &b, Location loc, Value v, Type elt) {
 
 /// "<ONNX node name>.<suffix>" for resource blobs.
 std::string blobName(Operation *op, StringRef suffix) {
-  std::string n = "packed";
-  op->getLoc()->walk([&](Location l) {
-    if (auto name = dyn_cast<NameLoc>(l)) {
-      n = name.getName().str();
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return n + "." + suffix.str();
+  std::string n = nodeName(op);
+  return (n.empty() ? "packed" : n) + "." + suffix.str();
 }
 
 Value blob(OpBuilder &b, Location loc, StringRef name, ArrayRef<char> bytes) {
@@ -994,6 +1047,8 @@ LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
       (perElement(q.getLhsScale()) ? "per-token" : "per-tensor") +
       " activation scale, epilogue: " + q.getActivation().str() +
       (outType ? ", requantized output" : ", f32 output");
+  if (auto note = q->getAttrOfType<StringAttr>("qnn.choice_note"))
+    reason = note.str() + "; " + reason;
   emitLaunch(b, loc, q, kernel, {idx(packed.Npad / kMMA8BlockN), mTiles}, 256,
              smemBytes, args, "w8a8", reason);
   Value out = bufferization::ToTensorOp::create(b, loc, rType.clone(outElt),
@@ -1003,6 +1058,48 @@ LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
     out = UnrealizedConversionCastOp::create(b, loc, rType, out).getResult(0);
   q.getResult().replaceAllUsesWith(out);
   q.erase();
+  return success();
+}
+
+LogicalResult QNNLowerToGPUPass::rewriteToW4A8(WeightOnlyMatMulOp w) {
+  auto xType = cast<RankedTensorType>(w.getInput().getType());
+  auto wType = cast<RankedTensorType>(w.getWeight().getType());
+  auto fail = [&](const Twine &why) {
+    return w.emitOpError("cannot take the w8a8 kernel (forced by "
+                         "kernel=w8a8, as W4A8 with per-token dynamic "
+                         "activations): ")
+           << why << "; use --gpu-kernel=auto (kernel=auto)";
+  };
+  if (w.getGroupSize() != 0)
+    return fail("its weight scales are grouped along K (group size " +
+                Twine(w.getGroupSize()) +
+                "), which the int8 kernel's per-channel epilogue cannot apply");
+  if (!xType.getElementType().isF32() || xType.getRank() < 1)
+    return fail("its activations are not f32");
+  OpBuilder b(w);
+  Location loc = w.getLoc();
+  SmallVector<int64_t> sShape(xType.getShape());
+  sShape.back() = 1;
+  auto ui8 = IntegerType::get(b.getContext(), 8, IntegerType::Unsigned);
+  auto dq = DynamicQuantizeOp::create(
+      b, loc,
+      TypeRange{xType.clone(ui8), RankedTensorType::get(sShape, b.getF32Type()),
+                RankedTensorType::get(sShape, ui8)},
+      w.getInput(), b.getBoolAttr(true));
+  Type rType = w.getResult().getType();
+  auto q = QuantizedMatMulOp::create(
+      b, loc, rType, dq.getOutput(), w.getWeight(), dq.getScale(),
+      dq.getZeroPoint(), w.getScales(), w.getZeroPoints(), Value(), Value(),
+      Value(), b.getStringAttr("none"));
+  q->setAttr("qnn.choice_note",
+             b.getStringAttr("W4A8 forced by kernel=w8a8 on an int4 "
+                             "weight-only matmul (activations quantized per "
+                             "token at run time)"));
+  Value out = q.getResult();
+  if (Value bias = w.getBias())
+    out = AddOp::create(b, loc, rType, out, bias);
+  w.getResult().replaceAllUsesWith(out);
+  w.erase();
   return success();
 }
 

@@ -44,6 +44,9 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 
+#include <set>
+#include <tuple>
+
 using namespace mlir;
 using namespace quantopt;
 
@@ -164,6 +167,7 @@ quantopt::lowerToGPUDialect(ModuleOp module,
   // Weight-only int4 matmuls: the W4A16 kernel (lib/Conversion/QNNToGPU).
   QNNLowerToGPUPassOptions gpuOptions;
   gpuOptions.chip = options.chip;
+  gpuOptions.kernel = options.kernel;
   pm.addPass(createQNNLowerToGPUPass(gpuOptions));
   QNNLowerToCPUPassOptions lowerOptions;
   lowerOptions.kernelLibrary = false;
@@ -331,6 +335,14 @@ quantopt::compileForCUDA(ModuleOp module, const CUDACompileOptions &options) {
   unsigned numArgs = func.getNumArguments();
   reportCompilePhase("lowering to GPU kernels");
   result.kernels = listCUDAKernels(module);
+  if (auto fallbacks = module->getAttrOfType<ArrayAttr>("qnn.gpu_fallbacks"))
+    for (auto d : fallbacks.getAsRange<DictionaryAttr>()) {
+      CUDAKernelInfo k;
+      k.node = d.getAs<StringAttr>("node").str();
+      k.choice = d.getAs<StringAttr>("choice").str();
+      k.reason = d.getAs<StringAttr>("reason").str();
+      result.fallbacks.push_back(std::move(k));
+    }
   if (!options.dumpGPUDialectPath.empty()) {
     std::error_code ec;
     llvm::raw_fd_ostream os(options.dumpGPUDialectPath, ec);
@@ -378,6 +390,16 @@ quantopt::compileForCUDA(ModuleOp module, const CUDACompileOptions &options) {
     kernels.push_back(std::move(o));
   }
   result.manifest["kernels"] = std::move(kernels);
+  // The report of kernel choices: one entry per (node, choice, reason) of
+  // a quantized matmul or dynamic quantization, hand-written or generic.
+  llvm::json::Array choices;
+  std::set<std::tuple<std::string, std::string, std::string>> seen;
+  for (const auto *list : {&result.kernels, &result.fallbacks})
+    for (const CUDAKernelInfo &k : *list)
+      if (!k.choice.empty() && seen.insert({k.node, k.choice, k.reason}).second)
+        choices.push_back(llvm::json::Object{
+            {"node", k.node}, {"choice", k.choice}, {"reason", k.reason}});
+  result.manifest["kernel_choices"] = std::move(choices);
   result.manifest["inputs"] = std::move(inputs);
   result.manifest["outputs"] = std::move(outputs);
   result.manifest["entry"] = "quantopt_entry";

@@ -42,6 +42,10 @@ struct CUDACompileOptions {
   unsigned optLevel = 3;
   /// The C compiler driver used to link the host shared object.
   std::string linker = "cc";
+  /// The kernel of every quantized matmul: "auto" (from the scheme and the
+  /// chip), or forced: "w4a16", "w8a8", "generic" (qnn-lower-to-gpu's
+  /// kernel option).
+  std::string kernel = "auto";
   /// When set, the module after kernel outlining (host function with
   /// gpu.launch_func, gpu.modules with gpu.func kernels) is printed here.
   std::string dumpGPUDialectPath;
@@ -67,6 +71,9 @@ struct CompiledCUDAModel {
   std::vector<CompiledWeight> weights;
   std::string sharedObject;
   std::vector<CUDAKernelInfo> kernels;
+  /// Quantized matmuls left to the generic kernels, with the reason
+  /// (choice "generic"; module and name empty).
+  std::vector<CUDAKernelInfo> fallbacks;
   /// Manifest entries: "inputs", "outputs", "target", "entry", "kernels".
   llvm::json::Object manifest;
 };
