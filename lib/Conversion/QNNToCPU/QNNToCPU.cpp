@@ -53,6 +53,10 @@ Type lowerElementType(Type type) {
     return type;
   if (auto q = dyn_cast<quant::QuantizedType>(type))
     type = q.getStorageType();
+  // float8 E4M3FN values are carried as their bytes (LLVM has no f8 type);
+  // quantize, dequantize and the fp8 matmuls encode and decode them.
+  if (isa<Float8E4M3FNType>(type))
+    return IntegerType::get(type.getContext(), 8);
   if (auto it = dyn_cast<IntegerType>(type)) {
     if (it.getWidth() == 1)
       return it.isSignless() ? it : IntegerType::get(type.getContext(), 1);
@@ -406,6 +410,79 @@ Value quantizeScalar(OpBuilder &b, Location l, Value x, Value scale,
   return convertScalar(b, l, i, storage, false, false);
 }
 
+/// The f32 value of a float8 E4M3FN byte (i8): sign, 4 exponent bits
+/// (bias 7), 3 mantissa bits, subnormals, S.1111.111 NaN, no infinities.
+Value decodeE4M3(OpBuilder &b, Location l, Value byte) {
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  auto c = [&](int64_t v) { return scalarConstant(b, l, i32, v); };
+  Value u = arith::ExtUIOp::create(b, l, i32, byte);
+  Value sign = arith::ShLIOp::create(
+      b, l, arith::AndIOp::create(b, l, u, c(0x80)), c(24));
+  Value mag = arith::AndIOp::create(b, l, u, c(0x7F));
+  Value exp = arith::ShRUIOp::create(b, l, mag, c(3));
+  Value man = arith::AndIOp::create(b, l, mag, c(7));
+  // Normal: f32 exponent e - 7 + 127, mantissa in the top 3 bits.
+  Value normal = arith::OrIOp::create(
+      b, l,
+      arith::ShLIOp::create(b, l, arith::AddIOp::create(b, l, exp, c(120)),
+                            c(23)),
+      arith::ShLIOp::create(b, l, man, c(20)));
+  // Subnormal: m * 2^-9, exact in f32.
+  Value sub = arith::BitcastOp::create(
+      b, l, i32,
+      arith::MulFOp::create(b, l, arith::SIToFPOp::create(b, l, f32, man),
+                            scalarConstant(b, l, f32, 1.0 / 512)));
+  Value isSub =
+      arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, exp, c(0));
+  Value bits = arith::SelectOp::create(b, l, isSub, sub, normal);
+  Value isNaN =
+      arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, mag, c(0x7F));
+  bits = arith::SelectOp::create(b, l, isNaN, c(0x7FC00000), bits);
+  return arith::BitcastOp::create(b, l, f32,
+                                  arith::OrIOp::create(b, l, bits, sign));
+}
+
+/// The float8 E4M3FN byte (i8) of an f32, rounded to nearest even. NaN
+/// stays NaN; magnitudes past the largest finite value (448) become +-448
+/// with `saturate`, else NaN (E4M3FN has no infinity), as ONNX specifies.
+Value encodeE4M3(OpBuilder &b, Location l, Value x, bool saturate) {
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  auto c = [&](int64_t v) { return scalarConstant(b, l, i32, v); };
+  Value bits = arith::BitcastOp::create(b, l, i32, x);
+  Value sign = arith::AndIOp::create(
+      b, l, arith::ShRUIOp::create(b, l, bits, c(24)), c(0x80));
+  Value absBits = arith::AndIOp::create(b, l, bits, c(0x7FFFFFFF));
+  Value isNaN = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ugt, absBits,
+                                      c(0x7F800000));
+  Value a = arith::BitcastOp::create(b, l, f32, absBits);
+  if (saturate)
+    a = arith::MinimumFOp::create(b, l, a, scalarConstant(b, l, f32, 448.0));
+  Value ab = arith::BitcastOp::create(b, l, i32, a);
+  // Normal range (|x| >= 2^-6): round the f32 mantissa to 3 bits (ties to
+  // even), then rebias the exponent.
+  Value lsb = arith::AndIOp::create(
+      b, l, arith::ShRUIOp::create(b, l, ab, c(20)), c(1));
+  Value rounded = arith::AddIOp::create(
+      b, l, ab, arith::AddIOp::create(b, l, c(0x7FFFF), lsb));
+  Value normal = arith::SubIOp::create(
+      b, l, arith::ShRUIOp::create(b, l, rounded, c(20)), c(120 << 3));
+  // Subnormal range: round(|x| * 2^9) (8 is the smallest normal, 0x08).
+  Value scaled =
+      arith::MulFOp::create(b, l, a, scalarConstant(b, l, f32, 512.0));
+  Value sub = arith::FPToSIOp::create(b, l, i32,
+                                      math::RoundEvenOp::create(b, l, scaled));
+  Value isSub = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, a,
+                                      scalarConstant(b, l, f32, 1.0 / 64));
+  Value q = arith::SelectOp::create(b, l, isSub, sub, normal);
+  // Past 448 (only without saturation): NaN.
+  Value over =
+      arith::CmpIOp::create(b, l, arith::CmpIPredicate::sgt, q, c(0x7E));
+  q = arith::SelectOp::create(b, l, arith::OrIOp::create(b, l, over, isNaN),
+                              c(0x7F), q);
+  q = arith::OrIOp::create(b, l, q, sign);
+  return arith::TruncIOp::create(b, l, b.getI8Type(), q);
+}
+
 //===----------------------------------------------------------------------===//
 // Kernel calls
 //===----------------------------------------------------------------------===//
@@ -599,6 +676,7 @@ struct Lowerer {
   LogicalResult lowerQuantize(QuantizeOp q);
   LogicalResult lowerDequantize(DequantizeOp d);
   LogicalResult lowerDynamicQuantize(DynamicQuantizeOp d);
+  LogicalResult lowerQuantizeE4M3(QuantizeOp q);
   LogicalResult lowerRequantize(RequantizeOp r);
   LogicalResult lowerMatMulInteger(MatMulIntegerOp m);
   LogicalResult lowerWeightOnly(WeightOnlyMatMulOp w);
@@ -630,8 +708,23 @@ LogicalResult Lowerer::lowerConstant(ConstantOp c) {
   auto type = resultType();
   ElementsAttr value = c.getValue();
   auto origElt = cast<ShapedType>(value.getType()).getElementType();
+  if (isa<Float8E4M3FNType>(origElt)) {
+    // The bytes, as i8.
+    if (auto res = dyn_cast<DenseResourceElementsAttr>(value))
+      return done(ValueRange{arith::ConstantOp::create(
+          b, loc, DenseResourceElementsAttr::get(type, res.getRawHandle()))});
+    auto bytes = getWeightBytes(value);
+    if (!bytes)
+      return fail("constant data is not available (elided?)");
+    SmallVector<APInt> vals;
+    for (int8_t v : *bytes)
+      vals.push_back(APInt(8, static_cast<uint8_t>(v)));
+    return done(ValueRange{
+        arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, vals))});
+  }
   if (isa<FloatType>(origElt) && origElt.getIntOrFloatBitWidth() == 8)
-    return fail("float8 tensors are not supported by the CPU backend");
+    return fail("float8 E5M2 tensors are not supported by the CPU backend "
+                "(E4M3FN is)");
   if (value.getType() == type)
     return done(
         ValueRange{arith::ConstantOp::create(b, loc, cast<TypedAttr>(value))});
@@ -1691,8 +1784,11 @@ LogicalResult Lowerer::lowerQuantize(QuantizeOp q) {
   Type storageOrig = origElt;
   if (auto qt = dyn_cast<quant::QuantizedType>(origElt))
     storageOrig = qt.getStorageType();
+  if (isa<Float8E4M3FNType>(storageOrig))
+    return lowerQuantizeE4M3(q);
   if (isa<FloatType>(storageOrig))
-    return fail("float8 quantization is not supported by the CPU backend");
+    return fail("float8 E5M2 quantization is not supported by the CPU "
+                "backend (E4M3FN is)");
   if (isa<quant::CalibratedQuantizedType>(origElt))
     return fail("activation range is not calibrated: give calibration data "
                 "(quant-compile --calib-data) or use activation-mode=dynamic");
@@ -1730,14 +1826,48 @@ LogicalResult Lowerer::lowerQuantize(QuantizeOp q) {
               })});
 }
 
+LogicalResult Lowerer::lowerQuantizeE4M3(QuantizeOp q) {
+  auto type = resultType();
+  int64_t rank = type.getRank();
+  unsigned next = 1;
+  Value scale = q.getScale() ? operands[next++] : Value();
+  Value zp = q.getZeroPoint() ? operands[next++] : Value();
+  Type origElt = elementTypeOf(q.getOutput());
+  FailureOr<QParams> p =
+      quantParams(scale, zp, origElt, q.getAxis(), q.getBlockSize(), rank);
+  if (failed(p))
+    return fail("unsupported quantized type");
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  qdqOperands(operands[0], *p, rank, inputs, maps);
+  bool hasZp = (bool)p->zeroPoint;
+  bool saturate = q.getSaturate();
+  // ONNX QuantizeLinear to float8: convert(x / scale + zero point), the
+  // conversion rounding to nearest even and saturating (or, with
+  // saturate=false, overflowing to NaN).
+  return done(ValueRange{
+      generic(b, loc, mixedSizes(b, loc, operands[0]), b.getI8Type(), inputs,
+              maps, [&](OpBuilder &nb, Location l, ValueRange a) {
+                Type f32 = nb.getF32Type();
+                Value x = convertScalar(nb, l, a[0], f32, false, false);
+                Value s = convertScalar(nb, l, a[1], f32, false, false);
+                Value v = arith::DivFOp::create(nb, l, x, s);
+                if (hasZp)
+                  v = arith::AddFOp::create(nb, l, v, decodeE4M3(nb, l, a[2]));
+                return encodeE4M3(nb, l, v, saturate);
+              })});
+}
+
 LogicalResult Lowerer::lowerDequantize(DequantizeOp d) {
   auto type = resultType();
   Type origElt = elementTypeOf(d.getInput());
   Type storageOrig = origElt;
   if (auto qt = dyn_cast<quant::QuantizedType>(origElt))
     storageOrig = qt.getStorageType();
-  if (isa<FloatType>(storageOrig))
-    return fail("float8 dequantization is not supported by the CPU backend");
+  bool e4m3 = isa<Float8E4M3FNType>(storageOrig);
+  if (isa<FloatType>(storageOrig) && !e4m3)
+    return fail("float8 E5M2 dequantization is not supported by the CPU "
+                "backend (E4M3FN is)");
   int64_t rank = type.getRank();
   unsigned next = 1;
   Value scale = d.getScale() ? operands[next++] : Value();
@@ -1756,11 +1886,19 @@ LogicalResult Lowerer::lowerDequantize(DequantizeOp d) {
       b, loc, mixedSizes(b, loc, operands[0]), elt, inputs, maps,
       [&](OpBuilder &nb, Location l, ValueRange a) {
         Type i32 = nb.getI32Type();
-        Value x = convertScalar(nb, l, a[0], i32, isUnsigned, false);
-        if (hasZp)
-          x = arith::SubIOp::create(
-              nb, l, x, convertScalar(nb, l, a[2], i32, isUnsigned, false));
-        Value f = arith::SIToFPOp::create(nb, l, nb.getF32Type(), x);
+        Value f;
+        if (e4m3) {
+          // (x - zero point) * scale in f32, as ONNX for float8.
+          f = decodeE4M3(nb, l, a[0]);
+          if (hasZp)
+            f = arith::SubFOp::create(nb, l, f, decodeE4M3(nb, l, a[2]));
+        } else {
+          Value x = convertScalar(nb, l, a[0], i32, isUnsigned, false);
+          if (hasZp)
+            x = arith::SubIOp::create(
+                nb, l, x, convertScalar(nb, l, a[2], i32, isUnsigned, false));
+          f = arith::SIToFPOp::create(nb, l, nb.getF32Type(), x);
+        }
         Value s = convertScalar(nb, l, a[1], nb.getF32Type(), false, false);
         return convertScalar(nb, l, arith::MulFOp::create(nb, l, f, s), elt,
                              false, false);

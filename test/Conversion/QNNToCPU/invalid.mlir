@@ -1,14 +1,14 @@
 // RUN: quant-opt %s --split-input-file --qnn-lower-to-cpu --verify-diagnostics
 
-// Tests that float8 data is rejected with a diagnostic naming the op (the
-// CPU backend has no fp8 arithmetic; the fp8 scheme targets GPUs).
-func.func @fp8(%x: tensor<4xf32>) -> tensor<4xf8E4M3FN> {
+// Tests that float8 E5M2 data is rejected with a diagnostic naming the op
+// (the CPU backend carries E4M3FN as bytes; E5M2 is not implemented).
+func.func @fp8(%x: tensor<4xf32>) -> tensor<4xf8E5M2> {
   %s = qnn.constant dense<0.5> : tensor<f32>
-  // expected-error @+2 {{float8 tensors are not supported by the CPU backend}}
+  // expected-error @+2 {{float8 E5M2 tensors are not supported by the CPU backend (E4M3FN is)}}
   // expected-error @+1 {{failed to legalize operation 'qnn.constant'}}
-  %z = qnn.constant dense<0.0> : tensor<f8E4M3FN>
-  %0 = qnn.quantize %x, %s, %z : (tensor<4xf32>, tensor<f32>, tensor<f8E4M3FN>) -> tensor<4xf8E4M3FN>
-  return %0 : tensor<4xf8E4M3FN>
+  %z = qnn.constant dense<0.0> : tensor<f8E5M2>
+  %0 = qnn.quantize %x, %s, %z : (tensor<4xf32>, tensor<f32>, tensor<f8E5M2>) -> tensor<4xf8E5M2>
+  return %0 : tensor<4xf8E5M2>
 }
 
 // -----

@@ -301,6 +301,27 @@ std::optional<std::vector<int8_t>> qnn::getWeightBytes(ElementsAttr attr) {
   // the bytes, 4-bit ones two per byte, low nibble first (packIntegers).
   // This avoids an int64 copy of the whole weight.
   auto type = cast<ShapedType>(attr.getType());
+  // float8: the bytes of the encoding.
+  if (auto ft = dyn_cast<FloatType>(type.getElementType());
+      ft && ft.getWidth() == 8) {
+    std::vector<int8_t> bytes;
+    if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
+      AsmResourceBlob *blob = res.getRawHandle().getBlob();
+      int64_t n = type.getNumElements();
+      if (!blob || (int64_t)blob->getData().size() < n)
+        return std::nullopt;
+      bytes.resize(n);
+      std::memcpy(bytes.data(), blob->getData().data(), n);
+      return bytes;
+    }
+    auto dense = dyn_cast<DenseFPElementsAttr>(attr);
+    if (!dense)
+      return std::nullopt;
+    for (const APFloat &v : dense.getValues<APFloat>())
+      bytes.push_back(
+          static_cast<int8_t>(v.bitcastToAPInt().getZExtValue() & 0xFF));
+    return bytes;
+  }
   auto elt = dyn_cast<IntegerType>(type.getElementType());
   if (auto res = dyn_cast<DenseResourceElementsAttr>(attr);
       res && elt && (elt.getWidth() == 8 || elt.getWidth() == 4)) {
