@@ -148,6 +148,17 @@ def main():
                    ["--scheme=w8a8", f"--calibration-table={table}",
                     "--gpu-kernel=generic"]))
 
+    # fp8 (static, calibrated): the fp8 tensor-core kernel on sm_90, the
+    # generic kernels on sm_80 (no fp8 tensor cores).
+    fp8_table = os.path.join(work, "mlp-fp8.json")
+    r = E.compile_model(args.quant_compile, mlp,
+                        os.path.join(work, "mlp-fp8-cpu.qob"),
+                        "--scheme=fp8", f"--calib-data={calib}",
+                        f"--save-calibration-table={fp8_table}", check=False)
+    c.check(r.returncode == 0, "mlp-fp8: calibration table (CPU compile)")
+    models.append(("mlp-fp8", mlp,
+                   ["--scheme=fp8", f"--calibration-table={fp8_table}"]))
+
     cuobjdump = find_cuobjdump()
     dumped = False
     for chip in ("sm_80", "sm_90"):
@@ -178,6 +189,7 @@ def main():
                     "mlp-ort-dynamic": {"w8a8", "dynamic_quantize"},
                     "transformer-w4a8-forced": {"w8a8", "dynamic_quantize"},
                     "mlp-w8a8-generic": {"generic"},
+                    "mlp-fp8": {"fp8"} if cc >= 89 else {"generic"},
                     }.get(label)
             if want:
                 # The report of every matmul's choice (generic ones too).
@@ -186,7 +198,11 @@ def main():
                         all(k["node"] and k["reason"] for k in report),
                         f"{label}: manifest kernel_choices {sorted(want)} "
                         f"with nodes and reasons ({len(report)} entries)")
-                if label == "mlp-w8a8-generic":
+                if label == "mlp-fp8" and cc < 89:
+                    c.check(all("sm_89" in k["reason"] for k in report),
+                            f"{label}: the generic fallback says fp8 needs "
+                            f"sm_89+")
+                if label == "mlp-w8a8-generic" or want == {"generic"}:
                     c.check(not any(k.get("choice")
                                     for k in manifest.get("kernels", [])),
                             f"{label}: no hand-written kernel launched")

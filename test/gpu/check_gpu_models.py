@@ -145,11 +145,21 @@ MODELS = {
                          lambda rng, s: {"input": rng.standard_normal(
                              (s, 64)).astype(np.float32)}, float_tol, None,
                          (1, 17, 300)),
+    # fp8 (static; sm_89/sm_90: the fp8 tensor-core kernel). Reference:
+    # the CPU bundle (same e4m3 activations and weights, f32 products
+    # summed in another order, and the tensor cores' fp8 accumulation, which
+    # keeps fewer than f32's bits): 1e-2 * max|ref|, a loose bound against
+    # a broken kernel (a wrong fragment gives errors of order max|ref|).
+    "mlp-fp8": (["--scheme=fp8", "--calibration-table={work}/mlp-fp8.json"],
+                lambda rng, s: {"input": rng.standard_normal(
+                    (s, 64)).astype(np.float32)},
+                lambda ref: 1e-2 * float(np.max(np.abs(ref))), None,
+                (1, 17, 300)),
 }
 
 # Models whose reference is the CPU bundle of the same model and flags.
 CPU_REFERENCE = ("mlp-w8a8", "mlp-w8a8-dynamic", "mlp-w8a8-per-token",
-                 "mlp-ort-dynamic", "mlp-w8a8-generic")
+                 "mlp-ort-dynamic", "mlp-w8a8-generic", "mlp-fp8")
 
 
 def make_models(work):
@@ -166,7 +176,7 @@ def make_models(work):
                          seed=7)
     matmulnbits_f16_model(paths["matmulnbits-f16"], 1024, 520, 64, seed=3)
     for label in ("mlp-w8a8", "mlp-w8a8-dynamic", "mlp-w8a8-per-token",
-                  "mlp-w8a8-generic"):
+                  "mlp-w8a8-generic", "mlp-fp8"):
         onnx.save_model(make_model.build_mlp(), paths[label])
     onnx.save_model(make_model.build_transformer(),
                     paths["transformer-w4a8-forced"])
@@ -190,6 +200,14 @@ def prepare_w8a8(quant_compile, work, c):
                         os.path.join(work, "mlp-w8a8.json"), check=False)
     if not c.check(r.returncode == 0, "mlp-w8a8: CPU reference bundle and "
                    "calibration table"):
+        E.log(r.stderr[-2000:])
+    # The fp8 table (from a CPU compile with calibration data).
+    r = E.compile_model(quant_compile, os.path.join(work, "mlp-fp8.onnx"),
+                        os.path.join(work, "mlp-fp8-calib.qob"),
+                        "--scheme=fp8", f"--calib-data={calib}",
+                        "--save-calibration-table=" +
+                        os.path.join(work, "mlp-fp8.json"), check=False)
+    if not c.check(r.returncode == 0, "mlp-fp8: calibration table"):
         E.log(r.stderr[-2000:])
     for label in CPU_REFERENCE:
         if label == "mlp-w8a8":

@@ -17,6 +17,15 @@ Tolerances:
     one quantization step (a few-ulp difference can cross a rounding tie).
 Each case runs twice and must give bit-identical results.
 
+With --fp8-kernel (PTX of qgpu_fp8_e4m3, sm_89+) it also runs fp8 cases:
+e4m3 activations and weights (random bytes, NaN encodings excluded) with a
+per-tensor activation scale and per-tensor or per-column weight scales,
+against float64 numpy on the decoded values (ml_dtypes). Tolerance per
+element: 2^-10 * (|A| @ |W|) * sa * sb[n]: the products are exact, the
+sum is f32 in another order, and fp8 tensor cores may accumulate with
+fewer bits than f32; a wrong fragment gives errors of order |A| @ |W|.
+--bench then also times it against cuBLASLt fp8 (torch._scaled_mm).
+
 Without a GPU (no libcuda.so.1, no device) it prints SKIPPED and exits 0.
 """
 
@@ -134,6 +143,130 @@ def check(args, drv):
     return failures
 
 
+FP8_CASES = [(1, 4096, 4096, False), (130, 96, 200, True),
+             (256, 1024, 384, True), (1000, 2048, 1024, False)]
+
+
+def e4m3_bytes(rng, shape):
+    """Random E4M3FN bytes without the NaN encodings (0x7F, 0xFF)."""
+    b = rng.integers(0, 256, size=shape).astype(np.uint8)
+    b[(b & 0x7F) == 0x7F] = 0x38  # 1.0
+    return b
+
+
+def launch_fp8(drv, fn, stages, a, sa, w, sb):
+    M, K = a.shape
+    N = w.shape[1]
+    Kp, Np = L.padded(K, N)
+    cols = np.zeros(2 * Np, np.int32)
+    ptr = [drv.put(x) for x in (a, L.pack_weights(w.view(np.int8)), cols,
+                                sa, sb)]
+    c = drv.alloc(M * N * 4)
+    args = [np.uint64(ptr[0]), np.uint64(ptr[1]), np.uint64(ptr[2]),
+            np.uint64(ptr[3]), np.uint64(0), np.uint64(ptr[4]),
+            np.uint64(0), np.uint64(0), np.uint64(c),
+            np.int32(M), np.int32(N), np.int32(K), np.int32(Np),
+            np.int32(Kp // L.BK), np.int32(0),
+            np.int32(1 if sb.size > 1 else 0), np.int32(0), np.int32(0)]
+    grid = (Np // L.BN, max(1, -(-M // L.BM)), 1)
+    drv.launch(fn, grid, (256, 1, 1), args, smem_bytes(stages))
+    return drv.get(c, (M, N), np.float32)
+
+
+def check_fp8(args, drv):
+    import ml_dtypes
+    module = drv.load(args.fp8_kernel)
+    fn = drv.function(module, "qgpu_fp8_e4m3", smem_bytes(args.stages))
+    rng = np.random.default_rng(9)
+    failures = 0
+    for M, K, N, per_col in FP8_CASES:
+        a = e4m3_bytes(rng, (M, K))
+        w = e4m3_bytes(rng, (K, N))
+        sa = np.array([0.013], np.float32)
+        sb = ((rng.random(N) * 0.02 + 0.001) if per_col else
+              np.array([0.004])).astype(np.float32)
+        af = a.view(ml_dtypes.float8_e4m3fn).astype(np.float64)
+        wf = w.view(ml_dtypes.float8_e4m3fn).astype(np.float64)
+        scale = float(sa[0]) * sb.astype(np.float64)
+        ref = (af @ wf) * scale
+        bound = 2.0 ** -10 * (np.abs(af) @ np.abs(wf)) * scale + 1e-30
+        runs = [launch_fp8(drv, fn, args.stages, a, sa, w, sb)
+                for _ in range(2)]
+        got = runs[0]
+        same = np.array_equal(runs[0].view(np.uint32),
+                              runs[1].view(np.uint32))
+        ratio = float(np.max(np.abs(got - ref) / bound))
+        ok = ratio <= 1 and same and np.isfinite(got).all()
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} fp8 M={M} K={K} N={N} "
+              f"per-col={per_col}: max |diff| / bound {ratio:.3f}, rerun "
+              f"identical={same}")
+        drv.free_all()
+    return failures
+
+
+def bench_fp8(args, drv):
+    """Ours vs cuBLASLt fp8 (torch._scaled_mm, e4m3, f32 out), as bench."""
+    import torch
+    module = drv.load(args.fp8_kernel)
+    fn = drv.function(module, "qgpu_fp8_e4m3", smem_bytes(args.stages))
+    flush = torch.empty(256 << 20, dtype=torch.uint8, device="cuda")
+    rows = []
+
+    def timed(f, reps=50):
+        times = []
+        for _ in range(reps):
+            flush.sum()
+            s, e = (torch.cuda.Event(enable_timing=True) for _ in range(2))
+            s.record()
+            f()
+            e.record()
+            e.synchronize()
+            times.append(s.elapsed_time(e))
+        return float(np.median(times))
+
+    one = torch.ones((), device="cuda")
+    for N, K in ((4096, 4096), (11008, 4096), (14336, 4096)):
+        w = (torch.randn(K, N, device="cuda") * 0.5).to(torch.float8_e4m3fn)
+        packed = torch.from_numpy(L.pack_weights(
+            w.view(torch.int8).cpu().numpy())).cuda()
+        cols = torch.zeros(2 * L.padded(K, N)[1], dtype=torch.int32,
+                           device="cuda")
+        wt = w.t().contiguous().t()
+        sb = torch.full((N,), 1e-3, device="cuda")
+        for M in (16, 128, 512, 2048, 8192):
+            a = (torch.randn(M, K, device="cuda") * 0.5).to(
+                torch.float8_e4m3fn)
+            sa = torch.full((1,), 0.01, device="cuda")
+            c = torch.empty((M, N), dtype=torch.float32, device="cuda")
+            Kp, Np = L.padded(K, N)
+            argv = [np.uint64(a.data_ptr()), np.uint64(packed.data_ptr()),
+                    np.uint64(cols.data_ptr()), np.uint64(sa.data_ptr()),
+                    np.uint64(0), np.uint64(sb.data_ptr()), np.uint64(0),
+                    np.uint64(0), np.uint64(c.data_ptr()), np.int32(M),
+                    np.int32(N), np.int32(K), np.int32(Np),
+                    np.int32(Kp // 64), np.int32(0), np.int32(1),
+                    np.int32(0), np.int32(0)]
+            grid = (Np // 128, -(-M // 128), 1)
+            ours = timed(lambda: drv.launch(fn, grid, (256, 1, 1), argv,
+                                            smem_bytes(args.stages),
+                                            sync=False))
+            lt = timed(lambda: torch._scaled_mm(a, wt, scale_a=one,
+                                                scale_b=one,
+                                                out_dtype=torch.float32))
+            rows.append((N, K, M, ours, lt))
+            print(f"fp8 N={N:6d} K={K:6d} M={M:5d}: ours {ours * 1e3:8.1f} "
+                  f"us, cuBLASLt fp8 {lt * 1e3:8.1f} us (x{lt / ours:.2f})")
+    if args.out:
+        with open(args.out.replace(".csv", "-fp8.csv"), "w") as f:
+            f.write(f"# device: {drv.name()}; times in ms, median of 50, "
+                    "L2 cleaned by a 256 MiB read\n")
+            f.write("N,K,M,ours_ms,cublaslt_fp8_ms,speedup_vs_fp8\n")
+            for N, K, M, o, lt in rows:
+                f.write(f"{N},{K},{M},{o:.5f},{lt:.5f},{lt / o:.3f}\n")
+    return 0
+
+
 def bench(args, drv):
     """Ours vs cuBLASLt int8 (torch._int_mm, i32 out) and cuBLAS fp16, L2
     cleaned by a 256 MiB read before each timed launch, CUDA events,
@@ -207,6 +340,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kernel", required=True, help="PTX or cubin file")
     ap.add_argument("--stages", type=int, default=4)
+    ap.add_argument("--fp8-kernel", help="PTX of qgpu_fp8_e4m3 (sm_89+)")
     ap.add_argument("--bench", action="store_true")
     ap.add_argument("--out", default=None, help="raw benchmark results (csv)")
     args = ap.parse_args()
@@ -218,6 +352,8 @@ def main():
         return 0
     print(f"device: {name}")
     failures = check(args, drv)
+    if args.fp8_kernel:
+        failures += check_fp8(args, drv)
     if args.bench:
         try:
             import torch  # noqa: F401
@@ -225,6 +361,8 @@ def main():
             print(f"--bench needs PyTorch with CUDA ({e})")
             return 1
         failures += bench(args, drv)
+        if args.fp8_kernel:
+            failures += bench_fp8(args, drv)
     print("FAILED" if failures else "PASSED")
     return 1 if failures else 0
 

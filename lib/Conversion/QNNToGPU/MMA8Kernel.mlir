@@ -30,8 +30,8 @@
 // ACC (the accumulator type, i32 or f32), MMA (the mma of one m16n8k32
 // tile on %va0..3, %vb0..1 and %c0v..3, defining %mr), TOF32 (the
 // epilogue's start, defining %r from the raw accumulator %rv), ZEXT (how an
-// A zero point byte widens: arith.extui or arith.extsi) and FP8 (1 for
-// fp8).
+// A zero point byte widens: arith.extui or arith.extsi), FP8 (1 for
+// fp8) and ZERO (the accumulator zero: 0 or 0.0).
 // Loops marked qgpu.unroll are fully unrolled by the pass.
 module attributes {gpu.container_module} {
 gpu.module @quantopt_kernels {
@@ -66,7 +66,7 @@ gpu.module @quantopt_kernels {
     %cStagesM1 = arith.constant @STAGES_M1@ : i32
     %c8192L = arith.constant 8192 : i64
     %zero64 = arith.constant 0 : i64
-    %zacc = arith.constant dense<0> : vector<64x@ACC@>
+    %zacc = arith.constant dense<@ZERO@> : vector<64x@ACC@>
 
     %tid = nvvm.read.ptx.sreg.tid.x : i32
     %nb = nvvm.read.ptx.sreg.ctaid.x : i32

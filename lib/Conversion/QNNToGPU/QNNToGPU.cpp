@@ -380,7 +380,8 @@ LogicalResult addMMA8Kernel(ModuleOp module, int64_t stages, StringRef name) {
                                 {"MMA", mma},
                                 {"TOF32", toF32},
                                 {"ZEXT", u8 ? "arith.extui" : "arith.extsi"},
-                                {"FP8", fp8 ? "1" : "0"}}));
+                                {"FP8", fp8 ? "1" : "0"},
+                                {"ZERO", fp8 ? "0.0" : "0"}}));
 }
 
 struct QNNLowerToGPUPass
@@ -406,6 +407,33 @@ struct QNNLowerToGPUPass
       return signalPassFailure();
     }
     fallbacks.clear();
+    // fp8: matmul(dequantize(e4m3 activations), dequantize(e4m3 weight)).
+    SmallVector<MatMulOp> fp8Ops;
+    module.walk([&](MatMulOp m) {
+      if (isFP8MatMul(m))
+        fp8Ops.push_back(m);
+    });
+    bool fp8Kernel = false;
+    for (MatMulOp m : fp8Ops) {
+      std::string why;
+      if (kernel == "generic") {
+        fallBack(m, "forced by kernel=generic");
+      } else if (kernel == "w4a16" || kernel == "w8a8") {
+        m.emitOpError("is an fp8 matmul and cannot take the ")
+            << kernel << " kernel (forced by kernel=" << kernel
+            << "); use --gpu-kernel=auto (kernel=auto) or generic";
+        return signalPassFailure();
+      } else if (succeeded(lowerFP8(m, why))) {
+        fp8Kernel = true;
+        ++numMMA8;
+      } else if (!why.empty()) {
+        fallBack(m, why);
+      } else {
+        return signalPassFailure();
+      }
+    }
+    if (fp8Kernel && failed(addMMA8Kernel(module, stages, "qgpu_fp8_e4m3")))
+      return signalPassFailure();
     SmallVector<WeightOnlyMatMulOp> ops;
     module.walk([&](WeightOnlyMatMulOp w) { ops.push_back(w); });
     llvm::SetVector<Type> kernels;
@@ -477,7 +505,7 @@ struct QNNLowerToGPUPass
       if (failed(addMMA8Kernel(module, stages, name)))
         return signalPassFailure();
     }
-    if (kernels.empty() && mma8Kernels.empty() && dops.empty())
+    if (kernels.empty() && mma8Kernels.empty() && dops.empty() && !fp8Kernel)
       return;
     for (Type elt : kernels) {
       std::string name = w4a16KernelName(elt);
@@ -508,6 +536,14 @@ struct QNNLowerToGPUPass
   /// set.
   LogicalResult lowerMMA8(QuantizedMatMulOp q, std::string &why,
                           std::string &kernel);
+
+  /// Whether `m` multiplies dequantized float8 E4M3FN activations by a
+  /// dequantized constant float8 E4M3FN weight (the fp8 scheme's layers).
+  static bool isFP8MatMul(MatMulOp m);
+
+  /// Rewrites an fp8 matmul into a launch of the fp8 tensor-core kernel
+  /// (sm_89+); on an unsupported case returns failure with `why` set.
+  LogicalResult lowerFP8(MatMulOp m, std::string &why);
 
   /// Marks `op` for the generic lowering and records it (node, reason) in
   /// the module's qnn.gpu_fallbacks, which the manifest reports.
@@ -820,7 +856,12 @@ LogicalResult QNNLowerToGPUPass::lower(WeightOnlyMatMulOp w, int64_t sms,
 /// original type through unrealized casts, which cancel with this one.
 Value signless(OpBuilder &b, Location loc, Value v) {
   auto t = cast<RankedTensorType>(v.getType());
-  auto it = dyn_cast<IntegerType>(t.getElementType());
+  Type elt = t.getElementType();
+  // float8 E4M3FN tensors are bytes after the CPU lowering too.
+  if (isa<Float8E4M3FNType>(elt))
+    return UnrealizedConversionCastOp::create(b, loc, t.clone(b.getI8Type()), v)
+        .getResult(0);
+  auto it = dyn_cast<IntegerType>(elt);
   if (!it || it.isSignless())
     return v;
   Type s = t.clone(IntegerType::get(b.getContext(), it.getWidth()));
@@ -1058,6 +1099,152 @@ LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
     out = UnrealizedConversionCastOp::create(b, loc, rType, out).getResult(0);
   q.getResult().replaceAllUsesWith(out);
   q.erase();
+  return success();
+}
+
+/// The dequantize of float8 E4M3FN data behind `v`, or null.
+static DequantizeOp fp8Dequantize(Value v) {
+  auto d = v.getDefiningOp<DequantizeOp>();
+  if (!d || !isa<Float8E4M3FNType>(
+                cast<ShapedType>(d.getInput().getType()).getElementType()))
+    return {};
+  return d;
+}
+
+bool QNNLowerToGPUPass::isFP8MatMul(MatMulOp m) {
+  return fp8Dequantize(m.getLhs()) && fp8Dequantize(m.getRhs());
+}
+
+LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
+  DequantizeOp a = fp8Dequantize(m.getLhs()), w = fp8Dequantize(m.getRhs());
+  if (chip != "sm_89" && chip != "sm_90") {
+    why =
+        "fp8 tensor cores need sm_89 or sm_90 (target " + chip.getValue() + ")";
+    return failure();
+  }
+  ElementsAttr wAttr = constantOf(w.getInput());
+  auto wType = cast<RankedTensorType>(w.getInput().getType());
+  auto aType = cast<RankedTensorType>(a.getInput().getType());
+  auto rType = cast<RankedTensorType>(m.getResult().getType());
+  if (!wAttr || wType.getRank() != 2 || aType.getRank() < 1 ||
+      !rType.getElementType().isF32()) {
+    why = "not a [K, N] constant fp8 weight with f32 output";
+    return failure();
+  }
+  int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
+  if (K % 16 != 0) {
+    why = "K = " + std::to_string(K) +
+          " is not a multiple of 16 (the kernel copies 16-byte rows)";
+    return failure();
+  }
+  // Scales: activations per tensor; the weight per tensor or per output
+  // column (axis 1); zero points absent or zero; no blocks.
+  auto count = [](Value v) {
+    return v ? cast<ShapedType>(v.getType()).getNumElements() : 0;
+  };
+  auto zeroOrAbsent = [](Value zp) {
+    if (!zp)
+      return true;
+    auto bytes = getWeightBytes(constantOf(zp));
+    return bytes && llvm::all_of(*bytes, [](int8_t v) {
+             return (static_cast<uint8_t>(v) & 0x7F) == 0;
+           });
+  };
+  bool wPerCol = count(w.getScale()) == N && N != 1;
+  if (!a.getScale() || count(a.getScale()) != 1 || !w.getScale() ||
+      (count(w.getScale()) != 1 && !(wPerCol && w.getAxis() == 1)) ||
+      a.getBlockSize() != 0 || w.getBlockSize() != 0 ||
+      !constantOf(w.getScale()) || !zeroOrAbsent(a.getZeroPoint()) ||
+      !zeroOrAbsent(w.getZeroPoint())) {
+    why = "fp8 scales the kernel does not take (it needs per-tensor "
+          "activation and per-tensor or per-column weight scales, zero "
+          "points 0)";
+    return failure();
+  }
+  auto bytes = getWeightBytes(wAttr);
+  if (!bytes) {
+    m.emitOpError("weight data is not available (elided?)");
+    return failure();
+  }
+  PackedMMA8 packed = packMMA8(*bytes, K, N, {});
+  // The column words: unused colsum, then the f32 bias (0).
+  std::fill(packed.columns.begin(), packed.columns.end(), 0);
+
+  OpBuilder b(m);
+  Location loc = m.getLoc();
+  Type i32 = b.getI32Type();
+  auto idx = [&](int64_t v) {
+    return (Value)arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto cI32 = [&](int64_t v) {
+    return (Value)arith::ConstantIntOp::create(b, loc, v, 32);
+  };
+  Value lhs = signless(b, loc, a.getInput());
+  int64_t rank = aType.getRank();
+  Value rows = idx(1);
+  SmallVector<Value> outDynDims;
+  for (int64_t i = 0; i + 1 < rank; ++i) {
+    Value d = tensor::DimOp::create(b, loc, lhs, i);
+    rows = arith::MulIOp::create(b, loc, rows, d);
+    if (rType.isDynamicDim(i))
+      outDynDims.push_back(d);
+  }
+  Value outBuf = memref::AllocOp::create(
+      b, loc, MemRefType::get(rType.getShape(), b.getF32Type()), outDynDims,
+      b.getI64IntegerAttr(64));
+  Value outAddr = arith::IndexCastOp::create(
+      b, loc, b.getI64Type(),
+      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, outBuf));
+  auto param = [&](Value v, StringRef suffix) -> Value {
+    if (ElementsAttr c = constantOf(v)) {
+      auto f = getFloatValues(c);
+      std::vector<char> data(std::max<size_t>(f->size() * 4, 64), 0);
+      std::memcpy(data.data(), f->data(), f->size() * 4);
+      return addressOf(b, loc, blob(b, loc, blobName(m, suffix), data));
+    }
+    return addressOf(b, loc, v);
+  };
+  Value zero64 = arith::ConstantIntOp::create(b, loc, 0, 64);
+  SmallVector<Value> args{
+      addressOf(b, loc, lhs),
+      addressOf(b, loc, blob(b, loc, blobName(m, "fp8"), packed.words)),
+      addressOf(b, loc,
+                blob(b, loc, blobName(m, "fp8_columns"), packed.columns)),
+      param(a.getScale(), "lhs_scale"),
+      zero64,
+      param(w.getScale(), "rhs_scale"),
+      zero64,
+      zero64,
+      outAddr,
+      arith::IndexCastOp::create(b, loc, i32, rows),
+      cI32(N),
+      cI32(K),
+      cI32(packed.Npad),
+      cI32(packed.Kpad / kMMA8BlockK),
+      cI32(0),
+      cI32(wPerCol ? 1 : 0),
+      cI32(0),
+      cI32(0)};
+  Value mTiles = arith::CeilDivUIOp::create(b, loc, rows, idx(kMMA8BlockM));
+  mTiles = arith::MaxUIOp::create(b, loc, mTiles, idx(1));
+  std::string reason =
+      "float8 e4m3 activations x e4m3 weights on fp8 tensor cores (mma.sync "
+      "m16n8k32, f32 accumulation, 128x128 tiles, " +
+      std::to_string(stages) + "-stage cp.async), per-tensor activation " +
+      "scale, " + (wPerCol ? "per-column" : "per-tensor") +
+      " weight scale, f32 output";
+  emitLaunch(
+      b, loc, m, "qgpu_fp8_e4m3", {idx(packed.Npad / kMMA8BlockN), mTiles}, 256,
+      std::max<int64_t>(stages * 16384, 128 * 136 * 4), args, "fp8", reason);
+  Value out = bufferization::ToTensorOp::create(b, loc, rType, outBuf,
+                                                /*restrict=*/true,
+                                                /*writable=*/true);
+  m.getResult().replaceAllUsesWith(out);
+  m.erase();
+  if (w->use_empty())
+    w.erase();
+  if (a->use_empty())
+    a.erase();
   return success();
 }
 

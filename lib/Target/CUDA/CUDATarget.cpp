@@ -56,9 +56,14 @@ llvm::Error makeError(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
 
-/// PTX ISA 8.0 (CUDA 12.0): every chip we support, and what nvvm ops of
-/// hand-written kernels (mma.sync, ldmatrix, cp.async) need.
-constexpr llvm::StringLiteral kPTXFeatures = "+ptx80";
+/// The PTX ISA of `chip`'s code: 8.0 (CUDA 12.0) for sm_80/sm_86, which is
+/// what the hand-written kernels' mma.sync, ldmatrix and cp.async need; 8.4
+/// (CUDA 12.4) for sm_89/sm_90, whose fp8 mma.sync (e4m3) needs it. Bundles
+/// carry the cubin of the chip, so only a JIT of the PTX needs a driver that
+/// knows the ISA.
+llvm::StringRef ptxFeatures(llvm::StringRef chip) {
+  return chip == "sm_89" || chip == "sm_90" ? "+ptx84" : "+ptx80";
+}
 
 /// Sets the NVVM target of options on every gpu.module, replacing any target
 /// already there (hand-written kernel modules included).
@@ -74,7 +79,7 @@ struct AttachNVVMTargetPass
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     auto target = NVVM::NVVMTargetAttr::get(
-        ctx, optLevel, "nvptx64-nvidia-cuda", chip, kPTXFeatures);
+        ctx, optLevel, "nvptx64-nvidia-cuda", chip, ptxFeatures(chip));
     getOperation().walk([&](gpu::GPUModuleOp m) {
       m.setTargetsAttr(ArrayAttr::get(ctx, {target}));
     });
@@ -163,12 +168,14 @@ quantopt::lowerToGPUDialect(ModuleOp module,
   // 1. qnn -> tensor-level upstream IR, matmuls as linalg contractions;
   //    elementwise chains fused; splat constants become fills.
   PassManager pm(ctx);
-  pm.nest<func::FuncOp>().addPass(qnn::createQNNEvaluateDequantizePass());
-  // Weight-only int4 matmuls: the W4A16 kernel (lib/Conversion/QNNToGPU).
+  // Quantized matmuls and dynamic quantization: QuantOpt's kernels
+  // (lib/Conversion/QNNToGPU). Before the dequantize of constants is
+  // evaluated: the fp8 kernel takes the e4m3 weights behind them.
   QNNLowerToGPUPassOptions gpuOptions;
   gpuOptions.chip = options.chip;
   gpuOptions.kernel = options.kernel;
   pm.addPass(createQNNLowerToGPUPass(gpuOptions));
+  pm.nest<func::FuncOp>().addPass(qnn::createQNNEvaluateDequantizePass());
   QNNLowerToCPUPassOptions lowerOptions;
   lowerOptions.kernelLibrary = false;
   pm.addPass(createQNNLowerToCPUPass(lowerOptions));

@@ -1,0 +1,38 @@
+// qnn-lower-to-gpu: an fp8 layer of the fp8 scheme, matmul(dequantize(e4m3
+// activations), dequantize(constant e4m3 weight)), becomes a launch of the
+// fp8 tensor-core kernel (qgpu_fp8_e4m3: mma.sync m16n8k32 e4m3 x e4m3 ->
+// f32) on sm_89/sm_90, the weight packed like the int8 kernel's and the
+// scales passed as device blobs; on sm_80 it stays generic with the reason.
+// Its PTX (ISA 8.4) assembles for sm_89 and sm_90.
+// RUN: quant-opt %s --qnn-lower-to-gpu=chip=sm_90 | FileCheck %s
+// RUN: quant-opt %s --qnn-lower-to-gpu=chip=sm_80 | FileCheck %s --check-prefix=SM80
+// RUN: quant-opt %s --qnn-lower-to-gpu=chip=sm_90 --canonicalize | quant-translate --emit-ptx --target sm_90 - | FileCheck %s --check-prefix=PTX
+// RUN: quant-opt %s --qnn-lower-to-gpu=chip=sm_89 --canonicalize | quant-translate --emit-ptx --target sm_89 - | FileCheck %s --check-prefix=PTX
+
+// CHECK-LABEL: func.func @fp8_layer(
+// CHECK-NOT: qnn.matmul
+// CHECK: %[[A:.*]] = qnn.quantize %{{.*}}, %{{.*}} : (tensor<?x64xf32>, tensor<f32>) -> tensor<?x64xf8E4M3FN>
+// CHECK: builtin.unrealized_conversion_cast %[[A]] : tensor<?x64xf8E4M3FN> to tensor<?x64xi8>
+// CHECK: arith.constant dense_resource<fc.fp8> : tensor<8192xi8>
+// CHECK: call @quantopt_launch_qgpu_fp8_e4m3(
+// CHECK-SAME: name = "fp8", reason = "float8 e4m3 activations x e4m3 weights on fp8 tensor cores{{.*}}per-column weight scale, f32 output"
+// CHECK-NOT: qnn.dequantize
+// CHECK: gpu.func @qgpu_fp8_e4m3(
+// CHECK: llvm.inline_asm "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32
+// SM80: module attributes {qnn.gpu_fallbacks = [{choice = "generic", node = "fc", reason = "fp8 tensor cores need sm_89 or sm_90 (target sm_80)"}]}
+// SM80: qnn.matmul {{.*}}qnn.gpu_fallback = "fp8 tensor cores need sm_89 or sm_90 (target sm_80)"
+// PTX: .version 8.4
+// PTX-LABEL: .entry qgpu_fp8_e4m3(
+// PTX: cp.async.cg.shared.global
+// PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// PTX: mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32
+func.func @fp8_layer(%x: tensor<?x64xf32>) -> tensor<?x96xf32> {
+  %sa = qnn.constant dense<0.03125> : tensor<f32>
+  %qa = qnn.quantize %x, %sa : (tensor<?x64xf32>, tensor<f32>) -> tensor<?x64xf8E4M3FN>
+  %a = qnn.dequantize %qa, %sa : (tensor<?x64xf8E4M3FN>, tensor<f32>) -> tensor<?x64xf32>
+  %w = qnn.constant dense<1.5> : tensor<64x96xf8E4M3FN>
+  %sw = qnn.constant dense<0.25> : tensor<96xf32>
+  %wd = qnn.dequantize %w, %sw : (tensor<64x96xf8E4M3FN>, tensor<96xf32>) -> tensor<64x96xf32>
+  %y = qnn.matmul %a, %wd : (tensor<?x64xf32>, tensor<64x96xf32>) -> tensor<?x96xf32> loc("fc")
+  return %y : tensor<?x96xf32>
+}
