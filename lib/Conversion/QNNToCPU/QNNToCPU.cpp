@@ -2247,15 +2247,18 @@ LogicalResult Lowerer::lowerQuantizedMatMulGeneric(QuantizedMatMulOp q) {
   if (!isScalar(lZp) || (!isScalar(rZp) && !isColumnVector(rZp)))
     return fail("per-row zero points of the left operand need a constant "
                 "right operand");
+  // A one-element parameter as a 0-d tensor: a collapse (a view), not an
+  // element extracted and stored again, which on the GPU target would be
+  // host code touching device data.
   auto scalarOf = [&](Value v) -> Value {
     if (!v || !isScalar(v))
       return v;
     auto t = cast<RankedTensorType>(v.getType());
-    SmallVector<Value> zeros(t.getRank(),
-                             arith::ConstantIndexOp::create(b, loc, 0));
-    return tensor::FromElementsOp::create(
-        b, loc, RankedTensorType::get({}, t.getElementType()),
-        ValueRange{tensor::ExtractOp::create(b, loc, v, zeros)});
+    if (t.getRank() == 0)
+      return v;
+    return tensor::CollapseShapeOp::create(
+        b, loc, RankedTensorType::get({}, t.getElementType()), v,
+        ArrayRef<ReassociationIndices>{});
   };
   bool lU = isUnsignedElement(elementTypeOf(q.getLhs()));
   bool rU = isUnsignedElement(elementTypeOf(q.getRhs()));
@@ -2269,8 +2272,8 @@ LogicalResult Lowerer::lowerQuantizedMatMulGeneric(QuantizedMatMulOp q) {
   for (int64_t i = 0; sameBatch && i + 2 < lt.getRank(); ++i)
     sameBatch = lt.getDimSize(i) == rt.getDimSize(i) &&
                 (lt.isDynamicDim(i) || lt.getDimSize(i) >= 1);
-  if (sameBatch && !bias && q.getActivation() == "none" && isScalar(lZp) &&
-      isScalar(rZp) && isScalar(lScale) && isScalar(rScale) &&
+  if (useKernels && sameBatch && !bias && q.getActivation() == "none" &&
+      isScalar(lZp) && isScalar(rZp) && isScalar(lScale) && isScalar(rScale) &&
       isScalar(oScale) && isScalar(oZp)) {
     SmallVector<OpFoldResult> ls = mixedSizes(b, loc, operands[0]);
     SmallVector<OpFoldResult> rs = mixedSizes(b, loc, operands[1]);

@@ -271,9 +271,14 @@ quantopt::externalizeWeights(func::FuncOp func,
     if (auto r = dyn_cast<DenseResourceElementsAttr>(c.getValue()))
       w.name = r.getRawHandle().getKey().str();
     w.dtype = getManifestDType(t.getElementType());
-    if (w.dtype.empty())
-      return makeError("constant of type " + std::to_string(i) +
-                       " has no bundle dtype");
+    if (w.dtype.empty()) {
+      std::string type;
+      llvm::raw_string_ostream os(type);
+      os << t;
+      return makeError("internal error: a constant of type " + type +
+                       " (node '" + getNodeName(c.getLoc()) +
+                       "') has no bundle dtype");
+    }
     w.shape.assign(t.getShape().begin(), t.getShape().end());
     if (auto d = dyn_cast<DenseElementsAttr>(c.getValue()); d && d.isSplat())
       for (int64_t e = 0; e < t.getNumElements(); ++e)

@@ -196,7 +196,8 @@ quantopt::lowerToGPUDialect(ModuleOp module,
   // host memory, where the host code reads them.
   externalize.keepInCode = [](Operation *c) {
     auto t = cast<RankedTensorType>(c->getResult(0).getType());
-    return t.getElementType().isSignlessInteger() && t.getNumElements() <= 16 &&
+    return t.getElementType().isSignlessIntOrIndex() &&
+           t.getNumElements() <= 16 &&
            llvm::none_of(c->getUsers(), [](Operation *u) {
              return isa<linalg::LinalgOp>(u) && !isHostShapeComputation(u);
            });

@@ -130,10 +130,9 @@ bool hasIdentityLayout(Value v) {
 
 } // namespace
 
-bool quantopt::isHostShapeComputation(Operation *op) {
-  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-  if (!linalgOp)
-    return false;
+/// Whether `op` has only small static integer operands (<= 64 elements)
+/// that the caller does not pass: what shape data looks like.
+static bool hasOnlyShapeLikeOperands(Operation *op) {
   for (Value v : op->getOperands()) {
     auto t = dyn_cast<ShapedType>(v.getType());
     if (!t)
@@ -148,6 +147,36 @@ bool quantopt::isHostShapeComputation(Operation *op) {
     if (isa<BlockArgument>(root) &&
         isa<func::FuncOp>(root.getParentBlock()->getParentOp()))
       return false;
+  }
+  return true;
+}
+
+bool quantopt::isHostShapeComputation(Operation *op) {
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  if (!linalgOp || !hasOnlyShapeLikeOperands(op))
+    return false;
+  // A small integer buffer that a data computation reads (a zero point
+  // filled in, then read by a matmul kernel) is device data, not shape
+  // data, however small.
+  for (Value init : linalgOp.getDpsInits()) {
+    if (!isa<MemRefType>(init.getType()))
+      continue;
+    Value root = init;
+    while (auto view = root.getDefiningOp<ViewLikeOpInterface>())
+      root = view.getViewSource();
+    SmallVector<Value> work{root};
+    while (!work.empty()) {
+      Value v = work.pop_back_val();
+      for (Operation *user : v.getUsers()) {
+        if (user == op)
+          continue;
+        if (isa<linalg::LinalgOp>(user) && !hasOnlyShapeLikeOperands(user))
+          return false;
+        if (auto view = dyn_cast<ViewLikeOpInterface>(user))
+          if (view.getViewSource() == v)
+            llvm::append_range(work, user->getResults());
+      }
+    }
   }
   return true;
 }
