@@ -143,6 +143,26 @@ def check(args, drv):
     return failures
 
 
+def make_timer(reps=50):
+    """A timer of GPU work f(): median of `reps` CUDA-event times (ms), each
+    after a 256 MiB read that cleans the L2."""
+    import torch
+    flush = torch.empty(256 << 20, dtype=torch.uint8, device="cuda")
+
+    def timed(f):
+        times = []
+        for _ in range(reps):
+            flush.sum()
+            s, e = (torch.cuda.Event(enable_timing=True) for _ in range(2))
+            s.record()
+            f()
+            e.record()
+            e.synchronize()
+            times.append(s.elapsed_time(e))
+        return float(np.median(times))
+    return timed
+
+
 FP8_CASES = [(1, 4096, 4096, False), (130, 96, 200, True),
              (256, 1024, 384, True), (1000, 2048, 1024, False)]
 
@@ -210,20 +230,8 @@ def bench_fp8(args, drv):
     import torch
     module = drv.load(args.fp8_kernel)
     fn = drv.function(module, "qgpu_fp8_e4m3", smem_bytes(args.stages))
-    flush = torch.empty(256 << 20, dtype=torch.uint8, device="cuda")
+    timed = make_timer()
     rows = []
-
-    def timed(f, reps=50):
-        times = []
-        for _ in range(reps):
-            flush.sum()
-            s, e = (torch.cuda.Event(enable_timing=True) for _ in range(2))
-            s.record()
-            f()
-            e.record()
-            e.synchronize()
-            times.append(s.elapsed_time(e))
-        return float(np.median(times))
 
     one = torch.ones((), device="cuda")
     for N, K in ((4096, 4096), (11008, 4096), (14336, 4096)):
@@ -274,20 +282,8 @@ def bench(args, drv):
     import torch
     module = drv.load(args.kernel)
     fn = drv.function(module, "qgpu_w8a8_s8", smem_bytes(args.stages))
-    flush = torch.empty(256 << 20, dtype=torch.uint8, device="cuda")
+    timed = make_timer()
     rows = []
-
-    def timed(f, reps=50):
-        times = []
-        for _ in range(reps):
-            flush.sum()
-            s, e = (torch.cuda.Event(enable_timing=True) for _ in range(2))
-            s.record()
-            f()
-            e.record()
-            e.synchronize()
-            times.append(s.elapsed_time(e))
-        return float(np.median(times))
 
     for N, K in ((4096, 4096), (11008, 4096), (4096, 11008), (14336, 4096),
                  (28672, 8192)):

@@ -701,6 +701,43 @@ ElementsAttr constantOf(Value v) {
   return {};
 }
 
+/// The rows of a [..., K] operand (the product of all but its last
+/// dimension) and the dynamic dimensions of a result of type `rType` that
+/// shares those leading dimensions.
+Value flattenRows(OpBuilder &b, Location loc, Value x, RankedTensorType rType,
+                  SmallVectorImpl<Value> &outDynDims) {
+  Value rows = arith::ConstantIndexOp::create(b, loc, 1);
+  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  for (int64_t i = 0; i + 1 < rank; ++i) {
+    Value d = tensor::DimOp::create(b, loc, x, i);
+    rows = arith::MulIOp::create(b, loc, rows, d);
+    if (rType.isDynamicDim(i))
+      outDynDims.push_back(d);
+  }
+  return rows;
+}
+
+/// The device address of a kernel parameter: a run-time tensor's buffer,
+/// or a constant's values (f32, or bytes for integers) as a resource blob
+/// "<node>.<suffix>" of at least 64 bytes (the GPU target keeps tiny
+/// integer constants that no linalg op reads in host code, as shape data).
+Value paramAddress(OpBuilder &b, Location loc, Operation *anchor, Value v,
+                   StringRef suffix);
+
+/// A fresh 64-byte aligned output buffer of `rType`'s shape with element
+/// `elt`, and its address as i64.
+std::pair<Value, Value> outputBuffer(OpBuilder &b, Location loc,
+                                     RankedTensorType rType, Type elt,
+                                     ValueRange dynDims) {
+  Value buf =
+      memref::AllocOp::create(b, loc, MemRefType::get(rType.getShape(), elt),
+                              dynDims, b.getI64IntegerAttr(64));
+  Value addr = arith::IndexCastOp::create(
+      b, loc, b.getI64Type(),
+      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buf));
+  return {buf, addr};
+}
+
 LogicalResult QNNLowerToGPUPass::lower(WeightOnlyMatMulOp w, int64_t sms,
                                        std::string &why) {
   ElementsAttr wAttr, sAttr, zAttr, bAttr;
@@ -775,15 +812,8 @@ LogicalResult QNNLowerToGPUPass::lower(WeightOnlyMatMulOp w, int64_t sms,
   // The activations as f16, in their own shape: the kernel reads them as
   // [M, K] rows (identity layout), M the product of the leading dims.
   Value x = castElements(b, loc, w.getInput(), f16);
-  int64_t rank = xType.getRank();
-  Value m = idx(1);
   SmallVector<Value> outDynDims;
-  for (int64_t i = 0; i + 1 < rank; ++i) {
-    Value d = tensor::DimOp::create(b, loc, x, i);
-    m = arith::MulIOp::create(b, loc, m, d);
-    if (rType.isDynamicDim(i))
-      outDynDims.push_back(d);
-  }
+  Value m = flattenRows(b, loc, x, rType, outDynDims);
 
   Value wBlob = blob(b, loc, blobName(w, "w4a16"), packed->words);
   Value sBlob = blob(b, loc, blobName(w, "w4a16_scales"), packed->scales);
@@ -866,6 +896,24 @@ Value signless(OpBuilder &b, Location loc, Value v) {
     return v;
   Type s = t.clone(IntegerType::get(b.getContext(), it.getWidth()));
   return UnrealizedConversionCastOp::create(b, loc, s, v).getResult(0);
+}
+
+Value paramAddress(OpBuilder &b, Location loc, Operation *anchor, Value v,
+                   StringRef suffix) {
+  ElementsAttr c = constantOf(v);
+  if (!c)
+    return addressOf(b, loc, signless(b, loc, v));
+  std::vector<char> bytes;
+  if (isa<FloatType>(c.getElementType())) {
+    auto f = getFloatValues(c);
+    bytes.resize(f->size() * 4);
+    std::memcpy(bytes.data(), f->data(), bytes.size());
+  } else {
+    for (int64_t x : *getIntValues(c))
+      bytes.push_back(static_cast<char>(x));
+  }
+  bytes.resize(std::max<size_t>(bytes.size(), 64), 0);
+  return addressOf(b, loc, blob(b, loc, blobName(anchor, suffix), bytes));
 }
 
 /// Tile sizes of the 8-bit kernel (MMA8Kernel.mlir).
@@ -996,16 +1044,9 @@ LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
     return !(t.hasStaticShape() && t.getNumElements() == 1);
   };
 
-  int64_t rank = lhsType.getRank();
   Value lhs = signless(b, loc, q.getLhs());
-  Value m = idx(1);
   SmallVector<Value> outDynDims;
-  for (int64_t i = 0; i + 1 < rank; ++i) {
-    Value d = tensor::DimOp::create(b, loc, lhs, i);
-    m = arith::MulIOp::create(b, loc, m, d);
-    if (rType.isDynamicDim(i))
-      outDynDims.push_back(d);
-  }
+  Value m = flattenRows(b, loc, lhs, rType, outDynDims);
   Value wBlob = blob(b, loc, blobName(q, "w8a8"), packed.words);
   Value pBlob = blob(b, loc, blobName(q, "w8a8_columns"), packed.columns);
   Value zero64 = arith::ConstantIntOp::create(b, loc, 0, 64);
@@ -1026,33 +1067,13 @@ LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
   Type outElt = rType.getElementType();
   if (auto it = dyn_cast<IntegerType>(outElt))
     outElt = b.getIntegerType(it.getWidth());
-  auto outType_ = MemRefType::get(rType.getShape(), outElt);
-  Value outBuf = memref::AllocOp::create(b, loc, outType_, outDynDims,
-                                         b.getI64IntegerAttr(64));
-  Value outAddr = arith::IndexCastOp::create(
-      b, loc, b.getI64Type(),
-      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, outBuf));
+  auto [outBuf, outAddr] = outputBuffer(b, loc, rType, outElt, outDynDims);
   Value numKT = cI32(packed.Kpad / kMMA8BlockK);
   // Scales and zero points: run-time tensors by address; constants become
   // resource blobs like the weights (uploaded once, never stored from the
   // host).
-  auto param = [&](Value v, StringRef suffix) -> Value {
-    ElementsAttr c = constantOf(v);
-    if (!c)
-      return addressOf(b, loc, signless(b, loc, v));
-    std::vector<char> bytes;
-    if (isa<FloatType>(c.getElementType())) {
-      auto f = getFloatValues(c);
-      bytes.resize(f->size() * 4);
-      std::memcpy(bytes.data(), f->data(), bytes.size());
-    } else {
-      for (int64_t x : *getIntValues(c))
-        bytes.push_back(static_cast<char>(x));
-    }
-    // At least 64 bytes: the GPU target keeps tiny integer constants that no
-    // linalg op reads in host code, as shape data.
-    bytes.resize(std::max<size_t>(bytes.size(), 64), 0);
-    return addressOf(b, loc, blob(b, loc, blobName(q, suffix), bytes));
+  auto param = [&](Value v, StringRef suffix) {
+    return paramAddress(b, loc, q, v, suffix);
   };
   SmallVector<Value> args{
       addressOf(b, loc, lhs),
@@ -1180,29 +1201,12 @@ LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
     return (Value)arith::ConstantIntOp::create(b, loc, v, 32);
   };
   Value lhs = signless(b, loc, a.getInput());
-  int64_t rank = aType.getRank();
-  Value rows = idx(1);
   SmallVector<Value> outDynDims;
-  for (int64_t i = 0; i + 1 < rank; ++i) {
-    Value d = tensor::DimOp::create(b, loc, lhs, i);
-    rows = arith::MulIOp::create(b, loc, rows, d);
-    if (rType.isDynamicDim(i))
-      outDynDims.push_back(d);
-  }
-  Value outBuf = memref::AllocOp::create(
-      b, loc, MemRefType::get(rType.getShape(), b.getF32Type()), outDynDims,
-      b.getI64IntegerAttr(64));
-  Value outAddr = arith::IndexCastOp::create(
-      b, loc, b.getI64Type(),
-      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, outBuf));
-  auto param = [&](Value v, StringRef suffix) -> Value {
-    if (ElementsAttr c = constantOf(v)) {
-      auto f = getFloatValues(c);
-      std::vector<char> data(std::max<size_t>(f->size() * 4, 64), 0);
-      std::memcpy(data.data(), f->data(), f->size() * 4);
-      return addressOf(b, loc, blob(b, loc, blobName(m, suffix), data));
-    }
-    return addressOf(b, loc, v);
+  Value rows = flattenRows(b, loc, lhs, rType, outDynDims);
+  auto [outBuf, outAddr] =
+      outputBuffer(b, loc, rType, b.getF32Type(), outDynDims);
+  auto param = [&](Value v, StringRef suffix) {
+    return paramAddress(b, loc, m, v, suffix);
   };
   Value zero64 = arith::ConstantIntOp::create(b, loc, 0, 64);
   SmallVector<Value> args{
