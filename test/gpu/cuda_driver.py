@@ -132,3 +132,17 @@ class Driver:
         for p in self._allocs:
             self.lib.cuMemFree_v2(p)
         self._allocs = []
+
+
+def open_device():
+    """The Driver of device 0 after printing its name, or None after
+    printing "SKIPPED: no CUDA device (...)" (no libcuda.so.1, no device):
+    the GPU tests then exit 0."""
+    try:
+        drv = Driver()
+        name = drv.name()
+    except (OSError, CudaError) as e:
+        print(f"SKIPPED: no CUDA device ({e})")
+        return None
+    print(f"device: {name}")
+    return drv
