@@ -25,6 +25,7 @@
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringSwitch.h"
 
+#include <array>
 #include <cstring>
 #include <set>
 
@@ -1188,8 +1189,39 @@ LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
     return failure();
   }
   PackedMMA8 packed = packMMA8(*bytes, K, N, {});
-  // The column words: unused colsum, then the f32 bias (0).
+  // The epilogue fused into the kernel: a following add of a constant
+  // per-column f32 bias, then relu / gelu (erf) / silu, each the only user
+  // of the value before it.
+  Operation *last = m;
+  SmallVector<float> bias;
+  auto onlyUser = [](Operation *op) -> Operation * {
+    return op->hasOneUse() ? *op->getUsers().begin() : nullptr;
+  };
+  if (auto add = dyn_cast_or_null<AddOp>(onlyUser(m))) {
+    Value other = add.getLhs() == m.getResult() ? add.getRhs() : add.getLhs();
+    ElementsAttr c = constantOf(other);
+    auto t = dyn_cast<RankedTensorType>(other.getType());
+    if (c && t && t.getRank() == 1 && t.getDimSize(0) == N &&
+        t.getElementType().isF32() && add.getType() == rType) {
+      bias = *getFloatValues(c);
+      last = add;
+    }
+  }
+  int64_t act = 0;
+  if (Operation *u = onlyUser(last); u && u->getResult(0).getType() == rType) {
+    if (isa<ReluOp>(u))
+      act = 1;
+    else if (auto g = dyn_cast<GeluOp>(u); g && g.getApproximate() == "none")
+      act = 2;
+    else if (isa<SiluOp>(u))
+      act = 3;
+    if (act)
+      last = u;
+  }
+  // The column words: unused colsum, then the f32 bias bits.
   std::fill(packed.columns.begin(), packed.columns.end(), 0);
+  for (auto [n, v] : llvm::enumerate(bias))
+    std::memcpy(packed.columns.data() + 4 * (packed.Npad + n), &v, 4);
 
   OpBuilder b(m);
   Location loc = m.getLoc();
@@ -1227,7 +1259,7 @@ LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
       cI32(packed.Kpad / kMMA8BlockK),
       cI32(0),
       cI32(wPerCol ? 1 : 0),
-      cI32(0),
+      cI32(act),
       cI32(0)};
   Value mTiles = arith::CeilDivUIOp::create(b, loc, rows, idx(kMMA8BlockM));
   mTiles = arith::MaxUIOp::create(b, loc, mTiles, idx(1));
@@ -1236,14 +1268,25 @@ LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
       "m16n8k32, f32 accumulation, 128x128 tiles, " +
       std::to_string(stages) + "-stage cp.async), per-tensor activation " +
       "scale, " + (wPerCol ? "per-column" : "per-tensor") +
-      " weight scale, f32 output";
+      " weight scale, epilogue: " +
+      (bias.empty() ? std::string() : std::string("bias + ")) +
+      std::array<const char *, 4>{"none", "relu", "gelu", "silu"}[act] +
+      ", f32 output";
   emitLaunch(
       b, loc, m, "qgpu_fp8_e4m3", {idx(packed.Npad / kMMA8BlockN), mTiles}, 256,
       std::max<int64_t>(stages * 16384, 128 * 136 * 4), args, "fp8", reason);
   Value out = bufferization::ToTensorOp::create(b, loc, rType, outBuf,
                                                 /*restrict=*/true,
                                                 /*writable=*/true);
-  m.getResult().replaceAllUsesWith(out);
+  last->getResult(0).replaceAllUsesWith(out);
+  // The fused chain, last op first.
+  while (last != m) {
+    Operation *prev = last->getOperand(0).getDefiningOp();
+    if (isa<AddOp>(last) && prev != m)
+      prev = last->getOperand(1).getDefiningOp();
+    last->erase();
+    last = prev;
+  }
   m.erase();
   if (w->use_empty())
     w.erase();
