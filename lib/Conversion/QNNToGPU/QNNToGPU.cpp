@@ -1167,7 +1167,10 @@ LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
   auto zeroOrAbsent = [](Value zp) {
     if (!zp)
       return true;
-    auto bytes = getWeightBytes(constantOf(zp));
+    ElementsAttr c = constantOf(zp);
+    if (!c)
+      return false;
+    auto bytes = getWeightBytes(c);
     return bytes && llvm::all_of(*bytes, [](int8_t v) {
              return (static_cast<uint8_t>(v) & 0x7F) == 0;
            });
@@ -1201,14 +1204,17 @@ LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
     Value other = add.getLhs() == m.getResult() ? add.getRhs() : add.getLhs();
     ElementsAttr c = constantOf(other);
     auto t = dyn_cast<RankedTensorType>(other.getType());
+    std::optional<SmallVector<float>> values;
     if (c && t && t.getRank() == 1 && t.getDimSize(0) == N &&
-        t.getElementType().isF32() && add.getType() == rType) {
-      bias = *getFloatValues(c);
+        t.getElementType().isF32() && add.getType() == rType &&
+        (values = getFloatValues(c))) {
+      bias = std::move(*values);
       last = add;
     }
   }
   int64_t act = 0;
-  if (Operation *u = onlyUser(last); u && u->getResult(0).getType() == rType) {
+  if (Operation *u = onlyUser(last);
+      u && u->getNumResults() == 1 && u->getResult(0).getType() == rType) {
     if (isa<ReluOp>(u))
       act = 1;
     else if (auto g = dyn_cast<GeluOp>(u); g && g.getApproximate() == "none")

@@ -155,15 +155,21 @@ bool quantopt::isHostShapeComputation(Operation *op) {
   auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
   if (!linalgOp || !hasOnlyShapeLikeOperands(op))
     return false;
-  // A small integer buffer that a data computation reads (a zero point
+  // A small integer value that a data computation reads (a zero point
   // filled in, then read by a matmul kernel) is device data, not shape
-  // data, however small.
+  // data, however small: its buffer (after bufferization) or its tensor
+  // results (before, when the GPU target decides which constants stay in
+  // host code) reach a data linalg op. The same answer either way.
+  SmallVector<Value> roots(op->getResults());
   for (Value init : linalgOp.getDpsInits()) {
     if (!isa<MemRefType>(init.getType()))
       continue;
     Value root = init;
     while (auto view = root.getDefiningOp<ViewLikeOpInterface>())
       root = view.getViewSource();
+    roots.push_back(root);
+  }
+  for (Value root : roots) {
     SmallVector<Value> work{root};
     while (!work.empty()) {
       Value v = work.pop_back_val();
@@ -175,6 +181,10 @@ bool quantopt::isHostShapeComputation(Operation *op) {
         if (auto view = dyn_cast<ViewLikeOpInterface>(user))
           if (view.getViewSource() == v)
             llvm::append_range(work, user->getResults());
+        if (isa<tensor::CastOp, tensor::ExpandShapeOp, tensor::CollapseShapeOp,
+                tensor::ReshapeOp>(user) &&
+            user->getOperand(0) == v)
+          llvm::append_range(work, user->getResults());
       }
     }
   }

@@ -27,8 +27,6 @@
 // CHECK-NOT: qnn.add
 // CHECK-NOT: qnn.gelu
 // CHECK: return
-// CHECK: gpu.func @qgpu_fp8_e4m3(
-// CHECK: llvm.inline_asm "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32
 // SM80: module attributes {qnn.gpu_fallbacks = [{choice = "generic", node = "fc", reason = "fp8 tensor cores need sm_89 or sm_90 (target sm_80)"}, {choice = "generic", node = "fc2",
 // SM80: qnn.matmul {{.*}}qnn.gpu_fallback = "fp8 tensor cores need sm_89 or sm_90 (target sm_80)"
 // PTX: .version 8.4
@@ -59,6 +57,25 @@ func.func @fp8_bias_gelu(%x: tensor<?x64xf32>) -> tensor<?x96xf32> {
   %yb = qnn.add %y, %b : (tensor<?x96xf32>, tensor<96xf32>) -> tensor<?x96xf32>
   %g = qnn.gelu %yb : tensor<?x96xf32> -> tensor<?x96xf32>
   return %g : tensor<?x96xf32>
+}
+
+
+// A zero point the compiler cannot see (a run-time value) is not taken:
+// generic, with the reason.
+// CHECK-LABEL: func.func @fp8_runtime_zero_point(
+// CHECK: qnn.matmul {{.*}}qnn.gpu_fallback = "fp8 scales the kernel does not take
+// The kernel module, after the functions.
+// CHECK: gpu.func @qgpu_fp8_e4m3(
+// CHECK: llvm.inline_asm "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32
+func.func @fp8_runtime_zero_point(%x: tensor<?x64xf32>, %z: tensor<f8E4M3FN>) -> tensor<?x96xf32> {
+  %sa = qnn.constant dense<0.03125> : tensor<f32>
+  %qa = qnn.quantize %x, %sa, %z : (tensor<?x64xf32>, tensor<f32>, tensor<f8E4M3FN>) -> tensor<?x64xf8E4M3FN>
+  %a = qnn.dequantize %qa, %sa, %z : (tensor<?x64xf8E4M3FN>, tensor<f32>, tensor<f8E4M3FN>) -> tensor<?x64xf32>
+  %w = qnn.constant dense<1.5> : tensor<64x96xf8E4M3FN>
+  %sw = qnn.constant dense<0.25> : tensor<f32>
+  %wd = qnn.dequantize %w, %sw : (tensor<64x96xf8E4M3FN>, tensor<f32>) -> tensor<64x96xf32>
+  %y = qnn.matmul %a, %wd : (tensor<?x64xf32>, tensor<64x96xf32>) -> tensor<?x96xf32>
+  return %y : tensor<?x96xf32>
 }
 
 // The bias is the columns blob's second half ([Npad] f32 after [Npad]
