@@ -85,7 +85,10 @@ def main():
         ("unknown --gpu-kernel value",
          [tr, "--target", "sm_90", "--gpu-kernel", "fastest"],
          r"unknown --gpu-kernel 'fastest'; valid: auto, w4a16, w8a8, "
-         r"generic"),
+         r"w8a8-wgmma, generic"),
+        ("--gpu-kernel=w8a8-wgmma on a GPU other than sm_90",
+         [tr, "--target", "sm_80", "--gpu-kernel", "w8a8-wgmma"],
+         r"--gpu-kernel=w8a8-wgmma needs --target sm_90"),
         ("--gpu-kernel without a GPU target",
          [tr, "--gpu-kernel", "w8a8"], r"--gpu-kernel applies to GPU "
          r"targets"),

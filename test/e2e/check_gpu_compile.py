@@ -159,6 +159,10 @@ def main():
     models.append(("mlp-fp8", mlp,
                    ["--scheme=fp8", f"--calibration-table={fp8_table}"]))
 
+    # The sm_90a warpgroup-MMA variant, forced (sm_90 only).
+    models.append(("mlp-w8a8-wgmma", mlp,
+                   ["--scheme=w8a8", "--activation-mode=dynamic",
+                    "--gpu-kernel=w8a8-wgmma"]))
     # onnxruntime quantize_static transformer (QDQ, int8): weight matmuls
     # take the int8 kernel; the attention's activation x activation int8
     # matmuls are generic (recorded with the reason).
@@ -172,6 +176,8 @@ def main():
         cc = int(chip[3:])
         E.log(f"--target {chip}:")
         for label, path, flags in models:
+            if "--gpu-kernel=w8a8-wgmma" in flags and chip != "sm_90":
+                continue
             out = os.path.join(out_dir, f"{label}.{chip}.qob")
             r = E.compile_model(args.quant_compile, path, out,
                                 f"--target={chip}", *flags, check=False)
@@ -198,6 +204,7 @@ def main():
                     "mlp-w8a8-generic": {"generic"},
                     "mlp-fp8": {"fp8"} if cc >= 89 else {"generic"},
                     "qdq-transformer": {"w8a8", "generic"},
+                    "mlp-w8a8-wgmma": {"w8a8-wgmma", "dynamic_quantize"},
                     }.get(label)
             if want:
                 # The report of every matmul's choice (generic ones too).

@@ -155,6 +155,14 @@ MODELS = {
                     (s, 64)).astype(np.float32)},
                 lambda ref: 1e-2 * float(np.max(np.abs(ref))), None,
                 (1, 17, 300)),
+    # The sm_90a warpgroup-MMA variant of the int8 kernel (forced; only
+    # with --target sm_90): the same integer result and epilogue as the
+    # CPU bundle, float_tol as for mlp-w8a8.
+    "mlp-w8a8-wgmma": (["--scheme=w8a8", "--activation-mode=dynamic",
+                        "--gpu-kernel=w8a8-wgmma"],
+                       lambda rng, s: {"input": rng.standard_normal(
+                           (s, 64)).astype(np.float32)}, float_tol, None,
+                       (1, 5, 64, 300, 3000)),
     # onnxruntime quantize_static transformer (QDQ int8; the CPU backend is
     # bit-exact with onnxruntime on it). On the GPU the integer matmuls are
     # exact, but softmax / layer norm / gelu use other f32 code (polynomial
@@ -167,7 +175,14 @@ MODELS = {
 
 # Models whose reference is the CPU bundle of the same model and flags.
 CPU_REFERENCE = ("mlp-w8a8", "mlp-w8a8-dynamic", "mlp-w8a8-per-token",
-                 "mlp-ort-dynamic", "mlp-w8a8-generic", "mlp-fp8")
+                 "mlp-ort-dynamic", "mlp-w8a8-generic", "mlp-fp8",
+                 "mlp-w8a8-wgmma")
+
+
+def runs_on(flags, target):
+    """Whether a model's flags compile for `target` (the warpgroup variant
+    is sm_90 only)."""
+    return "--gpu-kernel=w8a8-wgmma" not in flags or target == "sm_90"
 
 
 def make_models(work):
@@ -184,7 +199,7 @@ def make_models(work):
                          seed=7)
     matmulnbits_f16_model(paths["matmulnbits-f16"], 1024, 520, 64, seed=3)
     for label in ("mlp-w8a8", "mlp-w8a8-dynamic", "mlp-w8a8-per-token",
-                  "mlp-w8a8-generic", "mlp-fp8"):
+                  "mlp-w8a8-generic", "mlp-fp8", "mlp-w8a8-wgmma"):
         onnx.save_model(make_model.build_mlp(), paths[label])
     onnx.save_model(make_model.build_transformer(),
                     paths["transformer-w4a8-forced"])
@@ -262,6 +277,8 @@ def main():
         paths = make_models(args.work_dir)
         prepare_w8a8(args.quant_compile, args.work_dir, c)
         for label, (flags, *_rest) in MODELS.items():
+            if not runs_on(flags, args.target):
+                continue
             out = os.path.join(args.work_dir, label + ".qob")
             flags = [f.replace("{work}", args.work_dir) for f in flags]
             r = E.compile_model(args.quant_compile, paths[label], out,
@@ -292,6 +309,8 @@ def main():
 
     rng = np.random.default_rng(2026)
     for label, (flags, make_inputs, tol, rms_bound, shapes) in MODELS.items():
+        if not runs_on(flags, args.target):
+            continue
         bundle_path = os.path.join(src, label + ".qob")
         model = os.path.join(src, label + ".onnx")
         if not c.check(os.path.exists(bundle_path), f"{label}: bundle exists"):

@@ -79,11 +79,12 @@ def make_case(rng, M, K, N, atype, per_col, out):
     return a, za, sa, w, sb, bias, outspec
 
 
-def launch_case(drv, fn, stages, a, za, sa, w, sb, bias, act, outspec):
+def launch_case(drv, fn, stages, a, za, sa, w, sb, bias, act, outspec,
+                pack=L.pack_weights):
     M, K = a.shape
     N = w.shape[1]
     Kp, Np = L.padded(K, N)
-    ptr = [drv.put(x) for x in (a, L.pack_weights(w), L.pack_columns(w, bias),
+    ptr = [drv.put(x) for x in (a, pack(w), L.pack_columns(w, bias),
                                 sa, za, sb)]
     so = zo = 0
     out_dtype = np.float32
@@ -105,10 +106,10 @@ def launch_case(drv, fn, stages, a, za, sa, w, sb, bias, act, outspec):
     return drv.get(c, (M, N), out_dtype)
 
 
-def check(args, drv):
-    module = drv.load(args.kernel)
+def check(args, drv, kernel=None, prefix="qgpu_w8a8_", pack=L.pack_weights):
+    module = drv.load(kernel or args.kernel)
     stages = args.stages
-    fns = {t: drv.function(module, f"qgpu_w8a8_{t}", smem_bytes(stages))
+    fns = {t: drv.function(module, f"{prefix}{t}", smem_bytes(stages))
            for t in ("u8", "s8")}
     rng = np.random.default_rng(5)
     failures = 0
@@ -117,7 +118,7 @@ def check(args, drv):
                                                     per_col, out)
         ref = L.reference(a, za, sa, w, sb, bias, act, outspec)
         runs = [launch_case(drv, fns[atype], stages, a, za, sa, w, sb, bias,
-                            act, outspec) for _ in range(2)]
+                            act, outspec, pack) for _ in range(2)]
         got = runs[0]
         same = np.array_equal(runs[0].view(np.uint8), runs[1].view(np.uint8))
         if outspec:
@@ -136,7 +137,7 @@ def check(args, drv):
                 what = f"max |diff| {diff.max():.3g} (tol 1e-5*max(1,|ref|))"
         ok = ok and same and (np.isfinite(got).all() if not outspec else True)
         failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {atype} M={M} K={K} N={N} "
+        print(f"{'ok  ' if ok else 'FAIL'} {prefix}{atype} M={M} K={K} N={N} "
               f"act={act} out={out or 'f32'} per-col={per_col}: {what}, "
               f"rerun identical={same}")
         drv.free_all()
@@ -282,6 +283,10 @@ def bench(args, drv):
     import torch
     module = drv.load(args.kernel)
     fn = drv.function(module, "qgpu_w8a8_s8", smem_bytes(args.stages))
+    fn_wg = None
+    if args.wg_kernel:
+        fn_wg = drv.function(drv.load(args.wg_kernel), "qgpu_w8a8_wg_s8",
+                             smem_bytes(args.stages))
     timed = make_timer()
     rows = []
 
@@ -289,6 +294,8 @@ def bench(args, drv):
                  (28672, 8192)):
         w = torch.randint(-127, 128, (K, N), dtype=torch.int8, device="cuda")
         packed = torch.from_numpy(L.pack_weights(w.cpu().numpy())).cuda()
+        packed_wg = torch.from_numpy(L.pack_weights_wg(
+            w.cpu().numpy())).cuda() if fn_wg else None
         cols = torch.from_numpy(L.pack_columns(w.cpu().numpy(), None)).cuda()
         wt = w.t().contiguous().t()  # column-major for _int_mm's B
         wh = w.half()
@@ -312,23 +319,33 @@ def bench(args, drv):
             ours = timed(lambda: drv.launch(fn, grid, (256, 1, 1), argv,
                                             smem_bytes(args.stages),
                                             sync=False))
+            wg = float("nan")
+            if fn_wg:
+                argv_wg = list(argv)
+                argv_wg[1] = np.uint64(packed_wg.data_ptr())
+                wg = timed(lambda: drv.launch(fn_wg, grid, (256, 1, 1),
+                                              argv_wg, smem_bytes(args.stages),
+                                              sync=False))
             lt = timed(lambda: torch._int_mm(a, wt))
             f16 = timed(lambda: ah @ wh)
             tops = 2 * M * N * K / ours / 1e9
-            rows.append((N, K, M, ours, lt, f16))
+            rows.append((N, K, M, ours, lt, f16, wg))
             print(f"N={N:6d} K={K:6d} M={M:5d}: ours {ours * 1e3:8.1f} us "
-                  f"({tops:6.1f} TOPS), cuBLASLt int8 {lt * 1e3:8.1f} us "
-                  f"(x{lt / ours:.2f}), cuBLAS fp16 {f16 * 1e3:8.1f} us "
+                  f"({tops:6.1f} TOPS), wgmma {wg * 1e3:8.1f} us, cuBLASLt "
+                  f"int8 {lt * 1e3:8.1f} us (x{lt / ours:.2f}, wgmma "
+                  f"x{lt / wg:.2f}), cuBLAS fp16 {f16 * 1e3:8.1f} us "
                   f"(x{f16 / ours:.2f})")
     if args.out:
         with open(args.out, "w") as f:
             f.write(f"# device: {drv.name()}; times in ms, median of 50, "
                     "L2 cleaned by a 256 MiB read\n")
             f.write("N,K,M,ours_ms,cublaslt_int8_ms,cublas_fp16_ms,"
-                    "speedup_vs_int8,speedup_vs_fp16\n")
-            for N, K, M, o, lt, f16 in rows:
+                    "speedup_vs_int8,speedup_vs_fp16,wgmma_ms,"
+                    "wgmma_speedup_vs_int8,wgmma_speedup_vs_fp16\n")
+            for N, K, M, o, lt, f16, wg in rows:
                 f.write(f"{N},{K},{M},{o:.5f},{lt:.5f},{f16:.5f},"
-                        f"{lt / o:.3f},{f16 / o:.3f}\n")
+                        f"{lt / o:.3f},{f16 / o:.3f},{wg:.5f},"
+                        f"{lt / wg:.3f},{f16 / wg:.3f}\n")
     return 0
 
 
@@ -337,6 +354,8 @@ def main():
     ap.add_argument("--kernel", required=True, help="PTX or cubin file")
     ap.add_argument("--stages", type=int, default=4)
     ap.add_argument("--fp8-kernel", help="PTX of qgpu_fp8_e4m3 (sm_89+)")
+    ap.add_argument("--wg-kernel",
+                    help="PTX of qgpu_w8a8_wg_{u8,s8} (sm_90a warpgroup MMA)")
     ap.add_argument("--bench", action="store_true")
     ap.add_argument("--out", default=None, help="raw benchmark results (csv)")
     args = ap.parse_args()
@@ -346,6 +365,9 @@ def main():
     failures = check(args, drv)
     if args.fp8_kernel:
         failures += check_fp8(args, drv)
+    if args.wg_kernel:
+        failures += check(args, drv, args.wg_kernel, "qgpu_w8a8_wg_",
+                          L.pack_weights_wg)
     if args.bench:
         try:
             import torch  # noqa: F401

@@ -37,7 +37,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mma8_layout  # noqa: E402
 
 
-def run_compiler(quant_opt, K, N, w, zp, bias, lhs_type):
+# The warpgroup kernel's descriptor offsets (MMA8WGKernel.mlir).
+WG_LBO, WG_SBO = 2048, 128
+
+
+def run_compiler(quant_opt, K, N, w, zp, bias, lhs_type, wgmma=False):
     wtype = "ui8" if w.dtype == np.uint8 else "i8"
     zpart = ""
     ztypes = ""
@@ -65,15 +69,25 @@ func.func @f(%x: tensor<?x{K}x{lhs_type}>, %sa: tensor<f32>, %za: tensor<{lhs_ty
         f.write(src)
         path = f.name
     try:
-        out = subprocess.run([quant_opt, path, "--qnn-lower-to-gpu"],
+        option = ("--qnn-lower-to-gpu=chip=sm_90 kernel=w8a8-wgmma" if wgmma
+                  else "--qnn-lower-to-gpu")
+        out = subprocess.run([quant_opt, path, option],
                              check=True, capture_output=True, text=True).stdout
     finally:
         os.unlink(path)
+    if wgmma:
+        # The kernel's descriptors carry the offsets the emulation reads
+        # with: stride byte offset (M/N) 128 in bits 32-45, leading byte
+        # offset (K) 2048 in bits 16-29, each >> 4.
+        desc = ((WG_SBO >> 4) << 32) | ((WG_LBO >> 4) << 16)
+        assert f"arith.constant {desc} : i64" in out, \
+            "the warpgroup kernel's descriptor offsets changed"
     blobs = {}
     for name, hexdata in re.findall(r'(\S+): "0x([0-9A-F]+)"', out):
         data = bytes.fromhex(hexdata)[4:]  # after the alignment word
         blobs[name.split(".")[-1]] = np.frombuffer(data, dtype=np.uint8)
-    assert "qgpu_w8a8_" + ("u8" if lhs_type == "ui8" else "s8") in out, \
+    assert (("qgpu_w8a8_wg_" if wgmma else "qgpu_w8a8_") +
+            ("u8" if lhs_type == "ui8" else "s8")) in out, \
         "the matmul did not take the 8-bit kernel"
     return blobs["w8a8"], blobs["w8a8_columns"]
 
@@ -161,6 +175,67 @@ def emulate(A, packed, K, N, Npad, numKT):
     return C[:M, :N]
 
 
+def emulate_wg(A, packed, K, N, Npad, numKT):
+    """The warpgroup kernel (MMA8WGKernel.mlir) on the CPU: the cp.async
+    copies into its shared-memory image, the matrix descriptors of each
+    k32 step (start address, leading byte offset 2048 along K, stride byte
+    offset 128 along M/N) read with the PTX ISA's canonical K-major layout
+    without swizzle (element (r, k) of a descriptor at start + (r / 8) SBO
+    + (r % 8) 16 + (k / 16) LBO + k % 16), the wgmma D fragment (register
+    4 i + 2 h + j of thread t: row 16 (t / 32) + (t % 32) / 4 + 8 h,
+    column 8 i + 2 (t % 4) + j) and the kernel's scatter to the epilogue."""
+    M = A.shape[0]
+    mtiles = max(1, -(-M // 128))
+    C = np.zeros((mtiles * 128, Npad), dtype=np.int64)
+    signed_a = A.dtype == np.int8
+    LBO, SBO = WG_LBO, WG_SBO
+    r = np.arange(128)
+    k = np.arange(32)
+    tt = np.arange(128)
+    w_, l_ = tt // 32, tt % 32
+    for mb in range(mtiles):
+        for nb in range(Npad // 128):
+            acc = np.zeros((2, 128, 64), dtype=np.int64)
+            for kt in range(numKT):
+                smem = np.zeros(16384, dtype=np.uint8)
+                for c in range(512):
+                    row, ch = c // 4, c % 4
+                    grow, gk = mb * 128 + row, kt * 64 + ch * 16
+                    if grow < M and gk < K:
+                        o = ch * 2048 + row * 16
+                        smem[o:o + 16] = A[grow, gk:gk + 16].view(np.uint8)
+                base = (nb * numKT + kt) * 8192
+                smem[8192:16384] = packed[base:base + 8192]
+                for wg in range(2):
+                    for ks in range(2):
+                        def read(start, rows):
+                            addr = (start + (rows[:, None] // 8) * SBO +
+                                    (rows[:, None] % 8) * 16 +
+                                    (k[None, :] // 16) * LBO + k[None, :] % 16)
+                            return smem[addr]
+                        a = read(ks * 4096 + wg * 1024, r[:64])
+                        a = (a.view(np.int8) if signed_a else a).astype(
+                            np.int64)
+                        b = read(8192 + ks * 4096, r).view(np.int8).astype(
+                            np.int64)  # [n, k]
+                        D = a @ b.T  # [64, 128]
+                        for i in range(16):
+                            for h in range(2):
+                                for j in range(2):
+                                    acc[wg, :, 4 * i + 2 * h + j] += D[
+                                        16 * w_ + l_ // 4 + 8 * h,
+                                        8 * i + 2 * (l_ % 4) + j]
+            for wg in range(2):
+                for i in range(16):
+                    for h in range(2):
+                        for j in range(2):
+                            rows = 64 * wg + 16 * w_ + l_ // 4 + 8 * h
+                            cols = 8 * i + 2 * (l_ % 4) + j
+                            C[mb * 128 + rows, nb * 128 + cols] = \
+                                acc[wg, :, 4 * i + 2 * h + j]
+    return C[:M, :N]
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quant-opt", required=True)
@@ -205,6 +280,21 @@ def main():
               f"(max |diff| {np.max(np.abs(got - ref))}), column terms "
               f"{'match' if colsum_ok else 'DIFFER'}, packed bytes "
               f"{'equal' if same_bytes else 'DIFFER from'} mma8_layout.py")
+        failures += not ok
+        # The sm_90a warpgroup variant of the same matmul.
+        packed_wg, columns_wg = run_compiler(args.quant_opt, K, N, w, zpv,
+                                             bias, lhs, wgmma=True)
+        got = emulate_wg(A, packed_wg, K, N, Npad, numKT)
+        same_bytes = np.array_equal(packed_wg.view(np.int8),
+                                    mma8_layout.pack_weights_wg(
+                                        wq.astype(np.int8)))
+        same_cols = np.array_equal(columns_wg, columns)
+        ok = np.array_equal(got, ref) and same_bytes and same_cols
+        print(f"{'PASS' if ok else 'FAIL'}: {label} (wgmma): emulated "
+              f"warpgroup kernel vs numpy exact (max |diff| "
+              f"{np.max(np.abs(got - ref))}), packed bytes "
+              f"{'equal' if same_bytes else 'DIFFER from'} mma8_layout.py, "
+              f"column terms {'same' if same_cols else 'DIFFER'}")
         failures += not ok
     if failures:
         print(f"{failures} case(s) failed")

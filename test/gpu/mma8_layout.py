@@ -30,6 +30,21 @@ def pack_weights(wq):
     return np.ascontiguousarray(v).reshape(-1)
 
 
+def pack_weights_wg(wq):
+    """The warpgroup (wgmma, sm_90a) kernel's layout of wq [K, N] int8: per
+    128-column block and 64-row k-tile, the shared-memory image of B,
+    K-major without swizzle: bytes [Npad/128][Kpad/64][k / 16][n 128]
+    [k % 16] (k, n relative to the tile)."""
+    K, N = wq.shape
+    Kp, Np = padded(K, N)
+    w = np.zeros((Kp, Np), np.int8)
+    w[:K, :N] = wq
+    # w axes [kt, kc, j][nb, n]
+    v = w.reshape(Kp // 64, 4, 16, Np // 128, 128)
+    v = v.transpose(3, 0, 1, 4, 2)  # [nb][kt][kc][n][j]
+    return np.ascontiguousarray(v).reshape(-1)
+
+
 def pack_columns(wq, bias):
     K, N = wq.shape
     _, Np = padded(K, N)

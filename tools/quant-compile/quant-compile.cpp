@@ -120,7 +120,8 @@ static cl::opt<std::string> gpuKernel(
     cl::desc("GPU targets: the kernel of every quantized matmul: auto "
              "(default: from the scheme and the GPU), or forced: w4a16, "
              "w8a8 (int4 weight-only matmuls run as W4A8 with per-token "
-             "dynamic activations), generic"),
+             "dynamic activations), w8a8-wgmma (sm_90: the warpgroup-MMA "
+             "variant, not yet validated on hardware), generic"),
     cl::init("auto"), cl::cat(category));
 static cl::opt<std::string> cudaPath(
     "cuda-path",
@@ -448,10 +449,13 @@ int compile() {
   if (gpu && !getCUDAComputeCapability(target))
     return fail("unknown --target '" + target + "'; valid: cpu, " +
                 llvm::join(getSupportedCUDAChips(), ", "));
-  if (!llvm::is_contained({"auto", "w4a16", "w8a8", "generic"},
+  if (!llvm::is_contained({"auto", "w4a16", "w8a8", "w8a8-wgmma", "generic"},
                           llvm::StringRef(gpuKernel)))
     return fail("unknown --gpu-kernel '" + gpuKernel +
-                "'; valid: auto, w4a16, w8a8, generic");
+                "'; valid: auto, w4a16, w8a8, w8a8-wgmma, generic");
+  if (gpuKernel == "w8a8-wgmma" && target != "sm_90")
+    return fail("--gpu-kernel=w8a8-wgmma needs --target sm_90 (warpgroup "
+                "MMA exists only on sm_90a parts: H100, H200)");
   if (!gpu && gpuKernel != "auto")
     return fail("--gpu-kernel applies to GPU targets; add --target sm_80 "
                 "(or sm_86, sm_89, sm_90), or remove --gpu-kernel");

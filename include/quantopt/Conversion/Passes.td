@@ -72,7 +72,13 @@ def QNNLowerToGPUPass : Pass<"qnn-lower-to-gpu", "::mlir::ModuleOp"> {
     - `qnn.quantized_matmul` with a constant 8-bit (or int4) weight: the
       W8A8 kernel (`@qgpu_w8a8_u8` / `_s8`: mma.sync m16n8k32, 128x128
       tiles, cp.async pipeline, the op's epilogue fused: zero points,
-      bias, scales, relu/gelu/silu, the next layer's quantize);
+      bias, scales, relu/gelu/silu, the next layer's quantize); with
+      `kernel=w8a8-wgmma` (chip sm_90) its sm_90a warpgroup-MMA variant
+      (`@qgpu_w8a8_wg_u8` / `_s8`: wgmma m64n128k32 on descriptor-addressed
+      K-major shared tiles, the same epilogue);
+    - fp8 layers, `matmul(dequantize(e4m3), dequantize(constant e4m3))`,
+      on sm_89/sm_90: `@qgpu_fp8_e4m3` (e4m3 mma.sync, f32 accumulation,
+      bias and activation fused);
     - `qnn.dynamic_quantize`: the fused range + quantization kernels
       (`@qgpu_dynq_rows` per token, `@qgpu_dynq_partials` and
       `@qgpu_dynq_tensor` per tensor), so W8A8 needs no calibration.
@@ -80,7 +86,8 @@ def QNNLowerToGPUPass : Pass<"qnn-lower-to-gpu", "::mlir::ModuleOp"> {
     The `kernel` option forces the choice: `generic` leaves every matmul
     to `qnn-lower-to-cpu{kernel-library=false}`; `w8a8` also runs int4
     weight-only matmuls with per-channel scales as W4A8 (per-token dynamic
-    activations); `w4a16` only the W4A16 kernel. A forced kernel a matmul
+    activations); `w8a8-wgmma` the same on the warpgroup variant;
+    `w4a16` only the W4A16 kernel. A forced kernel a matmul
     cannot take is an error naming the matmul. Matmuls `auto` cannot give a
     kernel keep a `qnn.gpu_fallback` reason and are listed (node, reason)
     in the module's `qnn.gpu_fallbacks`, which the manifest reports.
@@ -102,7 +109,8 @@ def QNNLowerToGPUPass : Pass<"qnn-lower-to-gpu", "::mlir::ModuleOp"> {
     Option<"kernel", "kernel", "std::string", /*default=*/"\"auto\"",
            "Kernel for every quantized matmul: auto (from the scheme and the "
            "target), or forced: w4a16, w8a8 (int4 weight-only matmuls become "
-           "W4A8 with per-token dynamic activations), generic">
+           "W4A8 with per-token dynamic activations), w8a8-wgmma (as w8a8 on "
+           "the sm_90a warpgroup-MMA kernel; chip sm_90), generic">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",

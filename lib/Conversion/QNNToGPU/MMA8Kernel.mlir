@@ -287,6 +287,7 @@ gpu.module @quantopt_kernels {
     } {qgpu.unroll}
     nvvm.barrier0
 
+    // ---- the shared epilogue (MMA8WGKernel.mlir takes this part) ----
     %gC0 = llvm.inttoptr %pC : i64 to !llvm.ptr
     %gC = llvm.addrspacecast %gC0 : !llvm.ptr to !llvm.ptr<1>
     %gP0 = llvm.inttoptr %pP : i64 to !llvm.ptr

@@ -47,6 +47,9 @@ const char *const kW4A16Source =
 const char *const kMMA8Source =
 #include "MMA8Kernel.inc"
     ;
+const char *const kMMA8WGSource =
+#include "MMA8WGKernel.inc"
+    ;
 const char *const kDynQuantSource =
 #include "DynQuantKernel.inc"
     ;
@@ -330,6 +333,58 @@ LogicalResult addW4A16Kernel(ModuleOp module, int64_t stages, Type elt) {
            {"ELT", bf16 ? "bf16" : "f16"}}));
 }
 
+/// The int8 epilogue's start (TOF32): acc = raw - za * colsum + bias (i32,
+/// wrapping: exact mod 2^32), then (float(acc) * sa) * sb as the op's
+/// semantics.
+constexpr const char *kInt8EpilogueStart =
+    "%cza = arith.muli %za, %cs : i32\n"
+    "%ai = arith.subi %rv, %cza : i32\n"
+    "%ab = arith.addi %ai, %bv : i32\n"
+    "%af = arith.sitofp %ab : i32 to f32\n"
+    "%r1 = arith.mulf %af, %sa : f32\n"
+    "%r = arith.mulf %r1, %sb : f32";
+
+/// The sm_90a warpgroup variant of the int8 kernel (MMA8WGKernel.mlir):
+/// qgpu_w8a8_wg_{s8,u8}, with the int8 kernel's epilogue.
+LogicalResult addMMA8WGKernel(ModuleOp module, int64_t stages, StringRef name) {
+  bool u8 = name == "qgpu_w8a8_wg_u8";
+  StringRef src(kMMA8Source);
+  size_t from = src.find("    // ---- the shared epilogue");
+  size_t to = src.find("    gpu.return", from);
+  if (from == StringRef::npos || to == StringRef::npos)
+    return module.emitError("internal error: the int8 kernel's epilogue "
+                            "markers are missing");
+  std::string accStruct = "!llvm.struct<(i32";
+  for (int i = 1; i < 64; ++i)
+    accStruct += ", i32";
+  accStruct += ")>";
+  // The accumulator struct as a vector (extractvalue needs constant
+  // positions; the stores index the vector).
+  std::string toVector = "%accv_0 = llvm.mlir.poison : vector<64xi32>\n";
+  for (int i = 0; i < 64; ++i) {
+    std::string is = std::to_string(i);
+    std::string next = i == 63 ? "%accv" : "%accv_" + std::to_string(i + 1);
+    toVector += "%ax_" + is + " = llvm.extractvalue %acc[" + is +
+                "] : " + accStruct + "\n%ai_" + is + " = arith.constant " + is +
+                " : i32\n" + next + " = llvm.insertelement %ax_" + is +
+                ", %accv_" + is + "[%ai_" + is + " : i32] : vector<64xi32>\n";
+  }
+  return instantiateKernel(
+      module, fillPlaceholders(kMMA8WGSource,
+                               {{"EPILOGUE", src.slice(from, to).str()},
+                                {"KERNEL", name.str()},
+                                {"STAGES_M1", std::to_string(stages - 1)},
+                                {"STAGES_M2", std::to_string(stages - 2)},
+                                {"STAGES", std::to_string(stages)},
+                                {"ATYPE", u8 ? "u8" : "s8"},
+                                {"ACC_STRUCT", accStruct},
+                                {"TO_VECTOR", toVector},
+                                {"ACC", "i32"},
+                                {"TOF32", kInt8EpilogueStart},
+                                {"ZEXT", u8 ? "arith.extui" : "arith.extsi"},
+                                {"FP8", "0"}}));
+}
+
 /// The 8-bit tensor-core kernel `name`: qgpu_w8a8_{s8,u8} (int8 x int8 ->
 /// i32, the activations signed or unsigned) or qgpu_fp8_e4m3 (e4m3 x e4m3
 /// -> f32, sm_89+).
@@ -362,14 +417,7 @@ LogicalResult addMMA8Kernel(ModuleOp module, int64_t stages, StringRef name) {
           "intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, "
           "shape = #nvvm.shape<m = 16, n = 8, k = 32>} : (i32, i32, i32) -> "
           "!llvm.struct<(i32, i32, i32, i32)>";
-    // acc = raw - za * colsum + bias (i32, wrapping: exact mod 2^32),
-    // then (float(acc) * sa) * sb as the op's semantics.
-    toF32 = "%cza = arith.muli %za, %cs : i32\n"
-            "%ai = arith.subi %rv, %cza : i32\n"
-            "%ab = arith.addi %ai, %bv : i32\n"
-            "%af = arith.sitofp %ab : i32 to f32\n"
-            "%r1 = arith.mulf %af, %sa : f32\n"
-            "%r = arith.mulf %r1, %sb : f32";
+    toF32 = kInt8EpilogueStart;
   }
   return instantiateKernel(
       module, fillPlaceholders(kMMA8Source,
@@ -401,12 +449,21 @@ struct QNNLowerToGPUPass
       module.emitError("qnn-lower-to-gpu: stages must be in [2, 12]");
       return signalPassFailure();
     }
-    if (!llvm::is_contained({"auto", "w4a16", "w8a8", "generic"},
+    if (!llvm::is_contained({"auto", "w4a16", "w8a8", "w8a8-wgmma", "generic"},
                             StringRef(kernel))) {
       module.emitError("qnn-lower-to-gpu: unknown kernel '")
-          << kernel << "' (expected auto, w4a16, w8a8 or generic)";
+          << kernel << "' (expected auto, w4a16, w8a8, w8a8-wgmma or generic)";
       return signalPassFailure();
     }
+    bool wgmma = kernel == "w8a8-wgmma";
+    if (wgmma && chip != "sm_90") {
+      module.emitError("qnn-lower-to-gpu: kernel=w8a8-wgmma needs chip sm_90 "
+                       "(warpgroup MMA is sm_90a only), got ")
+          << chip;
+      return signalPassFailure();
+    }
+    // Both 8-bit kernels take the same layers.
+    bool forced8 = kernel == "w8a8" || wgmma;
     fallbacks.clear();
     // fp8: matmul(dequantize(e4m3 activations), dequantize(e4m3 weight)).
     SmallVector<MatMulOp> fp8Ops;
@@ -419,7 +476,7 @@ struct QNNLowerToGPUPass
       std::string why;
       if (kernel == "generic") {
         fallBack(m, "forced by kernel=generic");
-      } else if (kernel == "w4a16" || kernel == "w8a8") {
+      } else if (kernel == "w4a16" || forced8) {
         m.emitOpError("is an fp8 matmul and cannot take the ")
             << kernel << " kernel (forced by kernel=" << kernel
             << "); use --gpu-kernel=auto (kernel=auto) or generic";
@@ -443,7 +500,7 @@ struct QNNLowerToGPUPass
       Type elt = kernelElementType(w);
       if (kernel == "generic") {
         fallBack(w, "forced by kernel=generic");
-      } else if (kernel == "w8a8") {
+      } else if (forced8) {
         if (failed(rewriteToW4A8(w)))
           return signalPassFailure();
       } else if (succeeded(lower(w, sms, why))) {
@@ -468,13 +525,15 @@ struct QNNLowerToGPUPass
                       "kernel multiplies float activations by int4 weights; "
                       "use --scheme=w4a16, or --gpu-kernel=auto (kernel=auto)");
         return signalPassFailure();
-      } else if (succeeded(lowerMMA8(q, why, name))) {
+      } else if (succeeded(lowerMMA8(q, why, name, wgmma))) {
         mma8Kernels.insert(name);
         ++numMMA8;
       } else if (!why.empty()) {
-        if (kernel == "w8a8") {
-          q.emitOpError("cannot take the w8a8 kernel (forced by kernel=w8a8): ")
-              << why
+        if (forced8) {
+          q.emitOpError("cannot take the ")
+              << kernel.getValue()
+              << " kernel (forced by kernel=" << kernel.getValue()
+              << "): " << why
               << "; use --gpu-kernel=auto (kernel=auto) to let it fall back";
           return signalPassFailure();
         }
@@ -503,7 +562,9 @@ struct QNNLowerToGPUPass
       auto existing = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModule);
       if (existing && existing.lookupSymbol(name))
         continue;
-      if (failed(addMMA8Kernel(module, stages, name)))
+      if (failed(StringRef(name).starts_with("qgpu_w8a8_wg_")
+                     ? addMMA8WGKernel(module, stages, name)
+                     : addMMA8Kernel(module, stages, name)))
         return signalPassFailure();
     }
     if (kernels.empty() && mma8Kernels.empty() && dops.empty() && !fp8Kernel)
@@ -536,7 +597,7 @@ struct QNNLowerToGPUPass
   /// set to its name); on an unsupported case returns failure with `why`
   /// set.
   LogicalResult lowerMMA8(QuantizedMatMulOp q, std::string &why,
-                          std::string &kernel);
+                          std::string &kernel, bool wgmma);
 
   /// Whether `m` multiplies dequantized float8 E4M3FN activations by a
   /// dequantized constant float8 E4M3FN weight (the fp8 scheme's layers).
@@ -933,7 +994,7 @@ struct PackedMMA8 {
 };
 
 PackedMMA8 packMMA8(ArrayRef<int8_t> values, int64_t K, int64_t N,
-                    ArrayRef<int32_t> bias) {
+                    ArrayRef<int32_t> bias, bool wgmma) {
   PackedMMA8 p;
   p.Kpad = llvm::alignTo(K, kMMA8BlockK);
   p.Npad = llvm::alignTo(N, kMMA8BlockN);
@@ -948,6 +1009,10 @@ PackedMMA8 packMMA8(ArrayRef<int8_t> values, int64_t K, int64_t N,
       int64_t off = (nb * numKT + kt) * 8192 +
                     ((((ks * 4 + wn) * 2 + h) * 32 + lane) * 2 + t) * 8 +
                     reg * 4 + j;
+      // The warpgroup kernel's shared-memory image (MMA8WGKernel.mlir):
+      // K-major core matrices, [k / 16][n][k % 16] within the k-tile.
+      if (wgmma)
+        off = (nb * numKT + kt) * 8192 + (kk / 16) * 2048 + nn * 16 + kk % 16;
       p.words[off] = static_cast<char>(values[k * N + n]);
     }
   std::vector<int32_t> cols(2 * p.Npad, 0);
@@ -965,7 +1030,7 @@ PackedMMA8 packMMA8(ArrayRef<int8_t> values, int64_t K, int64_t N,
 
 LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
                                            std::string &why,
-                                           std::string &kernel) {
+                                           std::string &kernel, bool wgmma) {
   ElementsAttr wAttr = constantOf(q.getRhs());
   ElementsAttr zAttr = constantOf(q.getRhsZeroPoint());
   ElementsAttr bAttr = constantOf(q.getBias());
@@ -1025,10 +1090,11 @@ LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
     why = "a bias that is not per output channel";
     return failure();
   }
-  PackedMMA8 packed = packMMA8(values, K, N, bias);
+  PackedMMA8 packed = packMMA8(values, K, N, bias, wgmma);
 
   bool aUnsigned = cast<IntegerType>(lhsType.getElementType()).isUnsigned();
-  kernel = aUnsigned ? "qgpu_w8a8_u8" : "qgpu_w8a8_s8";
+  kernel = std::string(wgmma ? "qgpu_w8a8_wg_" : "qgpu_w8a8_") +
+           (aUnsigned ? "u8" : "s8");
   OpBuilder b(q);
   Location loc = q.getLoc();
   Type i32 = b.getI32Type();
@@ -1104,16 +1170,18 @@ LogicalResult QNNLowerToGPUPass::lowerMMA8(QuantizedMatMulOp q,
   int64_t smemBytes = std::max<int64_t>(stages * 16384, 128 * 136 * 4);
   std::string reason =
       std::string(aUnsigned ? "uint8" : "int8") +
-      " activations x int8 weights on int8 tensor cores (mma.sync m16n8k32, "
-      "128x128 tiles, " +
-      std::to_string(stages) + "-stage cp.async), " +
+      " activations x int8 weights on int8 tensor cores (" +
+      (wgmma ? "sm_90a warpgroup MMA wgmma m64n128k32, forced by "
+               "kernel=w8a8-wgmma, "
+             : "mma.sync m16n8k32, ") +
+      "128x128 tiles, " + std::to_string(stages) + "-stage cp.async), " +
       (perElement(q.getLhsScale()) ? "per-token" : "per-tensor") +
       " activation scale, epilogue: " + q.getActivation().str() +
       (outType ? ", requantized output" : ", f32 output");
   if (auto note = q->getAttrOfType<StringAttr>("qnn.choice_note"))
     reason = note.str() + "; " + reason;
   emitLaunch(b, loc, q, kernel, {idx(packed.Npad / kMMA8BlockN), mTiles}, 256,
-             smemBytes, args, "w8a8", reason);
+             smemBytes, args, wgmma ? "w8a8-wgmma" : "w8a8", reason);
   Value out = bufferization::ToTensorOp::create(b, loc, rType.clone(outElt),
                                                 outBuf, /*restrict=*/true,
                                                 /*writable=*/true);
@@ -1191,7 +1259,7 @@ LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
     m.emitOpError("weight data is not available (elided?)");
     return failure();
   }
-  PackedMMA8 packed = packMMA8(*bytes, K, N, {});
+  PackedMMA8 packed = packMMA8(*bytes, K, N, {}, /*wgmma=*/false);
   // The epilogue fused into the kernel: a following add of a constant
   // per-column f32 bias, then relu / gelu (erf) / silu, each the only user
   // of the value before it.

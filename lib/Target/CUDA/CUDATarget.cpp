@@ -22,6 +22,7 @@
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/GPUCommon/GPUCommonPass.h"
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/SCFToGPU/SCFToGPUPass.h"
@@ -80,8 +81,15 @@ struct AttachNVVMTargetPass
     MLIRContext *ctx = &getContext();
     auto target = NVVM::NVVMTargetAttr::get(
         ctx, optLevel, "nvptx64-nvidia-cuda", chip, ptxFeatures(chip));
+    // Warpgroup MMA exists only on sm_90a: a module using it (the
+    // kernel=w8a8-wgmma kernel) is built for sm_90a, the rest for the chip.
+    auto archTarget = NVVM::NVVMTargetAttr::get(
+        ctx, optLevel, "nvptx64-nvidia-cuda", chip + "a", ptxFeatures(chip));
     getOperation().walk([&](gpu::GPUModuleOp m) {
-      m.setTargetsAttr(ArrayAttr::get(ctx, {target}));
+      bool wgmma = chip == "sm_90" && m.walk([](NVVM::WgmmaMmaAsyncOp) {
+                                         return WalkResult::interrupt();
+                                       }).wasInterrupted();
+      m.setTargetsAttr(ArrayAttr::get(ctx, {wgmma ? archTarget : target}));
     });
   }
   std::string chip;
@@ -266,6 +274,9 @@ void quantopt::buildGPUDeviceLoweringPipeline(
   ConvertGpuOpsToNVVMOpsOptions nvvm;
   nvvm.useBarePtrCallConv = false;
   g.addPass(createConvertGpuOpsToNVVMOps(nvvm));
+  // NVVM ops that are PTX strings (wgmma of the sm_90a kernel) to inline
+  // assembly.
+  g.addPass(createConvertNVVMToLLVMPass());
   g.addPass(createCanonicalizerPass());
   g.addPass(createCSEPass());
   g.addPass(createReconcileUnrealizedCastsPass());

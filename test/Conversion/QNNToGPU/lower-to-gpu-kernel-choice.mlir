@@ -23,7 +23,7 @@
 // W4A8: call @quantopt_launch_qgpu_dynq_rows(
 // W4A8: call @quantopt_launch_qgpu_w8a8_u8({{.*}}reason = "W4A8 forced by kernel=w8a8 on an int4 weight-only matmul
 // W4A8: qnn.add %{{.*}}, %{{.*}} : (tensor<?x32xf32>, tensor<32xf32>)
-// BAD: qnn-lower-to-gpu: unknown kernel 'fast' (expected auto, w4a16, w8a8 or generic)
+// BAD: qnn-lower-to-gpu: unknown kernel 'fast' (expected auto, w4a16, w8a8, w8a8-wgmma or generic)
 func.func @per_channel(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {
   %w = qnn.constant dense<-3> : tensor<64x32xi4>
   %s = qnn.constant dense<0.125> : tensor<32xf32>
