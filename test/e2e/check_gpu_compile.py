@@ -114,12 +114,19 @@ def main():
     calib = os.path.join(work, "mlp-calib.npz")
     np.savez(calib, input=np.random.default_rng(3).standard_normal(
         (16, 64)).astype(np.float32))
-    table = os.path.join(work, "mlp-w8a8.json")
-    r = E.compile_model(args.quant_compile, mlp,
-                        os.path.join(work, "mlp-w8a8-cpu.qob"),
-                        "--scheme=w8a8", f"--calib-data={calib}",
-                        f"--save-calibration-table={table}", check=False)
-    c.check(r.returncode == 0, "mlp-w8a8: calibration table (CPU compile)")
+
+    def calibration_table(label, scheme):
+        """The table of a static scheme, from a CPU compile of the MLP."""
+        table = os.path.join(work, f"{label}.json")
+        r = E.compile_model(args.quant_compile, mlp,
+                            os.path.join(work, f"{label}-cpu.qob"),
+                            f"--scheme={scheme}", f"--calib-data={calib}",
+                            f"--save-calibration-table={table}", check=False)
+        c.check(r.returncode == 0, f"{label}: calibration table (CPU "
+                "compile)")
+        return table
+
+    table = calibration_table("mlp-w8a8", "w8a8")
     models.append(("mlp-w8a8", mlp,
                    ["--scheme=w8a8", f"--calibration-table={table}"]))
 
@@ -150,12 +157,7 @@ def main():
 
     # fp8 (static, calibrated): the fp8 tensor-core kernel on sm_90, the
     # generic kernels on sm_80 (no fp8 tensor cores).
-    fp8_table = os.path.join(work, "mlp-fp8.json")
-    r = E.compile_model(args.quant_compile, mlp,
-                        os.path.join(work, "mlp-fp8-cpu.qob"),
-                        "--scheme=fp8", f"--calib-data={calib}",
-                        f"--save-calibration-table={fp8_table}", check=False)
-    c.check(r.returncode == 0, "mlp-fp8: calibration table (CPU compile)")
+    fp8_table = calibration_table("mlp-fp8", "fp8")
     models.append(("mlp-fp8", mlp,
                    ["--scheme=fp8", f"--calibration-table={fp8_table}"]))
 
