@@ -24,6 +24,8 @@ against float64 numpy on the decoded values (ml_dtypes). Tolerance per
 element: 2^-10 * (|A| @ |W|) * sa * sb[n]: the products are exact, the
 sum is f32 in another order, and fp8 tensor cores may accumulate with
 fewer bits than f32; a wrong fragment gives errors of order |A| @ |W|.
+The e4m3 output (outType 3) is compared within one e4m3 step of
+ml_dtypes' rounding of the reference (saturated to 448).
 --bench then also times it against cuBLASLt fp8 (torch._scaled_mm).
 
 Without a GPU (no libcuda.so.1, no device) it prints SKIPPED and exits 0.
@@ -175,23 +177,26 @@ def e4m3_bytes(rng, shape):
     return b
 
 
-def launch_fp8(drv, fn, stages, a, sa, w, sb):
+def launch_fp8(drv, fn, stages, a, sa, w, sb, so=None):
+    """With `so`, the output is the e4m3 quantize of r / so (bytes)."""
     M, K = a.shape
     N = w.shape[1]
     Kp, Np = L.padded(K, N)
     cols = np.zeros(2 * Np, np.int32)
     ptr = [drv.put(x) for x in (a, L.pack_weights(w.view(np.int8)), cols,
                                 sa, sb)]
-    c = drv.alloc(M * N * 4)
+    pso = drv.put(np.array([so], np.float32)) if so else 0
+    c = drv.alloc(M * N * (1 if so else 4))
     args = [np.uint64(ptr[0]), np.uint64(ptr[1]), np.uint64(ptr[2]),
             np.uint64(ptr[3]), np.uint64(0), np.uint64(ptr[4]),
-            np.uint64(0), np.uint64(0), np.uint64(c),
+            np.uint64(pso), np.uint64(0), np.uint64(c),
             np.int32(M), np.int32(N), np.int32(K), np.int32(Np),
             np.int32(Kp // L.BK), np.int32(0),
-            np.int32(1 if sb.size > 1 else 0), np.int32(0), np.int32(0)]
+            np.int32(1 if sb.size > 1 else 0), np.int32(0),
+            np.int32(3 if so else 0)]
     grid = (Np // L.BN, max(1, -(-M // L.BM)), 1)
     drv.launch(fn, grid, (256, 1, 1), args, smem_bytes(stages))
-    return drv.get(c, (M, N), np.float32)
+    return drv.get(c, (M, N), np.uint8 if so else np.float32)
 
 
 def check_fp8(args, drv):
@@ -222,6 +227,20 @@ def check_fp8(args, drv):
         print(f"{'ok  ' if ok else 'FAIL'} fp8 M={M} K={K} N={N} "
               f"per-col={per_col}: max |diff| / bound {ratio:.3f}, rerun "
               f"identical={same}")
+        # The e4m3 output (the next layer's quantize, saturating): within
+        # one e4m3 step of the reference rounding (a value within the bound
+        # above of a rounding boundary may round the other way).
+        so = float(np.abs(ref).max()) / 300.0
+        q = launch_fp8(drv, fn, args.stages, a, sa, w, sb, so)
+        refq = np.clip(ref / so, -448, 448).astype(
+            ml_dtypes.float8_e4m3fn).astype(np.float64)
+        gotq = q.view(ml_dtypes.float8_e4m3fn).astype(np.float64)
+        step = np.maximum(np.abs(refq) / 8, 2.0 ** -9)
+        okq = bool((np.abs(gotq - refq) <= step + 1e-12).all())
+        failures += not okq
+        print(f"{'ok  ' if okq else 'FAIL'} fp8 M={M} K={K} N={N} e4m3 "
+              f"output: max |diff| / e4m3 step "
+              f"{float(np.max(np.abs(gotq - refq) / step)):.3f} (tol 1)")
         drv.free_all()
     return failures
 

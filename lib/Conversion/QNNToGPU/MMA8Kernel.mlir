@@ -22,7 +22,8 @@
 //          r = (float(acc) * sa[m]) * sb[n]
 //   fp8:   r = ((raw * sa[m]) * sb[n]) + fbias[n]
 //   r = activation(r)                    (none, relu, gelu (erf), silu)
-//   out = r (f32), or saturate(round_half_even(r / so) + zo) (int8/uint8).
+//   out = r (f32), or saturate(round_half_even(r / so) + zo) (int8/uint8),
+//   or (fp8 kernel) e4m3(r / so) rounded to nearest even and saturated.
 // sa/za are per tensor or per row (per token), sb per tensor or per column.
 //
 // Placeholders, each a name between two at-signs, replaced by the pass:
@@ -31,7 +32,8 @@
 // tile on %va0..3, %vb0..1 and %c0v..3, defining %mr), TOF32 (the
 // epilogue's start, defining %r from the raw accumulator %rv), ZEXT (how an
 // A zero point byte widens: arith.extui or arith.extsi), FP8 (1 for
-// fp8) and ZERO (the accumulator zero: 0 or 0.0).
+// fp8), ZERO (the accumulator zero: 0 or 0.0) and QUANT_STORE (the
+// quantized output byte %qb of %dv = r / so).
 // Loops marked qgpu.unroll are fully unrolled by the pass.
 module attributes {gpu.container_module} {
 gpu.module @quantopt_kernels {
@@ -306,6 +308,7 @@ gpu.module @quantopt_kernels {
     %perCol = arith.cmpi ne, %bPerCol, %c0 : i32
     %quantOut = arith.cmpi ne, %outType, %c0 : i32
     %unsignedOut = arith.cmpi eq, %outType, %c2 : i32
+    %true = arith.constant true
     %isFP8 = arith.constant @FP8@ : i32
     %fp8 = arith.cmpi ne, %isFP8, %c0 : i32
     %NL = arith.extui %N : i32 to i64
@@ -318,7 +321,11 @@ gpu.module @quantopt_kernels {
       %one = arith.constant 1.0 : f32
       scf.yield %one : f32
     }
-    %zo = scf.if %quantOut -> (f32) {
+    // An fp8 output (outType 3) has no zero point to read.
+    %isFp8Out = arith.cmpi eq, %outType, %c3 : i32
+    %notFp8Out = arith.xori %isFp8Out, %true : i1
+    %intOut = arith.andi %quantOut, %notFp8Out : i1
+    %zo = scf.if %intOut -> (f32) {
       %zb = llvm.load %gZO : !llvm.ptr<1> -> i8
       %zs = arith.extsi %zb : i8 to i32
       %zu = arith.extui %zb : i8 to i32
@@ -425,12 +432,7 @@ gpu.module @quantopt_kernels {
             %off = arith.addi %rowOff, %cjL : i64
             scf.if %quantOut {
               %dv = arith.divf %ra, %so : f32
-              %rd = math.roundeven %dv : f32
-              %pl = arith.addf %rd, %zo : f32
-              %c1f = arith.maximumf %pl, %lo : f32
-              %c2f = arith.minimumf %c1f, %hi : f32
-              %qi = arith.fptosi %c2f : f32 to i32
-              %qb = arith.trunci %qi : i32 to i8
+              @QUANT_STORE@
               %pq = llvm.getelementptr %gC[%off] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, i8
               llvm.store %qb, %pq : i8, !llvm.ptr<1>
             } else {

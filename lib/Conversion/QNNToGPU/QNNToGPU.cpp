@@ -344,6 +344,24 @@ constexpr const char *kInt8EpilogueStart =
     "%r1 = arith.mulf %af, %sa : f32\n"
     "%r = arith.mulf %r1, %sb : f32";
 
+/// The epilogue's quantized output byte %qb of %dv = r / so (QUANT_STORE):
+/// for the int8 kernels saturate(round_half_even(%dv) + zo) to int8/uint8;
+/// for the fp8 kernel e4m3(%dv), rounded to nearest even and saturated to
+/// +-448 (cvt.rn.satfinite, sm_89+; NaN stays NaN), as ONNX QuantizeLinear
+/// with saturate.
+constexpr const char *kInt8QuantStore =
+    "%rd = math.roundeven %dv : f32\n"
+    "%pl = arith.addf %rd, %zo : f32\n"
+    "%c1f = arith.maximumf %pl, %lo : f32\n"
+    "%c2f = arith.minimumf %c1f, %hi : f32\n"
+    "%qi = arith.fptosi %c2f : f32 to i32\n"
+    "%qb = arith.trunci %qi : i32 to i8";
+constexpr const char *kFP8QuantStore =
+    "%fz = arith.constant 0.0 : f32\n"
+    "%qh = llvm.inline_asm \"cvt.rn.satfinite.e4m3x2.f32 $0, $1, $2;\", "
+    "\"=h,f,f\" %fz, %dv : (f32, f32) -> i16\n"
+    "%qb = arith.trunci %qh : i16 to i8";
+
 /// The sm_90a warpgroup variant of the int8 kernel (MMA8WGKernel.mlir):
 /// qgpu_w8a8_wg_{s8,u8}, with the int8 kernel's epilogue.
 LogicalResult addMMA8WGKernel(ModuleOp module, int64_t stages, StringRef name) {
@@ -381,6 +399,7 @@ LogicalResult addMMA8WGKernel(ModuleOp module, int64_t stages, StringRef name) {
                                 {"TO_VECTOR", toVector},
                                 {"ACC", "i32"},
                                 {"TOF32", kInt8EpilogueStart},
+                                {"QUANT_STORE", kInt8QuantStore},
                                 {"ZEXT", u8 ? "arith.extui" : "arith.extsi"},
                                 {"FP8", "0"}}));
 }
@@ -420,17 +439,19 @@ LogicalResult addMMA8Kernel(ModuleOp module, int64_t stages, StringRef name) {
     toF32 = kInt8EpilogueStart;
   }
   return instantiateKernel(
-      module, fillPlaceholders(kMMA8Source,
-                               {{"KERNEL", name.str()},
-                                {"STAGES_M1", std::to_string(stages - 1)},
-                                {"STAGES_M2", std::to_string(stages - 2)},
-                                {"STAGES", std::to_string(stages)},
-                                {"ACC", fp8 ? "f32" : "i32"},
-                                {"MMA", mma},
-                                {"TOF32", toF32},
-                                {"ZEXT", u8 ? "arith.extui" : "arith.extsi"},
-                                {"FP8", fp8 ? "1" : "0"},
-                                {"ZERO", fp8 ? "0.0" : "0"}}));
+      module,
+      fillPlaceholders(kMMA8Source,
+                       {{"KERNEL", name.str()},
+                        {"STAGES_M1", std::to_string(stages - 1)},
+                        {"STAGES_M2", std::to_string(stages - 2)},
+                        {"STAGES", std::to_string(stages)},
+                        {"ACC", fp8 ? "f32" : "i32"},
+                        {"MMA", mma},
+                        {"TOF32", toF32},
+                        {"QUANT_STORE", fp8 ? kFP8QuantStore : kInt8QuantStore},
+                        {"ZEXT", u8 ? "arith.extui" : "arith.extsi"},
+                        {"FP8", fp8 ? "1" : "0"},
+                        {"ZERO", fp8 ? "0.0" : "0"}}));
 }
 
 struct QNNLowerToGPUPass
@@ -1292,6 +1313,18 @@ LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
     if (act)
       last = u;
   }
+  // The next layer's quantize to e4m3 (per-tensor constant scale, zero
+  // point absent or 0, saturating): the kernel writes e4m3 bytes.
+  QuantizeOp requant;
+  if (auto qz = dyn_cast_or_null<QuantizeOp>(onlyUser(last))) {
+    auto qt = cast<RankedTensorType>(qz.getOutput().getType());
+    ElementsAttr sc = constantOf(qz.getScale());
+    if (isa<Float8E4M3FNType>(qt.getElementType()) && qz.getSaturate() && sc &&
+        sc.getNumElements() == 1 && qz.getBlockSize() == 0 &&
+        zeroOrAbsent(qz.getZeroPoint()) && qt.getShape() == rType.getShape() &&
+        getFloatValues(sc))
+      requant = qz;
+  }
   // The column words: unused colsum, then the f32 bias bits.
   std::fill(packed.columns.begin(), packed.columns.end(), 0);
   for (auto [n, v] : llvm::enumerate(bias))
@@ -1309,8 +1342,8 @@ LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
   Value lhs = signless(b, loc, a.getInput());
   SmallVector<Value> outDynDims;
   Value rows = flattenRows(b, loc, lhs, rType, outDynDims);
-  auto [outBuf, outAddr] =
-      outputBuffer(b, loc, rType, b.getF32Type(), outDynDims);
+  Type outElt = requant ? (Type)b.getI8Type() : (Type)b.getF32Type();
+  auto [outBuf, outAddr] = outputBuffer(b, loc, rType, outElt, outDynDims);
   auto param = [&](Value v, StringRef suffix) {
     return paramAddress(b, loc, m, v, suffix);
   };
@@ -1323,7 +1356,7 @@ LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
       param(a.getScale(), "lhs_scale"),
       zero64,
       param(w.getScale(), "rhs_scale"),
-      zero64,
+      requant ? param(requant.getScale(), "output_scale") : zero64,
       zero64,
       outAddr,
       arith::IndexCastOp::create(b, loc, i32, rows),
@@ -1334,7 +1367,7 @@ LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
       cI32(0),
       cI32(wPerCol ? 1 : 0),
       cI32(act),
-      cI32(0)};
+      cI32(requant ? 3 : 0)};
   Value mTiles = arith::CeilDivUIOp::create(b, loc, rows, idx(kMMA8BlockM));
   mTiles = arith::MaxUIOp::create(b, loc, mTiles, idx(1));
   std::string reason =
@@ -1343,15 +1376,29 @@ LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
       std::to_string(stages) + "-stage cp.async), per-tensor activation " +
       "scale, " + (wPerCol ? "per-column" : "per-tensor") +
       " weight scale, epilogue: " +
-      (bias.empty() ? std::string() : std::string("bias + ")) +
-      std::array<const char *, 4>{"none", "relu", "gelu", "silu"}[act] +
-      ", f32 output";
+      llvm::join(
+          llvm::make_filter_range(
+              std::array<std::string, 3>{
+                  bias.empty() ? "" : "bias",
+                  std::array<const char *, 4>{"", "relu", "gelu", "silu"}[act],
+                  requant ? "the next layer's e4m3 quantize" : ""},
+              [](const std::string &p) { return !p.empty(); }),
+          " + ") +
+      (bias.empty() && !act && !requant ? "none" : "") +
+      (requant ? "" : ", f32 output");
   emitLaunch(
       b, loc, m, "qgpu_fp8_e4m3", {idx(packed.Npad / kMMA8BlockN), mTiles}, 256,
       std::max<int64_t>(stages * 16384, 128 * 136 * 4), args, "fp8", reason);
-  Value out = bufferization::ToTensorOp::create(b, loc, rType, outBuf,
-                                                /*restrict=*/true,
+  Value out = bufferization::ToTensorOp::create(b, loc, rType.clone(outElt),
+                                                outBuf, /*restrict=*/true,
                                                 /*writable=*/true);
+  if (requant) {
+    out = UnrealizedConversionCastOp::create(b, loc,
+                                             requant.getOutput().getType(), out)
+              .getResult(0);
+    requant.getOutput().replaceAllUsesWith(out);
+    requant.erase();
+  }
   last->getResult(0).replaceAllUsesWith(out);
   // The fused chain, last op first.
   while (last != m) {

@@ -27,6 +27,15 @@
 // CHECK-NOT: qnn.add
 // CHECK-NOT: qnn.gelu
 // CHECK: return
+
+// The next layer's quantize to e4m3 fuses too (output type 3: e4m3 bytes,
+// the output scale as a blob), so e4m3 activations flow between layers.
+// CHECK-LABEL: func.func @fp8_bias_relu_requant(
+// CHECK: arith.constant dense_resource<fc3.output_scale> : tensor<64xi8>
+// CHECK: call @quantopt_launch_qgpu_fp8_e4m3({{.*}}, %c1_i32{{(_[0-9]+)?}}, %c3_i32) {{.*}}reason = "{{.*}}epilogue: bias + relu + the next layer's e4m3 quantize"
+// CHECK: %[[Q:.*]] = builtin.unrealized_conversion_cast %{{.*}} : tensor<?x96xi8> to tensor<?x96xf8E4M3FN>
+// CHECK-NOT: qnn.quantize
+// CHECK: return %[[Q]]
 // SM80: module attributes {qnn.gpu_fallbacks = [{choice = "generic", node = "fc", reason = "fp8 tensor cores need sm_89 or sm_90 (target sm_80)"}, {choice = "generic", node = "fc2",
 // SM80: qnn.matmul {{.*}}qnn.gpu_fallback = "fp8 tensor cores need sm_89 or sm_90 (target sm_80)"
 // PTX: .version 8.4
@@ -34,6 +43,7 @@
 // PTX: cp.async.cg.shared.global
 // PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // PTX: mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32
+// PTX: cvt.rn.satfinite.e4m3x2.f32
 func.func @fp8_layer(%x: tensor<?x64xf32>) -> tensor<?x96xf32> {
   %sa = qnn.constant dense<0.03125> : tensor<f32>
   %qa = qnn.quantize %x, %sa : (tensor<?x64xf32>, tensor<f32>) -> tensor<?x64xf8E4M3FN>
@@ -59,6 +69,22 @@ func.func @fp8_bias_gelu(%x: tensor<?x64xf32>) -> tensor<?x96xf32> {
   return %g : tensor<?x96xf32>
 }
 
+
+func.func @fp8_bias_relu_requant(%x: tensor<?x64xf32>) -> tensor<?x96xf8E4M3FN> {
+  %sa = qnn.constant dense<0.03125> : tensor<f32>
+  %qa = qnn.quantize %x, %sa : (tensor<?x64xf32>, tensor<f32>) -> tensor<?x64xf8E4M3FN>
+  %a = qnn.dequantize %qa, %sa : (tensor<?x64xf8E4M3FN>, tensor<f32>) -> tensor<?x64xf32>
+  %w = qnn.constant dense<1.5> : tensor<64x96xf8E4M3FN>
+  %sw = qnn.constant dense<0.25> : tensor<f32>
+  %wd = qnn.dequantize %w, %sw : (tensor<64x96xf8E4M3FN>, tensor<f32>) -> tensor<64x96xf32>
+  %y = qnn.matmul %a, %wd : (tensor<?x64xf32>, tensor<64x96xf32>) -> tensor<?x96xf32> loc("fc3")
+  %b = qnn.constant dense<0.125> : tensor<96xf32>
+  %yb = qnn.add %y, %b : (tensor<?x96xf32>, tensor<96xf32>) -> tensor<?x96xf32>
+  %r = qnn.relu %yb : tensor<?x96xf32> -> tensor<?x96xf32>
+  %so = qnn.constant dense<0.5> : tensor<f32>
+  %q = qnn.quantize %r, %so : (tensor<?x96xf32>, tensor<f32>) -> tensor<?x96xf8E4M3FN>
+  return %q : tensor<?x96xf8E4M3FN>
+}
 
 // A zero point the compiler cannot see (a run-time value) is not taken:
 // generic, with the reason.
