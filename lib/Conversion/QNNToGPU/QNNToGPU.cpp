@@ -347,8 +347,8 @@ constexpr const char *kInt8EpilogueStart =
 /// The epilogue's quantized output byte %qb of %dv = r / so (QUANT_STORE):
 /// for the int8 kernels saturate(round_half_even(%dv) + zo) to int8/uint8;
 /// for the fp8 kernel e4m3(%dv), rounded to nearest even and saturated to
-/// +-448 (cvt.rn.satfinite, sm_89+; NaN stays NaN), as ONNX QuantizeLinear
-/// with saturate.
+/// +-448 (cvt.rn.satfinite, sm_89+; NaN stays NaN, as the canonical 0x7F
+/// whatever its sign), as ONNX QuantizeLinear with saturate.
 constexpr const char *kInt8QuantStore =
     "%rd = math.roundeven %dv : f32\n"
     "%pl = arith.addf %rd, %zo : f32\n"
@@ -1409,9 +1409,10 @@ LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
     last = prev;
   }
   m.erase();
+  // (a and w may be one op: matmul(d, d) of a square constant.)
   if (w->use_empty())
     w.erase();
-  if (a->use_empty())
+  if (a != w && a->use_empty())
     a.erase();
   return success();
 }
