@@ -86,6 +86,15 @@ def main():
          [tr, "--target", "sm_90", "--gpu-kernel", "fastest"],
          r"unknown --gpu-kernel 'fastest'; valid: auto, w4a16, w8a8, "
          r"w8a8-wgmma, generic"),
+        ("unknown --activation-granularity value",
+         [tr, "--scheme", "w8a8", "--activation-mode", "dynamic",
+          "--activation-granularity", "per-row"],
+         r"'per-row' is not a valid value; valid values are: per-tensor, "
+         r"per-token"),
+        ("per-token activations with static (calibrated) ranges",
+         [tr, "--scheme", "w8a8", "--activation-granularity", "per-token",
+          "--calib-data", calib],
+         r"activation-granularity=per-token needs activation-mode=dynamic"),
         ("--gpu-kernel=w8a8-wgmma on a GPU other than sm_90",
          [tr, "--target", "sm_80", "--gpu-kernel", "w8a8-wgmma"],
          r"--gpu-kernel=w8a8-wgmma needs --target sm_90"),

@@ -81,11 +81,21 @@ def make_case(rng, M, K, N, atype, per_col, out):
     return a, za, sa, w, sb, bias, outspec
 
 
+def kernel_launch(ptrs, M, N, K, a_per_row, b_per_col, act, out_type):
+    """The 8-bit kernels' arguments and grid (MMA8Kernel.mlir's signature):
+    ptrs = (A, packed B, column terms, sa, za, sb, so, zo, C) addresses."""
+    Kp, Np = L.padded(K, N)
+    args = [np.uint64(p) for p in ptrs] + [
+        np.int32(M), np.int32(N), np.int32(K), np.int32(Np),
+        np.int32(Kp // L.BK), np.int32(a_per_row), np.int32(b_per_col),
+        np.int32(act), np.int32(out_type)]
+    return args, (Np // L.BN, max(1, -(-M // L.BM)), 1)
+
+
 def launch_case(drv, fn, stages, a, za, sa, w, sb, bias, act, outspec,
                 pack=L.pack_weights):
     M, K = a.shape
     N = w.shape[1]
-    Kp, Np = L.padded(K, N)
     ptr = [drv.put(x) for x in (a, pack(w), L.pack_columns(w, bias),
                                 sa, za, sb)]
     so = zo = 0
@@ -95,15 +105,10 @@ def launch_case(drv, fn, stages, a, za, sa, w, sb, bias, act, outspec,
         zo = drv.put(np.array([outspec[1]], outspec[2]))
         out_dtype = outspec[2]
     c = drv.alloc(M * N * np.dtype(out_dtype).itemsize)
-    args = [np.uint64(p) for p in ptr[:3]] + [
-        np.uint64(ptr[3]), np.uint64(ptr[4]), np.uint64(ptr[5]),
-        np.uint64(so), np.uint64(zo), np.uint64(c),
-        np.int32(M), np.int32(N), np.int32(K), np.int32(Np),
-        np.int32(Kp // L.BK), np.int32(1 if sa.size > 1 else 0),
-        np.int32(1 if sb.size > 1 else 0), np.int32(ACTS[act]),
-        np.int32(0 if not outspec else
-                  (1 if outspec[2] == np.int8 else 2))]
-    grid = (Np // L.BN, max(1, -(-M // L.BM)), 1)
+    args, grid = kernel_launch(
+        ptr + [so, zo, c], M, N, K, 1 if sa.size > 1 else 0,
+        1 if sb.size > 1 else 0, ACTS[act],
+        0 if not outspec else (1 if outspec[2] == np.int8 else 2))
     drv.launch(fn, grid, (256, 1, 1), args, smem_bytes(stages))
     return drv.get(c, (M, N), out_dtype)
 
@@ -181,20 +186,15 @@ def launch_fp8(drv, fn, stages, a, sa, w, sb, so=None):
     """With `so`, the output is the e4m3 quantize of r / so (bytes)."""
     M, K = a.shape
     N = w.shape[1]
-    Kp, Np = L.padded(K, N)
+    _, Np = L.padded(K, N)
     cols = np.zeros(2 * Np, np.int32)
     ptr = [drv.put(x) for x in (a, L.pack_weights(w.view(np.int8)), cols,
                                 sa, sb)]
     pso = drv.put(np.array([so], np.float32)) if so else 0
     c = drv.alloc(M * N * (1 if so else 4))
-    args = [np.uint64(ptr[0]), np.uint64(ptr[1]), np.uint64(ptr[2]),
-            np.uint64(ptr[3]), np.uint64(0), np.uint64(ptr[4]),
-            np.uint64(pso), np.uint64(0), np.uint64(c),
-            np.int32(M), np.int32(N), np.int32(K), np.int32(Np),
-            np.int32(Kp // L.BK), np.int32(0),
-            np.int32(1 if sb.size > 1 else 0), np.int32(0),
-            np.int32(3 if so else 0)]
-    grid = (Np // L.BN, max(1, -(-M // L.BM)), 1)
+    args, grid = kernel_launch(
+        [ptr[0], ptr[1], ptr[2], ptr[3], 0, ptr[4], pso, 0, c], M, N, K, 0,
+        1 if sb.size > 1 else 0, 0, 3 if so else 0)
     drv.launch(fn, grid, (256, 1, 1), args, smem_bytes(stages))
     return drv.get(c, (M, N), np.uint8 if so else np.float32)
 
@@ -267,15 +267,10 @@ def bench_fp8(args, drv):
                 torch.float8_e4m3fn)
             sa = torch.full((1,), 0.01, device="cuda")
             c = torch.empty((M, N), dtype=torch.float32, device="cuda")
-            Kp, Np = L.padded(K, N)
-            argv = [np.uint64(a.data_ptr()), np.uint64(packed.data_ptr()),
-                    np.uint64(cols.data_ptr()), np.uint64(sa.data_ptr()),
-                    np.uint64(0), np.uint64(sb.data_ptr()), np.uint64(0),
-                    np.uint64(0), np.uint64(c.data_ptr()), np.int32(M),
-                    np.int32(N), np.int32(K), np.int32(Np),
-                    np.int32(Kp // 64), np.int32(0), np.int32(1),
-                    np.int32(0), np.int32(0)]
-            grid = (Np // 128, -(-M // 128), 1)
+            argv, grid = kernel_launch(
+                [a.data_ptr(), packed.data_ptr(), cols.data_ptr(),
+                 sa.data_ptr(), 0, sb.data_ptr(), 0, 0, c.data_ptr()],
+                M, N, K, 0, 1, 0, 0)
             ours = timed(lambda: drv.launch(fn, grid, (256, 1, 1), argv,
                                             smem_bytes(args.stages),
                                             sync=False))
@@ -326,15 +321,10 @@ def bench(args, drv):
             sa = torch.full((1,), 0.01, device="cuda")
             za = torch.zeros(1, dtype=torch.int8, device="cuda")
             c = torch.empty((M, N), dtype=torch.float32, device="cuda")
-            Kp, Np = L.padded(K, N)
-            argv = [np.uint64(a.data_ptr()), np.uint64(packed.data_ptr()),
-                    np.uint64(cols.data_ptr()), np.uint64(sa.data_ptr()),
-                    np.uint64(za.data_ptr()), np.uint64(sb.data_ptr()),
-                    np.uint64(0), np.uint64(0), np.uint64(c.data_ptr()),
-                    np.int32(M), np.int32(N), np.int32(K), np.int32(Np),
-                    np.int32(Kp // 64), np.int32(0), np.int32(1),
-                    np.int32(0), np.int32(0)]
-            grid = (Np // 128, -(-M // 128), 1)
+            argv, grid = kernel_launch(
+                [a.data_ptr(), packed.data_ptr(), cols.data_ptr(),
+                 sa.data_ptr(), za.data_ptr(), sb.data_ptr(), 0, 0,
+                 c.data_ptr()], M, N, K, 0, 1, 0, 0)
             ours = timed(lambda: drv.launch(fn, grid, (256, 1, 1), argv,
                                             smem_bytes(args.stages),
                                             sync=False))
