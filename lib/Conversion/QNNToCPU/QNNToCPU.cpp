@@ -1916,6 +1916,52 @@ LogicalResult Lowerer::lowerDynamicQuantize(DynamicQuantizeOp d) {
   else
     for (int64_t i = 0; i < rank; ++i)
       dims.push_back(i);
+  // The scale and zero point keep the input's rank (per token) or are
+  // scalars.
+  SmallVector<OpFoldResult> keep = mixedSizes(b, loc, x);
+  for (int64_t dim : dims)
+    keep[dim] = b.getIndexAttr(1);
+  if (!d.getPerToken())
+    keep.clear();
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  AffineMap red = droppedMap(b, rank, dims);
+  if (d.getE4m3()) {
+    // Symmetric e4m3: scale = max|x| / 448 (1 for an all-zero range), zero
+    // point 0, q = e4m3(x / scale) saturating. NaN propagates through
+    // maximumf into the scale, as in the GPU kernel.
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+    Value amax = reduce(b, loc, x, dims, zero,
+                        [](OpBuilder &nb, Location l, Value acc, Value v) {
+                          return (Value)arith::MaximumFOp::create(
+                              nb, l, acc, math::AbsFOp::create(nb, l, v));
+                        });
+    SmallVector<OpFoldResult> rs = mixedSizes(b, loc, amax);
+    AffineMap rid = b.getMultiDimIdentityMap(rs.size());
+    Value scale = generic(
+        b, loc, rs, f32, ValueRange{amax}, {rid},
+        [](OpBuilder &nb, Location l, ValueRange a) {
+          Type f = nb.getF32Type();
+          Value isZero =
+              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, a[0],
+                                    scalarConstant(nb, l, f, 0));
+          Value s =
+              arith::DivFOp::create(nb, l, a[0], scalarConstant(nb, l, f, 448));
+          return (Value)arith::SelectOp::create(nb, l, isZero,
+                                                scalarConstant(nb, l, f, 1), s);
+        });
+    Value zp = generic(b, loc, rs, i8, ValueRange{amax}, {rid},
+                       [](OpBuilder &nb, Location l, ValueRange) {
+                         return scalarConstant(nb, l, nb.getI8Type(), 0);
+                       });
+    Value q = generic(b, loc, mixedSizes(b, loc, x), i8, ValueRange{x, scale},
+                      {id, red}, [](OpBuilder &nb, Location l, ValueRange a) {
+                        return encodeE4M3(
+                            nb, l, arith::DivFOp::create(nb, l, a[0], a[1]),
+                            /*saturate=*/true);
+                      });
+    return done(ValueRange{q, reshapeTo(b, loc, scale, resultType(1), keep),
+                           reshapeTo(b, loc, zp, resultType(2), keep)});
+  }
   Value inf = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(INFINITY));
   Value ninf = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(-INFINITY));
   Value mn = reduce(b, loc, x, dims, inf,
@@ -1953,21 +1999,12 @@ LogicalResult Lowerer::lowerDynamicQuantize(DynamicQuantizeOp d) {
         Value i = arith::FPToSIOp::create(nb, l, nb.getI32Type(), v);
         return (Value)arith::TruncIOp::create(nb, l, nb.getI8Type(), i);
       });
-  AffineMap id = b.getMultiDimIdentityMap(rank);
-  AffineMap red = droppedMap(b, rank, dims);
   Value q = generic(
       b, loc, mixedSizes(b, loc, x), i8, ValueRange{x, scale, zp},
       {id, red, red}, [](OpBuilder &nb, Location l, ValueRange a) {
         Value zpf = convertScalar(nb, l, a[2], nb.getF32Type(), true, false);
         return quantizeScalar(nb, l, a[0], a[1], zpf, 0, 255, nb.getI8Type());
       });
-  // The scale and zero point keep the input's rank (per token) or are
-  // scalars.
-  SmallVector<OpFoldResult> keep = mixedSizes(b, loc, x);
-  for (int64_t dim : dims)
-    keep[dim] = b.getIndexAttr(1);
-  if (!d.getPerToken())
-    keep.clear();
   return done(ValueRange{q, reshapeTo(b, loc, scale, resultType(1), keep),
                          reshapeTo(b, loc, zp, resultType(2), keep)});
 }

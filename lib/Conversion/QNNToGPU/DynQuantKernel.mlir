@@ -1,19 +1,29 @@
 // Dynamic activation quantization on the GPU (docs/GPUBackend.md, "Dynamic
-// quantization"): qnn.dynamic_quantize with the exact arithmetic of the op
-// (ONNX DynamicQuantizeLinear, per tensor or per token), the range
-// reduction and the quantization fused, so the W8A8 kernel that follows
-// needs no calibration and no host round trip:
+// quantization"): qnn.dynamic_quantize with the exact arithmetic of the op,
+// the range reduction and the quantization fused in one kernel, so the
+// 8-bit kernel that follows needs no calibration and no host round trip.
+// uint8 (ONNX DynamicQuantizeLinear, per tensor or per token):
 //   scale = (max(0, max x) - min(0, min x)) / 255
 //   zp    = uint8(round_half_even(clamp(0 - min(0, min x) / scale, 0, 255)))
 //   q     = uint8(clamp(round_half_even(x / scale) + zp, 0, 255))
+// float8 E4M3FN (the fp8 kernel's activations; sm_89+):
+//   amax  = max(0, -min x, max x)            (= max |x|)
+//   scale = amax == 0 ? 1 : amax / 448,  zp = 0
+//   q     = e4m3(x / scale), round to nearest even, saturating to +-448
 // min/max propagate NaN like arith.minimumf/maximumf in the CPU lowering.
 //
-// Per token: one 256-thread block per row (qgpu_dynq_rows); it reads the
-// row twice (the second pass from L1/L2). Per tensor: qgpu_dynq_partials
-// leaves the min/max of each block's grid-stride share in a [2 x blocks]
-// scratch buffer, then every block of qgpu_dynq_tensor folds the (at most
-// 1024) partials itself and quantizes its share; block 0 writes the scale
-// and zero point. Block reductions use 64 bytes of dynamic shared memory.
+// Per token: one 256-thread block per row (qgpu_dynq_rows@SUFFIX@); it
+// reads the row twice (the second pass from L1/L2). Per tensor:
+// qgpu_dynq_partials leaves the min/max of each block's grid-stride share
+// in a [2 x blocks] scratch buffer, then every block of
+// qgpu_dynq_tensor@SUFFIX@ folds the (at most 1024) partials itself and
+// quantizes its share; block 0 writes the scale and zero point. Block
+// reductions use 64 bytes of dynamic shared memory.
+//
+// Placeholder: SUFFIX, "" for uint8 or "_e4m3"; it also picks the
+// parameter and quantize helpers. The helpers are inlined and erased, so
+// the e4m3 conversion (cvt.rn.satfinite.e4m3x2, sm_89+) reaches the PTX
+// only in the _e4m3 kernels.
 module attributes {gpu.container_module} {
 gpu.module @quantopt_kernels {
   llvm.mlir.global external @qgpu_dynamic_smem() {addr_space = 3 : i32, alignment = 128 : i64} : !llvm.array<0 x i8>
@@ -103,8 +113,31 @@ gpu.module @quantopt_kernels {
     return %b : i8
   }
 
+  // The e4m3 scale, zero point byte (0) and zero point (0.0).
+  func.func private @qgpu_dynq_params_e4m3(%mn: f32, %mx: f32) -> (f32, i8, f32) {
+    %z = arith.constant 0.0 : f32
+    %one = arith.constant 1.0 : f32
+    %c448 = arith.constant 448.0 : f32
+    %zb = arith.constant 0 : i8
+    %neg = arith.negf %mn : f32
+    %a0 = arith.maximumf %neg, %mx : f32
+    %amax = arith.maximumf %a0, %z : f32
+    %s = arith.divf %amax, %c448 : f32
+    %isZero = arith.cmpf oeq, %amax, %z : f32
+    %scale = arith.select %isZero, %one, %s : f32
+    return %scale, %zb, %z : f32, i8, f32
+  }
+
+  func.func private @qgpu_dynq_quantize_e4m3(%x: f32, %scale: f32, %zf: f32) -> i8 {
+    %z = arith.constant 0.0 : f32
+    %d = arith.divf %x, %scale : f32
+    %qh = llvm.inline_asm "cvt.rn.satfinite.e4m3x2.f32 $0, $1, $2;", "=h,f,f" %z, %d : (f32, f32) -> i16
+    %qb = arith.trunci %qh : i16 to i8
+    return %qb : i8
+  }
+
   // Per token: block b quantizes row b of X [rows, cols] (row-major).
-  gpu.func @qgpu_dynq_rows(%pX: i64, %pQ: i64, %pS: i64, %pZ: i64,
+  gpu.func @qgpu_dynq_rows@SUFFIX@(%pX: i64, %pQ: i64, %pS: i64, %pZ: i64,
                            %rows: i32, %cols: i32) kernel
       attributes {nvvm.maxntid = array<i32: 256, 1, 1>} {
     %c0 = arith.constant 0 : i32
@@ -136,7 +169,7 @@ gpu.module @quantopt_kernels {
         scf.yield %na, %nb : f32, f32
       }
       %r:2 = func.call @qgpu_block_minmax(%mm#0, %mm#1) : (f32, f32) -> (f32, f32)
-      %prm:3 = func.call @qgpu_dynq_params(%r#0, %r#1) : (f32, f32) -> (f32, i8, f32)
+      %prm:3 = func.call @qgpu_dynq_params@SUFFIX@(%r#0, %r#1) : (f32, f32) -> (f32, i8, f32)
       %first = arith.cmpi eq, %tid, %c0 : i32
       scf.if %first {
         %ps = llvm.getelementptr %gS[%rowL] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f32
@@ -149,7 +182,7 @@ gpu.module @quantopt_kernels {
         %off = arith.addi %base, %cL : i64
         %p = llvm.getelementptr %gX[%off] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f32
         %x = llvm.load %p : !llvm.ptr<1> -> f32
-        %q = func.call @qgpu_dynq_quantize(%x, %prm#0, %prm#2) : (f32, f32, f32) -> i8
+        %q = func.call @qgpu_dynq_quantize@SUFFIX@(%x, %prm#0, %prm#2) : (f32, f32, f32) -> i8
         %pq = llvm.getelementptr %gQ[%off] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, i8
         llvm.store %q, %pq : i8, !llvm.ptr<1>
       }
@@ -202,7 +235,7 @@ gpu.module @quantopt_kernels {
   // Per tensor, step 2: every block folds the %parts partials, block 0
   // stores the scale and zero point, and each block quantizes its
   // grid-stride share of X [n].
-  gpu.func @qgpu_dynq_tensor(%pX: i64, %pP: i64, %pQ: i64, %pS: i64, %pZ: i64,
+  gpu.func @qgpu_dynq_tensor@SUFFIX@(%pX: i64, %pP: i64, %pQ: i64, %pS: i64, %pZ: i64,
                              %n: i64, %parts: i32) kernel
       attributes {nvvm.maxntid = array<i32: 256, 1, 1>} {
     %c0 = arith.constant 0 : i32
@@ -236,7 +269,7 @@ gpu.module @quantopt_kernels {
       scf.yield %na, %nb : f32, f32
     }
     %r:2 = func.call @qgpu_block_minmax(%mm#0, %mm#1) : (f32, f32) -> (f32, f32)
-    %prm:3 = func.call @qgpu_dynq_params(%r#0, %r#1) : (f32, f32) -> (f32, i8, f32)
+    %prm:3 = func.call @qgpu_dynq_params@SUFFIX@(%r#0, %r#1) : (f32, f32) -> (f32, i8, f32)
     %t0 = arith.cmpi eq, %tid, %c0 : i32
     %b0 = arith.cmpi eq, %bid, %c0 : i32
     %first = arith.andi %t0, %b0 : i1
@@ -253,7 +286,7 @@ gpu.module @quantopt_kernels {
     scf.for %i = %start to %n step %stride : i64 {
       %p = llvm.getelementptr %gX[%i] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f32
       %x = llvm.load %p : !llvm.ptr<1> -> f32
-      %q = func.call @qgpu_dynq_quantize(%x, %prm#0, %prm#2) : (f32, f32, f32) -> i8
+      %q = func.call @qgpu_dynq_quantize@SUFFIX@(%x, %prm#0, %prm#2) : (f32, f32, f32) -> i8
       %pq = llvm.getelementptr %gQ[%i] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, i8
       llvm.store %q, %pq : i8, !llvm.ptr<1>
     }

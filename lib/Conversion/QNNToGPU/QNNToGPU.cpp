@@ -566,17 +566,28 @@ struct QNNLowerToGPUPass
     if (!fallbacks.empty())
       module->setAttr("qnn.gpu_fallbacks",
                       ArrayAttr::get(&getContext(), fallbacks));
+    // Dynamic quantization kernels: uint8 on every chip, e4m3 where the
+    // conversion instruction exists (sm_89+; below, the generic lowering
+    // converts in software).
     SmallVector<DynamicQuantizeOp> dops;
-    module.walk([&](DynamicQuantizeOp d) { dops.push_back(d); });
+    module.walk([&](DynamicQuantizeOp d) {
+      if (!d.getE4m3() || fp8Chip())
+        dops.push_back(d);
+    });
+    llvm::SmallSetVector<StringRef, 2> dynqSuffixes;
     for (DynamicQuantizeOp d : dops) {
+      dynqSuffixes.insert(d.getE4m3() ? "_e4m3" : "");
       if (failed(lowerDynamicQuantize(d)))
         return signalPassFailure();
       ++numDynamicQuantize;
     }
-    if (!dops.empty()) {
+    for (StringRef suffix : dynqSuffixes) {
       auto existing = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModule);
-      if (!(existing && existing.lookupSymbol("qgpu_dynq_rows")) &&
-          failed(instantiateKernel(module, kDynQuantSource)))
+      if (!(existing &&
+            existing.lookupSymbol(("qgpu_dynq_rows" + suffix).str())) &&
+          failed(instantiateKernel(
+              module,
+              fillPlaceholders(kDynQuantSource, {{"SUFFIX", suffix.str()}}))))
         return signalPassFailure();
     }
     for (const std::string &name : mma8Kernels) {
@@ -623,6 +634,9 @@ struct QNNLowerToGPUPass
   /// Whether `m` multiplies dequantized float8 E4M3FN activations by a
   /// dequantized constant float8 E4M3FN weight (the fp8 scheme's layers).
   static bool isFP8MatMul(MatMulOp m);
+
+  /// Whether the target has float8 tensor cores and conversions (sm_89+).
+  bool fp8Chip() const { return chip == "sm_89" || chip == "sm_90"; }
 
   /// Rewrites an fp8 matmul into a launch of the fp8 tensor-core kernel
   /// (sm_89+); on an unsupported case returns failure with `why` set.
@@ -1228,7 +1242,7 @@ bool QNNLowerToGPUPass::isFP8MatMul(MatMulOp m) {
 
 LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
   DequantizeOp a = fp8Dequantize(m.getLhs()), w = fp8Dequantize(m.getRhs());
-  if (chip != "sm_89" && chip != "sm_90") {
+  if (!fp8Chip()) {
     why =
         "fp8 tensor cores need sm_89 or sm_90 (target " + chip.getValue() + ")";
     return failure();
@@ -1265,14 +1279,25 @@ LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
            });
   };
   bool wPerCol = count(w.getScale()) == N && N != 1;
-  if (!a.getScale() || count(a.getScale()) != 1 || !w.getScale() ||
+  // Per token: the activation scale blocked along K with one block per row
+  // ([..., 1], as qnn.dynamic_quantize per_token leaves it); the kernel
+  // reads it per output row.
+  int64_t aRank = aType.getRank();
+  bool aPerRow =
+      a.getBlockSize() != 0 && a.getBlockSize() == K &&
+      aType.getDimSize(aRank - 1) == K &&
+      (a.getAxis() == aRank - 1 || a.getAxis() == -1) && a.getScale() &&
+      cast<ShapedType>(a.getScale().getType()).getRank() == aRank &&
+      cast<ShapedType>(a.getScale().getType()).getDimSize(aRank - 1) == 1;
+  if (!a.getScale() || (count(a.getScale()) != 1 && !aPerRow) ||
+      !w.getScale() ||
       (count(w.getScale()) != 1 && !(wPerCol && w.getAxis() == 1)) ||
-      a.getBlockSize() != 0 || w.getBlockSize() != 0 ||
+      (a.getBlockSize() != 0 && !aPerRow) || w.getBlockSize() != 0 ||
       !constantOf(w.getScale()) || !zeroOrAbsent(a.getZeroPoint()) ||
       !zeroOrAbsent(w.getZeroPoint())) {
-    why = "fp8 scales the kernel does not take (it needs per-tensor "
-          "activation and per-tensor or per-column weight scales, zero "
-          "points 0)";
+    why = "fp8 scales the kernel does not take (it needs per-tensor or "
+          "per-token activation and per-tensor or per-column weight scales, "
+          "zero points 0)";
     return failure();
   }
   auto bytes = getWeightBytes(wAttr);
@@ -1364,7 +1389,7 @@ LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
       cI32(K),
       cI32(packed.Npad),
       cI32(packed.Kpad / kMMA8BlockK),
-      cI32(0),
+      cI32(aPerRow ? 1 : 0),
       cI32(wPerCol ? 1 : 0),
       cI32(act),
       cI32(requant ? 3 : 0)};
@@ -1373,9 +1398,9 @@ LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
   std::string reason =
       "float8 e4m3 activations x e4m3 weights on fp8 tensor cores (mma.sync "
       "m16n8k32, f32 accumulation, 128x128 tiles, " +
-      std::to_string(stages) + "-stage cp.async), per-tensor activation " +
-      "scale, " + (wPerCol ? "per-column" : "per-tensor") +
-      " weight scale, epilogue: " +
+      std::to_string(stages) + "-stage cp.async), " +
+      (aPerRow ? "per-token" : "per-tensor") + " activation scale, " +
+      (wPerCol ? "per-column" : "per-tensor") + " weight scale, epilogue: " +
       llvm::join(
           llvm::make_filter_range(
               std::array<std::string, 3>{
@@ -1466,6 +1491,8 @@ LogicalResult QNNLowerToGPUPass::lowerDynamicQuantize(DynamicQuantizeOp d) {
   auto xType = cast<RankedTensorType>(x.getType());
   int64_t rank = xType.getRank();
   bool perToken = d.getPerToken();
+  StringRef suffix = d.getE4m3() ? "_e4m3" : "";
+  StringRef what = d.getE4m3() ? "float8 e4m3" : "uint8";
   auto idx = [&](int64_t v) {
     return (Value)arith::ConstantIndexOp::create(b, loc, v);
   };
@@ -1507,12 +1534,13 @@ LogicalResult QNNLowerToGPUPass::lowerDynamicQuantize(DynamicQuantizeOp d) {
   if (perToken) {
     // One block per row; at least one block (an empty grid is an error).
     Value grid = arith::MaxUIOp::create(b, loc, rows, idx(1));
-    emitLaunch(b, loc, d, "qgpu_dynq_rows", {grid}, 256, 64,
+    emitLaunch(b, loc, d, ("qgpu_dynq_rows" + suffix).str(), {grid}, 256, 64,
                {xAddr, address(qBuf), address(sBuf), address(zBuf), toI32(rows),
                 toI32(cols)},
                "dynamic_quantize",
-               "per-token uint8 range and quantization fused, one 256-thread "
-               "block per row");
+               ("per-token " + what +
+                " range and quantization fused, one 256-thread block per row")
+                   .str());
   } else {
     Value n = arith::MulIOp::create(b, loc, rows, cols);
     Value n64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), n);
@@ -1530,12 +1558,15 @@ LogicalResult QNNLowerToGPUPass::lowerDynamicQuantize(DynamicQuantizeOp d) {
     emitLaunch(b, loc, d, "qgpu_dynq_partials", {parts}, 256, 64,
                {xAddr, address(partBuf), n64}, "dynamic_quantize",
                "per-tensor range: block partials (step 1 of 2)");
-    emitLaunch(b, loc, d, "qgpu_dynq_tensor", {qBlocks}, 256, 64,
+    emitLaunch(b, loc, d, ("qgpu_dynq_tensor" + suffix).str(), {qBlocks}, 256,
+               64,
                {xAddr, address(partBuf), address(qBuf), address(sBuf),
                 address(zBuf), n64, toI32(parts)},
                "dynamic_quantize",
-               "per-tensor uint8 quantization, the partials folded in every "
-               "block (step 2 of 2)");
+               ("per-tensor " + what +
+                " quantization, the partials folded in every block (step 2 of "
+                "2)")
+                   .str());
   }
   auto result = [&](Value buf, RankedTensorType t) -> Value {
     Type elt = cast<MemRefType>(buf.getType()).getElementType();

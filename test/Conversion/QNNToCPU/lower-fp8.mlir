@@ -55,3 +55,30 @@ func.func @constant() -> tensor<3xf32> {
   %d = qnn.dequantize %w, %s : (tensor<3xf8E4M3FN>, tensor<f32>) -> tensor<3xf32>
   return %d : tensor<3xf32>
 }
+
+// Dynamic e4m3 per token: each row's max |x| (maximumf from 0, so NaN
+// propagates and an empty row gives 0), the scale max / 448 or 1 where the
+// max is 0, zero points 0, and the saturating encoding of x / scale.
+// CHECK-LABEL: func.func @dynamic_per_token(
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: math.absf
+// CHECK: arith.maximumf
+// CHECK: } -> tensor<?xf32>
+// CHECK: linalg.generic
+// CHECK: arith.cmpf oeq
+// CHECK: arith.divf %{{.*}}, %{{.*}} : f32
+// CHECK: arith.select
+// CHECK: } -> tensor<?xf32>
+// CHECK: linalg.generic
+// CHECK: arith.constant 0 : i8
+// CHECK: } -> tensor<?xi8>
+// CHECK: linalg.generic
+// CHECK: arith.divf
+// CHECK: arith.minimumf %{{.*}}, %{{.*}} : f32
+// CHECK: math.roundeven
+// CHECK: } -> tensor<?x8xi8>
+// CHECK: tensor.reshape %{{.*}}(%{{.*}}) : (tensor<?xf32>, tensor<2xindex>) -> tensor<?x1xf32>
+func.func @dynamic_per_token(%x: tensor<?x8xf32>) -> (tensor<?x8xf8E4M3FN>, tensor<?x1xf32>, tensor<?x1xf8E4M3FN>) {
+  %q, %s, %z = qnn.dynamic_quantize %x {per_token = true, e4m3} : tensor<?x8xf32> -> tensor<?x8xf8E4M3FN>, tensor<?x1xf32>, tensor<?x1xf8E4M3FN>
+  return %q, %s, %z : tensor<?x8xf8E4M3FN>, tensor<?x1xf32>, tensor<?x1xf8E4M3FN>
+}

@@ -750,7 +750,9 @@ LogicalResult ExpandOp::inferReturnTypes(MLIRContext *,
 LogicalResult DynamicQuantizeOp::inferReturnTypes(
     MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &inferred) {
-  Type u8 = IntegerType::get(ctx, 8, IntegerType::Unsigned);
+  Type u8 = adaptor.getE4m3()
+                ? (Type)Float8E4M3FNType::get(ctx)
+                : (Type)IntegerType::get(ctx, 8, IntegerType::Unsigned);
   Type f32 = Float32Type::get(ctx);
   std::optional<ArrayRef<int64_t>> shape = shapeOf(adaptor.getInput());
   inferred.push_back(tensorOf(shape, u8));

@@ -132,8 +132,8 @@ FailureOr<QuantizedOperand> matchLhs(Value v) {
   if (auto dq = v.getDefiningOp<DequantizeOp>()) {
     auto dynamic = dq.getInput().getDefiningOp<DynamicQuantizeOp>();
     auto type = dyn_cast<RankedTensorType>(dq.getInput().getType());
-    if (dynamic && dynamic.getPerToken() && type && type.getRank() >= 1 &&
-        dq.getScale() == dynamic.getScale() &&
+    if (dynamic && dynamic.getPerToken() && !dynamic.getE4m3() && type &&
+        type.getRank() >= 1 && dq.getScale() == dynamic.getScale() &&
         dq.getZeroPoint() == dynamic.getZeroPoint() &&
         dq.getType().getElementType().isF32() &&
         normalizeAxis(dq.getAxis(), type.getRank()) == type.getRank() - 1 &&

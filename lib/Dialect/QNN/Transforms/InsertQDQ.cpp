@@ -115,9 +115,6 @@ struct QNNInsertQDQPass
       return emitError(loc)
              << "qnn-insert-qdq: activation-granularity=per-token needs "
                 "activation-mode=dynamic (a calibrated range is per tensor)";
-    if (scheme == QuantScheme::FP8 && activationMode == ActivationMode::Dynamic)
-      return emitError(loc) << "qnn-insert-qdq: fp8 activations are static "
-                               "(calibrated); remove activation-mode=dynamic";
     if (scheme == QuantScheme::FP8 && !symmetric)
       return emitError(loc) << "qnn-insert-qdq: fp8 weights are symmetric; "
                                "remove symmetric=false";
@@ -263,12 +260,16 @@ Value QNNInsertQDQPass::quantizeActivation(OpBuilder &b, Operation *matmul,
   auto type = cast<TensorType>(x.getType());
   if (activationMode == ActivationMode::Dynamic) {
     bool perToken = activationGranularity == ActivationGranularity::PerToken;
-    auto dq = DynamicQuantizeOp::create(b, loc, x, b.getBoolAttr(perToken));
+    bool fp8 = scheme == QuantScheme::FP8;
+    auto dq = DynamicQuantizeOp::create(b, loc, x, b.getBoolAttr(perToken),
+                                        fp8 ? b.getUnitAttr() : UnitAttr());
     // Per token, the parameters are blocked along the last axis with one
-    // block per row (block_size = K): ONNX DequantizeLinear semantics.
+    // block per row (block_size = K): ONNX DequantizeLinear semantics. The
+    // e4m3 zero point is always 0 and is left out.
     int64_t axis = perToken ? type.getRank() - 1 : 1;
     return DequantizeOp::create(b, loc, type, dq.getOutput(), dq.getScale(),
-                                dq.getZeroPoint(), b.getI64IntegerAttr(axis),
+                                fp8 ? Value() : dq.getZeroPoint(),
+                                b.getI64IntegerAttr(axis),
                                 b.getI64IntegerAttr(perToken ? k : 0));
   }
   // Static: the range is unknown until calibration. The widest f32 range

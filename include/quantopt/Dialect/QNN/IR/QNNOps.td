@@ -416,22 +416,30 @@ def QNN_DequantizeOp : QNN_Op<"dequantize", [AttrSizedOperandSegments]> {
 }
 
 def QNN_DynamicQuantizeOp : QNN_InferredOp<"dynamic_quantize"> {
-  let summary = "uint8 quantization with a run-time range "
+  let summary = "uint8 or float8 E4M3FN quantization with a run-time range "
                 "(ONNX DynamicQuantizeLinear, or per token)";
   let description = [{
+    uint8 (the default):
     `scale = (max(0, max(x)) - min(0, min(x))) / 255`,
     `zero_point = saturate(round_half_to_even(-min(0, min(x)) / scale))`,
     `output = saturate(round_half_to_even(x / scale) + zero_point)`.
 
-    Per tensor (ONNX DynamicQuantizeLinear) the min/max run over the whole
-    tensor and `scale`/`zero_point` are scalars. With `per_token` they run
+    float8 E4M3FN (`e4m3`, symmetric, absmax):
+    `scale = max(|x|) / 448`, or 1 when `max(|x|)` is 0 (so that an
+    all-zero row quantizes to zeros, not NaN), `zero_point = 0`,
+    `output = e4m3(x / scale)` rounded to nearest even and saturating to
+    +-448, as ONNX QuantizeLinear to float8 with `saturate`.
+
+    Per tensor (ONNX DynamicQuantizeLinear) the range runs over the whole
+    tensor and `scale`/`zero_point` are scalars. With `per_token` it runs
     over the last dimension of each row (token), and `scale`/`zero_point`
     have the input's shape with a last dimension of 1.
   }];
   let arguments = (ins TensorOf<[F32]>:$input,
-                       DefaultValuedAttr<BoolAttr, "false">:$per_token);
-  let results = (outs TensorOf<[UI8]>:$output, TensorOf<[F32]>:$scale,
-                      TensorOf<[UI8]>:$zero_point);
+                       DefaultValuedAttr<BoolAttr, "false">:$per_token,
+                       UnitAttr:$e4m3);
+  let results = (outs TensorOf<[UI8, F8E4M3FN]>:$output, TensorOf<[F32]>:$scale,
+                      TensorOf<[UI8, F8E4M3FN]>:$zero_point);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type(results)";
 }
 
