@@ -15,6 +15,19 @@
      on the MLP: close to the float model (relative RMS error; fp8 E4M3
      has 3 mantissa bits, ~3% per rounding; the bound guards against a
      broken lowering, which gives errors of order 1).
+  3. The fp8 scheme with dynamic activations (--activation-mode=dynamic,
+     per tensor and per token) on one MatMul: the run-time scale is
+     max|x| / 448 (1 for an all-zero range) over the tensor or each row.
+     Reference: numpy computes those scales and the weight's (max|column|
+     / 448) in f32, onnxruntime converts x / scale and w / scale to e4m3
+     (QuantizeLinear saturate=1, scale 1) and back, and float64 numpy
+     multiplies. Rows cover an all-zero row, a row whose max is 448
+     (scale 1) holding exact ties of the e4m3 grid, subnormals and a
+     1e30 : 1e-30 spread. Tolerance 1e-5 * (|x_q| @ |w_q|) per output:
+     f32 accumulation over K = 64 (< 64 * 2^-24 relative); one e4m3
+     rounding step of one element moves an output by about 2^-4 of one
+     of its 64 terms, far above it. Then the per-token MLP against the
+     float model (relative RMS <= 0.1, as 2).
 """
 
 import os
@@ -73,6 +86,87 @@ def same(got, ref):
     return int(((np.isnan(got) != nan) | (~nan & (got != ref))).sum())
 
 
+def matmul_model(path, w):
+    import onnx
+    from onnx import TensorProto as T, helper as h, numpy_helper as nh
+    k, n = w.shape
+    g = h.make_graph([h.make_node("MatMul", ["x", "w"], ["y"], name="fc")],
+                     "fp8_dynamic",
+                     [h.make_tensor_value_info("x", T.FLOAT, ["M", k])],
+                     [h.make_tensor_value_info("y", T.FLOAT, ["M", n])],
+                     initializer=[nh.from_array(w, "w")])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 19)])
+    m.ir_version = 9
+    onnx.save_model(m, path)
+
+
+def ort_e4m3(work, u):
+    """e4m3(u) back in f32 by onnxruntime (QuantizeLinear to float8e4m3fn
+    with scale 1 and saturate=1, then DequantizeLinear)."""
+    path = os.path.join(work, "e4m3_unit.onnx")
+    if not os.path.exists(path):
+        qdq_model(path, 1, False)
+        import onnx
+        from onnx import numpy_helper as nh
+        m = onnx.load(path)
+        for i, t in enumerate(m.graph.initializer):
+            if t.name == "s":
+                m.graph.initializer[i].CopyFrom(
+                    nh.from_array(np.array(1.0, np.float32), "s"))
+        onnx.save_model(m, path)
+    flat = u.astype(np.float32).reshape(-1)
+    return E.ort_run(E.ort_session(path), {"x": flat})["y"].reshape(u.shape)
+
+
+def dynamic_inputs(rng, k):
+    x = rng.standard_normal((9, k)).astype(np.float32) * 3
+    x[1] = 0
+    # Max 448 (scale exactly 1): exact ties of the e4m3 grid round to even.
+    ties = np.array([448, 1.0625, 1.1875, -3.25, 0.0029296875, 2 ** -10,
+                     -2 ** -10, 240 + 8, 13.0], np.float32)
+    x[2] = 0.5
+    x[2, :len(ties)] = ties
+    x[3] *= 1e30
+    x[3, 5] = 1e-30
+    x[4] *= 1e-3
+    x[5, ::2] = 2 ** -9 * 448 / 2 ** 7
+    return x
+
+
+def check_dynamic(c, args, work, rng):
+    k, n = 64, 48
+    w = (rng.standard_normal((k, n)) *
+         rng.uniform(0.1, 4, n)).astype(np.float32)
+    w[:, 3] = 0  # an all-zero column: the weight scale is 0 there
+    path = os.path.join(work, "fp8_dynamic.onnx")
+    matmul_model(path, w)
+    x = dynamic_inputs(rng, k)
+    sw = np.max(np.abs(w), axis=0) / np.float32(448)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wq = np.where(sw > 0, ort_e4m3(work, w / sw) * sw, 0)
+    for gran in ("per-tensor", "per-token"):
+        amax = (np.max(np.abs(x), axis=1, keepdims=True) if gran == "per-token"
+                else np.max(np.abs(x)).reshape(1, 1))
+        sx = np.where(amax == 0, np.float32(1),
+                      amax / np.float32(448)).astype(np.float32)
+        xq = ort_e4m3(work, x / sx) * sx
+        ref = xq.astype(np.float64) @ wq.astype(np.float64)
+        tol = 1e-5 * (np.abs(xq).astype(np.float64) @
+                      np.abs(wq).astype(np.float64)) + 1e-35
+        out = os.path.join(work, f"fp8_dynamic_{gran}.qob")
+        E.compile_model(args.quant_compile, path, out, "--scheme=fp8",
+                        "--activation-mode=dynamic",
+                        f"--activation-granularity={gran}")
+        with E.bundle(out) as b:
+            got = b.run(x=x)["y"].astype(np.float64)
+        bad = int((np.abs(got - ref) > tol).sum())
+        c.check(bad == 0 and np.isfinite(got).all(),
+                f"fp8 dynamic {gran} MatMul: {got.size} outputs, {bad} "
+                f"outside 1e-5 * (|x_q| @ |w_q|) of the onnxruntime-e4m3 "
+                f"reference (max |got - ref| / tol "
+                f"{float(np.max(np.abs(got - ref) / tol)):.3g})")
+
+
 def main():
     args = E.parse_args(__doc__.split("\n")[0])
     import onnx
@@ -125,6 +219,19 @@ def main():
     c.check(rel <= 0.1, f"fp8 scheme MLP: rms(q - f)/rms(f) = {rel:.4f} "
             f"(bound 0.1), argmax agreement "
             f"{(got.argmax(1) == ref.argmax(1)).mean():.2f}")
+
+    # Dynamic activations.
+    check_dynamic(c, args, work, rng)
+    out = os.path.join(work, "mlp-fp8-per-token.qob")
+    E.compile_model(args.quant_compile, mlp, out, "--scheme=fp8",
+                    "--activation-mode=dynamic",
+                    "--activation-granularity=per-token")
+    with E.bundle(out) as b:
+        got = b.run(input=x)["probs"]
+    d = got.astype(np.float64) - ref
+    rel = float(np.sqrt((d * d).mean()) / np.sqrt((ref * ref).mean()))
+    c.check(rel <= 0.1, f"fp8 scheme MLP, dynamic per-token activations: "
+            f"rms(q - f)/rms(f) = {rel:.4f} (bound 0.1)")
     return c.finish()
 
 

@@ -161,6 +161,15 @@ def main():
     models.append(("mlp-fp8", mlp,
                    ["--scheme=fp8", f"--calibration-table={fp8_table}"]))
 
+    # fp8 without calibration: the fused e4m3 quantization kernels feed
+    # the fp8 kernel on sm_90 (per token: one quantization kernel per
+    # layer); on sm_80 all of it is generic.
+    models.append(("mlp-fp8-dynamic", mlp,
+                   ["--scheme=fp8", "--activation-mode=dynamic"]))
+    models.append(("mlp-fp8-per-token", mlp,
+                   ["--scheme=fp8", "--activation-mode=dynamic",
+                    "--activation-granularity=per-token"]))
+
     # The sm_90a warpgroup-MMA variant, forced (sm_90 only).
     models.append(("mlp-w8a8-wgmma", mlp,
                    ["--scheme=w8a8", "--activation-mode=dynamic",
@@ -205,6 +214,10 @@ def main():
                     "transformer-w4a8-forced": {"w8a8", "dynamic_quantize"},
                     "mlp-w8a8-generic": {"generic"},
                     "mlp-fp8": {"fp8"} if cc >= 89 else {"generic"},
+                    "mlp-fp8-dynamic": ({"fp8", "dynamic_quantize"}
+                                        if cc >= 89 else {"generic"}),
+                    "mlp-fp8-per-token": ({"fp8", "dynamic_quantize"}
+                                          if cc >= 89 else {"generic"}),
                     "qdq-transformer": {"w8a8", "generic"},
                     "mlp-w8a8-wgmma": {"w8a8-wgmma", "dynamic_quantize"},
                     }.get(label)
@@ -215,7 +228,7 @@ def main():
                         all(k["node"] and k["reason"] for k in report),
                         f"{label}: manifest kernel_choices {sorted(want)} "
                         f"with nodes and reasons ({len(report)} entries)")
-                if label == "mlp-fp8" and cc < 89:
+                if label.startswith("mlp-fp8") and cc < 89:
                     c.check(all("sm_89" in k["reason"] for k in report),
                             f"{label}: the generic fallback says fp8 needs "
                             f"sm_89+")
@@ -234,11 +247,19 @@ def main():
                         f"{label}: manifest records the {sorted(want)} kernel "
                         f"choices with their reasons for {len(chosen)} "
                         f"launch(es)")
-                if label == "mlp-w8a8-per-token":
-                    c.check(sum(k["kernel"].endswith("::qgpu_dynq_rows")
+                rows_kernel = {"mlp-w8a8-per-token": "::qgpu_dynq_rows",
+                               "mlp-fp8-per-token":
+                               "::qgpu_dynq_rows_e4m3"}.get(label)
+                if rows_kernel:
+                    c.check(sum(k["kernel"].endswith(rows_kernel)
                                 for k in chosen) == 2,
-                            f"{label}: one per-token quantization kernel per "
-                            f"layer")
+                            f"{label}: one per-token quantization kernel "
+                            f"({rows_kernel[2:]}) per layer")
+                if label == "mlp-fp8-per-token":
+                    c.check(all("per-token activation scale" in k["reason"]
+                                for k in chosen if k["choice"] == "fp8"),
+                            f"{label}: the fp8 kernel takes per-token "
+                            f"activation scales")
             so = next((v for k, v in sections.items()
                        if k not in ("manifest", "weights")), b"")
             bins = fatbins(so)

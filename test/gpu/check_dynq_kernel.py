@@ -13,6 +13,14 @@ all-zero row has scale 0 (ONNX leaves the quotients undefined there); the
 kernel, like the CPU lowering, gives zero point 0 and bytes 0, checked
 separately. Each case runs twice and must give identical bytes.
 
+With --e4m3-kernel (PTX from lower-to-gpu-dynq-fp8.mlir, sm_89+), the
+float8 E4M3FN kernels (qgpu_dynq_rows_e4m3, qgpu_dynq_partials +
+qgpu_dynq_tensor_e4m3) run on the same cases and on NaN, infinity and
+saturation rows. Reference: the scale max|x| / 448 (1 for an all-zero
+range) by numpy in f32, and the bytes by onnx.reference's QuantizeLinear
+to float8e4m3fn with that scale (saturate=1). Exact: every scale bit and
+byte; a NaN byte matches any NaN (0x7F or 0xFF).
+
 Without a GPU it prints SKIPPED and exits 0.
 """
 
@@ -44,6 +52,48 @@ def onnx_dql(x):
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     y, s, z = ReferenceEvaluator(m).run(None, {"x": x})
     return y, np.float32(s), np.uint8(z)
+
+
+def onnx_e4m3(x, scale):
+    """onnx.reference QuantizeLinear(x, scale, 0 as float8e4m3fn,
+    saturate=1) as bytes; scale per row ([rows]) or a scalar."""
+    from onnx import TensorProto, helper
+    from onnx.reference import ReferenceEvaluator
+    scale = np.asarray(scale, np.float32)
+    zshape = list(scale.shape)
+    z = helper.make_tensor("z", TensorProto.FLOAT8E4M3FN, zshape,
+                           [0.0] * int(np.prod(zshape, dtype=np.int64)))
+    node = helper.make_node("QuantizeLinear", ["x", "s", "z"], ["y"],
+                            axis=0, saturate=1)
+    g = helper.make_graph(
+        [node], "q8", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                     None),
+                       helper.make_tensor_value_info("s", TensorProto.FLOAT,
+                                                     None)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT8E4M3FN, None)],
+        initializer=[z])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 19)])
+    with np.errstate(all="ignore"):
+        y, = ReferenceEvaluator(m).run(None, {"x": x, "s": scale})
+    return np.asarray(y).view(np.uint8)
+
+
+def e4m3_scale(amax):
+    amax = np.asarray(amax, np.float32)
+    return np.where(amax == 0, np.float32(1),
+                    amax / np.float32(448)).astype(np.float32)
+
+
+def same_e4m3(got, ref):
+    """Bytes equal, any NaN (magnitude 0x7F) matching any NaN."""
+    nan_g, nan_r = (got & 0x7F) == 0x7F, (ref & 0x7F) == 0x7F
+    return (nan_g == nan_r) & (nan_r | (got == ref))
+
+
+def same_f32(a, b):
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    return (np.isnan(a) & np.isnan(b)) | (a.view(np.uint32) ==
+                                          b.view(np.uint32))
 
 
 def per_token(drv, fn, x):
@@ -93,6 +143,55 @@ def cases(rng):
         np.float32)
 
 
+def e4m3_cases(rng):
+    yield from cases(rng)
+    x = rng.standard_normal((6, 100)).astype(np.float32)
+    x[0, 3] = np.nan  # the row's scale and bytes are NaN
+    x[1, 7] = np.inf  # scale inf: finite values / inf = 0, inf / inf NaN
+    x[2] *= 1e30
+    x[3] *= 1e-38  # subnormal inputs
+    x[4, :4] = [448, 1.0625, -1.1875, 2 ** -10]  # scale 1, exact ties
+    x[4, 4:] = 0.5
+    x[5] = -0.0
+    yield "specials", x
+
+
+def check_e4m3(args, drv, report):
+    module = drv.load(args.e4m3_kernel)
+    rows_fn = drv.function(module, "qgpu_dynq_rows_e4m3", SMEM)
+    tensor_fns = (drv.function(module, "qgpu_dynq_partials", SMEM),
+                  drv.function(module, "qgpu_dynq_tensor_e4m3", SMEM))
+    rng = np.random.default_rng(18)
+    for label, x in e4m3_cases(rng):
+        runs = [per_token(drv, rows_fn, x) for _ in range(2)]
+        q, s, z = runs[0]
+        same = (np.array_equal(q, runs[1][0]) and
+                bool(same_f32(s, runs[1][1]).all()) and
+                np.array_equal(z, runs[1][2]))
+        with np.errstate(invalid="ignore"):
+            rs = e4m3_scale(np.max(np.abs(x), axis=1))
+        rq = onnx_e4m3(x, rs)
+        rows_ok = (same_f32(s, rs) & (z == 0) &
+                   same_e4m3(q, rq).all(axis=1))
+        report(rows_ok.all() and same,
+               f"e4m3 per token, {label} {x.shape}: "
+               f"{int((~rows_ok).sum())} row(s) differ from numpy scale + "
+               f"onnx.reference bytes, rerun identical={same}")
+        runs = [per_tensor(drv, tensor_fns, x) for _ in range(2)]
+        q, s, z = runs[0]
+        same = (np.array_equal(runs[0][0], runs[1][0]) and
+                same_f32(runs[0][1], runs[1][1]))
+        with np.errstate(invalid="ignore"):
+            rs = e4m3_scale(np.max(np.abs(x)))
+        rq = onnx_e4m3(x, rs)
+        good = same_e4m3(q, rq)
+        report(bool(same_f32(s, rs)) and z == 0 and good.all() and same,
+               f"e4m3 per tensor, {label} {x.shape}: scale {s!r} vs "
+               f"{rs!r}, {int((~good).sum())} byte(s) differ, rerun "
+               f"identical={same}")
+        drv.free_all()
+
+
 def check(args, drv):
     module = drv.load(args.kernel)
     rows_fn = drv.function(module, "qgpu_dynq_rows", SMEM)
@@ -137,12 +236,16 @@ def check(args, drv):
                f"point {z} vs {rz}, {int((q != ry).sum())} byte(s) differ, "
                f"rerun identical={same}")
         drv.free_all()
+    if args.e4m3_kernel:
+        check_e4m3(args, drv, report)
     return failures
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kernel", required=True, help="PTX or cubin file")
+    ap.add_argument("--e4m3-kernel",
+                    help="PTX of the e4m3 kernels (sm_89+; optional)")
     args = ap.parse_args()
     drv = cuda_driver.open_device()
     if drv is None:

@@ -155,6 +155,22 @@ MODELS = {
                     (s, 64)).astype(np.float32)},
                 lambda ref: 1e-2 * float(np.max(np.abs(ref))), None,
                 (1, 17, 300)),
+    # fp8 with dynamic activations (no calibration): the fused e4m3
+    # quantization kernels (per tensor; per token, whose scales the fp8
+    # kernel applies per row) feed the fp8 kernel on sm_89/sm_90. Reference
+    # and tolerance as for mlp-fp8 (the quantization itself is exact:
+    # gpu-dynq-kernel).
+    "mlp-fp8-dynamic": (["--scheme=fp8", "--activation-mode=dynamic"],
+                        lambda rng, s: {"input": rng.standard_normal(
+                            (s, 64)).astype(np.float32)},
+                        lambda ref: 1e-2 * float(np.max(np.abs(ref))), None,
+                        (1, 17, 300)),
+    "mlp-fp8-per-token": (["--scheme=fp8", "--activation-mode=dynamic",
+                           "--activation-granularity=per-token"],
+                          lambda rng, s: {"input": rng.standard_normal(
+                              (s, 64)).astype(np.float32)},
+                          lambda ref: 1e-2 * float(np.max(np.abs(ref))),
+                          None, (1, 17, 300)),
     # The sm_90a warpgroup-MMA variant of the int8 kernel (forced; only
     # with --target sm_90): the same integer result and epilogue as the
     # CPU bundle, float_tol as for mlp-w8a8.
@@ -176,7 +192,7 @@ MODELS = {
 # Models whose reference is the CPU bundle of the same model and flags.
 CPU_REFERENCE = ("mlp-w8a8", "mlp-w8a8-dynamic", "mlp-w8a8-per-token",
                  "mlp-ort-dynamic", "mlp-w8a8-generic", "mlp-fp8",
-                 "mlp-w8a8-wgmma")
+                 "mlp-fp8-dynamic", "mlp-fp8-per-token", "mlp-w8a8-wgmma")
 
 
 def runs_on(flags, target):
@@ -199,7 +215,8 @@ def make_models(work):
                          seed=7)
     matmulnbits_f16_model(paths["matmulnbits-f16"], 1024, 520, 64, seed=3)
     for label in ("mlp-w8a8", "mlp-w8a8-dynamic", "mlp-w8a8-per-token",
-                  "mlp-w8a8-generic", "mlp-fp8", "mlp-w8a8-wgmma"):
+                  "mlp-w8a8-generic", "mlp-fp8", "mlp-fp8-dynamic",
+                  "mlp-fp8-per-token", "mlp-w8a8-wgmma"):
         onnx.save_model(make_model.build_mlp(), paths[label])
     onnx.save_model(make_model.build_transformer(),
                     paths["transformer-w4a8-forced"])
