@@ -101,6 +101,17 @@ def main():
         ("--gpu-kernel without a GPU target",
          [tr, "--gpu-kernel", "w8a8"], r"--gpu-kernel applies to GPU "
          r"targets"),
+        ("negative --gpu-w4a8-min-m",
+         [tr, "--target", "sm_90", "--gpu-w4a8-min-m", "-4"],
+         r"--gpu-w4a8-min-m must be 0 \(off\) or a positive row count, "
+         r"got -4"),
+        ("--gpu-w4a8-min-m without a GPU target",
+         [tr, "--gpu-w4a8-min-m", "64"],
+         r"--gpu-w4a8-min-m applies to GPU targets with --gpu-kernel=auto"),
+        ("--gpu-w4a8-min-m with a forced kernel",
+         [tr, "--target", "sm_90", "--gpu-kernel", "w4a16",
+          "--gpu-w4a8-min-m", "64"],
+         r"--gpu-w4a8-min-m applies to GPU targets with --gpu-kernel=auto"),
         # Forced kernels the matmul cannot take: named node, what, how to fix.
         ("--gpu-kernel=w4a16 on W8A8 matmuls",
          [tr, "--target", "sm_90", "--scheme", "w8a8", "--activation-mode",

@@ -151,6 +151,11 @@ def main():
     models.append(("transformer-w4a8-forced", tr,
                    ["--scheme=w4a16", "--weight-granularity=per-channel",
                     "--gpu-kernel=w8a8"]))
+    # M buckets: per-channel int4 weights, W4A8 from 64 rows, W4A16 below,
+    # a run-time branch on M (both kernels in the bundle).
+    models.append(("transformer-m-buckets", tr,
+                   ["--scheme=w4a16", "--weight-granularity=per-channel",
+                    "--gpu-w4a8-min-m=64"]))
     models.append(("mlp-w8a8-generic", mlp,
                    ["--scheme=w8a8", f"--calibration-table={table}",
                     "--gpu-kernel=generic"]))
@@ -212,6 +217,8 @@ def main():
                     "mlp-w8a8-per-token": {"w8a8", "dynamic_quantize"},
                     "mlp-ort-dynamic": {"w8a8", "dynamic_quantize"},
                     "transformer-w4a8-forced": {"w8a8", "dynamic_quantize"},
+                    "transformer-m-buckets": {"w4a16", "w8a8",
+                                              "dynamic_quantize"},
                     "mlp-w8a8-generic": {"generic"},
                     "mlp-fp8": {"fp8"} if cc >= 89 else {"generic"},
                     "mlp-fp8-dynamic": ({"fp8", "dynamic_quantize"}
@@ -255,6 +262,15 @@ def main():
                                 for k in chosen) == 2,
                             f"{label}: one per-token quantization kernel "
                             f"({rows_kernel[2:]}) per layer")
+                if label == "transformer-m-buckets":
+                    notes = {k["choice"]: k["reason"] for k in chosen
+                             if k["choice"] != "dynamic_quantize"}
+                    c.check(notes.get("w8a8", "").startswith(
+                        "M >= 64 (w4a8-min-m, run-time branch)") and
+                        notes.get("w4a16", "").startswith(
+                            "M < 64 (w4a8-min-m, run-time branch)"),
+                        f"{label}: both buckets' launches, each reason "
+                        f"naming its bucket")
                 if label == "mlp-fp8-per-token":
                     c.check(all("per-token activation scale" in k["reason"]
                                 for k in chosen if k["choice"] == "fp8"),

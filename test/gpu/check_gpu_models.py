@@ -139,6 +139,15 @@ MODELS = {
                                 lambda rng, s: {"x": rng.standard_normal(
                                     (s[0], s[1], 32)).astype(np.float32)},
                                 None, 0.25, ((1, 1), (2, 5), (4, 33))),
+    # M buckets (--gpu-w4a8-min-m=64, per-channel int4): M = 1 and 10 run
+    # the W4A16 branch, M = 132 the W4A8 one (a run-time branch on M);
+    # bound as for the two kernels' own models.
+    "transformer-m-buckets": (["--scheme=w4a16",
+                               "--weight-granularity=per-channel",
+                               "--gpu-w4a8-min-m=64"],
+                              lambda rng, s: {"x": rng.standard_normal(
+                                  (s[0], s[1], 32)).astype(np.float32)},
+                              None, 0.25, ((1, 1), (2, 5), (4, 33))),
     "mlp-w8a8-generic": (["--scheme=w8a8",
                           "--calibration-table={work}/mlp-w8a8.json",
                           "--gpu-kernel=generic"],
@@ -220,6 +229,8 @@ def make_models(work):
         onnx.save_model(make_model.build_mlp(), paths[label])
     onnx.save_model(make_model.build_transformer(),
                     paths["transformer-w4a8-forced"])
+    onnx.save_model(make_model.build_transformer(),
+                    paths["transformer-m-buckets"])
     onnx.save_model(make_model.build_qdq(), paths["qdq-transformer"])
     from onnxruntime.quantization import QuantType, quantize_dynamic
     fmlp = os.path.join(work, "mlp-matmul.onnx")

@@ -123,6 +123,14 @@ static cl::opt<std::string> gpuKernel(
              "dynamic activations), w8a8-wgmma (sm_90: the warpgroup-MMA "
              "variant, not yet validated on hardware), generic"),
     cl::init("auto"), cl::cat(category));
+static cl::opt<int64_t> gpuW4A8MinM(
+    "gpu-w4a8-min-m",
+    cl::desc("GPU targets, --gpu-kernel=auto: per-channel int4 weight-only "
+             "matmuls with at least N rows (M) run as W4A8 on the int8 "
+             "kernel (activations quantized per token at run time), fewer "
+             "rows on the W4A16 kernel; a dynamic M is bucketed at run "
+             "time. 0 (default): W4A16 for every M"),
+    cl::value_desc("N"), cl::init(0), cl::cat(category));
 static cl::opt<std::string> cudaPath(
     "cuda-path",
     cl::desc("CUDA toolkit of GPU targets, holding bin/ptxas and "
@@ -456,6 +464,14 @@ int compile() {
   if (gpuKernel == "w8a8-wgmma" && target != "sm_90")
     return fail("--gpu-kernel=w8a8-wgmma needs --target sm_90 (warpgroup "
                 "MMA exists only on sm_90a parts: H100, H200)");
+  if (gpuW4A8MinM < 0)
+    return fail("--gpu-w4a8-min-m must be 0 (off) or a positive row count, "
+                "got " +
+                std::to_string(gpuW4A8MinM));
+  if (gpuW4A8MinM > 0 && (!gpu || gpuKernel != "auto"))
+    return fail("--gpu-w4a8-min-m applies to GPU targets with "
+                "--gpu-kernel=auto; add --target sm_80 (or sm_86, sm_89, "
+                "sm_90) and remove --gpu-kernel, or remove --gpu-w4a8-min-m");
   if (!gpu && gpuKernel != "auto")
     return fail("--gpu-kernel applies to GPU targets; add --target sm_80 "
                 "(or sm_86, sm_89, sm_90), or remove --gpu-kernel");
@@ -579,6 +595,7 @@ int compile() {
     gopts.linker = linker;
     gopts.optLevel = optLevel;
     gopts.kernel = gpuKernel;
+    gopts.w4a8MinM = gpuW4A8MinM;
     auto compiled = compileForCUDA(*module, gopts);
     if (!compiled)
       return fail(inputPath + ": " + llvm::toString(compiled.takeError()));

@@ -110,7 +110,14 @@ def QNNLowerToGPUPass : Pass<"qnn-lower-to-gpu", "::mlir::ModuleOp"> {
            "Kernel for every quantized matmul: auto (from the scheme and the "
            "target), or forced: w4a16, w8a8 (int4 weight-only matmuls become "
            "W4A8 with per-token dynamic activations), w8a8-wgmma (as w8a8 on "
-           "the sm_90a warpgroup-MMA kernel; chip sm_90), generic">
+           "the sm_90a warpgroup-MMA kernel; chip sm_90), generic">,
+    Option<"w4a8MinM", "w4a8-min-m", "int64_t", /*default=*/"0",
+           "With kernel=auto, the M bucket boundary of per-channel int4 "
+           "weight-only matmuls: with at least this many rows they run as "
+           "W4A8 on the int8 kernel (activations quantized per token at run "
+           "time), with fewer on the W4A16 kernel; decided at compile time "
+           "for a static M and by a run-time branch on M otherwise. 0 (the "
+           "default): W4A16 for every M">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",

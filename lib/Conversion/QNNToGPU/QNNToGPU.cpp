@@ -524,6 +524,16 @@ struct QNNLowerToGPUPass
       } else if (forced8) {
         if (failed(rewriteToW4A8(w)))
           return signalPassFailure();
+      } else if (w4a8MinM > 0) {
+        std::string whyNot = whyNotW4A8(w);
+        if (!whyNot.empty())
+          w->setAttr("qnn.choice_note",
+                     OpBuilder(w).getStringAttr(
+                         "W4A16 for every M: w4a8-min-m does not apply (" +
+                         whyNot + ")"));
+        if (failed(whyNot.empty() ? bucketByM(w, sms, kernels)
+                                  : lowerW4A16OrFallBack(w, sms, kernels)))
+          return signalPassFailure();
       } else if (succeeded(lower(w, sms, why))) {
         kernels.insert(elt);
         ++numW4A16;
@@ -659,6 +669,20 @@ struct QNNLowerToGPUPass
   /// weights taken by the 8-bit kernel. Fails with an error where the
   /// weight's scales are grouped or the activations are not f32.
   LogicalResult rewriteToW4A8(WeightOnlyMatMulOp w);
+
+  /// Why `w` cannot run as W4A8 on the int8 kernel ("" if it can:
+  /// per-channel scales, f32 activations, a constant weight, K % 16 == 0).
+  static std::string whyNotW4A8(WeightOnlyMatMulOp w);
+
+  /// w4a8-min-m: W4A8 for M >= w4a8MinM, W4A16 below; a static M decides
+  /// now, a dynamic one through an scf.if on the run-time row count whose
+  /// branches hold one lowering each.
+  LogicalResult bucketByM(WeightOnlyMatMulOp w, int64_t sms,
+                          llvm::SetVector<Type> &kernels);
+
+  /// Lowers `w` to the W4A16 kernel, or records the generic fallback.
+  LogicalResult lowerW4A16OrFallBack(WeightOnlyMatMulOp w, int64_t sms,
+                                     llvm::SetVector<Type> &kernels);
 
   /// Rewrites `d` into launches of the fused dynamic quantization kernels
   /// (DynQuantKernel.mlir): one per token, or partials + quantize per
@@ -965,6 +989,8 @@ LogicalResult QNNLowerToGPUPass::lower(WeightOnlyMatMulOp w, int64_t sms,
       "-way split-K for M <= " + std::to_string(16 * kMaxSplitMTiles) + " (" +
       std::to_string(nBlocks) + " column blocks, " + std::to_string(sms) +
       " SMs on " + chip + ")";
+  if (auto note = w->getAttrOfType<StringAttr>("qnn.choice_note"))
+    reason = note.str() + "; " + reason;
   emitLaunch(b, loc, w, w4a16KernelName(kElt), {idx(nBlocks), splitV, mTiles},
              128, stages * kStageBytes + 16, args,
              kElt.isBF16() ? "w4a16_bf16" : "w4a16", reason);
@@ -1472,16 +1498,106 @@ LogicalResult QNNLowerToGPUPass::rewriteToW4A8(WeightOnlyMatMulOp w) {
       b, loc, rType, dq.getOutput(), w.getWeight(), dq.getScale(),
       dq.getZeroPoint(), w.getScales(), w.getZeroPoints(), Value(), Value(),
       Value(), b.getStringAttr("none"));
+  auto note = w->getAttrOfType<StringAttr>("qnn.choice_note");
   q->setAttr("qnn.choice_note",
-             b.getStringAttr("W4A8 forced by kernel=w8a8 on an int4 "
-                             "weight-only matmul (activations quantized per "
-                             "token at run time)"));
+             note ? note
+                  : b.getStringAttr("W4A8 forced by kernel=w8a8 on an int4 "
+                                    "weight-only matmul (activations quantized "
+                                    "per token at run time)"));
   Value out = q.getResult();
   if (Value bias = w.getBias())
     out = AddOp::create(b, loc, rType, out, bias);
   w.getResult().replaceAllUsesWith(out);
   w.erase();
   return success();
+}
+
+std::string QNNLowerToGPUPass::whyNotW4A8(WeightOnlyMatMulOp w) {
+  auto xType = dyn_cast<RankedTensorType>(w.getInput().getType());
+  auto wType = cast<ShapedType>(w.getWeight().getType());
+  if (w.getGroupSize() != 0)
+    return "grouped weight scales";
+  if (!xType || xType.getRank() < 1 || !xType.getElementType().isF32())
+    return "activations that are not f32";
+  if (!constantOf(w.getWeight()) || wType.getRank() != 2)
+    return "not a constant [K, N] weight";
+  if (wType.getDimSize(0) % 16 != 0)
+    return "K is not a multiple of 16";
+  return "";
+}
+
+LogicalResult
+QNNLowerToGPUPass::lowerW4A16OrFallBack(WeightOnlyMatMulOp w, int64_t sms,
+                                        llvm::SetVector<Type> &kernels) {
+  std::string why;
+  Type elt = kernelElementType(w);
+  if (succeeded(lower(w, sms, why))) {
+    kernels.insert(elt);
+    ++numW4A16;
+    return success();
+  }
+  if (why.empty())
+    return failure();
+  fallBack(w, why);
+  return success();
+}
+
+LogicalResult QNNLowerToGPUPass::bucketByM(WeightOnlyMatMulOp w, int64_t sms,
+                                           llvm::SetVector<Type> &kernels) {
+  auto xType = cast<RankedTensorType>(w.getInput().getType());
+  auto bigNote = [&](StringRef how) {
+    return ("M >= " + Twine(w4a8MinM) + " (w4a8-min-m, " + how +
+            "): W4A8, the activations quantized per token at run time")
+        .str();
+  };
+  auto smallNote = [&](StringRef how) {
+    return ("M < " + Twine(w4a8MinM) + " (w4a8-min-m, " + how + ")").str();
+  };
+  // A static row count decides at compile time.
+  if (llvm::all_of(xType.getShape().drop_back(),
+                   [](int64_t d) { return !ShapedType::isDynamic(d); })) {
+    int64_t rows = 1;
+    for (int64_t d : xType.getShape().drop_back())
+      rows *= d;
+    std::string how = "M = " + std::to_string(rows);
+    OpBuilder b(w);
+    if (rows >= w4a8MinM) {
+      w->setAttr("qnn.choice_note", b.getStringAttr(bigNote(how)));
+      return rewriteToW4A8(w);
+    }
+    w->setAttr("qnn.choice_note", b.getStringAttr(smallNote(how)));
+    return lowerW4A16OrFallBack(w, sms, kernels);
+  }
+  // A dynamic one: both lowerings, behind a branch on the rows at run time.
+  OpBuilder b(w);
+  Location loc = w.getLoc();
+  Value rows = arith::ConstantIndexOp::create(b, loc, 1);
+  for (int64_t i = 0; i + 1 < xType.getRank(); ++i)
+    rows = arith::MulIOp::create(
+        b, loc, rows, tensor::DimOp::create(b, loc, w.getInput(), i));
+  Value big =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, rows,
+                            arith::ConstantIndexOp::create(b, loc, w4a8MinM));
+  Type rType = w.getResult().getType();
+  auto branch = scf::IfOp::create(b, loc, TypeRange{rType}, big,
+                                  /*withElseRegion=*/true);
+  auto cloneInto = [&](Block &block, const std::string &note) {
+    OpBuilder inner = OpBuilder::atBlockEnd(&block);
+    auto copy = cast<WeightOnlyMatMulOp>(inner.clone(*w));
+    copy->setAttr("qnn.choice_note", inner.getStringAttr(note));
+    scf::YieldOp::create(inner, loc, copy.getResult());
+    return copy;
+  };
+  WeightOnlyMatMulOp large =
+      cloneInto(branch.getThenRegion().front(), bigNote("run-time branch"));
+  WeightOnlyMatMulOp small =
+      cloneInto(branch.getElseRegion().front(), smallNote("run-time branch"));
+
+  w.getResult().replaceAllUsesWith(branch.getResult(0));
+  w.erase();
+  if (failed(rewriteToW4A8(large)))
+    return failure();
+  return lowerW4A16OrFallBack(small, sms, kernels);
 }
 
 LogicalResult QNNLowerToGPUPass::lowerDynamicQuantize(DynamicQuantizeOp d) {

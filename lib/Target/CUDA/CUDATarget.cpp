@@ -182,6 +182,7 @@ quantopt::lowerToGPUDialect(ModuleOp module,
   QNNLowerToGPUPassOptions gpuOptions;
   gpuOptions.chip = options.chip;
   gpuOptions.kernel = options.kernel;
+  gpuOptions.w4a8MinM = options.w4a8MinM;
   pm.addPass(createQNNLowerToGPUPass(gpuOptions));
   pm.nest<func::FuncOp>().addPass(qnn::createQNNEvaluateDequantizePass());
   QNNLowerToCPUPassOptions lowerOptions;

@@ -46,6 +46,9 @@ struct CUDACompileOptions {
   /// chip), or forced: "w4a16", "w8a8", "generic" (qnn-lower-to-gpu's
   /// kernel option).
   std::string kernel = "auto";
+  /// With kernel "auto": per-channel int4 weight-only matmuls with at least
+  /// this many rows run as W4A8 (0: never; qnn-lower-to-gpu's w4a8-min-m).
+  int64_t w4a8MinM = 0;
   /// When set, the module after kernel outlining (host function with
   /// gpu.launch_func, gpu.modules with gpu.func kernels) is printed here.
   std::string dumpGPUDialectPath;
