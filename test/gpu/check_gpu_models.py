@@ -83,15 +83,25 @@ def w4_f16_tol(ref):
 
 
 # label -> (flags, {input: shape builder}, tolerance or None, rel-RMS bound)
+def mlp_input(rng, rows):
+    return {"input": rng.standard_normal((rows, 64)).astype(np.float32)}
+
+
+def transformer_input(rng, shape):
+    return {"x": rng.standard_normal((shape[0], shape[1], 32)).astype(
+        np.float32)}
+
+
+def fp8_tol(ref):
+    return 1e-2 * float(np.max(np.abs(ref)))
+
+
 MODELS = {
-    "mlp": ([], lambda rng, s: {"input": rng.standard_normal(
-        (s, 64)).astype(np.float32)}, float_tol, None, (1, 3, 17, 64)),
-    "transformer": ([], lambda rng, s: {"x": rng.standard_normal(
-        (s[0], s[1], 32)).astype(np.float32)}, float_tol, None,
+    "mlp": ([], mlp_input, float_tol, None, (1, 3, 17, 64)),
+    "transformer": ([], transformer_input, float_tol, None,
         ((1, 1), (2, 5), (4, 33))),
     "transformer-w4a16": (["--scheme=w4a16", "--group-size=32"],
-                          lambda rng, s: {"x": rng.standard_normal(
-                              (s[0], s[1], 32)).astype(np.float32)},
+                          transformer_input,
                           None, 0.25, ((1, 1), (2, 5))),
     "matmulnbits": ([], lambda rng, s: {"A": rng.standard_normal(
         (s[0], s[1], 256)).astype(np.float32)}, w4_tol, None,
@@ -106,8 +116,7 @@ MODELS = {
     # the f32 epilogue order are the same, so only the softmax's polynomial
     # exp differs: float_tol.
     "mlp-w8a8": (["--scheme=w8a8", "--calibration-table={work}/mlp-w8a8.json"],
-                 lambda rng, s: {"input": rng.standard_normal(
-                     (s, 64)).astype(np.float32)}, float_tol, None,
+                 mlp_input, float_tol, None,
                  (1, 3, 17, 64, 300)),
     # W8A8 without calibration: the fused dynamic quantization kernels (per
     # tensor, per token) feed the int8 kernel. Reference: the CPU bundle of
@@ -115,13 +124,11 @@ MODELS = {
     # arithmetic (min/max are exact in any order, IEEE division, round half
     # to even): float_tol, as for mlp-w8a8.
     "mlp-w8a8-dynamic": (["--scheme=w8a8", "--activation-mode=dynamic"],
-                         lambda rng, s: {"input": rng.standard_normal(
-                             (s, 64)).astype(np.float32)}, float_tol, None,
+                         mlp_input, float_tol, None,
                          (1, 5, 64, 300, 3000)),
     "mlp-w8a8-per-token": (["--scheme=w8a8", "--activation-mode=dynamic",
                             "--activation-granularity=per-token"],
-                           lambda rng, s: {"input": rng.standard_normal(
-                               (s, 64)).astype(np.float32)}, float_tol, None,
+                           mlp_input, float_tol, None,
                            (1, 5, 64, 300)),
     # onnxruntime quantize_dynamic (DynamicQuantizeLinear + MatMulInteger,
     # per-tensor weights): reference the CPU bundle (checked against
@@ -135,24 +142,19 @@ MODELS = {
     # the CPU bundle's arithmetic, float_tol.
     "transformer-w4a8-forced": (["--scheme=w4a16",
                                  "--weight-granularity=per-channel",
-                                 "--gpu-kernel=w8a8"],
-                                lambda rng, s: {"x": rng.standard_normal(
-                                    (s[0], s[1], 32)).astype(np.float32)},
+                                 "--gpu-kernel=w8a8"], transformer_input,
                                 None, 0.25, ((1, 1), (2, 5), (4, 33))),
     # M buckets (--gpu-w4a8-min-m=64, per-channel int4): M = 1 and 10 run
     # the W4A16 branch, M = 132 the W4A8 one (a run-time branch on M);
     # bound as for the two kernels' own models.
     "transformer-m-buckets": (["--scheme=w4a16",
                                "--weight-granularity=per-channel",
-                               "--gpu-w4a8-min-m=64"],
-                              lambda rng, s: {"x": rng.standard_normal(
-                                  (s[0], s[1], 32)).astype(np.float32)},
+                               "--gpu-w4a8-min-m=64"], transformer_input,
                               None, 0.25, ((1, 1), (2, 5), (4, 33))),
     "mlp-w8a8-generic": (["--scheme=w8a8",
                           "--calibration-table={work}/mlp-w8a8.json",
                           "--gpu-kernel=generic"],
-                         lambda rng, s: {"input": rng.standard_normal(
-                             (s, 64)).astype(np.float32)}, float_tol, None,
+                         mlp_input, float_tol, None,
                          (1, 17, 300)),
     # fp8 (static; sm_89/sm_90: the fp8 tensor-core kernel). Reference:
     # the CPU bundle (same e4m3 activations and weights, f32 products
@@ -160,41 +162,30 @@ MODELS = {
     # keeps fewer than f32's bits): 1e-2 * max|ref|, a loose bound against
     # a broken kernel (a wrong fragment gives errors of order max|ref|).
     "mlp-fp8": (["--scheme=fp8", "--calibration-table={work}/mlp-fp8.json"],
-                lambda rng, s: {"input": rng.standard_normal(
-                    (s, 64)).astype(np.float32)},
-                lambda ref: 1e-2 * float(np.max(np.abs(ref))), None,
-                (1, 17, 300)),
+                mlp_input, fp8_tol, None, (1, 17, 300)),
     # fp8 with dynamic activations (no calibration): the fused e4m3
     # quantization kernels (per tensor; per token, whose scales the fp8
     # kernel applies per row) feed the fp8 kernel on sm_89/sm_90. Reference
     # and tolerance as for mlp-fp8 (the quantization itself is exact:
     # gpu-dynq-kernel).
     "mlp-fp8-dynamic": (["--scheme=fp8", "--activation-mode=dynamic"],
-                        lambda rng, s: {"input": rng.standard_normal(
-                            (s, 64)).astype(np.float32)},
-                        lambda ref: 1e-2 * float(np.max(np.abs(ref))), None,
-                        (1, 17, 300)),
+                        mlp_input, fp8_tol, None, (1, 17, 300)),
     "mlp-fp8-per-token": (["--scheme=fp8", "--activation-mode=dynamic",
                            "--activation-granularity=per-token"],
-                          lambda rng, s: {"input": rng.standard_normal(
-                              (s, 64)).astype(np.float32)},
-                          lambda ref: 1e-2 * float(np.max(np.abs(ref))),
-                          None, (1, 17, 300)),
+                          mlp_input, fp8_tol, None, (1, 17, 300)),
     # The sm_90a warpgroup-MMA variant of the int8 kernel (forced; only
     # with --target sm_90): the same integer result and epilogue as the
     # CPU bundle, float_tol as for mlp-w8a8.
     "mlp-w8a8-wgmma": (["--scheme=w8a8", "--activation-mode=dynamic",
                         "--gpu-kernel=w8a8-wgmma"],
-                       lambda rng, s: {"input": rng.standard_normal(
-                           (s, 64)).astype(np.float32)}, float_tol, None,
+                       mlp_input, float_tol, None,
                        (1, 5, 64, 300, 3000)),
     # onnxruntime quantize_static transformer (QDQ int8; the CPU backend is
     # bit-exact with onnxruntime on it). On the GPU the integer matmuls are
     # exact, but softmax / layer norm / gelu use other f32 code (polynomial
     # exp/erf, another summation order), which can move a requantized
     # activation by one step: relative RMS error vs onnxruntime <= 0.02.
-    "qdq-transformer": ([], lambda rng, s: {"x": rng.standard_normal(
-        (s[0], s[1], 32)).astype(np.float32)}, None, 0.02,
+    "qdq-transformer": ([], transformer_input, None, 0.02,
         ((1, 8), (2, 5))),
 }
 
