@@ -61,6 +61,20 @@ class Driver:
                     "cuDeviceGetName")
         return buf.value.decode()
 
+    def driver_version(self):
+        """The driver's CUDA version, e.g. "13.0"."""
+        v = ctypes.c_int()
+        self._check(self.lib.cuDriverGetVersion(ctypes.byref(v)),
+                    "cuDriverGetVersion")
+        return f"{v.value // 1000}.{v.value % 1000 // 10}"
+
+    def describe(self):
+        """Device, driver CUDA version and UTC date, for result headers."""
+        import datetime
+        now = datetime.datetime.now(datetime.timezone.utc)
+        return (f"device: {self.name()}; driver CUDA "
+                f"{self.driver_version()}; date: {now:%Y-%m-%d %H:%M} UTC")
+
     def sm_count(self):
         v = ctypes.c_int()
         # CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16
