@@ -17,13 +17,13 @@
      broken lowering, which gives errors of order 1).
   3. The fp8 scheme with dynamic activations (--activation-mode=dynamic,
      per tensor and per token) on one MatMul: the run-time scale is
-     max|x| / 448 (1 for an all-zero range) over the tensor or each row.
+     max|x| / 448 (1 where that is 0) over the tensor or each row.
      Reference: numpy computes those scales and the weight's (max|column|
      / 448) in f32, onnxruntime converts x / scale and w / scale to e4m3
      (QuantizeLinear saturate=1, scale 1) and back, and float64 numpy
      multiplies. Rows cover an all-zero row, a row whose max is 448
-     (scale 1) holding exact ties of the e4m3 grid, subnormals and a
-     1e30 : 1e-30 spread. Tolerance 1e-5 * (|x_q| @ |w_q|) per output:
+     (scale 1) holding exact ties of the e4m3 grid, subnormals, a row
+     whose max / 448 underflows to 0, and a 1e30 : 1e-30 spread. Tolerance 1e-5 * (|x_q| @ |w_q|) per output:
      f32 accumulation over K = 64 (< 64 * 2^-24 relative); one e4m3
      rounding step of one element moves an output by about 2^-4 of one
      of its 64 terms, far above it. Then the per-token MLP against the
@@ -130,6 +130,9 @@ def dynamic_inputs(rng, k):
     x[3, 5] = 1e-30
     x[4] *= 1e-3
     x[5, ::2] = 2 ** -9 * 448 / 2 ** 7
+    # max|x| / 448 underflows to 0 (subnormal inputs): scale 1, bytes 0.
+    x[6] = 1e-44
+    x[6, ::3] = -1e-45
     return x
 
 
@@ -147,8 +150,8 @@ def check_dynamic(c, args, work, rng):
     for gran in ("per-tensor", "per-token"):
         amax = (np.max(np.abs(x), axis=1, keepdims=True) if gran == "per-token"
                 else np.max(np.abs(x)).reshape(1, 1))
-        sx = np.where(amax == 0, np.float32(1),
-                      amax / np.float32(448)).astype(np.float32)
+        sx = (amax / np.float32(448)).astype(np.float32)
+        sx = np.where(sx == 0, np.float32(1), sx).astype(np.float32)
         xq = ort_e4m3(work, x / sx) * sx
         ref = xq.astype(np.float64) @ wq.astype(np.float64)
         tol = 1e-5 * (np.abs(xq).astype(np.float64) @

@@ -1926,9 +1926,9 @@ LogicalResult Lowerer::lowerDynamicQuantize(DynamicQuantizeOp d) {
   AffineMap id = b.getMultiDimIdentityMap(rank);
   AffineMap red = droppedMap(b, rank, dims);
   if (d.getE4m3()) {
-    // Symmetric e4m3: scale = max|x| / 448 (1 for an all-zero range), zero
-    // point 0, q = e4m3(x / scale) saturating. NaN propagates through
-    // maximumf into the scale, as in the GPU kernel.
+    // Symmetric e4m3: scale = max|x| / 448, 1 where that is 0 (an all-zero
+    // or all-tiny range), zero point 0, q = e4m3(x / scale) saturating. NaN
+    // propagates through maximumf into the scale, as in the GPU kernel.
     Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
     Value amax = reduce(b, loc, x, dims, zero,
                         [](OpBuilder &nb, Location l, Value acc, Value v) {
@@ -1941,11 +1941,10 @@ LogicalResult Lowerer::lowerDynamicQuantize(DynamicQuantizeOp d) {
         b, loc, rs, f32, ValueRange{amax}, {rid},
         [](OpBuilder &nb, Location l, ValueRange a) {
           Type f = nb.getF32Type();
-          Value isZero =
-              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, a[0],
-                                    scalarConstant(nb, l, f, 0));
           Value s =
               arith::DivFOp::create(nb, l, a[0], scalarConstant(nb, l, f, 448));
+          Value isZero = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ,
+                                               s, scalarConstant(nb, l, f, 0));
           return (Value)arith::SelectOp::create(nb, l, isZero,
                                                 scalarConstant(nb, l, f, 1), s);
         });
@@ -1953,12 +1952,18 @@ LogicalResult Lowerer::lowerDynamicQuantize(DynamicQuantizeOp d) {
                        [](OpBuilder &nb, Location l, ValueRange) {
                          return scalarConstant(nb, l, nb.getI8Type(), 0);
                        });
-    Value q = generic(b, loc, mixedSizes(b, loc, x), i8, ValueRange{x, scale},
-                      {id, red}, [](OpBuilder &nb, Location l, ValueRange a) {
-                        return encodeE4M3(
-                            nb, l, arith::DivFOp::create(nb, l, a[0], a[1]),
-                            /*saturate=*/true);
-                      });
+    // NaN as the canonical 0x7F whatever its sign, as the GPU's
+    // cvt.rn.satfinite (x86 makes inf / inf a negative NaN).
+    Value q =
+        generic(b, loc, mixedSizes(b, loc, x), i8, ValueRange{x, scale},
+                {id, red}, [](OpBuilder &nb, Location l, ValueRange a) {
+                  Value v = arith::DivFOp::create(nb, l, a[0], a[1]);
+                  Value isNaN = arith::CmpFOp::create(
+                      nb, l, arith::CmpFPredicate::UNO, v, v);
+                  return (Value)arith::SelectOp::create(
+                      nb, l, isNaN, scalarConstant(nb, l, nb.getI8Type(), 0x7F),
+                      encodeE4M3(nb, l, v, /*saturate=*/true));
+                });
     return done(ValueRange{q, reshapeTo(b, loc, scale, resultType(1), keep),
                            reshapeTo(b, loc, zp, resultType(2), keep)});
   }

@@ -8,8 +8,10 @@
 //   q     = uint8(clamp(round_half_even(x / scale) + zp, 0, 255))
 // float8 E4M3FN (the fp8 kernel's activations; sm_89+):
 //   amax  = max(0, -min x, max x)            (= max |x|)
-//   scale = amax == 0 ? 1 : amax / 448,  zp = 0
-//   q     = e4m3(x / scale), round to nearest even, saturating to +-448
+//   scale = amax / 448, or 1 where that is 0 (amax 0 or below 448 times
+//           the smallest subnormal), zp = 0
+//   q     = e4m3(x / scale), round to nearest even, saturating to +-448,
+//           NaN as 0x7F whatever its sign (cvt.rn.satfinite)
 // min/max propagate NaN like arith.minimumf/maximumf in the CPU lowering.
 //
 // Per token: one 256-thread block per row (qgpu_dynq_rows@SUFFIX@); it
@@ -123,7 +125,7 @@ gpu.module @quantopt_kernels {
     %a0 = arith.maximumf %neg, %mx : f32
     %amax = arith.maximumf %a0, %z : f32
     %s = arith.divf %amax, %c448 : f32
-    %isZero = arith.cmpf oeq, %amax, %z : f32
+    %isZero = arith.cmpf oeq, %s, %z : f32
     %scale = arith.select %isZero, %one, %s : f32
     return %scale, %zb, %z : f32, i8, f32
   }

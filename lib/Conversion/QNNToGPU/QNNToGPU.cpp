@@ -476,6 +476,12 @@ struct QNNLowerToGPUPass
           << kernel << "' (expected auto, w4a16, w8a8, w8a8-wgmma or generic)";
       return signalPassFailure();
     }
+    if (w4a8MinM < 0 || (w4a8MinM > 0 && kernel != "auto")) {
+      module.emitError("qnn-lower-to-gpu: w4a8-min-m must be 0 (off) or a "
+                       "positive row count with kernel=auto, got ")
+          << static_cast<int64_t>(w4a8MinM) << " with kernel=" << kernel;
+      return signalPassFailure();
+    }
     bool wgmma = kernel == "w8a8-wgmma";
     if (wgmma && chip != "sm_90") {
       module.emitError("qnn-lower-to-gpu: kernel=w8a8-wgmma needs chip sm_90 "
@@ -1290,8 +1296,13 @@ LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
   }
   // Scales: activations per tensor; the weight per tensor or per output
   // column (axis 1); zero points absent or zero; no blocks.
-  auto count = [](Value v) {
-    return v ? cast<ShapedType>(v.getType()).getNumElements() : 0;
+  // Elements of a scale; -1 when its shape is not static (a run-time
+  // per-token scale).
+  auto count = [](Value v) -> int64_t {
+    if (!v)
+      return 0;
+    auto t = cast<ShapedType>(v.getType());
+    return t.hasStaticShape() ? t.getNumElements() : -1;
   };
   auto zeroOrAbsent = [](Value zp) {
     if (!zp)
@@ -1309,12 +1320,16 @@ LogicalResult QNNLowerToGPUPass::lowerFP8(MatMulOp m, std::string &why) {
   // ([..., 1], as qnn.dynamic_quantize per_token leaves it); the kernel
   // reads it per output row.
   int64_t aRank = aType.getRank();
-  bool aPerRow =
-      a.getBlockSize() != 0 && a.getBlockSize() == K &&
-      aType.getDimSize(aRank - 1) == K &&
-      (a.getAxis() == aRank - 1 || a.getAxis() == -1) && a.getScale() &&
-      cast<ShapedType>(a.getScale().getType()).getRank() == aRank &&
-      cast<ShapedType>(a.getScale().getType()).getDimSize(aRank - 1) == 1;
+  // Its leading dimensions must be the activations' (equal, or both
+  // dynamic as when both come from the same tensor), so that the kernel's
+  // per-row read stays inside it.
+  auto sType = a.getScale() ? dyn_cast<RankedTensorType>(a.getScale().getType())
+                            : nullptr;
+  bool aPerRow = a.getBlockSize() != 0 && a.getBlockSize() == K &&
+                 aType.getDimSize(aRank - 1) == K &&
+                 (a.getAxis() == aRank - 1 || a.getAxis() == -1) && sType &&
+                 sType.getRank() == aRank && sType.getDimSize(aRank - 1) == 1 &&
+                 sType.getShape().drop_back() == aType.getShape().drop_back();
   if (!a.getScale() || (count(a.getScale()) != 1 && !aPerRow) ||
       !w.getScale() ||
       (count(w.getScale()) != 1 && !(wPerCol && w.getAxis() == 1)) ||

@@ -57,25 +57,28 @@ func.func @constant() -> tensor<3xf32> {
 }
 
 // Dynamic e4m3 per token: each row's max |x| (maximumf from 0, so NaN
-// propagates and an empty row gives 0), the scale max / 448 or 1 where the
-// max is 0, zero points 0, and the saturating encoding of x / scale.
+// propagates and an empty row gives 0), the scale max / 448 or 1 where that
+// is 0, zero points 0, and the saturating encoding of x / scale with NaN as
+// the canonical 0x7F (127).
 // CHECK-LABEL: func.func @dynamic_per_token(
 // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
 // CHECK: math.absf
 // CHECK: arith.maximumf
 // CHECK: } -> tensor<?xf32>
 // CHECK: linalg.generic
-// CHECK: arith.cmpf oeq
-// CHECK: arith.divf %{{.*}}, %{{.*}} : f32
+// CHECK: %[[S:.*]] = arith.divf %{{.*}}, %{{.*}} : f32
+// CHECK: arith.cmpf oeq, %[[S]], %{{.*}} : f32
 // CHECK: arith.select
 // CHECK: } -> tensor<?xf32>
 // CHECK: linalg.generic
 // CHECK: arith.constant 0 : i8
 // CHECK: } -> tensor<?xi8>
 // CHECK: linalg.generic
-// CHECK: arith.divf
+// CHECK: %[[V:.*]] = arith.divf
+// CHECK: arith.cmpf uno, %[[V]], %[[V]] : f32
 // CHECK: arith.minimumf %{{.*}}, %{{.*}} : f32
 // CHECK: math.roundeven
+// CHECK: arith.select %{{.*}}, %c127_i8, %{{.*}} : i8
 // CHECK: } -> tensor<?x8xi8>
 // CHECK: tensor.reshape %{{.*}}(%{{.*}}) : (tensor<?xf32>, tensor<2xindex>) -> tensor<?x1xf32>
 func.func @dynamic_per_token(%x: tensor<?x8xf32>) -> (tensor<?x8xf8E4M3FN>, tensor<?x1xf32>, tensor<?x1xf8E4M3FN>) {

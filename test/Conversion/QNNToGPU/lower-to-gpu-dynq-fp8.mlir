@@ -2,7 +2,7 @@
 // (the fp8 scheme with activation-mode=dynamic). qnn.dynamic_quantize
 // {e4m3} becomes one fused kernel that computes each row's (per token) or
 // the tensor's (per tensor: block partials, then every block folds them)
-// absmax, the scale (absmax / 448, 1 for an all-zero range) and the e4m3
+// absmax, the scale (absmax / 448, 1 where that is 0) and the e4m3
 // bytes (cvt.rn.satfinite: round to nearest even, saturating as ONNX
 // QuantizeLinear with saturate). The fp8 tensor-core kernel then takes the
 // per-token scales by address and applies them per output row (aPerRow = 1).
@@ -70,6 +70,19 @@ func.func @blocked_not_per_row(%x: tensor<?x64xf8E4M3FN>, %s: tensor<?x2xf32>) -
   return %y : tensor<?x96xf32>
 }
 
+// A single static scale blocked along K on a dynamic number of rows is
+// not one scale per row (the kernel would read past it): generic.
+// CHECK-LABEL: func.func @static_scale_dynamic_rows(
+// CHECK: qnn.matmul {{.*}}qnn.gpu_fallback = "fp8 scales the kernel does not take
+func.func @static_scale_dynamic_rows(%x: tensor<?x64xf8E4M3FN>, %s: tensor<1x1xf32>) -> tensor<?x96xf32> {
+  %a = qnn.dequantize %x, %s {axis = 1 : i64, block_size = 64 : i64} : (tensor<?x64xf8E4M3FN>, tensor<1x1xf32>) -> tensor<?x64xf32>
+  %w = qnn.constant dense<1.5> : tensor<64x96xf8E4M3FN>
+  %sw = qnn.constant dense<0.25> : tensor<f32>
+  %wd = qnn.dequantize %w, %sw : (tensor<64x96xf8E4M3FN>, tensor<f32>) -> tensor<64x96xf32>
+  %y = qnn.matmul %a, %wd : (tensor<?x64xf32>, tensor<64x96xf32>) -> tensor<?x96xf32> loc("fc4")
+  return %y : tensor<?x96xf32>
+}
+
 // CHECK: gpu.module @quantopt_kernels
 // CHECK-DAG: gpu.func @qgpu_dynq_rows_e4m3(
 // CHECK-DAG: gpu.func @qgpu_dynq_partials(
@@ -89,7 +102,8 @@ func.func @blocked_not_per_row(%x: tensor<?x64xf8E4M3FN>, %s: tensor<?x2xf32>) -
 // PTX: max.NaN.f32
 // PTX: neg.f32
 // PTX: max.NaN.f32 {{.*}}, 0f00000000;
-// PTX: div.rn.f32 {{.*}}, 0f43E00000;
+// PTX: div.rn.f32 %[[S:r[0-9]+]], {{.*}}, 0f43E00000;
+// PTX: setp.eq.f32 {{.*}}, %[[S]], 0f00000000;
 // PTX: div.rn.f32
 // PTX: cvt.rn.satfinite.e4m3x2.f32
 // PTX: st.global.b8

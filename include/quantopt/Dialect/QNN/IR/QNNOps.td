@@ -425,10 +425,11 @@ def QNN_DynamicQuantizeOp : QNN_InferredOp<"dynamic_quantize"> {
     `output = saturate(round_half_to_even(x / scale) + zero_point)`.
 
     float8 E4M3FN (`e4m3`, symmetric, absmax):
-    `scale = max(|x|) / 448`, or 1 when `max(|x|)` is 0 (so that an
-    all-zero row quantizes to zeros, not NaN), `zero_point = 0`,
-    `output = e4m3(x / scale)` rounded to nearest even and saturating to
-    +-448, as ONNX QuantizeLinear to float8 with `saturate`.
+    `scale = max(|x|) / 448`, or 1 where that is 0 (an all-zero row, or
+    one so small that the division underflows, quantizes to zeros, not
+    NaN), `zero_point = 0`, `output = e4m3(x / scale)` rounded to nearest
+    even and saturating to +-448, as ONNX QuantizeLinear to float8 with
+    `saturate`; NaN becomes the canonical 0x7F whatever its sign.
 
     Per tensor (ONNX DynamicQuantizeLinear) the range runs over the whole
     tensor and `scale`/`zero_point` are scalars. With `per_token` it runs
