@@ -180,6 +180,11 @@ gpu.module @quantopt_kernels {
           %n = nvvm.wgmma.mma_async %descA, %descB, %a, #nvvm.shape<m = 64, n = 128, k = 32>, D[<s32>, <one>, <wrapped>], A[<@ATYPE@>, <one>, <row>], B[<s8>, <one>, <col>] : @ACC_STRUCT@ -> @ACC_STRUCT@
           scf.yield %n : @ACC_STRUCT@
         } {qgpu.unroll}
+        // wait_group 0 here is what makes refilling stage it % STAGES after
+        // the next barrier safe: no wgmma of this iteration still reads
+        // shared memory then. Waiting for fewer (to overlap the MMAs with
+        // the next iteration) needs the prefetch distance cut to STAGES - 2
+        // first, or a cp.async would overwrite a tile an MMA is reading.
         nvvm.wgmma.commit.group.sync.aligned
         nvvm.wgmma.wait.group.sync.aligned 0
         scf.yield %r : @ACC_STRUCT@
