@@ -53,6 +53,8 @@ def parse_args():
                     help="launch once on this shape (for profilers) and exit")
     ap.add_argument("--split-mult", default="4",
                     help="comma-separated blocks-per-SM targets to time")
+    ap.add_argument("--bench-m", default="1,4,16,64",
+                    help="comma-separated M values --bench times")
     return ap.parse_args()
 
 
@@ -237,11 +239,12 @@ def cupy_main(args):
 
     if args.bench:
         mults = [int(m) for m in args.split_mult.split(",")]
-        bench(cp, fn, launch, prepare, sms, args.out, mults)
+        bench(cp, fn, launch, prepare, sms, args.out, mults,
+              [int(m) for m in args.bench_m.split(",")])
     return 0
 
 
-def bench(cp, fn, launch, prepare, sms, out_path, mults):
+def bench(cp, fn, launch, prepare, sms, out_path, mults, ms):
     """Our kernel vs cuBLAS fp16 GEMM (cupy.matmul) in this process; L2
     flushed before every timed launch by reading (not writing: dirty lines
     would be written back during the timed kernel) a 256 MiB buffer; median
@@ -274,7 +277,7 @@ def bench(cp, fn, launch, prepare, sms, out_path, mults):
     print(f"device-to-device copy: {bw / 1e9:.0f} GB/s (read + write)")
     for (N, K) in shapes:
         u, scales, zero, b, w_d, s_d = prepare(K, N, 128, True, False, False)
-        for M in (1, 4, 16, 64):
+        for M in ms:
             a = cp.asarray(np.random.default_rng(0).standard_normal((M, K)),
                            dtype=cp.float16)
             kp, np_ = L.padded(K, N)
@@ -294,7 +297,7 @@ def bench(cp, fn, launch, prepare, sms, out_path, mults):
             gbs = wbytes / (t_ours * 1e-3) / 1e9
             rows.append((N, K, M, t_ours, t_cublas, t_cublas / t_ours, gbs,
                          gbs * 1e9 / bw))
-            print(f"N={N:6d} K={K:6d} M={M:3d}: ours {t_ours*1e3:8.1f} us  "
+            print(f"N={N:6d} K={K:6d} M={M:5d}: ours {t_ours*1e3:8.1f} us  "
                   f"cuBLAS fp16 {t_cublas*1e3:8.1f} us  speedup "
                   f"{t_cublas/t_ours:5.2f}x  weights {gbs:6.0f} GB/s "
                   f"({100*gbs*1e9/bw:4.0f}% of copy)")
