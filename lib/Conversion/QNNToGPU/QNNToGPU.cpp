@@ -523,31 +523,25 @@ struct QNNLowerToGPUPass
     module.walk([&](WeightOnlyMatMulOp w) { ops.push_back(w); });
     llvm::SetVector<Type> kernels;
     for (WeightOnlyMatMulOp w : ops) {
-      std::string why;
-      Type elt = kernelElementType(w);
       if (kernel == "generic") {
         fallBack(w, "forced by kernel=generic");
-      } else if (forced8) {
+        continue;
+      }
+      if (forced8) {
         if (failed(rewriteToW4A8(w)))
           return signalPassFailure();
-      } else if (w4a8MinM > 0) {
-        std::string whyNot = whyNotW4A8(w);
-        if (!whyNot.empty())
-          w->setAttr("qnn.choice_note",
-                     OpBuilder(w).getStringAttr(
-                         "W4A16 for every M: w4a8-min-m does not apply (" +
-                         whyNot + ")"));
-        if (failed(whyNot.empty() ? bucketByM(w, sms, kernels)
-                                  : lowerW4A16OrFallBack(w, sms, kernels)))
-          return signalPassFailure();
-      } else if (succeeded(lower(w, sms, why))) {
-        kernels.insert(elt);
-        ++numW4A16;
-      } else if (!why.empty()) {
-        fallBack(w, why);
-      } else {
-        return signalPassFailure();
+        continue;
       }
+      std::string whyNot = w4a8MinM > 0 ? whyNotW4A8(w) : "";
+      if (w4a8MinM > 0 && !whyNot.empty())
+        w->setAttr("qnn.choice_note",
+                   OpBuilder(w).getStringAttr(
+                       "W4A16 for every M: w4a8-min-m does not apply (" +
+                       whyNot + ")"));
+      if (failed(w4a8MinM > 0 && whyNot.empty()
+                     ? bucketByM(w, sms, kernels)
+                     : lowerW4A16OrFallBack(w, sms, kernels)))
+        return signalPassFailure();
     }
     SmallVector<QuantizedMatMulOp> qops;
     module.walk([&](QuantizedMatMulOp q) { qops.push_back(q); });
