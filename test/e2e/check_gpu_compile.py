@@ -132,11 +132,15 @@ def main():
 
     # W8A8 without calibration: the fused dynamic quantization kernels
     # (per tensor and per token) feed the int8 tensor-core kernel.
-    models.append(("mlp-w8a8-dynamic", mlp,
-                   ["--scheme=w8a8", "--activation-mode=dynamic"]))
-    models.append(("mlp-w8a8-per-token", mlp,
-                   ["--scheme=w8a8", "--activation-mode=dynamic",
-                    "--activation-granularity=per-token"]))
+    def dynamic_mlps(scheme):
+        """The MLP with run-time activation scales, per tensor and per
+        token."""
+        flags = [f"--scheme={scheme}", "--activation-mode=dynamic"]
+        return [(f"mlp-{scheme}-dynamic", mlp, flags),
+                (f"mlp-{scheme}-per-token", mlp,
+                 flags + ["--activation-granularity=per-token"])]
+
+    models += dynamic_mlps("w8a8")
     # onnxruntime's quantize_dynamic with per-tensor weights: the run-time
     # scale times the weight scale is a 0-d op, a one-thread kernel.
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -169,11 +173,7 @@ def main():
     # fp8 without calibration: the fused e4m3 quantization kernels feed
     # the fp8 kernel on sm_90 (per token: one quantization kernel per
     # layer); on sm_80 all of it is generic.
-    models.append(("mlp-fp8-dynamic", mlp,
-                   ["--scheme=fp8", "--activation-mode=dynamic"]))
-    models.append(("mlp-fp8-per-token", mlp,
-                   ["--scheme=fp8", "--activation-mode=dynamic",
-                    "--activation-granularity=per-token"]))
+    models += dynamic_mlps("fp8")
 
     # The sm_90a warpgroup-MMA variant, forced (sm_90 only).
     models.append(("mlp-w8a8-wgmma", mlp,

@@ -702,6 +702,24 @@ struct Lowerer {
   void qdqOperands(Value x, const QParams &p, int64_t rank,
                    SmallVectorImpl<Value> &inputs,
                    SmallVectorImpl<AffineMap> &maps);
+  /// qdqOperands of a qnn.quantize / qnn.dequantize `op` (lowered operands:
+  /// x, then its optional scale and zero point) whose parameters have the
+  /// type `quantElement`: whether a zero point is among the inputs, or
+  /// failure for an unsupported quantized type.
+  template <typename OpT>
+  FailureOr<bool> qdqInputs(OpT op, Type quantElement, int64_t rank,
+                            SmallVectorImpl<Value> &inputs,
+                            SmallVectorImpl<AffineMap> &maps) {
+    unsigned next = 1;
+    Value scale = op.getScale() ? operands[next++] : Value();
+    Value zp = op.getZeroPoint() ? operands[next++] : Value();
+    FailureOr<QParams> p = quantParams(scale, zp, quantElement, op.getAxis(),
+                                       op.getBlockSize(), rank);
+    if (failed(p))
+      return failure();
+    qdqOperands(operands[0], *p, rank, inputs, maps);
+    return (bool)p->zeroPoint;
+  }
 };
 
 LogicalResult Lowerer::lowerConstant(ConstantOp c) {
@@ -1793,12 +1811,10 @@ LogicalResult Lowerer::lowerQuantize(QuantizeOp q) {
     return fail("activation range is not calibrated: give calibration data "
                 "(quant-compile --calib-data) or use activation-mode=dynamic");
   int64_t rank = type.getRank();
-  unsigned next = 1;
-  Value scale = q.getScale() ? operands[next++] : Value();
-  Value zp = q.getZeroPoint() ? operands[next++] : Value();
-  FailureOr<QParams> p =
-      quantParams(scale, zp, origElt, q.getAxis(), q.getBlockSize(), rank);
-  if (failed(p))
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  FailureOr<bool> withZp = qdqInputs(q, origElt, rank, inputs, maps);
+  if (failed(withZp))
     return fail("unsupported quantized type");
   auto storage = cast<IntegerType>(storageOrig);
   bool isUnsigned = isUnsignedElement(origElt);
@@ -1811,10 +1827,7 @@ LogicalResult Lowerer::lowerQuantize(QuantizeOp q) {
   }
   if (!q.getSaturate())
     return fail("saturate=false is only defined for float8");
-  SmallVector<Value> inputs;
-  SmallVector<AffineMap> maps;
-  qdqOperands(operands[0], *p, rank, inputs, maps);
-  bool hasZp = (bool)p->zeroPoint;
+  bool hasZp = *withZp;
   Type elt = type.getElementType();
   return done(ValueRange{
       generic(b, loc, mixedSizes(b, loc, operands[0]), elt, inputs, maps,
@@ -1829,18 +1842,13 @@ LogicalResult Lowerer::lowerQuantize(QuantizeOp q) {
 LogicalResult Lowerer::lowerQuantizeE4M3(QuantizeOp q) {
   auto type = resultType();
   int64_t rank = type.getRank();
-  unsigned next = 1;
-  Value scale = q.getScale() ? operands[next++] : Value();
-  Value zp = q.getZeroPoint() ? operands[next++] : Value();
-  Type origElt = elementTypeOf(q.getOutput());
-  FailureOr<QParams> p =
-      quantParams(scale, zp, origElt, q.getAxis(), q.getBlockSize(), rank);
-  if (failed(p))
-    return fail("unsupported quantized type");
   SmallVector<Value> inputs;
   SmallVector<AffineMap> maps;
-  qdqOperands(operands[0], *p, rank, inputs, maps);
-  bool hasZp = (bool)p->zeroPoint;
+  FailureOr<bool> withZp =
+      qdqInputs(q, elementTypeOf(q.getOutput()), rank, inputs, maps);
+  if (failed(withZp))
+    return fail("unsupported quantized type");
+  bool hasZp = *withZp;
   bool saturate = q.getSaturate();
   // ONNX QuantizeLinear to float8: convert(x / scale + zero point), the
   // conversion rounding to nearest even and saturating (or, with
@@ -1869,18 +1877,13 @@ LogicalResult Lowerer::lowerDequantize(DequantizeOp d) {
     return fail("float8 E5M2 dequantization is not supported by the CPU "
                 "backend (E4M3FN is)");
   int64_t rank = type.getRank();
-  unsigned next = 1;
-  Value scale = d.getScale() ? operands[next++] : Value();
-  Value zp = d.getZeroPoint() ? operands[next++] : Value();
-  FailureOr<QParams> p =
-      quantParams(scale, zp, origElt, d.getAxis(), d.getBlockSize(), rank);
-  if (failed(p))
-    return fail("unsupported quantized type");
-  bool isUnsigned = isUnsignedElement(origElt);
   SmallVector<Value> inputs;
   SmallVector<AffineMap> maps;
-  qdqOperands(operands[0], *p, rank, inputs, maps);
-  bool hasZp = (bool)p->zeroPoint;
+  FailureOr<bool> withZp = qdqInputs(d, origElt, rank, inputs, maps);
+  if (failed(withZp))
+    return fail("unsupported quantized type");
+  bool isUnsigned = isUnsignedElement(origElt);
+  bool hasZp = *withZp;
   Type elt = type.getElementType();
   return done(ValueRange{generic(
       b, loc, mixedSizes(b, loc, operands[0]), elt, inputs, maps,
