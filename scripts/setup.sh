@@ -15,8 +15,13 @@ APT_PACKAGES=(
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   libprotobuf-dev protobuf-compiler libgtest-dev
   clang-format python3 python3-pip
+  clang-22 libclang-rt-22-dev
 )
-LLVM_PACKAGES=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools)
+# clang-22 and its sanitizer/libFuzzer runtimes build the sanitizer tree of
+# scripts/test.sh and scripts/fuzz.sh (Debian 12's clang-14 cannot parse
+# LLVM 22's headers); they come from the same suite as LLVM 22.
+LLVM_PACKAGES=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
+  clang-22 libclang-rt-22-dev)
 
 log() { echo "[setup] $*"; }
 
