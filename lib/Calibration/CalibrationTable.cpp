@@ -15,6 +15,7 @@
 #include "quantopt/Calibration/CalibrationTable.h"
 
 #include "NumberFormat.h"
+#include "quantopt/Support/BoundedJSON.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -107,12 +108,14 @@ Error quantopt::calibration::printCalibrationTable(
 }
 
 Error quantopt::calibration::writeCalibrationTable(
-    const CalibrationTable &table, StringRef path) {
+    const CalibrationTable &table, StringRef path, const InputSet &inputs,
+    StringRef flag) {
   // Verify first: with "-" a late error would leave half a table on stdout.
   if (Error err = verifyRanges(table))
     return err;
-  return writeToOutput(
-      path, [&](raw_ostream &os) { return printCalibrationTable(table, os); });
+  return writeOutputFile(path, flag, inputs, [&](raw_ostream &os) {
+    return printCalibrationTable(table, os);
+  });
 }
 
 //===----------------------------------------------------------------------===//
@@ -155,6 +158,12 @@ static Expected<TensorRange> readRange(StringRef key,
     std::optional<double> number = bound->getAsNumber();
     if (!number)
       return createStringError(formatv("{0}{1} must be a number, got {2}",
+                                       where, quoted(field), *bound)
+                                   .str());
+    // A literal too large for a double (1e999) parses as infinity.
+    if (!std::isfinite(*number))
+      return createStringError(formatv("{0}{1} must be a finite number, got "
+                                       "{2}",
                                        where, quoted(field), *bound)
                                    .str());
     bounds[i] = *number;
@@ -244,10 +253,9 @@ quantopt::calibration::parseCalibrationTable(StringRef text,
   auto withName = [&](Error err) {
     return createStringError(bufferName + ": " + toString(std::move(err)));
   };
-  Expected<json::Value> value = json::parse(text);
+  Expected<json::Value> value = parseBoundedJSON(text, "invalid JSON");
   if (!value)
-    return withName(
-        createStringError("invalid JSON: " + toString(value.takeError())));
+    return withName(value.takeError());
   Expected<CalibrationTable> table = tableFromJSON(*value);
   if (!table)
     return withName(table.takeError());
@@ -256,10 +264,9 @@ quantopt::calibration::parseCalibrationTable(StringRef text,
 
 Expected<CalibrationTable>
 quantopt::calibration::readCalibrationTable(StringRef path) {
-  ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
-      MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/true);
+  Expected<std::unique_ptr<MemoryBuffer>> buffer =
+      readRegularFile(path, "calibration table", kMaxTableFileBytes);
   if (!buffer)
-    return createStringError("cannot read calibration table '" + path +
-                             "': " + buffer.getError().message());
+    return buffer.takeError();
   return parseCalibrationTable((*buffer)->getBuffer(), path);
 }

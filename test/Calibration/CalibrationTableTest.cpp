@@ -154,7 +154,7 @@ TEST_F(TableFileTest, MissingFile) {
   Expected<CalibrationTable> read = readCalibrationTable(path("nope.json"));
   ASSERT_FALSE(static_cast<bool>(read));
   std::string message = toString(read.takeError());
-  EXPECT_NE(message.find("cannot read calibration table"), std::string::npos);
+  EXPECT_NE(message.find("cannot open calibration table"), std::string::npos);
   EXPECT_NE(message.find("nope.json"), std::string::npos);
 }
 
@@ -259,6 +259,11 @@ TEST(TableReadTest, Errors) {
       {withHeader(
            R"("method": "minmax", "tensors": {"a": {"min": 0, "max": null}})"),
        "t.json: tensor 'a': \"max\" must be a number, got null"},
+      // Too large for a double: it would parse as infinity (found by
+      // fuzzing; test/fuzz/calibration_table/regressions/infinite-max.json).
+      {withHeader(
+           R"("method": "minmax", "tensors": {"a": {"min": 0, "max": 1e999}})"),
+       "t.json: tensor 'a': \"max\" must be a finite number, got "},
       {withHeader(
            R"("method": "minmax", "tensors": {"a": {"min": 3, "max": 1}})"),
        "t.json: tensor 'a': min (3) is greater than max (1); swap them if "

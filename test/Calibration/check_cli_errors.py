@@ -172,7 +172,8 @@ def main():
                                        f"--input={key}={path}"],
                        f"'{path}' (tensor '{key}', batch 1): {message}")
 
-    npy_error("missing", None, "cannot open file: No such file or directory")
+    npy_error("missing", None, "cannot open the file '" + os.path.join(
+        args.work_dir, "missing.npy") + "': No such file or directory")
     npy_error("bad-magic", b"not a numpy file at all",
               "not a .npy file (it does not start with the magic string "
               "\\x93NUMPY)")
@@ -228,8 +229,9 @@ def main():
     # --- Output ------------------------------------------------------------
     unwritable = os.path.join(args.work_dir, "no-such-dir", "t.json")
     r.expect_error("unwritable-output", in_good,
-                   f"cannot write the table: '{unwritable}': No such file or "
-                   "directory", output=unwritable)
+                   f"-o '{unwritable}': the directory "
+                   f"'{os.path.dirname(unwritable)}' does not exist; create "
+                   "it first", output=unwritable)
 
     # --- Accepted inputs ---------------------------------------------------
     values = np.array([[-3.0, 0.5], [7.25, np.nan]], np.float32)

@@ -18,6 +18,8 @@
 
 #include "NpyReader.h"
 
+#include "quantopt/Support/FileSafety.h"
+
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -153,10 +155,10 @@ std::string formatShape(ArrayRef<int64_t> shape) {
 } // namespace
 
 Expected<NpyArray> quantopt::readNpyFloat32(StringRef path) {
-  ErrorOr<std::unique_ptr<MemoryBuffer>> file = MemoryBuffer::getFile(
-      path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  Expected<std::unique_ptr<MemoryBuffer>> file =
+      readRegularFile(path, "the file");
   if (!file)
-    return createStringError("cannot open file: " + file.getError().message());
+    return file.takeError();
   StringRef bytes = (*file)->getBuffer();
 
   static constexpr StringLiteral kMagic("\x93NUMPY");

@@ -160,6 +160,14 @@ int main(int argc, char **argv) {
   if (batches.empty())
     return fail("no inputs; pass --input KEY=FILE.npy once per batch");
 
+  // The table must not replace one of the arrays it is computed from.
+  InputSet inputFiles;
+  for (auto &[key, paths] : batches)
+    for (StringRef path : paths)
+      inputFiles.add(path, "--input");
+  if (Error err = inputFiles.checkOutput(outputFilename, "-o"))
+    return fail(toString(std::move(err)));
+
   CalibrationTable table;
   table.options = *options;
   for (auto &[key, paths] : batches) {
@@ -186,7 +194,7 @@ int main(int argc, char **argv) {
     table.tensors[key.str()] = *range;
   }
 
-  if (Error err = writeCalibrationTable(table, outputFilename))
+  if (Error err = writeCalibrationTable(table, outputFilename, inputFiles))
     return fail("cannot write the table: " + toString(std::move(err)));
   return 0;
 }

@@ -21,6 +21,8 @@
 #include "quantopt/Dialect/QNN/Transforms/Passes.h"
 #include "quantopt/Import/ONNX/ONNXImporter.h"
 #include "quantopt/Pipelines/Pipelines.h"
+#include "quantopt/Runtime/BundleFormat.h"
+#include "quantopt/Support/FileSafety.h"
 #include "quantopt/Target/CPU/BundleWriter.h"
 #include "quantopt/Target/CPU/CPUTarget.h"
 #include "quantopt/Target/CUDA/CUDATarget.h"
@@ -33,14 +35,19 @@
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Object/ELFObjectFile.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/WithColor.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/X86TargetParser.h"
 
+#include <cmath>
 #include <map>
 
 using namespace mlir;
@@ -200,6 +207,9 @@ bool needsCalibration(ModuleOp module) {
   return found;
 }
 
+/// Every file this compile reads; no output may replace one of them.
+InputSet inputFiles;
+
 /// One calibration sample: input name -> array.
 using Sample = std::map<std::string, NpyArray>;
 
@@ -221,6 +231,8 @@ llvm::Expected<std::vector<std::string>> listSamples(llvm::StringRef path) {
   if (ec)
     return makeError("cannot list '" + path + "': " + ec.message());
   llvm::sort(files);
+  for (const std::string &f : files)
+    inputFiles.add(f, "calibration sample");
   if (files.empty())
     return makeError("--calib-data '" + path +
                      "' holds no .npz or .npy files; write one sample per "
@@ -295,7 +307,15 @@ llvm::Error writeBundleFile(llvm::StringRef path,
   llvm::ArrayRef<uint8_t> so(
       reinterpret_cast<const uint8_t *>(sharedObject.data()),
       sharedObject.size());
-  return writeBundle(path, std::move(manifest), weights, so);
+  llvm::Expected<std::string> file =
+      serializeBundle(std::move(manifest), weights, so);
+  if (!file)
+    return file.takeError();
+  return writeOutputFile(path, "-o", inputFiles,
+                         [&](llvm::raw_ostream &os) -> llvm::Error {
+                           os << *file;
+                           return llvm::Error::success();
+                         });
 }
 
 llvm::Error runtimeError(llvm::StringRef what) {
@@ -435,6 +455,174 @@ calibrate(ModuleOp normalized, llvm::StringRef dataPath) {
   return table;
 }
 
+/// The linker's product must be an x86-64 ELF shared object exporting the
+/// manifest's entry symbol; anything else (say --linker=/bin/true, which
+/// writes nothing and exits 0) would make an unusable bundle.
+llvm::Error checkLinkedObject(llvm::StringRef bytes,
+                              const llvm::json::Object &manifest) {
+  std::string hint = "; check --linker '" + linker +
+                     "' (a C compiler driver such as cc, gcc or clang)";
+  if (bytes.empty())
+    return makeError("the linker produced an empty shared object" + hint);
+  auto object = llvm::object::ObjectFile::createObjectFile(
+      llvm::MemoryBufferRef(bytes, "native"));
+  if (!object)
+    return makeError("the linker's output is not an object file (" +
+                     llvm::toString(object.takeError()) + ")" + hint);
+  auto *elf = llvm::dyn_cast<llvm::object::ELF64LEObjectFile>(object->get());
+  if (!elf || elf->getArch() != llvm::Triple::x86_64 ||
+      elf->getELFFile().getHeader().e_type != llvm::ELF::ET_DYN)
+    return makeError("the linker's output is not an x86-64 ELF shared "
+                     "object" +
+                     hint);
+  llvm::StringRef entry =
+      manifest.getString("entry").value_or(bundle::kDefaultEntry);
+  for (const llvm::object::ELFSymbolRef &sym : elf->getDynamicSymbolIterators())
+    if (auto name = sym.getName(); name && *name == entry) {
+      auto flags = sym.getFlags();
+      if (flags && !(*flags & llvm::object::SymbolRef::SF_Undefined))
+        return llvm::Error::success();
+    }
+  return makeError("the linked shared object does not define the entry "
+                   "symbol '" +
+                   entry + "'" + hint);
+}
+
+using OptionList = std::vector<const cl::Option *>;
+
+/// Rejects option values out of range and options that would have no
+/// effect with the others given; returns the exit status on error.
+std::optional<int> validateOptions() {
+  auto given = [](const cl::Option &o) { return o.getNumOccurrences() > 0; };
+  static const char *const kSchemes[] = {"float", "w8a8", "w8a16",
+                                         "w4a16", "w4a8", "fp8"};
+  if (!llvm::is_contained(kSchemes, llvm::StringRef(scheme)))
+    return fail("unknown --scheme '" + scheme +
+                "'; valid: float, w8a8, w8a16, w4a16, w4a8, fp8");
+  bool isFloat = scheme == "float";
+  bool weightOnly = scheme == "w8a16" || scheme == "w4a16";
+  bool fourBit = scheme == "w4a16" || scheme == "w4a8";
+  // Options that only mean something when weights are quantized.
+  if (isFloat)
+    for (const cl::Option *o :
+         OptionList{&weightGranularity, &groupSize, &symmetric, &activationMode,
+                    &activationGranularity, std::addressof(excludeNodes),
+                    std::addressof(excludeOpTypes), &calibData, &calibMethod,
+                    &calibTable, &saveCalibTable})
+      if (given(*o))
+        return fail("--" + o->ArgStr +
+                    " has no effect with --scheme=float (no quantization); "
+                    "choose a quantizing --scheme or remove --" +
+                    o->ArgStr);
+  // Options that only mean something when activations are quantized, and
+  // the calibration ones only when they are quantized statically.
+  if (weightOnly)
+    for (const cl::Option *o :
+         OptionList{&activationMode, &activationGranularity, &calibData,
+                    &calibMethod, &calibTable, &saveCalibTable})
+      if (given(*o))
+        return fail("--" + o->ArgStr +
+                    " has no effect with --scheme=" + scheme +
+                    " (weight-only: activations stay float); remove --" +
+                    o->ArgStr + " or choose w8a8, w4a8 or fp8");
+  if (!activationMode.empty() && activationMode != "static" &&
+      activationMode != "dynamic")
+    return fail("unknown --activation-mode '" + activationMode +
+                "'; valid: static, dynamic");
+  if (!activationGranularity.empty() && activationGranularity != "per-tensor" &&
+      activationGranularity != "per-token")
+    return fail("unknown --activation-granularity '" + activationGranularity +
+                "'; valid: per-tensor, per-token");
+  if (activationMode == "dynamic")
+    for (const cl::Option *o :
+         OptionList{&calibData, &calibMethod, &calibTable, &saveCalibTable})
+      if (given(*o))
+        return fail("--" + o->ArgStr +
+                    " has no effect with --activation-mode=dynamic (ranges "
+                    "are computed at run time); remove --" +
+                    o->ArgStr + " or use --activation-mode=static");
+  if (given(calibData) && given(calibTable))
+    return fail("--calib-data and --calibration-table both give the "
+                "activation ranges; pass one of them");
+  if (given(saveCalibTable) && !given(calibData))
+    return fail("--save-calibration-table writes the table computed from "
+                "--calib-data; add --calib-data DIR or remove "
+                "--save-calibration-table");
+  if (given(calibMethod) && !given(calibData))
+    return fail("--calib-method applies to --calib-data; add --calib-data "
+                "DIR or remove --calib-method");
+  if (!symmetric.empty() && symmetric != "true" && symmetric != "false")
+    return fail("--symmetric '" + symmetric + "': must be true or false");
+  if (!weightGranularity.empty() && weightGranularity != "per-tensor" &&
+      weightGranularity != "per-channel" && weightGranularity != "per-group")
+    return fail("unknown --weight-granularity '" + weightGranularity +
+                "'; valid: per-tensor, per-channel, per-group");
+  if (given(groupSize)) {
+    // The kernels index groups with 32-bit arithmetic; no real K comes near.
+    if (groupSize <= 0 || groupSize > (int64_t(1) << 24))
+      return fail("--group-size " + std::to_string(groupSize) +
+                  ": must be a positive number of rows of K, at most " +
+                  std::to_string(int64_t(1) << 24) + " (typical: 32, 64, 128)");
+    bool perGroup = weightGranularity == "per-group" ||
+                    (weightGranularity.empty() && fourBit);
+    if (!perGroup)
+      return fail(
+          "--group-size applies to per-group weights, but --scheme=" + scheme +
+          (weightGranularity.empty()
+               ? " has per-channel weights by default"
+               : " with --weight-granularity=" + weightGranularity) +
+          "; add --weight-granularity=per-group or remove --group-size");
+  }
+  if (optLevel > 3)
+    return fail("-O" + std::to_string(optLevel) + ": the level must be 0-3");
+  bool gpu = target != "cpu";
+  if (given(cpu)) {
+    if (gpu)
+      return fail("--cpu applies to CPU bundles; remove --cpu or --target " +
+                  target);
+    // The same check LLVM's X86 backend makes, made before it can end the
+    // process with a fatal error on an unknown name.
+    if (cpu != "native" &&
+        llvm::X86::parseArchX86(cpu, /*Only64Bit=*/true) == llvm::X86::CK_None)
+      return fail("unknown --cpu '" + cpu +
+                  "'; use an x86-64 CPU name LLVM knows, e.g. x86-64-v3, "
+                  "x86-64-v4, skylake-avx512, znver4, sapphirerapids, or "
+                  "native (list: llc -mtriple=x86_64 -mcpu=help)");
+  }
+  if (llvm::sys::findProgramByName(linker).getError() &&
+      !llvm::sys::fs::can_execute(linker.getValue()))
+    return fail("--linker '" + linker +
+                "' is not an executable program on PATH; pass a C compiler "
+                "driver such as cc, gcc or clang");
+
+  // Inputs first, so that outputs can be checked against them.
+  inputFiles.add(inputPath, "ONNX model");
+  if (given(calibTable))
+    inputFiles.add(calibTable, "calibration table");
+  if (given(calibData))
+    inputFiles.add(calibData, "calibration sample");
+  struct NamedOutput {
+    const char *flag;
+    const std::string &path;
+  };
+  NamedOutput outputs[] = {{"-o", outputPath},
+                           {"--emit-mlir", emitMLIR},
+                           {"--save-calibration-table", saveCalibTable}};
+  for (auto [i, out] : llvm::enumerate(outputs)) {
+    if (out.path.empty())
+      continue;
+    if (llvm::Error e = inputFiles.checkOutput(out.path, out.flag))
+      return fail(llvm::toString(std::move(e)));
+    for (const NamedOutput &other : llvm::ArrayRef(outputs).take_front(i))
+      if (!other.path.empty() && other.path == out.path)
+        return fail(std::string(out.flag) + " and " + other.flag +
+                    " both write '" + out.path +
+                    "'; give them different "
+                    "paths");
+  }
+  return std::nullopt;
+}
+
 /// Prints the GPU kernels for --print-kernels.
 void printCUDAKernels(llvm::ArrayRef<CUDAKernelInfo> kernels) {
   auto dims = [](const std::optional<std::array<int64_t, 3>> &d) {
@@ -453,6 +641,8 @@ void printCUDAKernels(llvm::ArrayRef<CUDAKernelInfo> kernels) {
 }
 
 int compile() {
+  if (std::optional<int> rc = validateOptions())
+    return *rc;
   bool gpu = target != "cpu";
   if (gpu && !getCUDAComputeCapability(target))
     return fail("unknown --target '" + target + "'; valid: cpu, " +
@@ -541,6 +731,10 @@ int compile() {
                   "inputs) or --calibration-table FILE, or use "
                   "--activation-mode=dynamic");
     if (!calibTable.empty()) {
+      // Read it once here for a clear message (the pass reads it again).
+      if (auto table = calibration::readCalibrationTable(calibTable); !table)
+        return fail("--calibration-table: " +
+                    llvm::toString(table.takeError()));
       tablePath = calibTable;
     } else if (!calibData.empty()) {
       auto table = calibrate(*module, calibData);
@@ -553,8 +747,8 @@ int compile() {
       if (llvm::Error e = calibration::writeCalibrationTable(*table, tmpTable))
         return fail(llvm::toString(std::move(e)));
       if (!saveCalibTable.empty())
-        if (llvm::Error e =
-                calibration::writeCalibrationTable(*table, saveCalibTable))
+        if (llvm::Error e = calibration::writeCalibrationTable(
+                *table, saveCalibTable, inputFiles, "--save-calibration-table"))
           return fail(llvm::toString(std::move(e)));
       tablePath = tmpTable.str().str();
     }
@@ -571,15 +765,13 @@ int compile() {
                   "inputs) or --calibration-table FILE, or use "
                   "--activation-mode=dynamic");
   }
-  if (!emitMLIR.empty()) {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(emitMLIR, ec);
-    if (ec)
-      return fail("cannot write '" + emitMLIR + "': " + ec.message());
-    module->print(os);
-  }
-  if (optLevel > 3)
-    return fail("-O" + std::to_string(optLevel) + ": the level must be 0-3");
+  if (!emitMLIR.empty())
+    if (llvm::Error e = writeOutputFile(emitMLIR, "--emit-mlir", inputFiles,
+                                        [&](llvm::raw_ostream &os) {
+                                          module->print(os);
+                                          return llvm::Error::success();
+                                        }))
+      return fail(llvm::toString(std::move(e)));
   llvm::json::Object extra;
   extra["producer"] = llvm::json::Object{{"name", "quantopt"},
                                          {"version", "0.1.0"},
@@ -599,6 +791,9 @@ int compile() {
     auto compiled = compileForCUDA(*module, gopts);
     if (!compiled)
       return fail(inputPath + ": " + llvm::toString(compiled.takeError()));
+    if (llvm::Error e =
+            checkLinkedObject(compiled->sharedObject, compiled->manifest))
+      return fail(llvm::toString(std::move(e)));
     if (printKernels) {
       printCUDAKernels(compiled->kernels);
       for (const CUDAKernelInfo &k : compiled->fallbacks)
@@ -618,6 +813,9 @@ int compile() {
   auto compiled = compileForCPU(*module, copts);
   if (!compiled)
     return fail(inputPath + ": " + llvm::toString(compiled.takeError()));
+  if (llvm::Error e =
+          checkLinkedObject(compiled->sharedObject, compiled->manifest))
+    return fail(llvm::toString(std::move(e)));
   if (printKernels)
     if (const llvm::json::Array *kernels =
             compiled->manifest.getArray("kernels"))

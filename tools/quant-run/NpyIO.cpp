@@ -6,6 +6,8 @@
 
 #include "NpyIO.h"
 
+#include "quantopt/Support/FileSafety.h"
+
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/Twine.h"
@@ -138,7 +140,7 @@ private:
         return error("expected ',' or ')' in the shape");
       }
     }
-    if (text[pos] == '[')
+    if (pos < text.size() && text[pos] == '[')
       return error("structured dtypes are not supported");
     return error("unexpected value");
   }
@@ -274,13 +276,10 @@ Expected<NpyArray> quantopt::parseNpy(StringRef contents,
 }
 
 Expected<NpyArray> quantopt::readNpy(StringRef path) {
-  ErrorOr<std::unique_ptr<MemoryBuffer>> file =
-      MemoryBuffer::getFile(path, /*IsText=*/false,
-                            /*RequiresNullTerminator=*/false);
+  Expected<std::unique_ptr<MemoryBuffer>> file =
+      readRegularFile(path, "the file");
   if (!file)
-    return createStringError(file.getError(), "cannot read the file (" +
-                                                  file.getError().message() +
-                                                  "); check the path");
+    return file.takeError();
   std::shared_ptr<MemoryBuffer> buffer = std::move(*file);
   return parseNpy(buffer->getBuffer(), buffer);
 }
@@ -291,13 +290,10 @@ Expected<NpyArray> quantopt::readNpy(StringRef path) {
 
 Expected<std::vector<std::pair<std::string, NpyArray>>>
 quantopt::readNpz(StringRef path) {
-  ErrorOr<std::unique_ptr<MemoryBuffer>> file =
-      MemoryBuffer::getFile(path, /*IsText=*/false,
-                            /*RequiresNullTerminator=*/false);
+  Expected<std::unique_ptr<MemoryBuffer>> file =
+      readRegularFile(path, "the file");
   if (!file)
-    return createStringError(file.getError(), "cannot read the file (" +
-                                                  file.getError().message() +
-                                                  "); check the path");
+    return file.takeError();
   StringRef zip = (*file)->getBuffer();
   auto bad = [](const Twine &what) {
     return createStringError("not a valid .npz (zip) file: " + what +
@@ -397,6 +393,12 @@ quantopt::readNpz(StringRef path) {
       keepAlive = buffer;
     } else if (method == 8) {
 #if QUANTRUN_HAVE_ZLIB
+      // Deflate expands at most 1032:1; a larger declared size is a lie
+      // that must not become a huge allocation.
+      if (uncompressed / 1032 > compressed + 1)
+        return bad(where + ": declares " + Twine(uncompressed) +
+                   " uncompressed bytes from " + Twine(compressed) +
+                   " compressed, more than deflate can produce");
       inflated = WritableMemoryBuffer::getNewUninitMemBuffer(uncompressed);
       if (!inflated)
         return createStringError("out of memory inflating " + where);

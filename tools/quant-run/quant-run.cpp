@@ -25,6 +25,7 @@
 #include "NpyIO.h"
 
 #include "quantopt-c/Runtime.h"
+#include "quantopt/Support/FileSafety.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"
@@ -129,6 +130,10 @@ static cl::opt<bool>
 //===----------------------------------------------------------------------===//
 
 /// Prints "quant-run: error: <message>" and returns the exit status.
+/// --benchmark bounds: a run that cannot end is a mistake, not a benchmark.
+static constexpr unsigned kMaxIterations = 1000000000;
+static constexpr double kMaxMinTime = 86400;
+
 static int error(const Twine &message) {
   WithColor::error(errs(), "quant-run") << message << "\n";
   return 1;
@@ -231,14 +236,56 @@ std::string formatValue(double v) {
   return text;
 }
 
-/// Percentile of sorted `values` with linear interpolation (numpy's
-/// default).
-double percentile(ArrayRef<double> sorted, double q) {
-  double rank = q / 100.0 * (sorted.size() - 1);
-  size_t lo = static_cast<size_t>(std::floor(rank));
-  size_t hi = std::min(lo + 1, sorted.size() - 1);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
-}
+/// Latency statistics in constant memory, however long the benchmark runs:
+/// exact count, sum, min and max, and percentiles from a histogram of
+/// logarithmic bins 0.1% wide from 1 ns to 10^7 ms (a percentile is the
+/// geometric center of its bin, so it is within 0.05% of the sample at that
+/// rank).
+class LatencyStats {
+public:
+  LatencyStats() : bins(kNumBins, 0) {}
+
+  void add(double ms) {
+    ++count;
+    sum += ms;
+    lo = std::min(lo, ms);
+    hi = std::max(hi, ms);
+    ++bins[binOf(ms)];
+  }
+  uint64_t size() const { return count; }
+  double total() const { return sum; }
+  double min() const { return lo; }
+  double max() const { return hi; }
+  double mean() const { return sum / count; }
+
+  /// The sample of rank q/100 * (count - 1), as numpy's "lower" method.
+  double percentile(double q) const {
+    uint64_t rank = static_cast<uint64_t>(std::floor(q / 100.0 * (count - 1)));
+    uint64_t seen = 0;
+    for (size_t b = 0; b < bins.size(); ++b) {
+      seen += bins[b];
+      if (seen > rank)
+        return std::clamp(kMinMs * std::pow(kRatio, b + 0.5), lo, hi);
+    }
+    return hi;
+  }
+
+private:
+  static constexpr double kMinMs = 1e-6, kMaxMs = 1e7, kRatio = 1.001;
+  static inline const size_t kNumBins = static_cast<size_t>(
+      std::ceil(std::log(kMaxMs / kMinMs) / std::log(kRatio)));
+
+  static size_t binOf(double ms) {
+    if (!(ms > kMinMs))
+      return 0;
+    double b = std::log(ms / kMinMs) / std::log(kRatio);
+    return std::min(static_cast<size_t>(b), kNumBins - 1);
+  }
+
+  std::vector<uint64_t> bins;
+  uint64_t count = 0;
+  double sum = 0, lo = INFINITY, hi = -INFINITY;
+};
 
 /// A file name for output `name` (kept readable, never a path).
 std::string outputFileName(StringRef name) {
@@ -255,6 +302,9 @@ std::string outputFileName(StringRef name) {
 //===----------------------------------------------------------------------===//
 // Binding inputs
 //===----------------------------------------------------------------------===//
+
+/// The files quant-run reads; --output and --output-dir never replace one.
+static InputSet inputFiles;
 
 /// Reads the input arrays given on the command line and binds them to the
 /// model's inputs. Returns the exit status on error.
@@ -294,6 +344,7 @@ static std::optional<int> bindInputs(qrt_bundle *bundle,
     Expected<NpyArray> array = readNpy(file);
     if (!array)
       return error(file + ": " + toString(array.takeError()));
+    inputFiles.add(file, "--input");
     if (index) {
       if (std::optional<int> rc = bind(*index, std::move(*array), file.str()))
         return rc;
@@ -306,6 +357,7 @@ static std::optional<int> bindInputs(qrt_bundle *bundle,
     auto arrays = readNpz(path);
     if (!arrays)
       return error(path + ": " + toString(arrays.takeError()));
+    inputFiles.add(path, "--inputs-npz");
     for (auto &[key, array] : *arrays) {
       int64_t found;
       unsigned position;
@@ -418,12 +470,12 @@ static std::optional<int> writeOutputs(qrt_result *result) {
     Expected<std::string> npz = writeNpz(files);
     if (!npz)
       return error(outputPath + ": " + toString(npz.takeError()));
-    if (Error e = writeToOutput(outputPath, [&](raw_ostream &os) {
-          os << *npz;
-          return Error::success();
-        }))
-      return error(outputPath + ": cannot write (" + toString(std::move(e)) +
-                   "); check that the directory exists and is writable");
+    if (Error e = writeOutputFile(outputPath, "--output", inputFiles,
+                                  [&](raw_ostream &os) {
+                                    os << *npz;
+                                    return Error::success();
+                                  }))
+      return error(toString(std::move(e)));
     return std::nullopt;
   }
   if (std::error_code ec = sys::fs::create_directories(outputDir))
@@ -432,12 +484,12 @@ static std::optional<int> writeOutputs(qrt_result *result) {
   for (const auto &[name, contents] : files) {
     SmallString<256> path(outputDir);
     sys::path::append(path, outputFileName(name));
-    if (Error e = writeToOutput(path, [&](raw_ostream &os) {
-          os << contents;
-          return Error::success();
-        }))
-      return error(path + ": cannot write (" + toString(std::move(e)) +
-                   "); check that the directory is writable");
+    if (Error e = writeOutputFile(path, "--output-dir", inputFiles,
+                                  [&](raw_ostream &os) {
+                                    os << contents;
+                                    return Error::success();
+                                  }))
+      return error(toString(std::move(e)));
   }
   return std::nullopt;
 }
@@ -480,8 +532,22 @@ int main(int argc, char **argv) {
     return error("--threads " + Twine(threads) +
                  ": must be >= 1 (or 0 for the default); pass a positive "
                  "thread count");
-  if (benchmark && (iterations == 0 || minTime < 0))
-    return error("--iterations must be >= 1 and --min-time >= 0");
+  if (benchmark && (iterations == 0 || iterations > kMaxIterations))
+    return error("--iterations " + Twine(iterations) + ": must be 1-" +
+                 Twine(kMaxIterations));
+  if (benchmark && !(minTime >= 0 && minTime <= kMaxMinTime))
+    return error("--min-time " + formatValue(minTime) +
+                 ": must be a number of seconds from 0 to " +
+                 formatValue(kMaxMinTime) + " (one day)");
+  if (!benchmark)
+    for (const cl::Option *o : std::initializer_list<const cl::Option *>{
+             &warmupRuns, &iterations, &minTime, &flushL2})
+      if (o->getNumOccurrences())
+        return error("--" + o->ArgStr +
+                     " applies to --benchmark; add "
+                     "--benchmark or remove --" +
+                     o->ArgStr);
+  inputFiles.add(bundlePath, "bundle");
   std::optional<qrt_device> wantDevice;
   if (deviceArg == "cpu")
     wantDevice = QRT_DEVICE_CPU;
@@ -539,6 +605,11 @@ int main(int argc, char **argv) {
                        static_cast<int64_t>(input.array.shape.size()),
                        input.array.shape.data(), input.array.data});
 
+  // Refuse a destructive --output before running: the inputs are known.
+  if (!outputPath.empty())
+    if (Error e = inputFiles.checkOutput(outputPath, "--output"))
+      return error(toString(std::move(e)));
+
   if (threads > 0 && qrt_set_num_threads(threads) != QRT_OK)
     return error(qrt_last_error());
 
@@ -583,23 +654,19 @@ int main(int argc, char **argv) {
   // and the minimum time are reached. CPU bundles: wall-clock time of each
   // qrt_bundle_run; CUDA bundles: CUDA event times from
   // qrt_bundle_benchmark, in batches of --iterations runs.
-  std::vector<double> times;
-  double total = 0;
+  LatencyStats times;
   if (onGpu) {
     unsigned warmup = warmupRuns;
-    while (times.size() < iterations || total < minTime * 1e3) {
-      std::vector<double> batch(iterations);
+    std::vector<double> batch(std::min<unsigned>(iterations, 4096));
+    while (times.size() < iterations || times.total() < minTime * 1e3) {
       if (qrt_bundle_benchmark(bundle, tensors.data(), tensors.size(), warmup,
-                               iterations, flushL2 ? 1 : 0,
+                               batch.size(), flushL2 ? 1 : 0,
                                batch.data()) != QRT_OK)
         return error(qrt_last_error());
       warmup = 0;
-      for (double ms : batch) {
-        times.push_back(ms);
-        total += ms;
-      }
+      for (double ms : batch)
+        times.add(ms);
     }
-    total /= 1e3;
   } else {
     using Clock = std::chrono::steady_clock;
     auto runOnce = [&]() -> bool {
@@ -612,21 +679,18 @@ int main(int argc, char **argv) {
     for (unsigned i = 0; i < warmupRuns; ++i)
       if (!runOnce())
         return error(qrt_last_error());
-    while (times.size() < iterations || total < minTime) {
+    while (times.size() < iterations || times.total() < minTime * 1e3) {
       Clock::time_point start = Clock::now();
       if (!runOnce())
         return error(qrt_last_error());
-      double seconds =
-          std::chrono::duration<double>(Clock::now() - start).count();
-      times.push_back(seconds * 1e3);
-      total += seconds;
+      times.add(std::chrono::duration<double, std::milli>(Clock::now() - start)
+                    .count());
     }
   }
-  std::vector<double> sorted = times;
-  llvm::sort(sorted);
-  double mean = total * 1e3 / times.size();
-  double median = percentile(sorted, 50), p10 = percentile(sorted, 10),
-         p90 = percentile(sorted, 90), p99 = percentile(sorted, 99);
+  double total = times.total() / 1e3;
+  double mean = times.mean();
+  double median = times.percentile(50), p10 = times.percentile(10),
+         p90 = times.percentile(90), p99 = times.percentile(99);
   double throughput = times.size() / total;
   const char *isa = qrt_kernel_isa();
   char gpuName[256] = "";
@@ -647,8 +711,8 @@ int main(int argc, char **argv) {
                         {"p10_ms", p10},
                         {"p90_ms", p90},
                         {"p99_ms", p99},
-                        {"min_ms", sorted.front()},
-                        {"max_ms", sorted.back()},
+                        {"min_ms", times.min()},
+                        {"max_ms", times.max()},
                         {"throughput_per_s", throughput}};
     if (onGpu) {
       report["gpu"] = gpuName;
@@ -670,7 +734,7 @@ int main(int argc, char **argv) {
          << " warm-up, " << format("%.3f", total) << " s\n";
   outs() << format("  latency (ms): median %.4f  mean %.4f  p10 %.4f  "
                    "p90 %.4f  p99 %.4f  min %.4f\n",
-                   median, mean, p10, p90, p99, sorted.front());
+                   median, mean, p10, p90, p99, times.min());
   outs() << format("  throughput: %.2f runs/s\n", throughput);
   return 0;
 }

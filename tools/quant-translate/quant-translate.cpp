@@ -21,6 +21,7 @@
 
 #include "quantopt/Import/ONNX/ONNXImporter.h"
 #include "quantopt/Pipelines/Pipelines.h"
+#include "quantopt/Support/FileSafety.h"
 #include "quantopt/Target/CUDA/CUDATarget.h"
 
 #include "mlir/IR/AsmState.h"
@@ -103,17 +104,40 @@ int main(int argc, char **argv) {
 
   bool mlirInput =
       mode != Mode::ImportONNX && !StringRef(inputFilename).ends_with(".onnx");
+  // Refuse a destructive -o before any work: it must not be the input nor a
+  // device, FIFO or directory.
+  quantopt::InputSet inputs;
+  inputs.add(inputFilename, mlirInput ? "input" : "ONNX model");
+  if (Error err = inputs.checkOutput(outputFilename, "-o")) {
+    logAllUnhandledErrors(std::move(err), errs(), "error: ");
+    return 1;
+  }
+  if (optLevel > 3) {
+    errs() << "error: -O" << optLevel << ": the level must be 0-3\n";
+    return 1;
+  }
+  if (elideLimit < 0) {
+    errs() << "error: --weights-elide-limit " << elideLimit
+           << ": must be >= 0 (bytes)\n";
+    return 1;
+  }
+  if (inlineLimit < 0) {
+    errs() << "error: --inline-constant-limit " << inlineLimit
+           << ": must be >= 0 (elements)\n";
+    return 1;
+  }
   mlir::OwningOpRef<mlir::ModuleOp> module;
   if (mlirInput) {
     context.loadAllAvailableDialects();
     llvm::SourceMgr sourceMgr;
-    std::string err;
-    auto file = mlir::openInputFile(inputFilename, &err);
+    auto file = quantopt::readRegularFile(inputFilename, "input",
+                                          quantopt::kNoSizeLimit,
+                                          /*requiresNullTerminator=*/true);
     if (!file) {
-      llvm::errs() << "error: " << err << "\n";
+      logAllUnhandledErrors(file.takeError(), errs(), "error: ");
       return 1;
     }
-    sourceMgr.AddNewSourceBuffer(std::move(file), SMLoc());
+    sourceMgr.AddNewSourceBuffer(std::move(*file), SMLoc());
     module = mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
   } else {
     quantopt::ONNXImportOptions options;
@@ -161,15 +185,15 @@ int main(int argc, char **argv) {
         return 1;
       }
     }
-    if (Error err = writeToOutput(outputFilename, [&](raw_ostream &os) {
-          if (mode == Mode::EmitPTX)
-            os << text;
-          else
-            module->print(os);
-          return Error::success();
-        })) {
-      logAllUnhandledErrors(std::move(err), errs(),
-                            "error: cannot write '" + outputFilename + "': ");
+    if (Error err = quantopt::writeOutputFile(outputFilename, "-o", inputs,
+                                              [&](raw_ostream &os) {
+                                                if (mode == Mode::EmitPTX)
+                                                  os << text;
+                                                else
+                                                  module->print(os);
+                                                return Error::success();
+                                              })) {
+      logAllUnhandledErrors(std::move(err), errs(), "error: ");
       return 1;
     }
     return 0;
@@ -178,12 +202,12 @@ int main(int argc, char **argv) {
   mlir::OpPrintingFlags flags;
   if (!emitWeights)
     flags.elideLargeResourceString(elideLimit);
-  if (Error err = writeToOutput(outputFilename, [&](raw_ostream &os) {
-        module->print(os, flags);
-        return Error::success();
-      })) {
-    logAllUnhandledErrors(std::move(err), errs(),
-                          "error: cannot write '" + outputFilename + "': ");
+  if (Error err = quantopt::writeOutputFile(outputFilename, "-o", inputs,
+                                            [&](raw_ostream &os) {
+                                              module->print(os, flags);
+                                              return Error::success();
+                                            })) {
+    logAllUnhandledErrors(std::move(err), errs(), "error: ");
     return 1;
   }
   return 0;

@@ -30,6 +30,8 @@
 
 #include "quantopt/Calibration/Calibrator.h"
 
+#include "quantopt/Support/FileSafety.h"
+
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
@@ -68,14 +70,21 @@ llvm::Expected<CalibrationTable> tableFromJSON(const llvm::json::Value &value);
 llvm::Expected<CalibrationTable>
 parseCalibrationTable(llvm::StringRef text, llvm::StringRef bufferName);
 
-/// Reads a table file ("-" is stdin).
+/// Largest table file read; real tables are kilobytes to a few megabytes.
+inline constexpr uint64_t kMaxTableFileBytes = 256ull << 20;
+
+/// Reads a table file. It must be a regular file of at most
+/// kMaxTableFileBytes whose JSON nests no deeper than kMaxJSONDepth.
 llvm::Expected<CalibrationTable> readCalibrationTable(llvm::StringRef path);
 
 /// Writes a table atomically (temporary file, then rename; "-" is stdout),
 /// so a reader never sees a partial table and a failure leaves any earlier
-/// file untouched.
+/// file untouched. `path` (given by option `flag`) must not be one of
+/// `inputs` nor an existing non-regular file.
 llvm::Error writeCalibrationTable(const CalibrationTable &table,
-                                  llvm::StringRef path);
+                                  llvm::StringRef path,
+                                  const InputSet &inputs = InputSet(),
+                                  llvm::StringRef flag = "-o");
 
 } // namespace quantopt::calibration
 
