@@ -92,6 +92,14 @@ struct NodeImporter {
 /// The op table: "<domain>::<op_type>" (domain "" is ai.onnx) to importer.
 const llvm::StringMap<NodeImporter> &getNodeImporters();
 
+/// Checks `node` (the `index`th of its graph) against the ONNX schema of its
+/// op in force at `opset` of its domain ("" is ai.onnx): input and output
+/// counts, required attributes and attribute types. Emits one error per
+/// problem at `loc`; unknown attributes of contrib domains only warn.
+mlir::LogicalResult checkNodeSchema(const onnx::NodeProto &node, int64_t index,
+                                    llvm::StringRef domain, int64_t opset,
+                                    mlir::Location loc);
+
 /// Maps an ONNX TensorProto.DataType to an MLIR element type; null if the
 /// type is unsupported (string, complex, ...).
 mlir::Type convertElementType(int32_t dataType, mlir::MLIRContext *context);

@@ -14,6 +14,7 @@
 
 #include "quantopt/Import/ONNX/ONNXImporter.h"
 #include "ImporterImpl.h"
+#include "quantopt/Support/FileSafety.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -113,6 +114,7 @@ public:
 private:
   LogicalResult readOpsets(const onnx::ModelProto &model);
   LogicalResult checkSupport(const onnx::GraphProto &graph);
+  LogicalResult checkSchemas(const onnx::GraphProto &graph);
   FailureOr<Type> convertType(const onnx::TypeProto &type, StringRef what);
   FailureOr<ElementsAttr> convertTensor(const onnx::TensorProto &tensor,
                                         StringRef what,
@@ -213,6 +215,19 @@ LogicalResult GraphImporter::checkSupport(const onnx::GraphProto &graph) {
   return failure();
 }
 
+/// Checks every node against its ONNX schema before anything is built, so
+/// that all malformed nodes are reported in one run.
+LogicalResult GraphImporter::checkSchemas(const onnx::GraphProto &graph) {
+  bool ok = true;
+  for (auto [i, node] : llvm::enumerate(graph.node())) {
+    StringRef domain = normalizeDomain(node.domain());
+    int64_t opset = std::min<int64_t>(
+        opsetOf(domain), domain.empty() ? kMaxONNXOpset : INT64_MAX);
+    ok &= succeeded(checkNodeSchema(node, i, domain, opset, nodeLoc(node, i)));
+  }
+  return success(ok);
+}
+
 FailureOr<Type> GraphImporter::convertType(const onnx::TypeProto &type,
                                            StringRef what) {
   if (!type.has_tensor_type()) {
@@ -231,11 +246,28 @@ FailureOr<Type> GraphImporter::convertType(const onnx::TypeProto &type,
   if (!tensor.has_shape())
     return Type(UnrankedTensorType::get(elementType));
   SmallVector<int64_t> dims;
-  for (const onnx::TensorShapeProto::Dimension &d : tensor.shape().dim())
-    dims.push_back(d.has_dim_value() && d.dim_value() >= 0
-                       ? d.dim_value()
-                       : ShapedType::kDynamic);
+  for (auto [i, d] : llvm::enumerate(tensor.shape().dim())) {
+    // A negative size is not "unknown" in ONNX (that is an unset dim_value
+    // or a dim_param); taking it as dynamic would hide a broken model.
+    if (d.has_dim_value() && d.dim_value() < 0) {
+      error() << what << " declares dimension " << i << " as " << d.dim_value()
+              << "; a dimension must be >= 0 (leave dim_value unset or use a "
+                 "dim_param for a dimension that is not known)";
+      return failure();
+    }
+    dims.push_back(d.has_dim_value() ? d.dim_value() : ShapedType::kDynamic);
+  }
   return Type(RankedTensorType::get(dims, elementType));
+}
+
+/// Whether a declared tensor type has a negative dim_value (an error even
+/// in value_info, whose other unsupported types are only skipped).
+static bool hasNegativeDim(const onnx::TypeProto &type) {
+  if (!type.has_tensor_type() || !type.tensor_type().has_shape())
+    return false;
+  return llvm::any_of(type.tensor_type().shape().dim(), [](const auto &d) {
+    return d.has_dim_value() && d.dim_value() < 0;
+  });
 }
 
 /// Resolves and memory-maps the external data of `tensor`. The location must
@@ -300,11 +332,12 @@ GraphImporter::externalData(const onnx::TensorProto &tensor, StringRef what,
   }
   auto &mapped = mappedFiles[realFile];
   if (!mapped) {
-    auto buffer = llvm::MemoryBuffer::getFile(realFile, /*IsText=*/false,
-                                              /*RequiresNullTerminator=*/false);
+    // A symlink inside the model directory may still point at a FIFO or a
+    // device (/dev/zero): refuse those rather than block or read forever.
+    auto buffer = readRegularFile(realFile, "external data file");
     if (!buffer) {
-      error() << what << ": cannot read external data file '" << realFile
-              << "': " << buffer.getError().message();
+      error() << what << " (location '" << location
+              << "'): " << llvm::toString(buffer.takeError());
       return failure();
     }
     mapped = std::shared_ptr<llvm::MemoryBuffer>(std::move(*buffer));
@@ -315,8 +348,9 @@ GraphImporter::externalData(const onnx::TensorProto &tensor, StringRef what,
   if (static_cast<uint64_t>(offset) > size ||
       static_cast<uint64_t>(length) > size - offset) {
     error() << what << ": external data range [" << offset << ", "
-            << offset + length << ") is past the end of '" << location << "' ("
-            << size << " bytes); the data file is truncated or the "
+            << static_cast<uint64_t>(offset) + static_cast<uint64_t>(length)
+            << ") is past the end of '" << location << "' (" << size
+            << " bytes); the data file is truncated or the "
             << "offset/length entries are wrong";
     return failure();
   }
@@ -517,7 +551,7 @@ GraphImporter::importModel(const onnx::ModelProto &model) {
   if (failed(readOpsets(model)))
     return nullptr;
   const onnx::GraphProto &graph = model.graph();
-  if (failed(checkSupport(graph)))
+  if (failed(checkSupport(graph)) || failed(checkSchemas(graph)))
     return nullptr;
 
   for (const onnx::ValueInfoProto &vi : graph.value_info())
@@ -526,6 +560,8 @@ GraphImporter::importModel(const onnx::ModelProto &model) {
           convertType(vi.type(), ("value '" + vi.name() + "'").c_str());
       if (succeeded(t))
         declaredTypes[vi.name()] = *t;
+      else if (hasNegativeDim(vi.type()))
+        return nullptr;
     }
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
@@ -683,11 +719,10 @@ quantopt::importONNXFile(StringRef path, MLIRContext *context,
   context
       ->loadDialect<qnn::QNNDialect, func::FuncDialect, quant::QuantDialect>();
   Location loc = FileLineColLoc::get(context, path, 0, 0);
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
+  // A FIFO or device (/dev/zero) as the model is refused before reading.
+  auto buffer = readRegularFile(path, "ONNX model");
   if (!buffer) {
-    emitError(loc) << "cannot open ONNX model '" << path
-                   << "': " << buffer.getError().message();
+    emitError(loc) << llvm::toString(buffer.takeError());
     return nullptr;
   }
   StringRef data = (*buffer)->getBuffer();

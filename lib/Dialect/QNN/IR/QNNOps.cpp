@@ -444,7 +444,8 @@ LogicalResult SplitOp::verify() {
   if (!type.isDynamicDim(*axis) && total != type.getDimSize(*axis))
     return emitOpError("split sizes add up to ")
            << total << " but dimension " << *axis << " of " << type
-           << " has size " << type.getDimSize(*axis);
+           << " has size " << type.getDimSize(*axis)
+           << "; the sizes must add up to the dimension";
   return success();
 }
 
@@ -465,7 +466,29 @@ LogicalResult SliceOp::verify() {
 }
 
 LogicalResult GatherOp::verify() {
-  return verifyAxisInRange(*this, getAxis(), getData());
+  if (failed(verifyAxisInRange(*this, getAxis(), getData())))
+    return failure();
+  // ONNX makes an index outside [-dim, dim) an error (Slice clamps, Gather
+  // does not); a constant one is caught here, run-time ones by the bounds
+  // check the CPU lowering emits.
+  auto type = getData().getType();
+  int64_t axis = *normalizeAxis(getAxis(), type.getRank());
+  int64_t dim = type.getDimSize(axis);
+  if (ShapedType::isDynamic(dim))
+    return success();
+  std::optional<SmallVector<int64_t>> indices =
+      getConstantIntValues(getIndices());
+  if (!indices)
+    return success();
+  for (auto [i, index] : llvm::enumerate(*indices))
+    if (index < -dim || index >= dim)
+      return emitOpError("index ")
+             << index << " (element " << i
+             << " of the constant indices) is out of range for axis " << axis
+             << " of " << type << ", which has size " << dim
+             << "; Gather indices must be in [" << -dim << ", " << dim - 1
+             << "]: fix the index or the data shape";
+  return success();
 }
 
 LogicalResult SqueezeOp::verify() {
