@@ -246,6 +246,15 @@ QRT_API qrt_status qrt_set_num_threads(int32_t n);
    or "none" when the runtime was built without the kernel library. */
 QRT_API const char *qrt_kernel_isa(void);
 
+/* Opt-in, process-wide: tunes glibc's malloc for the generated code, which
+   allocates its intermediate tensors on every run (M_MMAP_THRESHOLD 256 MiB,
+   M_TRIM_THRESHOLD 512 MiB: large blocks stay in the heap instead of being
+   mapped, page-faulted and zeroed again each run). This changes the
+   allocator of the whole process, so loading a bundle never does it; call
+   it once, before running, if the process is yours to tune. Fails with
+   QRT_ERROR_INVALID_ARGUMENT where the C library is not glibc. */
+QRT_API qrt_status qrt_tune_allocator(void);
+
 /*===----------------------------------------------------------------------===*
  * CUDA
  *===----------------------------------------------------------------------===*/

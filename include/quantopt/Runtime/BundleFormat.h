@@ -55,11 +55,31 @@ inline constexpr llvm::StringLiteral kManifestSection = "manifest";
 inline constexpr llvm::StringLiteral kWeightsSection = "weights";
 inline constexpr llvm::StringLiteral kNativeSection = "native";
 
-/// Values of the manifest's "format" and "format_version" fields.
+/// Values of the manifest's "format" and "format_version" fields. Version 2:
+/// the native code carries the ABI descriptor below; the loader refuses
+/// version 1 bundles, whose code cannot be checked against the manifest.
 inline constexpr llvm::StringLiteral kManifestFormat = "quantopt-bundle";
-inline constexpr int64_t kManifestFormatVersion = 1;
+inline constexpr int64_t kManifestFormatVersion = 2;
 /// The default entry symbol of the generated code.
 inline constexpr llvm::StringLiteral kDefaultEntry = "quantopt_entry";
+
+/// The ABI descriptor: a NUL-terminated JSON object that the code generator
+/// emits into the native code as the exported constant `quantopt_abi`, so
+/// that the code itself says what it was compiled for and an edited
+/// manifest cannot make the runtime call it with something else:
+///
+///   {"abi_version": 1, "entry": "quantopt_entry", "target": {...},
+///    "inputs": [...], "outputs": [...], "weights": [...]}
+///
+/// "target", "inputs" and "outputs" are the manifest's fields as the
+/// compiler wrote them; "weights" lists, in the order of the code's weight
+/// arguments, each weight's name, dtype, shape, offset and size. The loader
+/// reads it from the ELF file (before any of the code runs) and requires
+/// the manifest to agree with every field.
+inline constexpr llvm::StringLiteral kABISymbol = "quantopt_abi";
+inline constexpr int64_t kABIVersion = 1;
+/// Upper bound on the descriptor's size a reader accepts.
+inline constexpr uint64_t kMaxABISize = 16 << 20;
 
 /// The element types a bundle tensor may have, in the manifest's spelling.
 inline constexpr llvm::StringLiteral kDTypeNames[] = {
@@ -80,6 +100,20 @@ inline std::optional<uint64_t> dtypeSize(llvm::StringRef dtype) {
 /// Rounds `value` up to a multiple of `alignment` (a power of two).
 inline constexpr uint64_t alignTo(uint64_t value, uint64_t alignment) {
   return (value + alignment - 1) & ~(alignment - 1);
+}
+
+/// The offset of each weight in `weights` given the byte sizes of all of
+/// them, in order: each at the next multiple of kWeightAlignment. The writer
+/// lays the section out this way and the code generator records the same
+/// offsets in the ABI descriptor.
+template <typename Sizes>
+inline void layoutWeights(const Sizes &sizes, uint64_t *offsets) {
+  uint64_t end = 0;
+  for (uint64_t size : sizes) {
+    end = alignTo(end, kWeightAlignment);
+    *offsets++ = end;
+    end += size;
+  }
 }
 
 //===----------------------------------------------------------------------===//

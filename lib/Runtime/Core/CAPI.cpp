@@ -133,23 +133,25 @@ qrt_status qrt_dtype_from_name(const char *name, qrt_dtype *dtype) {
 /// The generated code allocates its intermediate tensors with malloc on
 /// every run. With glibc's default, blocks of 128 KiB and more are fresh
 /// mmaps, so every run page-faults and zeroes them again (about 10% of a
-/// transformer block's time). Keep large blocks in the heap instead, once
-/// per process, unless QUANTOPT_KEEP_MALLOC_SETTINGS is set.
-static void tuneAllocator() {
-  static bool done = [] {
-    if (!std::getenv("QUANTOPT_KEEP_MALLOC_SETTINGS")) {
-      mallopt(M_MMAP_THRESHOLD, 256 << 20);
-      mallopt(M_TRIM_THRESHOLD, 512 << 20);
-    }
-    return true;
-  }();
-  (void)done;
+/// transformer block's time). Keeping large blocks in the heap changes the
+/// whole process's allocator, so it is the application's choice
+/// (qrt_tune_allocator), never a side effect of loading a bundle.
+qrt_status qrt_tune_allocator(void) {
+#if defined(__GLIBC__)
+  if (mallopt(M_MMAP_THRESHOLD, 256 << 20) != 1 ||
+      mallopt(M_TRIM_THRESHOLD, 512 << 20) != 1)
+    return setError(QRT_ERROR_INVALID_ARGUMENT,
+                    "qrt_tune_allocator: mallopt refused the settings");
+  return QRT_OK;
+#else
+  return setError(QRT_ERROR_INVALID_ARGUMENT,
+                  "qrt_tune_allocator: only glibc's malloc can be tuned");
+#endif
 }
 
 qrt_status qrt_bundle_load(const char *path, qrt_bundle **bundle) {
   if (!path || !bundle)
     return invalidArgument("qrt_bundle_load", "NULL path or bundle pointer");
-  tuneAllocator();
   Failure failure{QRT_OK, {}};
   std::unique_ptr<qrt_bundle> loaded = loadBundle(path, failure);
   if (!loaded)

@@ -22,6 +22,7 @@
 #include "RuntimeImpl.h"
 
 #include "quantopt/Runtime/BundleFormat.h"
+#include "quantopt/Support/FileSafety.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -30,12 +31,15 @@
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/xxhash.h"
 #include "llvm/TargetParser/Host.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <fcntl.h>
+#include <link.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -95,6 +99,12 @@ private:
   bool parseWeights(const json::Object &manifest);
   bool checkTarget(const json::Object &manifest);
   bool checkCudaTarget(const json::Object &target);
+  bool checkABI(const json::Object &manifest);
+  bool checkABITensors(const json::Object &abi, bool isInput);
+  bool checkABIWeights(const json::Object &abi);
+  bool mismatch(const Twine &field, const Twine &manifestValue,
+                const Twine &codeValue);
+  bool badDescriptor(const Twine &what);
   bool loadNativeCode();
   bool dlopenNativeCode();
 
@@ -102,6 +112,9 @@ private:
   Failure &failure;
   std::unique_ptr<qrt_bundle> bundle;
   StringMap<fmt::SectionEntry> sections;
+  /// The entry's st_value in the code's dynamic symbol table: after
+  /// dlopen, the entry must resolve to exactly this address of the code.
+  uint64_t entryValue = 0;
 };
 
 std::string hex(uint64_t value) { return "0x" + utohexstr(value); }
@@ -119,37 +132,45 @@ std::string printable(StringRef bytes) {
 //===----------------------------------------------------------------------===//
 
 bool Loader::mapFile() {
-  sys::fs::file_status status;
-  if (std::error_code ec = sys::fs::status(path, status))
-    return fail(QRT_ERROR_IO,
-                "cannot open the bundle: " + ec.message() + "; check the path");
-  if (sys::fs::is_directory(status))
-    return fail(QRT_ERROR_IO,
-                "is a directory, not a bundle file; pass the .qob file");
-  Expected<sys::fs::file_t> fd = sys::fs::openNativeFileForRead(path);
-  if (!fd)
-    return fail(QRT_ERROR_IO,
-                "cannot open the bundle: " + toString(fd.takeError()) +
-                    "; check the path and its permissions");
-  uint64_t size = status.getSize();
-  if (size < fmt::kHeaderSize) {
-    sys::fs::closeFile(*fd);
+  // readRegularFile opens without blocking and refuses anything but a
+  // regular file (a FIFO would hang, /dev/zero would never end, a directory
+  // has no bytes), then maps or reads exactly the size fstat reported.
+  Expected<std::unique_ptr<MemoryBuffer>> buffer =
+      readRegularFile(path, "bundle");
+  if (!buffer) {
+    std::string message = toString(buffer.takeError());
+    // FileSafety's message names the file type and what to pass instead.
+    if (sys::fs::exists(path) && !sys::fs::is_regular_file(path))
+      return fail(QRT_ERROR_IO, message);
+    return fail(QRT_ERROR_IO, "cannot open the bundle: " + message +
+                                  "; check the path and its permissions");
+  }
+  std::unique_ptr<MemoryBuffer> file = std::move(*buffer);
+  uint64_t size = file->getBufferSize();
+  if (size < fmt::kHeaderSize)
     return fail(QRT_ERROR_INVALID_BUNDLE,
                 "file is " + Twine(size) + " bytes, smaller than the " +
                     Twine(fmt::kHeaderSize) +
                     "-byte bundle header; the file is truncated or not a "
                     "bundle: " +
                     kRecompile);
+  // A small file is read into the heap rather than mapped; the weights are
+  // used in place and must keep the alignment the layout gives them.
+  if (reinterpret_cast<uintptr_t>(file->getBufferStart()) %
+          fmt::kSectionAlignment !=
+      0) {
+    std::unique_ptr<WritableMemoryBuffer> aligned =
+        WritableMemoryBuffer::getNewUninitMemBuffer(
+            size, path, Align(fmt::kSectionAlignment));
+    if (!aligned)
+      return fail(QRT_ERROR_OUT_OF_MEMORY,
+                  "cannot allocate " + Twine(size) + " bytes for the bundle");
+    std::memcpy(aligned->getBufferStart(), file->getBufferStart(), size);
+    file = std::move(aligned);
   }
-  std::error_code ec;
-  bundle->mapping = sys::fs::mapped_file_region(
-      *fd, sys::fs::mapped_file_region::readonly, size, 0, ec);
-  sys::fs::closeFile(*fd);
-  if (ec)
-    return fail(QRT_ERROR_IO,
-                "cannot map the bundle into memory: " + ec.message() +
-                    "; check that the file is readable");
-  bundle->fileData = reinterpret_cast<const uint8_t *>(bundle->mapping.data());
+  bundle->file = std::move(file);
+  bundle->fileData =
+      reinterpret_cast<const uint8_t *>(bundle->file->getBufferStart());
   bundle->fileSize = size;
   return true;
 }
@@ -466,6 +487,10 @@ bool Loader::parseManifest() {
         spec.dimNamePtrs.push_back(dimName.empty() ? nullptr : dimName.c_str());
   if (!parseWeights(*manifest))
     return false;
+  // Before the host checks: a manifest edited to claim another target must
+  // be named as such, not as a missing CPU feature.
+  if (!checkABI(*manifest))
+    return false;
   return checkTarget(*manifest);
 }
 
@@ -632,6 +657,327 @@ bool Loader::checkCudaTarget(const json::Object &target) {
 }
 
 //===----------------------------------------------------------------------===//
+// What the code was compiled for (the ABI descriptor)
+//===----------------------------------------------------------------------===//
+
+/// A symbol defined by the native code.
+struct ElfSymbol {
+  uint64_t value = 0;
+  unsigned type = STT_NOTYPE;
+  /// The symbol's bytes in the file when it is data in a section with
+  /// contents; empty otherwise.
+  ArrayRef<uint8_t> bytes;
+};
+
+/// The dynamic symbol table of an ELF64 little-endian shared object, read
+/// from its bytes with every offset bounds-checked: the manifest is checked
+/// against the descriptor before dlopen runs any of the code's constructors.
+class ElfSymbols {
+public:
+  /// Empty on success, else what is wrong with the file.
+  std::string init(ArrayRef<uint8_t> bytes);
+  /// The first definition of `name` (undefined references do not count).
+  std::optional<ElfSymbol> find(StringRef name) const;
+
+private:
+  /// Whether [offset, offset + size) lies inside the file.
+  bool inside(uint64_t offset, uint64_t size) const {
+    return offset <= code.size() && size <= code.size() - offset;
+  }
+
+  ArrayRef<uint8_t> code;
+  std::vector<Elf64_Shdr> headers;
+  ArrayRef<uint8_t> symbols, strings;
+};
+
+std::string ElfSymbols::init(ArrayRef<uint8_t> bytes) {
+  code = bytes;
+  Elf64_Ehdr ehdr;
+  if (code.size() < sizeof(ehdr) ||
+      std::memcmp(code.data(), ELFMAG, SELFMAG) != 0)
+    return "not an ELF shared object";
+  std::memcpy(&ehdr, code.data(), sizeof(ehdr));
+  if (ehdr.e_ident[EI_CLASS] != ELFCLASS64 ||
+      ehdr.e_ident[EI_DATA] != ELFDATA2LSB || ehdr.e_type != ET_DYN)
+    return "not a 64-bit little-endian ELF shared object";
+  if (ehdr.e_shentsize != sizeof(Elf64_Shdr) || ehdr.e_shnum == 0 ||
+      ehdr.e_shnum >= SHN_LORESERVE ||
+      !inside(ehdr.e_shoff, uint64_t(ehdr.e_shnum) * sizeof(Elf64_Shdr)))
+    return "its ELF section headers lie outside the file";
+  headers.resize(ehdr.e_shnum);
+  std::memcpy(headers.data(), code.data() + ehdr.e_shoff,
+              headers.size() * sizeof(Elf64_Shdr));
+  for (const Elf64_Shdr &header : headers) {
+    if (header.sh_type != SHT_DYNSYM)
+      continue;
+    if (header.sh_entsize != sizeof(Elf64_Sym) ||
+        !inside(header.sh_offset, header.sh_size) ||
+        header.sh_link >= headers.size())
+      return "its dynamic symbol table is malformed";
+    const Elf64_Shdr &names = headers[header.sh_link];
+    if (names.sh_type != SHT_STRTAB || !inside(names.sh_offset, names.sh_size))
+      return "the names of its dynamic symbols are malformed";
+    symbols = code.slice(header.sh_offset, header.sh_size);
+    strings = code.slice(names.sh_offset, names.sh_size);
+    return "";
+  }
+  return "it has no dynamic symbol table";
+}
+
+std::optional<ElfSymbol> ElfSymbols::find(StringRef name) const {
+  // Entry 0 is the reserved null symbol.
+  for (size_t at = sizeof(Elf64_Sym); at + sizeof(Elf64_Sym) <= symbols.size();
+       at += sizeof(Elf64_Sym)) {
+    Elf64_Sym sym;
+    std::memcpy(&sym, symbols.data() + at, sizeof(sym));
+    if (sym.st_shndx == SHN_UNDEF || sym.st_name >= strings.size())
+      continue;
+    const char *begin =
+        reinterpret_cast<const char *>(strings.data()) + sym.st_name;
+    size_t length = strnlen(begin, strings.size() - sym.st_name);
+    if (StringRef(begin, length) != name)
+      continue;
+    ElfSymbol found;
+    found.value = sym.st_value;
+    found.type = ELF64_ST_TYPE(sym.st_info);
+    if (sym.st_shndx < headers.size()) {
+      const Elf64_Shdr &section = headers[sym.st_shndx];
+      uint64_t delta = sym.st_value - section.sh_addr;
+      if (section.sh_type != SHT_NOBITS && sym.st_value >= section.sh_addr &&
+          delta <= section.sh_size && sym.st_size <= section.sh_size - delta &&
+          inside(section.sh_offset, section.sh_size))
+        found.bytes = code.slice(section.sh_offset + delta, sym.st_size);
+    }
+    return found;
+  }
+  return std::nullopt;
+}
+
+/// 'text' for messages about names and dtypes; "null" for an unnamed dim.
+std::string quoted(StringRef text) { return ("'" + text + "'").str(); }
+std::string quotedDim(const std::string &name) {
+  return name.empty() ? "null (unnamed)" : quoted(name);
+}
+
+/// A tensor of the descriptor, read leniently: false if malformed.
+bool readABITensor(const json::Value &value, TensorSpec &spec) {
+  const json::Object *object = value.getAsObject();
+  if (!object)
+    return false;
+  std::optional<StringRef> name = object->getString("name");
+  std::optional<StringRef> dtype = object->getString("dtype");
+  const json::Array *shape = object->getArray("shape");
+  if (!name || !dtype || !shape || !parseDType(*dtype, spec.dtype))
+    return false;
+  spec.name = name->str();
+  for (const json::Value &dim : *shape) {
+    std::optional<int64_t> size = dim.getAsInteger();
+    if (!size)
+      return false;
+    spec.shape.push_back(*size);
+  }
+  spec.dimNames.assign(spec.shape.size(), std::string());
+  if (const json::Array *dims = object->getArray("dims")) {
+    if (dims->size() != spec.shape.size())
+      return false;
+    for (auto [i, dim] : llvm::enumerate(*dims))
+      if (std::optional<StringRef> dimName = dim.getAsString())
+        spec.dimNames[i] = dimName->str();
+  }
+  return true;
+}
+
+bool Loader::mismatch(const Twine &field, const Twine &manifestValue,
+                      const Twine &codeValue) {
+  return fail(QRT_ERROR_INVALID_BUNDLE,
+              "manifest field '" + field + "' is " + manifestValue +
+                  " but the code was compiled for " + codeValue +
+                  "; the manifest was edited or belongs to another model: " +
+                  kRecompile);
+}
+
+bool Loader::badDescriptor(const Twine &what) {
+  return fail(QRT_ERROR_INVALID_BUNDLE,
+              "the ABI descriptor '" + fmt::kABISymbol +
+                  "' of section 'native' is malformed (" + what + "); " +
+                  kRecompile);
+}
+
+/// Compares the code's descriptor with the parsed manifest, field by field;
+/// the first difference is the error.
+bool Loader::checkABI(const json::Object &manifest) {
+  const fmt::SectionEntry &section = sections[fmt::kNativeSection];
+  ArrayRef<uint8_t> code(bundle->fileData + section.offset, section.size);
+  ElfSymbols elf;
+  std::string elfError = elf.init(code);
+  if (!elfError.empty())
+    return fail(QRT_ERROR_NATIVE_CODE,
+                "section 'native' is not a usable ELF shared object: " +
+                    elfError + "; " + kRecompile);
+
+  std::optional<ElfSymbol> symbol = elf.find(fmt::kABISymbol);
+  if (!symbol)
+    return fail(QRT_ERROR_INVALID_BUNDLE,
+                "section 'native' has no ABI descriptor (symbol '" +
+                    fmt::kABISymbol +
+                    "'): the code was compiled by an older quant-compile "
+                    "that did not record what it expects; " +
+                    kRecompile);
+  if (symbol->type != STT_OBJECT || symbol->bytes.empty() ||
+      symbol->bytes.size() > fmt::kMaxABISize)
+    return badDescriptor("not a constant in the file");
+  StringRef bytes(reinterpret_cast<const char *>(symbol->bytes.data()),
+                  symbol->bytes.size());
+  size_t end = bytes.find('\0');
+  if (end == StringRef::npos)
+    return badDescriptor("no NUL terminator");
+  Expected<json::Value> parsed = json::parse(bytes.take_front(end));
+  if (!parsed)
+    return badDescriptor(toString(parsed.takeError()));
+  const json::Object *abi = parsed->getAsObject();
+  if (!abi)
+    return badDescriptor("not a JSON object");
+  std::optional<int64_t> version = abi->getInteger("abi_version");
+  if (!version || *version != fmt::kABIVersion)
+    return fail(QRT_ERROR_INVALID_BUNDLE,
+                "the ABI descriptor of section 'native' has version " +
+                    (version ? Twine(*version) : Twine("(none)")) +
+                    ", this runtime reads version " + Twine(fmt::kABIVersion) +
+                    "; " + kRecompile +
+                    " of the same QuantOpt release as this runtime");
+
+  std::optional<StringRef> entry = abi->getString("entry");
+  if (!entry)
+    return badDescriptor("no \"entry\"");
+  if (*entry != bundle->entryName)
+    return mismatch("entry", quoted(bundle->entryName), quoted(*entry));
+
+  // The target: every field the code recorded ("kind", "arch", "cpu",
+  // "features"; "chip", "compute_capability") as the manifest must have it.
+  const json::Object *target = manifest.getObject("target");
+  if (!target)
+    return QRT_FIELD_ERROR("target", "is missing or not an object");
+  const json::Object *codeTarget = abi->getObject("target");
+  if (!codeTarget)
+    return badDescriptor("no \"target\"");
+  std::vector<std::string> keys;
+  for (const auto &field : *codeTarget)
+    keys.push_back(field.first.str());
+  // "kind" first: a CPU bundle relabelled as CUDA is named as such.
+  llvm::sort(keys, [](const std::string &a, const std::string &b) {
+    return std::make_pair(a != "kind", a) < std::make_pair(b != "kind", b);
+  });
+  auto render = [](const json::Value *value) {
+    if (!value)
+      return std::string("missing");
+    if (std::optional<StringRef> text = value->getAsString())
+      return quoted(*text);
+    std::string out;
+    raw_string_ostream os(out);
+    os << *value;
+    return out;
+  };
+  for (const std::string &key : keys) {
+    const json::Value *want = codeTarget->get(key);
+    const json::Value *have = target->get(key);
+    if (!have || *have != *want)
+      return mismatch("target." + key, render(have), render(want));
+  }
+
+  if (!checkABITensors(*abi, /*isInput=*/true) ||
+      !checkABITensors(*abi, /*isInput=*/false) || !checkABIWeights(*abi))
+    return false;
+
+  // The entry must be the code's own function (dlsym alone would find
+  // "exit" in libc): remembered for the check after dlopen.
+  std::optional<ElfSymbol> entrySymbol = elf.find(bundle->entryName);
+  if (!entrySymbol || entrySymbol->type != STT_FUNC)
+    return fail(QRT_ERROR_NATIVE_CODE,
+                "section 'native' has no symbol '" + bundle->entryName +
+                    "' (manifest field 'entry') defined as a function; " +
+                    kRecompile);
+  entryValue = entrySymbol->value;
+  return true;
+}
+
+bool Loader::checkABITensors(const json::Object &abi, bool isInput) {
+  StringRef key = isInput ? "inputs" : "outputs";
+  const json::Array *codeSpecs = abi.getArray(key);
+  if (!codeSpecs)
+    return badDescriptor("no \"" + key + "\"");
+  const std::vector<TensorSpec> &specs =
+      isInput ? bundle->inputs : bundle->outputs;
+  if (specs.size() != codeSpecs->size())
+    return mismatch(key, "a list of " + Twine(specs.size()) + " " + key,
+                    Twine(codeSpecs->size()) + " " + key);
+  for (auto [i, value] : llvm::enumerate(*codeSpecs)) {
+    std::string where = (key + "[" + Twine(i) + "]").str();
+    TensorSpec want;
+    if (!readABITensor(value, want))
+      return badDescriptor(where);
+    const TensorSpec &have = specs[i];
+    if (have.name != want.name)
+      return mismatch(where + ".name", quoted(have.name), quoted(want.name));
+    if (have.dtype != want.dtype)
+      return mismatch(where + ".dtype", quoted(dtypeName(have.dtype)),
+                      quoted(dtypeName(want.dtype)));
+    if (have.shape.size() != want.shape.size())
+      return mismatch(
+          where + ".shape",
+          formatShape(have.shape) + " (rank " + Twine(have.shape.size()) + ")",
+          formatShape(want.shape) + " (rank " + Twine(want.shape.size()) + ")");
+    for (size_t d = 0; d < want.shape.size(); ++d) {
+      std::string dim = where + ".shape[" + std::to_string(d) + "]";
+      if (have.shape[d] != want.shape[d])
+        return mismatch(dim, Twine(have.shape[d]), Twine(want.shape[d]));
+      if (have.dimNames[d] != want.dimNames[d])
+        return mismatch(where + ".dims[" + std::to_string(d) + "]",
+                        quotedDim(have.dimNames[d]),
+                        quotedDim(want.dimNames[d]));
+    }
+  }
+  return true;
+}
+
+bool Loader::checkABIWeights(const json::Object &abi) {
+  const json::Array *codeWeights = abi.getArray("weights");
+  if (!codeWeights)
+    return badDescriptor("no \"weights\"");
+  const std::vector<WeightSpec> &weights = bundle->weights;
+  if (weights.size() != codeWeights->size())
+    return mismatch("weights",
+                    "a list of " + Twine(weights.size()) + " weights",
+                    Twine(codeWeights->size()) + " weights");
+  for (auto [i, value] : llvm::enumerate(*codeWeights)) {
+    std::string where = "weights[" + std::to_string(i) + "]";
+    TensorSpec want;
+    const json::Object *object = value.getAsObject();
+    std::optional<int64_t> offset, size;
+    if (object) {
+      offset = object->getInteger("offset");
+      size = object->getInteger("size");
+    }
+    if (!readABITensor(value, want) || !offset || !size)
+      return badDescriptor(where);
+    const WeightSpec &have = weights[i];
+    if (have.name != want.name)
+      return mismatch(where + ".name", quoted(have.name), quoted(want.name));
+    if (have.dtype != want.dtype)
+      return mismatch(where + ".dtype", quoted(dtypeName(have.dtype)),
+                      quoted(dtypeName(want.dtype)));
+    if (ArrayRef<int64_t>(have.shape) != ArrayRef<int64_t>(want.shape))
+      return mismatch(where + ".shape", formatShape(have.shape),
+                      formatShape(want.shape));
+    if (have.size != static_cast<uint64_t>(*size))
+      return mismatch(where + ".size", Twine(have.size) + " bytes",
+                      Twine(*size) + " bytes");
+    if (have.offset != static_cast<uint64_t>(*offset))
+      return mismatch(where + ".offset", Twine(have.offset), Twine(*offset));
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
 // Native code
 //===----------------------------------------------------------------------===//
 
@@ -652,16 +998,8 @@ bool writeAll(int fd, ArrayRef<uint8_t> bytes) {
 }
 
 bool Loader::loadNativeCode() {
-  const fmt::SectionEntry &section = sections[fmt::kNativeSection];
-  ArrayRef<uint8_t> code(bundle->fileData + section.offset, section.size);
-  if (code.size() < 4 || std::memcmp(code.data(),
-                                     "\x7f"
-                                     "ELF",
-                                     4) != 0)
-    return fail(QRT_ERROR_NATIVE_CODE,
-                Twine("section 'native' is not an ELF shared object; ") +
-                    kRecompile);
-
+  // (checkABI made sure that section 'native' is an ELF shared object that
+  // defines the entry.)
   // A CUDA bundle's code loads its GPU module from a global constructor,
   // which needs the bundle's context current on this thread.
   if (bundle->device != QRT_DEVICE_CUDA)
@@ -734,12 +1072,25 @@ bool Loader::dlopenNativeCode() {
                       kRecompile);
   }
 
+  // dlsym on the handle also searches the code's dependencies (libc,
+  // libquantrt): only the code's own definition, at the address its dynamic
+  // symbol table gives, is the entry.
   ::dlerror();
   void *symbol = ::dlsym(bundle->dlHandle, bundle->entryName.c_str());
-  if (!symbol)
+  struct link_map *map = nullptr;
+  if (::dlinfo(bundle->dlHandle, RTLD_DI_LINKMAP, &map) != 0 || !map)
     return fail(QRT_ERROR_NATIVE_CODE,
-                "section 'native' has no symbol '" + bundle->entryName +
-                    "' (manifest field 'entry'); " + kRecompile);
+                Twine("cannot locate the loaded section 'native' (dlinfo "
+                      "failed); ") +
+                    kRecompile);
+  uintptr_t own =
+      static_cast<uintptr_t>(map->l_addr) + static_cast<uintptr_t>(entryValue);
+  if (!symbol || reinterpret_cast<uintptr_t>(symbol) != own)
+    return fail(QRT_ERROR_NATIVE_CODE,
+                "symbol '" + bundle->entryName +
+                    "' (manifest field 'entry') does not resolve to the "
+                    "definition in section 'native'; " +
+                    kRecompile);
   bundle->entry = reinterpret_cast<EntryFn>(symbol);
   return true;
 }

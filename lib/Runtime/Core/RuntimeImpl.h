@@ -18,6 +18,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 #include <memory>
 #include <string>
@@ -67,7 +68,8 @@ struct CudaBundleDeleter {
 /// A loaded, validated bundle.
 struct qrt_bundle {
   std::string path;
-  llvm::sys::fs::mapped_file_region mapping;
+  /// The whole file, mapped (or, when small, read into an aligned buffer).
+  std::unique_ptr<llvm::MemoryBuffer> file;
   const uint8_t *fileData = nullptr;
   uint64_t fileSize = 0;
 

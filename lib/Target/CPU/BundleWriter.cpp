@@ -21,14 +21,12 @@ using namespace quantopt;
 namespace fmt = quantopt::bundle;
 
 /// Offsets of the weights in the `weights` section, in order.
+/// (fmt::layoutWeights, which the code generator's ABI descriptor uses too.)
 static SmallVector<uint64_t> weightOffsets(ArrayRef<BundleWeight> weights) {
-  SmallVector<uint64_t> offsets;
-  uint64_t offset = 0;
-  for (const BundleWeight &weight : weights) {
-    offset = fmt::alignTo(offset, fmt::kWeightAlignment);
-    offsets.push_back(offset);
-    offset += weight.bytes.size();
-  }
+  SmallVector<uint64_t> sizes, offsets(weights.size());
+  for (const BundleWeight &weight : weights)
+    sizes.push_back(weight.bytes.size());
+  fmt::layoutWeights(sizes, offsets.data());
   return offsets;
 }
 

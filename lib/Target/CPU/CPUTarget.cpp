@@ -11,6 +11,7 @@
 #include "quantopt/Conversion/Passes.h"
 #include "quantopt/Dialect/QNN/IR/QNNOps.h"
 #include "quantopt/Dialect/QNN/Transforms/Passes.h"
+#include "quantopt/Runtime/BundleFormat.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -50,6 +51,8 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -337,6 +340,42 @@ void quantopt::reportCompilePhase(const char *name) {
   last = now;
 }
 
+void quantopt::addABIDescriptor(llvm::Module &module,
+                                const llvm::json::Object &manifest,
+                                llvm::ArrayRef<CompiledWeight> weights) {
+  namespace fmt = quantopt::bundle;
+  llvm::json::Object abi{{"abi_version", fmt::kABIVersion}};
+  for (llvm::StringRef key : {"entry", "target", "inputs", "outputs"})
+    if (const llvm::json::Value *value = manifest.get(key))
+      abi[key] = *value;
+  std::vector<uint64_t> sizes, offsets(weights.size());
+  for (const CompiledWeight &w : weights)
+    sizes.push_back(w.bytes.size());
+  fmt::layoutWeights(sizes, offsets.data());
+  llvm::json::Array entries;
+  for (auto [w, offset] : llvm::zip(weights, offsets))
+    entries.push_back(
+        llvm::json::Object{{"name", w.name},
+                           {"dtype", w.dtype},
+                           {"shape", llvm::json::Array(w.shape)},
+                           {"offset", static_cast<int64_t>(offset)},
+                           {"size", static_cast<int64_t>(w.bytes.size())}});
+  abi["weights"] = std::move(entries);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::json::Value(std::move(abi));
+  os.flush();
+  // Exported (external linkage, default visibility) so that the loader
+  // finds it in the dynamic symbol table; constant, so it lands in .rodata
+  // with its NUL terminator and a symbol size the loader can bound.
+  llvm::Constant *init = llvm::ConstantDataArray::getString(
+      module.getContext(), text, /*AddNull=*/true);
+  auto *global = new llvm::GlobalVariable(
+      module, init->getType(), /*isConstant=*/true,
+      llvm::GlobalValue::ExternalLinkage, init, fmt::kABISymbol);
+  global->setAlignment(llvm::Align(1));
+}
+
 llvm::Expected<std::string>
 quantopt::emitSharedObject(llvm::Module &module,
                            const CPUCompileOptions &options,
@@ -600,6 +639,7 @@ llvm::Error quantopt::describeModelSignature(func::FuncOp func,
 
 llvm::Expected<CompiledCPUModel>
 quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
+  namespace fmt = quantopt::bundle;
   MLIRContext *ctx = module.getContext();
   auto found = getModelFunction(module);
   if (!found)
@@ -646,10 +686,6 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
     return translated.takeError();
   std::unique_ptr<llvm::Module> llvmModule = std::move(*translated);
   std::string cpu = options.cpu == "native" ? getHostCPUName() : options.cpu;
-  auto so = emitSharedObject(*llvmModule, options, cpu);
-  if (!so)
-    return so.takeError();
-  result.sharedObject = std::move(*so);
 
   llvm::json::Array features;
   for (const std::string &f :
@@ -657,11 +693,16 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
     features.push_back(f);
   result.manifest["inputs"] = std::move(inputs);
   result.manifest["outputs"] = std::move(outputs);
-  result.manifest["entry"] = "quantopt_entry";
+  result.manifest["entry"] = fmt::kDefaultEntry;
   result.manifest["target"] =
       llvm::json::Object{{"kind", "cpu"},
                          {"arch", "x86_64"},
                          {"cpu", cpu},
                          {"features", std::move(features)}};
+  addABIDescriptor(*llvmModule, result.manifest, result.weights);
+  auto so = emitSharedObject(*llvmModule, options, cpu);
+  if (!so)
+    return so.takeError();
+  result.sharedObject = std::move(*so);
   return result;
 }

@@ -389,6 +389,15 @@ quantopt::compileForCUDA(ModuleOp module, const CUDACompileOptions &options) {
   if (!translated)
     return translated.takeError();
   std::unique_ptr<llvm::Module> llvmModule = std::move(*translated);
+  // What the host code expects, for the runtime to check the manifest
+  // against (the same descriptor as the CPU target's).
+  llvm::json::Object abiFields;
+  abiFields["entry"] = "quantopt_entry";
+  abiFields["target"] = llvm::json::Object{
+      {"kind", "cuda"}, {"chip", options.chip}, {"compute_capability", *cc}};
+  abiFields["inputs"] = llvm::json::Array(inputs);
+  abiFields["outputs"] = llvm::json::Array(outputs);
+  addABIDescriptor(*llvmModule, abiFields, result.weights);
   CPUCompileOptions host;
   host.optLevel = options.optLevel;
   host.linker = options.linker;

@@ -25,6 +25,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+/* The ABI descriptor the compiler emits (BundleFormat.h). The bundle
+ * writer overwrites the placeholder with the descriptor of the manifest it
+ * packs; -DQUANTOPT_TEST_NO_ABI leaves it out, like code compiled before
+ * descriptors existed. */
+#ifndef QUANTOPT_TEST_NO_ABI
+const char quantopt_abi[4096] = "QUANTOPT_TEST_ABI_PLACEHOLDER";
+#endif
+
 typedef struct {
   void *allocated;
   void *aligned;

@@ -160,6 +160,14 @@ llvm::Expected<std::string> emitSharedObject(llvm::Module &module,
                                              const CPUCompileOptions &options,
                                              llvm::StringRef cpu);
 
+/// Emits the ABI descriptor of quantopt/Runtime/BundleFormat.h into `module`
+/// as the exported constant `quantopt_abi`: the "entry", "target", "inputs"
+/// and "outputs" of `manifest` (as the bundle's manifest will have them) and
+/// `weights` in argument order, with the offsets the bundle writer gives
+/// them. The runtime refuses a manifest that disagrees with it.
+void addABIDescriptor(llvm::Module &module, const llvm::json::Object &manifest,
+                      llvm::ArrayRef<CompiledWeight> weights);
+
 /// Replaces math.erf, math.tanh and math.exp by MLIR's polynomial
 /// approximations in any op it runs on (func.func, gpu.module).
 std::unique_ptr<mlir::Pass> createApproximateMathPass();
