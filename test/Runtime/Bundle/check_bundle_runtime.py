@@ -522,6 +522,14 @@ class Tester:
         run("missing entry symbol", self.write_bundle(
             "entry.qob", base_manifest(entry="no_such_entry")),
             ["has no symbol 'no_such_entry'", "manifest field 'entry'", fix])
+        # Even with a descriptor that agrees (written for this manifest),
+        # an entry the code does not define itself is never looked up in
+        # its dependencies (libc, libquantrt).
+        for entry in ["exit", "qrt_bundle_load"]:
+            run(f"entry '{entry}' defined only outside the code",
+                self.write_bundle(f"entry-{entry}.qob",
+                                  base_manifest(entry=entry)),
+                [f"has no symbol '{entry}'", "manifest field 'entry'", fix])
         native = self.write("notelf.so", b"this is not an ELF file")
         run("native section is not ELF",
             self.write_bundle("notelf.qob", native=native),
