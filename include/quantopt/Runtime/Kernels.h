@@ -53,6 +53,26 @@ QK_API const char *qk_isa(void);
 QK_API int32_t qk_force_isa(int32_t isa);
 
 /*===----------------------------------------------------------------------===*/
+/* Run-time errors of generated code                                          */
+/*===----------------------------------------------------------------------===*/
+
+/// A gather index outside [-bound, bound).
+#define QK_ERROR_INDEX_OUT_OF_RANGE 1
+
+/// Called by generated code when input data makes an op invalid (e.g. a
+/// run-time Gather index out of range). The code goes on without reading
+/// out of bounds; the error is kept in a per-thread slot (the first one and
+/// a count) until qk_take_error. `what` names the node ("node 'g': Gather on
+/// axis 0"); it must outlive the call (generated code passes a constant).
+QK_API void qk_report_error(int32_t code, int64_t value, int64_t bound,
+                            const char *what);
+
+/// The message of the first error reported on this thread since the last
+/// call, or NULL if none; clears the slot. The string stays valid until the
+/// next call on this thread.
+QK_API const char *qk_take_error(void);
+
+/*===----------------------------------------------------------------------===*/
 /* Float GEMM: C[M,N] = act(A[M,K] @ B[K,N] + bias[N])                        */
 /*===----------------------------------------------------------------------===*/
 

@@ -20,6 +20,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/Transforms/FuncConversions.h"
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -1650,6 +1651,21 @@ LogicalResult Lowerer::lowerSlice(SliceOp s) {
   return done(ValueRange{r});
 }
 
+/// A constant NUL-terminated string global (a node name for run-time error
+/// messages), named uniquely from `prefix`.
+static LLVM::GlobalOp stringGlobal(ModuleOp module, StringRef prefix,
+                                   StringRef text) {
+  std::string name = prefix.str();
+  for (unsigned n = 1; module.lookupSymbol(name); ++n)
+    name = (prefix + "_" + Twine(n)).str();
+  OpBuilder mb(module.getBodyRegion());
+  mb.setInsertionPointToStart(module.getBody());
+  auto type = LLVM::LLVMArrayType::get(mb.getI8Type(), text.size() + 1);
+  return LLVM::GlobalOp::create(mb, module.getLoc(), type, /*isConstant=*/true,
+                                LLVM::Linkage::Internal, name,
+                                mb.getStringAttr(text.str() + '\0'));
+}
+
 LogicalResult Lowerer::lowerGather(GatherOp g) {
   Value data = operands[0], indices = operands[1];
   auto dt = cast<RankedTensorType>(data.getType());
@@ -1670,22 +1686,64 @@ LogicalResult Lowerer::lowerGather(GatherOp g) {
   AffineMap idxMap = AffineMap::get(rank, 0, idxExprs, b.getContext());
   Value axisDim = indexValue(b, loc, ds[*axis]);
   int64_t ax = *axis;
+  // Indices only known at run time are bounds-checked: an index outside
+  // [-dim, dim) reads nothing (the element is 0) and, on the CPU, is
+  // reported through qk_report_error, which the runtime turns into a failed
+  // run naming the node. Constant indices were checked by the verifier.
+  func::FuncOp report;
+  LLVM::GlobalOp what;
+  if (useKernels) {
+    Type i32 = b.getI32Type(), i64 = b.getI64Type();
+    report = declareKernel(module(), "qk_report_error",
+                           {i32, i64, i64, ptrType(b.getContext())});
+    std::string node = blobName("");
+    node.pop_back(); // blobName's "." separator
+    what = stringGlobal(
+        module(), "qk_gather_node",
+        ("node '" + node + "': Gather on axis " + Twine(ax)).str());
+  }
+  Type elementType = type.getElementType();
   Value r = generic(
-      b, loc, sizes, type.getElementType(), ValueRange{indices}, {idxMap},
+      b, loc, sizes, elementType, ValueRange{indices}, {idxMap},
       [&](OpBuilder &nb, Location l, ValueRange a) {
-        Value i = arith::IndexCastOp::create(nb, l, nb.getIndexType(), a[0]);
+        Value raw = arith::IndexCastOp::create(nb, l, nb.getIndexType(), a[0]);
         Value zero = arith::ConstantIndexOp::create(nb, l, 0);
         Value neg =
-            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, i, zero);
-        i = arith::SelectOp::create(
-            nb, l, neg, arith::AddIOp::create(nb, l, i, axisDim), i);
+            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, raw, zero);
+        Value i = arith::SelectOp::create(
+            nb, l, neg, arith::AddIOp::create(nb, l, raw, axisDim), raw);
+        // Unsigned: also false for an index still negative after adding dim.
+        Value inRange =
+            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ult, i, axisDim);
+        // linalg.index must sit directly in the generic's body.
         SmallVector<Value> coords;
         for (int64_t d = 0; d < ax; ++d)
           coords.push_back(linalg::IndexOp::create(nb, l, d));
         coords.push_back(i);
         for (int64_t d = ax + 1; d < dt.getRank(); ++d)
           coords.push_back(linalg::IndexOp::create(nb, l, d - 1 + q));
-        return (Value)tensor::ExtractOp::create(nb, l, data, coords);
+        auto ifOp = scf::IfOp::create(
+            nb, l, inRange,
+            [&](OpBuilder &tb, Location tl) {
+              scf::YieldOp::create(
+                  tb, tl,
+                  ValueRange{tensor::ExtractOp::create(tb, tl, data, coords)});
+            },
+            [&](OpBuilder &eb, Location el) {
+              if (report) {
+                Type i64 = eb.getI64Type();
+                func::CallOp::create(
+                    eb, el, report,
+                    ValueRange{i32Const(eb, el, QK_ERROR_INDEX_OUT_OF_RANGE),
+                               arith::IndexCastOp::create(eb, el, i64, raw),
+                               arith::IndexCastOp::create(eb, el, i64, axisDim),
+                               LLVM::AddressOfOp::create(eb, el, what)});
+              }
+              Value fill = arith::ConstantOp::create(
+                  eb, el, cast<TypedAttr>(eb.getZeroAttr(elementType)));
+              scf::YieldOp::create(eb, el, ValueRange{fill});
+            });
+        return ifOp.getResult(0);
       });
   if (r.getType() != type)
     r = tensor::CastOp::create(b, loc, type, r);
@@ -2586,6 +2644,12 @@ void copyAliasingResults(func::FuncOp func) {
 struct QNNLowerToCPUPass
     : quantopt::impl::QNNLowerToCPUPassBase<QNNLowerToCPUPass> {
   using QNNLowerToCPUPassBase::QNNLowerToCPUPassBase;
+
+  void getDependentDialects(DialectRegistry &registry) const override {
+    QNNLowerToCPUPassBase::getDependentDialects(registry);
+    // The bounds check of run-time gather indices branches (scf.if).
+    registry.insert<scf::SCFDialect>();
+  }
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
@@ -2597,7 +2661,8 @@ struct QNNLowerToCPUPass
     target.addLegalDialect<
         arith::ArithDialect, bufferization::BufferizationDialect,
         linalg::LinalgDialect, LLVM::LLVMDialect, math::MathDialect,
-        memref::MemRefDialect, tensor::TensorDialect, affine::AffineDialect>();
+        memref::MemRefDialect, tensor::TensorDialect, affine::AffineDialect,
+        scf::SCFDialect>();
     target.addLegalOp<ModuleOp>();
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
       return converter.isSignatureLegal(f.getFunctionType());

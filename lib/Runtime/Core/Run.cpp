@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "RuntimeImpl.h"
+#include "quantopt/Runtime/Kernels.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
@@ -378,11 +379,20 @@ std::unique_ptr<qrt_result> Runner::run(const qrt_tensor *inputs,
     addDescriptor(inputs[i].data,
                   ArrayRef<int64_t>(inputs[i].shape, inputs[i].rank));
 
+  qk_take_error(); // nothing stale from an earlier run on this thread
   bundle.entry(args.data());
+  // Errors the generated code reported (out-of-range run-time indices):
+  // the results are freed and the run fails with the message.
+  const char *modelError = qk_take_error();
+  std::string modelMessage = modelError ? modelError : "";
 
   auto result = std::make_unique<qrt_result>();
   if (!collectResults(resultArea, inputs, *result))
     return nullptr;
+  if (modelError) {
+    fail(QRT_ERROR_INPUT, modelMessage);
+    return nullptr;
+  }
   return result;
 }
 

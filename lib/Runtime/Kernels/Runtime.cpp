@@ -23,6 +23,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <string>
 
 using namespace quantopt::kernels;
 
@@ -190,10 +191,70 @@ void *quantopt::kernels::scratch(int slot, size_t bytes) {
 }
 
 //===----------------------------------------------------------------------===//
+// Error slot
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Errors reported by generated code on this thread. A model runs on the
+/// thread that called it (kernels fan out inside qk_* calls only), so the
+/// runtime finds the errors of its run here.
+struct ErrorSlot {
+  int64_t count = 0;
+  int32_t code = 0;
+  int64_t value = 0, bound = 0;
+  const char *what = nullptr;
+  std::string message;
+};
+
+thread_local ErrorSlot errorSlot;
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
 // C API
 //===----------------------------------------------------------------------===//
 
 extern "C" {
+
+void qk_report_error(int32_t code, int64_t value, int64_t bound,
+                     const char *what) {
+  ErrorSlot &slot = errorSlot;
+  if (slot.count++ == 0) {
+    slot.code = code;
+    slot.value = value;
+    slot.bound = bound;
+    slot.what = what;
+  }
+}
+
+const char *qk_take_error(void) {
+  ErrorSlot &slot = errorSlot;
+  if (slot.count == 0)
+    return nullptr;
+  std::string what = slot.what ? slot.what : "generated code";
+  char buf[256];
+  if (slot.code == QK_ERROR_INDEX_OUT_OF_RANGE)
+    std::snprintf(buf, sizeof(buf),
+                  ": index %lld is out of range for a dimension of size %lld "
+                  "(valid indices are [%lld, %lld])",
+                  static_cast<long long>(slot.value),
+                  static_cast<long long>(slot.bound),
+                  static_cast<long long>(-slot.bound),
+                  static_cast<long long>(slot.bound - 1));
+  else
+    std::snprintf(buf, sizeof(buf), ": run-time error %d (value %lld)",
+                  static_cast<int>(slot.code),
+                  static_cast<long long>(slot.value));
+  slot.message = what + buf;
+  if (slot.count > 1)
+    slot.message += "; " + std::to_string(slot.count - 1) +
+                    " more out-of-range reads in this run";
+  slot.message += "; the input data is invalid for this model: check the "
+                  "indices fed to it";
+  slot.count = 0;
+  return slot.message.c_str();
+}
 
 void qk_set_num_threads(int32_t n) {
   requestedThreads.store(n > 0 ? n : 0, std::memory_order_relaxed);
