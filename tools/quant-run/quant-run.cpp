@@ -557,6 +557,11 @@ int main(int argc, char **argv) {
     return error("--device " + Twine(deviceArg) +
                  ": unknown device; pass --device cpu or --device cuda");
 
+  // quant-run owns its process: let the runtime tune malloc for the
+  // generated code's per-run allocations (libquantrt never does this by
+  // itself, see qrt_tune_allocator). Not glibc: run untuned.
+  (void)qrt_tune_allocator();
+
   BundleHandle handle;
   if (qrt_bundle_load(bundlePath.c_str(), &handle.bundle) != QRT_OK)
     return error(qrt_last_error());

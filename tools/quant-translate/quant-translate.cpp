@@ -25,8 +25,10 @@
 #include "quantopt/Target/CUDA/CUDATarget.h"
 
 #include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
@@ -87,6 +89,36 @@ static cl::opt<int64_t> inlineLimit(
              "inline dense attributes, larger ones as dense_resource blobs"),
     cl::init(64), cl::cat(category));
 
+/// Points every dense_resource attribute of more than `limitBytes` bytes at
+/// a blob-less resource named `<key>__elided__`. MLIR formats a referenced
+/// blob as hex in full before it checks the resource string limit, so
+/// printing a 1.6 GB weight only to drop it costs twice its size in memory
+/// and seconds of formatting; an unreferenced blob is never read, and its
+/// mmap'd pages stay untouched. The name keeps the weight recognizable.
+static void elideLargeBlobs(mlir::ModuleOp module, int64_t limitBytes) {
+  auto &blobs = mlir::DenseResourceElementsHandle::getManagerInterface(
+      module.getContext());
+  llvm::StringMap<mlir::DenseResourceElementsHandle> elided;
+  module.walk([&](mlir::Operation *op) {
+    for (mlir::NamedAttribute attr : op->getAttrs()) {
+      auto resource =
+          dyn_cast<mlir::DenseResourceElementsAttr>(attr.getValue());
+      if (!resource)
+        continue;
+      const mlir::AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+      if (!blob || static_cast<int64_t>(blob->getData().size()) <= limitBytes)
+        continue;
+      StringRef key = resource.getRawHandle().getKey();
+      auto it = elided.find(key);
+      if (it == elided.end())
+        it = elided.try_emplace(key, blobs.insert((key + "__elided__").str()))
+                 .first;
+      op->setAttr(attr.getName(), mlir::DenseResourceElementsAttr::get(
+                                      resource.getType(), it->second));
+    }
+  });
+}
+
 int main(int argc, char **argv) {
   InitLLVM y(argc, argv);
   quantopt::registerAllPasses();
@@ -130,14 +162,28 @@ int main(int argc, char **argv) {
   if (mlirInput) {
     context.loadAllAvailableDialects();
     llvm::SourceMgr sourceMgr;
-    auto file = quantopt::readRegularFile(inputFilename, "input",
-                                          quantopt::kNoSizeLimit,
-                                          /*requiresNullTerminator=*/true);
-    if (!file) {
-      logAllUnhandledErrors(file.takeError(), errs(), "error: ");
-      return 1;
+    // "-" is standard input, a pipe by the user's choice; a named input
+    // must be a regular file.
+    std::unique_ptr<llvm::MemoryBuffer> buffer;
+    if (inputFilename == "-") {
+      auto stdinBuffer = llvm::MemoryBuffer::getSTDIN();
+      if (!stdinBuffer) {
+        errs() << "error: cannot read standard input: "
+               << stdinBuffer.getError().message() << "\n";
+        return 1;
+      }
+      buffer = std::move(*stdinBuffer);
+    } else {
+      auto file = quantopt::readRegularFile(inputFilename, "input",
+                                            quantopt::kNoSizeLimit,
+                                            /*requiresNullTerminator=*/true);
+      if (!file) {
+        logAllUnhandledErrors(file.takeError(), errs(), "error: ");
+        return 1;
+      }
+      buffer = std::move(*file);
     }
-    sourceMgr.AddNewSourceBuffer(std::move(*file), SMLoc());
+    sourceMgr.AddNewSourceBuffer(std::move(buffer), SMLoc());
     module = mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
   } else {
     quantopt::ONNXImportOptions options;
@@ -200,8 +246,10 @@ int main(int argc, char **argv) {
   }
 
   mlir::OpPrintingFlags flags;
-  if (!emitWeights)
+  if (!emitWeights) {
+    elideLargeBlobs(*module, elideLimit);
     flags.elideLargeResourceString(elideLimit);
+  }
   if (Error err = quantopt::writeOutputFile(outputFilename, "-o", inputs,
                                             [&](raw_ostream &os) {
                                               module->print(os, flags);
