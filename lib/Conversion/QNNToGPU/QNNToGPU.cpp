@@ -1032,7 +1032,10 @@ Value paramAddress(OpBuilder &b, Location loc, Operation *anchor, Value v,
     bytes.resize(f->size() * 4);
     std::memcpy(bytes.data(), f->data(), bytes.size());
   } else {
-    for (int64_t x : *getIntValues(c))
+    // Named: a range-for over `*getIntValues(c)` would iterate a destroyed
+    // temporary (ASan: stack-use-after-scope).
+    auto ints = getIntValues(c);
+    for (int64_t x : *ints)
       bytes.push_back(static_cast<char>(x));
   }
   bytes.resize(std::max<size_t>(bytes.size(), 64), 0);

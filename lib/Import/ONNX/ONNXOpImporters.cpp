@@ -13,6 +13,7 @@
 
 #include "ImporterImpl.h"
 
+#include "mlir/IR/Verifier.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 
 using namespace mlir;
@@ -118,6 +119,13 @@ Results NodeContext::finish(Operation *op) const {
     }
     for (auto [result, type] : llvm::zip(op->getResults(), types))
       result.setType(type);
+  }
+  // An op the importers' own checks missed (found by fuzzing: a
+  // MatMulNBits weight of the wrong rank) is rejected here, at its node,
+  // rather than left for folding or for the module's verification.
+  if (failed(mlir::verify(op, /*verifyRecursively=*/false))) {
+    op->erase();
+    return failure();
   }
   // Fold shape arithmetic as it is imported, so that later nodes (Split
   // sizes, Reshape targets computed from Shape) see constants.
@@ -459,6 +467,12 @@ static Results importQuantizeLinear(NodeContext &c) {
       zp, c.builder.getI64IntegerAttr(c.attrInt("axis", 1)),
       c.builder.getI64IntegerAttr(c.attrInt("block_size", 0)),
       c.builder.getBoolAttr(c.attrInt("saturate", 1) != 0));
+  // Not through finish(): the result type is set here. Verified all the
+  // same (fuzzing found an out-of-range axis).
+  if (failed(mlir::verify(op, /*verifyRecursively=*/false))) {
+    op->erase();
+    return failure();
+  }
   return SmallVector<Value>{op};
 }
 
@@ -474,6 +488,12 @@ static Results importDequantizeLinear(NodeContext &c) {
       c.builder, c.loc, cast<TensorType>(x.getType()).clone(result), x, scale,
       c.input(2), c.builder.getI64IntegerAttr(c.attrInt("axis", 1)),
       c.builder.getI64IntegerAttr(c.attrInt("block_size", 0)));
+  // Not through finish(): the result type is set here. Verified all the
+  // same (fuzzing found an out-of-range axis).
+  if (failed(mlir::verify(op, /*verifyRecursively=*/false))) {
+    op->erase();
+    return failure();
+  }
   return SmallVector<Value>{op};
 }
 
