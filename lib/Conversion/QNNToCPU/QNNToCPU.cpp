@@ -726,6 +726,17 @@ struct Lowerer {
 LogicalResult Lowerer::lowerConstant(ConstantOp c) {
   auto type = resultType();
   ElementsAttr value = c.getValue();
+  // A weight read only by weight-only matmuls is packed from its attribute
+  // by their lowering; materializing it as well would copy the whole weight
+  // for nothing (and keep the copy: attributes live as long as the context).
+  if (!c->use_empty() && llvm::all_of(c->getUses(), [](OpOperand &use) {
+        auto wo = dyn_cast<WeightOnlyMatMulOp>(use.getOwner());
+        return wo && use.get() == wo.getWeight() &&
+               use.getOperandNumber() ==
+                   wo.getWeightMutable().getOperandNumber();
+      }))
+    return done(ValueRange{tensor::EmptyOp::create(b, loc, type.getShape(),
+                                                   type.getElementType())});
   auto origElt = cast<ShapedType>(value.getType()).getElementType();
   if (isa<Float8E4M3FNType>(origElt)) {
     // The bytes, as i8.
@@ -758,6 +769,28 @@ LogicalResult Lowerer::lowerConstant(ConstantOp c) {
       res && intElt && intElt.getWidth() >= 8)
     return done(ValueRange{arith::ConstantOp::create(
         b, loc, DenseResourceElementsAttr::get(type, res.getRawHandle()))});
+  // A large i4/ui4 weight widens to one i8 byte per value in a resource
+  // blob: through APInts and a uniqued attribute it would cost 24 bytes per
+  // value and stay in the context for good (a 1.6 GB float weight's int4
+  // constant took 10 GB this way).
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(value);
+      res && intElt && intElt.getWidth() == 4 &&
+      type.getElementType().isInteger(8)) {
+    std::optional<std::vector<int8_t>> bytes = getWeightBytes(value);
+    if (!bytes)
+      return fail("constant data is not available (elided?)");
+    auto *owned = new std::vector<int8_t>(std::move(*bytes));
+    ArrayRef<char> data(reinterpret_cast<const char *>(owned->data()),
+                        owned->size());
+    AsmResourceBlob blob = UnmanagedAsmResourceBlob::allocateWithAlign(
+        data, alignof(int8_t),
+        [owned](void *, size_t, size_t) { delete owned; });
+    return done(ValueRange{arith::ConstantOp::create(
+        b, loc,
+        DenseResourceElementsAttr::get(
+            type, (res.getRawHandle().getKey() + "_i8").str(),
+            std::move(blob)))});
+  }
   std::optional<SmallVector<int64_t>> ints = getIntValues(value);
   if (!ints)
     return fail("constant data is not available (elided?)");

@@ -22,6 +22,7 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "quantopt/Support/MappedRegions.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -340,7 +341,19 @@ GraphImporter::externalData(const onnx::TensorProto &tensor, StringRef what,
               << "'): " << llvm::toString(buffer.takeError());
       return failure();
     }
-    mapped = std::shared_ptr<llvm::MemoryBuffer>(std::move(*buffer));
+    // Passes may drop the pages of a weight they have consumed (a mapping
+    // reads them back if touched again): tell them which memory is mapped.
+    bool isMapped =
+        (*buffer)->getBufferKind() == llvm::MemoryBuffer::MemoryBuffer_MMap;
+    if (isMapped)
+      registerMappedRegion((*buffer)->getBufferStart(),
+                           (*buffer)->getBufferSize());
+    mapped = std::shared_ptr<llvm::MemoryBuffer>(
+        buffer->release(), [isMapped](llvm::MemoryBuffer *b) {
+          if (isMapped)
+            unregisterMappedRegion(b->getBufferStart());
+          delete b;
+        });
   }
   uint64_t size = mapped->getBufferSize();
   if (length < 0)

@@ -49,7 +49,9 @@ std::string nodeName(Operation *op) {
 /// A constant float [K, N] weight feeding a matmul, possibly through a 2-D
 /// transpose of a [N, K] constant (what gemm with trans_b decomposes to).
 struct WeightRef {
-  SmallVector<float> values; // [K, N] row-major
+  ArrayRef<float> values; // [K, N] row-major, in `blob` or in place
+  std::optional<AsmResourceBlob> blob; // a (transposed) copy, when needed
+  Value original; // the [K, N] constant itself when not transposed
   int64_t k = 0, n = 0;
   std::string name;
 };
@@ -63,7 +65,9 @@ std::optional<WeightRef> matchWeight(Value rhs, bool &missingData) {
   auto type = cast<RankedTensorType>(constant.getType());
   if (type.getRank() != 2 || !type.getElementType().isF32())
     return std::nullopt;
-  std::optional<SmallVector<float>> values = getF32Values(constant.getValue());
+  // Read in place: a mapped weight is not copied (a transposed one is, once).
+  SmallVector<float> copy;
+  std::optional<ArrayRef<float>> values = getF32View(constant.getValue(), copy);
   if (!values) {
     missingData = true;
     return std::nullopt;
@@ -74,12 +78,24 @@ std::optional<WeightRef> matchWeight(Value rhs, bool &missingData) {
   if (!transposed) {
     w.k = rows;
     w.n = cols;
-    w.values = std::move(*values);
-    return w;
+    // A resource weight already in [K, N] is quantized where it is; a small
+    // inline one gets its own blob as before.
+    if (isa<DenseResourceElementsAttr>(constant.getValue())) {
+      w.original = constant.getResult();
+      w.values = *values;
+      return w;
+    }
+  } else {
+    w.k = cols;
+    w.n = rows;
   }
-  w.k = cols;
-  w.n = rows;
-  w.values = transposeMatrix<float>(*values, rows, cols);
+  // The copy is written into its blob, which the new constant takes over.
+  w.blob = HeapAsmResourceBlob::allocate(rows * cols * sizeof(float), 64);
+  auto *out = reinterpret_cast<float *>(w.blob->getMutableData().data());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      out[transposed ? c * rows + r : r * cols + c] = (*values)[r * cols + c];
+  w.values = ArrayRef<float>(out, rows * cols);
   return w;
 }
 
@@ -140,7 +156,7 @@ private:
   bool isExcluded(Operation *op,
                   ArrayRef<std::unique_ptr<llvm::Regex>> regexes) const;
   WeightParams computeParams(const WeightRef &w, MLIRContext *ctx) const;
-  Value quantizeWeight(OpBuilder &b, Location loc, const WeightRef &w);
+  Value quantizeWeight(OpBuilder &b, Location loc, WeightRef &w);
   Value quantizeActivation(OpBuilder &b, Operation *matmul, Value x, int64_t k);
 };
 } // namespace
@@ -220,20 +236,20 @@ WeightParams QNNInsertQDQPass::computeParams(const WeightRef &w,
 }
 
 Value QNNInsertQDQPass::quantizeWeight(OpBuilder &b, Location loc,
-                                       const WeightRef &w) {
+                                       WeightRef &w) {
   MLIRContext *ctx = b.getContext();
   WeightParams p = computeParams(w, ctx);
   auto weightType = RankedTensorType::get({w.k, w.n}, b.getF32Type());
   // The (transposed) float weight as a resource blob; qnn-quantize-weights
   // replaces it by the packed integer weight.
-  std::string blobName = (w.name.empty() ? "weight" : w.name) + "_kn";
-  ArrayRef<char> bytes(reinterpret_cast<const char *>(w.values.data()),
-                       w.values.size() * sizeof(float));
-  Value weight = ConstantOp::create(
-      b, loc,
-      DenseResourceElementsAttr::get(
-          weightType, blobName,
-          HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64)));
+  // The blob takes over the (transposed) copy rather than copying it again.
+  Value weight = w.original;
+  if (!weight) {
+    std::string blobName = (w.name.empty() ? "weight" : w.name) + "_kn";
+    weight = ConstantOp::create(b, loc,
+                                DenseResourceElementsAttr::get(
+                                    weightType, blobName, std::move(*w.blob)));
+  }
   auto scaleType = RankedTensorType::get(p.paramShape, b.getF32Type());
   Value scale = ConstantOp::create(
       b, loc, DenseElementsAttr::get(scaleType, ArrayRef<float>(p.scales)));

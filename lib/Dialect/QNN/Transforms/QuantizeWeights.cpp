@@ -9,6 +9,7 @@
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "quantopt/Support/MappedRegions.h"
 
 namespace quantopt::qnn {
 #define GEN_PASS_DEF_QNNQUANTIZEWEIGHTSPASS
@@ -44,7 +45,10 @@ LogicalResult quantizeWeight(QuantizeOp op, int64_t &count) {
   auto float8 = dyn_cast<FloatType>(resultType.getElementType());
   if (!storage && !float8)
     return success();
-  std::optional<SmallVector<float>> values = getF32Values(weight.getValue());
+  // Mapped weights are read in place: a copy would double their memory.
+  SmallVector<float> valueStorage;
+  std::optional<ArrayRef<float>> values =
+      getF32View(weight.getValue(), valueStorage);
   std::optional<SmallVector<float>> scales = getF32Values(scaleOp.getValue());
   std::optional<SmallVector<int64_t>> zps = intValues(op.getZeroPoint());
   if (!values || !scales || !zps)
@@ -64,39 +68,46 @@ LogicalResult quantizeWeight(QuantizeOp op, int64_t &count) {
   ElementsAttr attr;
   if (float8) {
     // float8 E4M3FN/E5M2: one byte per element, ONNX's (saturating) cast.
-    SmallVector<int64_t> index =
-        layout.paramIndices(resultType.getShape(), scaleType.getShape());
     std::vector<char> bytes(values->size());
-    for (size_t i = 0; i < values->size(); ++i)
-      bytes[i] =
-          static_cast<char>(quantizeToFloat8((*values)[i], (*scales)[index[i]],
-                                             float8, op.getSaturate())
-                                .bitcastToAPInt()
-                                .getZExtValue());
+    layout.forEachParamIndex(
+        resultType.getShape(), scaleType.getShape(), [&](int64_t i, int64_t p) {
+          bytes[i] =
+              static_cast<char>(quantizeToFloat8((*values)[i], (*scales)[p],
+                                                 float8, op.getSaturate())
+                                    .bitcastToAPInt()
+                                    .getZExtValue());
+        });
     if (inlineResult)
       attr = DenseElementsAttr::getFromRawBuffer(resultType, bytes);
     else
       attr = DenseResourceElementsAttr::get(
           resultType, name,
           HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64));
-  } else {
+  } else if (inlineResult) {
     SmallVector<int64_t> q =
         quantizeBuffer(*values, resultType.getShape(), *scales, *zps,
                        scaleType.getShape(), layout, storage);
-    if (inlineResult) {
-      SmallVector<APInt> ints;
-      for (int64_t v : q)
-        ints.push_back(APInt(storage.getWidth(), v, !storage.isUnsigned()));
-      attr = DenseElementsAttr::get(resultType, ints);
-    } else {
-      attr = DenseResourceElementsAttr::get(
-          resultType, name,
-          HeapAsmResourceBlob::allocateAndCopyWithAlign(
-              packIntegers(q, storage), 64));
-    }
+    SmallVector<APInt> ints;
+    for (int64_t v : q)
+      ints.push_back(APInt(storage.getWidth(), v, !storage.isUnsigned()));
+    attr = DenseElementsAttr::get(resultType, ints);
+  } else {
+    // Quantized straight into the blob's packed bytes: no per-element
+    // integer, index or byte copy.
+    AsmResourceBlob blob = HeapAsmResourceBlob::allocate(
+        packedByteSize(resultType.getNumElements(), storage), 64);
+    quantizeBufferPacked(*values, resultType.getShape(), *scales, *zps,
+                         scaleType.getShape(), layout, storage,
+                         blob.getMutableData());
+    attr = DenseResourceElementsAttr::get(resultType, name, std::move(blob));
   }
   op.replaceAllUsesWith(ConstantOp::create(b, op.getLoc(), attr).getResult());
   op.erase();
+  // The float weight is consumed: drop its pages if it is mapped from the
+  // model's external data (they are read back if anything touches them
+  // again), so the compile does not hold every float weight resident.
+  if (values->data() != valueStorage.data())
+    releaseMappedPages(values->data(), values->size() * sizeof(float));
   if (weight->use_empty())
     weight.erase();
   ++count;

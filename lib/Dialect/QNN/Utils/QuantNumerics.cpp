@@ -30,40 +30,9 @@ QuantLayout QuantLayout::get(ShapedType scaleType, int64_t axis,
 SmallVector<int64_t>
 QuantLayout::paramIndices(ArrayRef<int64_t> shape,
                           ArrayRef<int64_t> paramShape) const {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  SmallVector<int64_t> result(n, 0);
-  if (perTensor)
-    return result;
-  int64_t rank = shape.size();
-  // Strides of the parameter tensor: per-axis parameters are 1-D.
-  SmallVector<int64_t> paramStrides(rank, 0);
-  if (blockSize == 0) {
-    paramStrides[axis] = 1;
-  } else {
-    int64_t stride = 1;
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      paramStrides[d] = stride;
-      stride *= paramShape[d];
-    }
-  }
-  SmallVector<int64_t> coord(rank, 0);
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t index = 0;
-    for (int64_t d = 0; d < rank; ++d) {
-      int64_t c = coord[d];
-      if (blockSize != 0 && d == axis)
-        c /= blockSize;
-      index += c * paramStrides[d];
-    }
-    result[i] = index;
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      if (++coord[d] < shape[d])
-        break;
-      coord[d] = 0;
-    }
-  }
+  SmallVector<int64_t> result;
+  forEachParamIndex(shape, paramShape,
+                    [&](int64_t, int64_t index) { result.push_back(index); });
   return result;
 }
 
@@ -205,13 +174,42 @@ qnn::quantizeBuffer(ArrayRef<float> x, ArrayRef<int64_t> shape,
                     ArrayRef<int64_t> paramShape, const QuantLayout &layout,
                     IntegerType storage) {
   auto [qmin, qmax] = storageRange(storage);
-  SmallVector<int64_t> index = layout.paramIndices(shape, paramShape);
   SmallVector<int64_t> out(x.size());
-  for (size_t i = 0; i < x.size(); ++i)
-    out[i] = quantizeToInt(x[i], scales[index[i]],
-                           zeroPoints.empty() ? 0 : zeroPoints[index[i]], qmin,
-                           qmax);
+  layout.forEachParamIndex(shape, paramShape, [&](int64_t i, int64_t p) {
+    out[i] = quantizeToInt(x[i], scales[p],
+                           zeroPoints.empty() ? 0 : zeroPoints[p], qmin, qmax);
+  });
   return out;
+}
+
+int64_t qnn::packedByteSize(int64_t count, IntegerType storage) {
+  unsigned width = storage.getWidth();
+  return width == 4 ? (count + 1) / 2 : count * (width / 8);
+}
+
+void qnn::quantizeBufferPacked(ArrayRef<float> x, ArrayRef<int64_t> shape,
+                               ArrayRef<float> scales,
+                               ArrayRef<int64_t> zeroPoints,
+                               ArrayRef<int64_t> paramShape,
+                               const QuantLayout &layout, IntegerType storage,
+                               MutableArrayRef<char> out) {
+  auto [qmin, qmax] = storageRange(storage);
+  unsigned width = storage.getWidth();
+  size_t bytesPer = width / 8;
+  std::fill(out.begin(), out.end(), 0);
+  layout.forEachParamIndex(shape, paramShape, [&](int64_t i, int64_t p) {
+    int64_t q = quantizeToInt(
+        x[i], scales[p], zeroPoints.empty() ? 0 : zeroPoints[p], qmin, qmax);
+    if (width == 4) {
+      uint8_t nibble = static_cast<uint8_t>(q) & 0xF;
+      out[i / 2] |= static_cast<char>(i % 2 ? nibble << 4 : nibble);
+      return;
+    }
+    // Little-endian, as packIntegers writes.
+    for (size_t b = 0; b < bytesPer; ++b)
+      out[i * bytesPer + b] =
+          static_cast<char>(static_cast<uint64_t>(q) >> (8 * b));
+  });
 }
 
 std::vector<char> qnn::packIntegers(ArrayRef<int64_t> values,
@@ -248,6 +246,17 @@ std::optional<SmallVector<float>> qnn::getF32Values(ElementsAttr attr) {
     return SmallVector<float>(data->begin(), data->end());
   }
   return std::nullopt;
+}
+
+std::optional<ArrayRef<float>>
+qnn::getF32View(ElementsAttr attr, SmallVectorImpl<float> &storage) {
+  if (auto resource = dyn_cast<DenseF32ResourceElementsAttr>(attr))
+    return resource.tryGetAsArrayRef();
+  std::optional<SmallVector<float>> values = getF32Values(attr);
+  if (!values)
+    return std::nullopt;
+  storage.assign(values->begin(), values->end());
+  return ArrayRef<float>(storage);
 }
 
 std::optional<SmallVector<int64_t>>

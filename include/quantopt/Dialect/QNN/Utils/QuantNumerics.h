@@ -44,9 +44,53 @@ struct QuantLayout {
 
   /// Returns, for each element of a tensor of `shape` (row-major), the linear
   /// index of its scale/zero point in a parameter tensor of `paramShape`.
+  /// Eight bytes per element: for weights, use forEachParamIndex.
   llvm::SmallVector<int64_t>
   paramIndices(llvm::ArrayRef<int64_t> shape,
                llvm::ArrayRef<int64_t> paramShape) const;
+
+  /// Calls fn(i, paramIndex) for each element i of a tensor of `shape`
+  /// (row-major), in order, without materializing the index list.
+  template <typename Fn>
+  void forEachParamIndex(llvm::ArrayRef<int64_t> shape,
+                         llvm::ArrayRef<int64_t> paramShape, Fn &&fn) const {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    if (perTensor) {
+      for (int64_t i = 0; i < n; ++i)
+        fn(i, int64_t(0));
+      return;
+    }
+    int64_t rank = shape.size();
+    // Strides of the parameter tensor: per-axis parameters are 1-D.
+    llvm::SmallVector<int64_t> paramStrides(rank, 0);
+    if (blockSize == 0) {
+      paramStrides[axis] = 1;
+    } else {
+      int64_t stride = 1;
+      for (int64_t d = rank - 1; d >= 0; --d) {
+        paramStrides[d] = stride;
+        stride *= paramShape[d];
+      }
+    }
+    llvm::SmallVector<int64_t> coord(rank, 0);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t index = 0;
+      for (int64_t d = 0; d < rank; ++d) {
+        int64_t c = coord[d];
+        if (blockSize != 0 && d == axis)
+          c /= blockSize;
+        index += c * paramStrides[d];
+      }
+      fn(i, index);
+      for (int64_t d = rank - 1; d >= 0; --d) {
+        if (++coord[d] < shape[d])
+          break;
+        coord[d] = 0;
+      }
+    }
+  }
 };
 
 /// Integer range of a storage type (i4 -> [-8, 7], ui8 -> [0, 255], ...).
@@ -82,6 +126,20 @@ quantizeBuffer(llvm::ArrayRef<float> x, llvm::ArrayRef<int64_t> shape,
                llvm::ArrayRef<int64_t> paramShape, const QuantLayout &layout,
                mlir::IntegerType storage);
 
+/// Bytes of `count` integers of `storage` in the packIntegers layout.
+int64_t packedByteSize(int64_t count, mlir::IntegerType storage);
+
+/// quantizeBuffer straight into `out` (packedByteSize bytes) in the
+/// packIntegers byte layout: no per-element integer or index copy, for
+/// weights of any size.
+void quantizeBufferPacked(llvm::ArrayRef<float> x,
+                          llvm::ArrayRef<int64_t> shape,
+                          llvm::ArrayRef<float> scales,
+                          llvm::ArrayRef<int64_t> zeroPoints,
+                          llvm::ArrayRef<int64_t> paramShape,
+                          const QuantLayout &layout, mlir::IntegerType storage,
+                          llvm::MutableArrayRef<char> out);
+
 /// Serializes integers of `storage` into the byte layout of a resource blob:
 /// little-endian, 4-bit values two per byte with the lower index in the low
 /// nibble (ONNX's INT4/UINT4 order).
@@ -98,6 +156,12 @@ unpackIntegers(llvm::ArrayRef<char> bytes, mlir::IntegerType storage,
 /// blobs in the packIntegers layout. std::nullopt when the data is
 /// unavailable (an elided resource) or not integer.
 std::optional<llvm::SmallVector<int64_t>> getIntValues(mlir::ElementsAttr attr);
+
+/// The float32 values of `attr`, read in place from a resource blob (no
+/// copy of a mapped weight) or else copied into `storage`. std::nullopt when
+/// not f32 or the data is unavailable.
+std::optional<llvm::ArrayRef<float>>
+getF32View(mlir::ElementsAttr attr, llvm::SmallVectorImpl<float> &storage);
 
 /// Row-major transpose of a [rows, cols] matrix.
 template <typename T>
