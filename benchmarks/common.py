@@ -51,6 +51,11 @@ class Env:
         from quantopt import runtime  # noqa: E402
         self.rt = runtime
         runtime.set_num_threads(threads)
+        # As quant-run does: the benchmark process is ours to tune.
+        try:
+            runtime.tune_allocator()
+        except runtime.QuantOptError:
+            pass  # not glibc: run untuned
         self._limits = None
 
     def _find_qk_bench(self):

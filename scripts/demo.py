@@ -30,10 +30,11 @@ def main(argv):
                                     "python-bindings"))
     os.environ.setdefault("QUANTOPT_RUNTIME_LIB",
                           os.path.join(build, "lib", "libquantrt.so"))
-    from quantopt.runtime import Bundle, set_num_threads
+    from quantopt.runtime import Bundle, set_num_threads, tune_allocator
 
     threads = 2
     set_num_threads(threads)
+    tune_allocator()  # the demo process is ours to tune, as quant-run does
     sess_float = ort.InferenceSession(model, _options(threads))
     in_name = sess_float.get_inputs()[0].name
     features = sess_float.get_inputs()[0].shape[1]

@@ -116,7 +116,10 @@ void InputSet::add(StringRef path, StringRef what) {
 }
 
 Error InputSet::checkOutput(StringRef output, StringRef flag) const {
-  if (output == "-")
+  // Standard output, and /dev/null, which writeToOutput discards without
+  // opening (nothing is replaced): "-o /dev/null" checks that a model
+  // compiles.
+  if (output == "-" || output == "/dev/null")
     return Error::success();
   if (output.empty())
     return makeError(flag + ": the output path is empty");
@@ -156,12 +159,27 @@ Error quantopt::writeOutputFile(StringRef output, StringRef flag,
                                 function_ref<Error(raw_ostream &)> writer) {
   if (Error e = inputs.checkOutput(output, flag))
     return e;
-  // Replace the target of a symlink, not the link itself.
+  // Replace the target of a symlink, not the link itself; a dangling
+  // link's target is created (resolved relative to the link's directory).
   SmallString<256> target(output);
   if (output != "-" && sys::fs::is_symlink_file(output)) {
     SmallString<256> resolved;
-    if (!sys::fs::real_path(output, resolved))
+    if (!sys::fs::real_path(output, resolved)) {
       target = resolved;
+    } else {
+      char buffer[4096];
+      SmallString<256> link(output);
+      ssize_t n = ::readlink(link.c_str(), buffer, sizeof(buffer));
+      if (n > 0 && static_cast<size_t>(n) < sizeof(buffer)) {
+        StringRef dest(buffer, n);
+        if (sys::path::is_absolute(dest)) {
+          target = dest;
+        } else {
+          target = sys::path::parent_path(output);
+          sys::path::append(target, dest);
+        }
+      }
+    }
   }
   // writeToOutput writes a temporary file next to the target and renames it
   // into place only when the writer succeeded.

@@ -27,7 +27,8 @@ import os
 import numpy as np
 
 __all__ = ["Bundle", "QuantOptError", "TensorInfo", "load_library",
-           "set_num_threads", "kernel_isa", "cuda_device_name",
+           "set_num_threads", "tune_allocator", "kernel_isa",
+           "cuda_device_name",
            "benchmark_stats"]
 
 # qrt_dtype values, in the order of include/quantopt-c/Runtime.h.
@@ -126,6 +127,7 @@ def load_library(path=None):
             ctypes.POINTER(ctypes.c_double)]),
         "qrt_cuda_device_name": (ctypes.c_int, [
             ctypes.c_char_p, ctypes.c_size_t]),
+        "qrt_tune_allocator": (ctypes.c_int, []),
     }
     for name, (restype, argtypes) in signatures.items():
         function = getattr(lib, name)
@@ -145,6 +147,15 @@ def set_num_threads(n, library=None):
     """Thread count of the kernels, for every bundle of the process."""
     lib = load_library(library)
     _check(lib, lib.qrt_set_num_threads(int(n)))
+
+
+def tune_allocator(library=None):
+    """Opt-in, process-wide: tunes glibc's malloc for the generated code's
+    per-run allocations (qrt_tune_allocator). Loading a bundle never does
+    this; call it once if the process is yours to tune (benchmarks, CLIs).
+    Raises QuantOptError where the C library is not glibc."""
+    lib = load_library(library)
+    _check(lib, lib.qrt_tune_allocator())
 
 
 def kernel_isa(library=None):

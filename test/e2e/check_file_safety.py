@@ -173,7 +173,6 @@ def main():
     E.log("outputs that are not regular files:")
     for label, target, pattern in (
             ("/dev/full", "/dev/full", r"character device"),
-            ("/dev/null", "/dev/null", r"character device"),
             ("a FIFO", fifo, r"FIFO"),
             ("a directory", a_dir, r"directory")):
         refused(c, f"quant-compile -o {label}", [qc, model, "-o", target],
@@ -192,6 +191,26 @@ def main():
             "/dev/full is still a device node")
     c.check(not os.path.exists(os.path.join(w, "o.qob")),
             "no bundle written by the refused --emit-mlir compiles")
+
+    # An external data file is an input too (recorded by the importer).
+    ext_dir = os.path.join(w, "ext")
+    os.makedirs(ext_dir)
+    ext_model = os.path.join(ext_dir, "model.onnx")
+    onnx.save_model(make_model.build_mlp(), ext_model,
+                    save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="model.onnx.data", size_threshold=0)
+    ext_data = os.path.join(ext_dir, "model.onnx.data")
+    for flag in ("-o", "--emit-mlir"):
+        extra = [] if flag == "-o" else ["-o", os.path.join(w, "o.qob")]
+        refused(c, f"quant-compile {flag} = the model's external data file",
+                [qc, ext_model, *extra, flag, ext_data],
+                re.escape(flag) + r".*is the external data file.*same file.*"
+                r"refusing to overwrite an input",
+                keep=[ext_data])
+    refused(c, "quant-translate -o = the model's external data file",
+            [qt, "--import-onnx", ext_model, "-o", ext_data],
+            r"-o.*is the external data file.*same file.*refusing to "
+            r"overwrite an input", keep=[ext_data])
 
     E.log("inputs that are not regular files (each under a "
           f"{TIMEOUT} s timeout):")
@@ -260,6 +279,26 @@ def main():
           and np.load(target)["probs"].shape == (2, 10))
     c.check(ok, f"quant-run --output through a symlink keeps the link and "
             f"replaces its target (exit {rc})")
+    # /dev/null discards the output without replacing the device: the usual
+    # way to check that a model compiles.
+    for tool, argv in (("quant-compile", [qc, model, "-o", "/dev/null",
+                                          "--quiet"]),
+                       ("quant-translate", [qt, "--import-onnx", model, "-o",
+                                            "/dev/null"]),
+                       ("quant-run", [qr, bundle, "--input", x, "--output",
+                                      "/dev/null"])):
+        rc, text = run(argv)
+        c.check(rc == 0 and os.path.exists("/dev/null")
+                and not os.path.isfile("/dev/null"),
+                f"{tool} -o /dev/null succeeds and /dev/null stays a device "
+                f"(exit {rc})")
+    dangling = os.path.join(w, "dangling.npz")
+    os.symlink("dangling-target.npz", dangling)
+    rc, text = run([qr, bundle, "--input", x, "--output", dangling])
+    c.check(rc == 0 and os.path.islink(dangling)
+            and os.path.isfile(os.path.join(w, "dangling-target.npz")),
+            f"quant-run --output through a dangling symlink creates its "
+            f"target and keeps the link (exit {rc})")
     rc, text = run([qc, model, "-o", outputs_npz + ".qob", "--quiet"])
     c.check(rc == 0 and not stray_temps(w),
             f"a normal compile succeeds and leaves no temporary file "

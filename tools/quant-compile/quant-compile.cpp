@@ -490,6 +490,31 @@ llvm::Error checkLinkedObject(llvm::StringRef bytes,
 
 using OptionList = std::vector<const cl::Option *>;
 
+/// Every output against every input known so far (and against each other);
+/// returns the exit status on error.
+std::optional<int> checkOutputs() {
+  struct NamedOutput {
+    const char *flag;
+    const std::string &path;
+  };
+  NamedOutput outputs[] = {{"-o", outputPath},
+                           {"--emit-mlir", emitMLIR},
+                           {"--save-calibration-table", saveCalibTable}};
+  for (auto [i, out] : llvm::enumerate(outputs)) {
+    if (out.path.empty())
+      continue;
+    if (llvm::Error e = inputFiles.checkOutput(out.path, out.flag))
+      return fail(llvm::toString(std::move(e)));
+    for (const NamedOutput &other : llvm::ArrayRef(outputs).take_front(i))
+      if (!other.path.empty() && other.path == out.path &&
+          out.path != "/dev/null")
+        return fail(std::string(out.flag) + " and " + other.flag +
+                    " both write '" + out.path +
+                    "'; give them different paths");
+  }
+  return std::nullopt;
+}
+
 /// Rejects option values out of range and options that would have no
 /// effect with the others given; returns the exit status on error.
 std::optional<int> validateOptions() {
@@ -599,28 +624,13 @@ std::optional<int> validateOptions() {
   inputFiles.add(inputPath, "ONNX model");
   if (given(calibTable))
     inputFiles.add(calibTable, "calibration table");
-  if (given(calibData))
-    inputFiles.add(calibData, "calibration sample");
-  struct NamedOutput {
-    const char *flag;
-    const std::string &path;
-  };
-  NamedOutput outputs[] = {{"-o", outputPath},
-                           {"--emit-mlir", emitMLIR},
-                           {"--save-calibration-table", saveCalibTable}};
-  for (auto [i, out] : llvm::enumerate(outputs)) {
-    if (out.path.empty())
-      continue;
-    if (llvm::Error e = inputFiles.checkOutput(out.path, out.flag))
-      return fail(llvm::toString(std::move(e)));
-    for (const NamedOutput &other : llvm::ArrayRef(outputs).take_front(i))
-      if (!other.path.empty() && other.path == out.path)
-        return fail(std::string(out.flag) + " and " + other.flag +
-                    " both write '" + out.path +
-                    "'; give them different "
-                    "paths");
-  }
-  return std::nullopt;
+  // The samples now, so that an output naming one is refused before any
+  // work (listSamples records them).
+  if (given(calibData) && !isFloat && !weightOnly &&
+      activationMode != "dynamic")
+    if (auto files = listSamples(calibData); !files)
+      return fail(llvm::toString(files.takeError()));
+  return checkOutputs();
 }
 
 /// Prints the GPU kernels for --print-kernels.
@@ -688,9 +698,15 @@ int compile() {
   ModelDiagnosticHandler handler(&context, llvm::errs());
 
   bool isFloat = scheme == "float";
-  OwningOpRef<ModuleOp> module = importONNXFile(inputPath, &context);
+  ONNXImportOptions importOptions;
+  importOptions.inputFiles = &inputFiles;
+  OwningOpRef<ModuleOp> module =
+      importONNXFile(inputPath, &context, importOptions);
   if (!module)
     return 1;
+  // The model's external data files are known now; no output may be one.
+  if (std::optional<int> rc = checkOutputs())
+    return *rc;
   {
     PassManager pm(&context);
     if (failed(buildNormalizePipeline(pm)) || failed(pm.run(*module)))

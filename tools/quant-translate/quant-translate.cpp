@@ -188,6 +188,7 @@ int main(int argc, char **argv) {
   } else {
     quantopt::ONNXImportOptions options;
     options.inlineElementLimit = inlineLimit;
+    options.inputFiles = &inputs;
     module = quantopt::importONNXFile(inputFilename, &context, options);
   }
   if (!module)

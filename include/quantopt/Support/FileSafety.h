@@ -67,7 +67,7 @@ public:
   ///  - `output` exists and is not a regular file (directory, device, FIFO,
   ///    socket).
   /// `flag` names the option that gave `output` ("-o", "--emit-mlir").
-  /// "-" (standard output) is always accepted.
+  /// "-" (standard output) and /dev/null (discarded) are always accepted.
   llvm::Error checkOutput(llvm::StringRef output, llvm::StringRef flag) const;
 
 private:

@@ -333,6 +333,8 @@ GraphImporter::externalData(const onnx::TensorProto &tensor, StringRef what,
   }
   auto &mapped = mappedFiles[realFile];
   if (!mapped) {
+    if (options.inputFiles)
+      options.inputFiles->add(realFile, "external data file");
     // A symlink inside the model directory may still point at a FIFO or a
     // device (/dev/zero): refuse those rather than block or read forever.
     auto buffer = readRegularFile(realFile, "external data file");

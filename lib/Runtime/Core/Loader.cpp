@@ -22,6 +22,7 @@
 #include "RuntimeImpl.h"
 
 #include "quantopt/Runtime/BundleFormat.h"
+#include "quantopt/Support/BoundedJSON.h"
 #include "quantopt/Support/FileSafety.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -425,7 +426,10 @@ bool Loader::parseManifest() {
   bundle->manifestText.assign(reinterpret_cast<const char *>(bundle->fileData) +
                                   section.offset,
                               section.size);
-  Expected<json::Value> parsed = json::parse(bundle->manifestText);
+  // Bounded nesting: llvm::json recurses per level, and an edited manifest
+  // of a million '[' would otherwise overflow the stack.
+  Expected<json::Value> parsed =
+      parseBoundedJSON(bundle->manifestText, "section 'manifest'");
   if (!parsed)
     return fail(QRT_ERROR_INVALID_BUNDLE,
                 "section 'manifest' is not valid JSON (" +
@@ -831,7 +835,8 @@ bool Loader::checkABI(const json::Object &manifest) {
   size_t end = bytes.find('\0');
   if (end == StringRef::npos)
     return badDescriptor("no NUL terminator");
-  Expected<json::Value> parsed = json::parse(bytes.take_front(end));
+  Expected<json::Value> parsed =
+      parseBoundedJSON(bytes.take_front(end), "the ABI descriptor");
   if (!parsed)
     return badDescriptor(toString(parsed.takeError()));
   const json::Object *abi = parsed->getAsObject();

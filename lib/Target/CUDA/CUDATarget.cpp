@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "quantopt/Target/CUDA/CUDATarget.h"
+#include "quantopt/Support/FileSafety.h"
 
 #include "quantopt/Conversion/Passes.h"
 #include "quantopt/Dialect/QNN/Transforms/Passes.h"
@@ -363,12 +364,14 @@ quantopt::compileForCUDA(ModuleOp module, const CUDACompileOptions &options) {
       k.reason = d.getAs<StringAttr>("reason").str();
       result.fallbacks.push_back(std::move(k));
     }
-  if (!options.dumpGPUDialectPath.empty()) {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(options.dumpGPUDialectPath, ec);
-    if (!ec)
-      module.print(os);
-  }
+  if (!options.dumpGPUDialectPath.empty())
+    if (llvm::Error e =
+            writeOutputFile(options.dumpGPUDialectPath, "the GPU dialect dump",
+                            InputSet(), [&](llvm::raw_ostream &os) {
+                              module.print(os);
+                              return llvm::Error::success();
+                            }))
+      return std::move(e);
 
   // 6. Device code to NVVM, host code to LLVM, kernels to fatbins.
   PassManager pm(ctx);

@@ -158,9 +158,13 @@ class Tester:
 
     def rewrite(self, name, bundle, manifest):
         """`bundle` with its manifest replaced, checksums recomputed."""
+        return self.rewrite_text(name, bundle, json.dumps(manifest, indent=2))
+
+    def rewrite_text(self, name, bundle, text):
+        """`bundle` with its manifest replaced by `text` (need not be JSON)."""
         manifest_path = self.path(name + ".json")
         with open(manifest_path, "w") as f:
-            json.dump(manifest, f, indent=2)
+            f.write(text)
         out = self.path(name)
         subprocess.run([self.args.writer, "--rewrite-manifest", manifest_path,
                         "--from", bundle, "-o", out], check=True,
@@ -336,6 +340,13 @@ class Tester:
                 "reads version 2", FIX])
         if self.args.cc and self.args.model_source:
             self.no_descriptor(manifest)
+
+        # llvm::json recurses per nesting level: 200,000 '[' overflowed the
+        # loader's stack before the manifest was parsed with a depth limit.
+        self.expect_refused(
+            "manifest nested 200,000 levels deep",
+            self.rewrite_text("nested.qob", bundle, "[" * 200000),
+            ["section 'manifest'", "nests deeper than 64"])
 
         self.non_regular()
 

@@ -16,6 +16,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "quantopt/Support/FileSafety.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <string>
@@ -28,6 +29,9 @@ struct ONNXImportOptions {
   /// Constants with at most this many elements become inline `dense`
   /// attributes (so shape arithmetic folds); larger ones `dense_resource`.
   int64_t inlineElementLimit = 64;
+  /// When set, every external data file the model uses is added to it, so
+  /// that a tool's outputs are checked against those files too.
+  InputSet *inputFiles = nullptr;
 };
 
 /// Imports the ONNX model at `path` into a new module of `context`. External
