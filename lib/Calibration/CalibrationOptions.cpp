@@ -233,8 +233,10 @@ quantopt::calibration::optionsFromJSON(CalibrationMethod method,
       std::optional<double> number = value.getAsNumber();
       if (!number)
         return typeError(name, "a number", value);
+      // -0 reads back as the integer 0 once printed: store +0 so that a
+      // table round-trips (found by fuzzing).
       (name == "percentile" ? options.percentile : options.averagingConstant) =
-          *number;
+          *number == 0 ? 0.0 : *number;
     } else {
       std::optional<int64_t> integer = value.getAsInteger();
       if (!integer || *integer < 0 || *integer > UINT32_MAX)

@@ -173,6 +173,26 @@ std::string withHeader(StringRef rest) {
   return "{" + std::string(kHeader) + rest.str() + "}";
 }
 
+// Tests that an option of -0 reads as +0, so that a printed table reads back
+// and prints the same (found by fuzzing: -0 printed reads back as the
+// integer 0;
+// test/fuzz/calibration_table/regressions/negative-zero-option.json).
+TEST(TableReadTest, NegativeZeroOptionRoundTrips) {
+  Expected<CalibrationTable> table = parseCalibrationTable(
+      withHeader(R"("method": "minmax", "options": {"averaging_constant":
+                    -0.0}, "tensors": {"a": {"min": -1, "max": 2}})"),
+      "t.json");
+  ASSERT_TRUE(static_cast<bool>(table)) << toString(table.takeError());
+  EXPECT_FALSE(std::signbit(table->options.averagingConstant));
+  std::string first, second;
+  raw_string_ostream os1(first), os2(second);
+  ASSERT_FALSE(errorToBool(printCalibrationTable(*table, os1)));
+  Expected<CalibrationTable> again = parseCalibrationTable(first, "printed");
+  ASSERT_TRUE(static_cast<bool>(again)) << toString(again.takeError());
+  ASSERT_FALSE(errorToBool(printCalibrationTable(*again, os2)));
+  EXPECT_EQ(first, second);
+}
+
 // Tests that a minimal valid table parses (options are optional).
 TEST(TableReadTest, Minimal) {
   EXPECT_EQ(
