@@ -72,9 +72,10 @@ def run_measured(argv, timeout=900):
     return rc, wall, int(text) if text else 0, out
 
 
-def write_weight_model(directory, k, n):
+def write_weight_model(directory, k, n, gemm_trans_b=False):
     """A MatMul whose [k, n] float32 weight is external data, written in
-    row blocks so that making it needs little memory."""
+    row blocks so that making it needs little memory; with gemm_trans_b, a
+    Gemm(transB=1) of an [n, k] weight instead (PyTorch's Linear layout)."""
     import onnx
     from onnx import TensorProto, helper
     data = os.path.join(directory, "w.bin")
@@ -88,14 +89,17 @@ def write_weight_model(directory, k, n):
     t = TensorProto()
     t.name = "w"
     t.data_type = TensorProto.FLOAT
-    t.dims.extend([k, n])
+    t.dims.extend([n, k] if gemm_trans_b else [k, n])
     t.data_location = TensorProto.EXTERNAL
     for key, value in (("location", "w.bin"), ("offset", "0"),
                        ("length", str(k * n * 4))):
         e = t.external_data.add()
         e.key, e.value = key, value
+    node = (helper.make_node("Gemm", ["x", "w"], ["y"], name="mm", transB=1)
+            if gemm_trans_b else
+            helper.make_node("MatMul", ["x", "w"], ["y"], name="mm"))
     g = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], "g",
+        [node], "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["m", k])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["m", n])],
         initializer=[t])
@@ -104,6 +108,15 @@ def write_weight_model(directory, k, n):
     path = os.path.join(directory, "model.onnx")
     onnx.save_model(m, path)
     return path, k * n * 4
+
+
+def gemm_input_fixed(path, rows=1):
+    """Gemm needs a rank-2 input: give the batch a static size."""
+    import onnx
+    m = onnx.load(path, load_external_data=False)
+    m.graph.input[0].type.tensor_type.shape.dim[0].dim_value = rows
+    m.graph.output[0].type.tensor_type.shape.dim[0].dim_value = rows
+    onnx.save_model(m, path)
 
 
 def write_chain_model(directory, length):
@@ -221,6 +234,16 @@ def main():
            base_rss=base_import)
     record("w4a16", [qc, model, "-o", os.path.join(work, "model-w4.qob"),
                      "--scheme=w4a16", "--quiet"],
+           limit_ratio=1.5, base_rss=base_compile)
+    # The same weight as PyTorch's Linear stores it ([N, K], Gemm transB):
+    # the transposed copy must replace the original, not join it.
+    tb_dir = os.path.join(work, "transb")
+    os.makedirs(tb_dir, exist_ok=True)
+    tb_model, _ = write_weight_model(tb_dir, side, side, gemm_trans_b=True)
+    gemm_input_fixed(tb_model)
+    record("w4a16-transb", [qc, tb_model, "-o",
+                            os.path.join(work, "model-tb-w4.qob"),
+                            "--scheme=w4a16", "--quiet"],
            limit_ratio=1.5, base_rss=base_compile)
     chain_model = write_chain_model(work, chain)
     record("chain", [qc, chain_model, "-o", os.path.join(work, "chain.qob"),

@@ -627,7 +627,7 @@ std::optional<int> validateOptions() {
   // The samples now, so that an output naming one is refused before any
   // work (listSamples records them).
   if (given(calibData) && !isFloat && !weightOnly &&
-      activationMode != "dynamic")
+      activationMode != "dynamic" && !gpu)
     if (auto files = listSamples(calibData); !files)
       return fail(llvm::toString(files.takeError()));
   return checkOutputs();

@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "quantopt/Support/MappedRegions.h"
 #include "llvm/Support/Regex.h"
 
 #include <cmath>
@@ -92,9 +93,19 @@ std::optional<WeightRef> matchWeight(Value rhs, bool &missingData) {
   // The copy is written into its blob, which the new constant takes over.
   w.blob = HeapAsmResourceBlob::allocate(rows * cols * sizeof(float), 64);
   auto *out = reinterpret_cast<float *>(w.blob->getMutableData().data());
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c)
-      out[transposed ? c * rows + r : r * cols + c] = (*values)[r * cols + c];
+  // The copy is what the passes read from now on: the original's pages are
+  // dropped as they are consumed, a block of rows at a time, if they are
+  // mapped (they are read back if anything touches them), so the original
+  // and its copy are never both resident.
+  constexpr int64_t kRowBlock = 256;
+  for (int64_t r0 = 0; r0 < rows; r0 += kRowBlock) {
+    int64_t r1 = std::min(rows, r0 + kRowBlock);
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        out[transposed ? c * rows + r : r * cols + c] = (*values)[r * cols + c];
+    releaseMappedPages(values->data() + r0 * cols,
+                       (r1 - r0) * cols * sizeof(float));
+  }
   w.values = ArrayRef<float>(out, rows * cols);
   return w;
 }

@@ -7,9 +7,12 @@
 #include "quantopt/Dialect/QNN/Transforms/Passes.h"
 #include "quantopt/Dialect/QNN/Utils/QuantNumerics.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "quantopt/Support/MappedRegions.h"
+#include "llvm/ADT/DenseSet.h"
 
 namespace quantopt::qnn {
 #define GEN_PASS_DEF_QNNQUANTIZEWEIGHTSPASS
@@ -31,7 +34,9 @@ std::optional<SmallVector<int64_t>> intValues(Value v) {
 
 /// Rewrites one quantize of a constant weight; returns failure with a
 /// diagnostic when the weight has no data.
-LogicalResult quantizeWeight(QuantizeOp op, int64_t &count) {
+LogicalResult
+quantizeWeight(QuantizeOp op, int64_t &count,
+               SmallVectorImpl<DenseResourceElementsHandle> &consumed) {
   auto weight = op.getInput().getDefiningOp<ConstantOp>();
   auto scaleOp =
       op.getScale() ? op.getScale().getDefiningOp<ConstantOp>() : ConstantOp();
@@ -108,8 +113,11 @@ LogicalResult quantizeWeight(QuantizeOp op, int64_t &count) {
   // again), so the compile does not hold every float weight resident.
   if (values->data() != valueStorage.data())
     releaseMappedPages(values->data(), values->size() * sizeof(float));
-  if (weight->use_empty())
+  if (weight->use_empty()) {
+    if (auto resource = dyn_cast<DenseResourceElementsAttr>(weight.getValue()))
+      consumed.push_back(resource.getRawHandle());
     weight.erase();
+  }
   ++count;
   return success();
 }
@@ -121,10 +129,35 @@ struct QNNQuantizeWeightsPass
     SmallVector<QuantizeOp> candidates;
     getOperation().walk([&](QuantizeOp op) { candidates.push_back(op); });
     int64_t count = 0;
+    SmallVector<DenseResourceElementsHandle> consumed;
     for (QuantizeOp op : candidates)
-      if (failed(quantizeWeight(op, count)))
+      if (failed(quantizeWeight(op, count, consumed)))
         return signalPassFailure();
     numQuantized += count;
+    releaseUnreferenced(consumed);
+  }
+
+  /// Frees the blobs of consumed float weights that nothing references any
+  /// more (the transposed copies qnn-insert-qdq made, mapped weights), so
+  /// that a compile does not hold every float weight to the end. Blob
+  /// entries live as long as the context, whatever uses them; only the
+  /// module's own attributes can refer to them, and a module with one
+  /// function is walked by this pass alone (with several, other threads may
+  /// be rewriting their functions: skip).
+  void releaseUnreferenced(ArrayRef<DenseResourceElementsHandle> consumed) {
+    auto module = getOperation()->getParentOfType<ModuleOp>();
+    if (consumed.empty() || !module ||
+        llvm::range_size(module.getOps<func::FuncOp>()) != 1)
+      return;
+    llvm::DenseSet<void *> referenced;
+    module.walk([&](Operation *op) {
+      for (NamedAttribute attr : op->getAttrs())
+        if (auto r = dyn_cast<DenseResourceElementsAttr>(attr.getValue()))
+          referenced.insert(r.getRawHandle().getResource());
+    });
+    for (DenseResourceElementsHandle handle : consumed)
+      if (!referenced.contains(handle.getResource()) && handle.getBlob())
+        handle.getResource()->setBlob(AsmResourceBlob());
   }
 };
 
