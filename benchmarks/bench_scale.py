@@ -26,7 +26,6 @@ fails if import copies the weights.
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from common import cpu_flags, cpu_model  # noqa: E402
 
 
 # The peak RSS of a process is inherited across fork, so a tool forked from
@@ -136,29 +136,6 @@ def write_chain_model(directory, length):
     return path
 
 
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def cpu_isa():
-    """The vector extensions that matter to our kernels, from /proc/cpuinfo."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((l.split(":", 1)[1].split() for l in f
-                          if l.startswith("flags")), [])
-    except OSError:
-        return []
-    return [x for x in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16",
-                        "avx512_fp16", "amx_int8", "amx_bf16") if x in flags]
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--build-dir", required=True)
@@ -186,7 +163,7 @@ def main():
     tiny_dir = os.path.join(work, "tiny")
     os.makedirs(tiny_dir, exist_ok=True)
     tiny, _ = write_weight_model(tiny_dir, 16, 16)
-    results = {"cpu": cpu_name(), "isa": cpu_isa(), "cores": os.cpu_count(),
+    results = {"cpu": cpu_model(), "isa": cpu_flags(), "cores": os.cpu_count(),
                "date": time.strftime("%Y-%m-%d"),
                "weight_bytes": weight_bytes, "weight_shape": [side, side],
                "quick": args.quick, "measurements": {}}
