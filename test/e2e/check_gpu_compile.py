@@ -29,24 +29,12 @@ import numpy as np
 import e2e_common as E
 import check_quantized_models as Q
 
-BUNDLE_MAGIC = b"QOPTBNDL"
+sys.path.insert(0, os.path.join(E.ROOT, "test", "Runtime", "Bundle"))
+from bundle_layout import section_bytes  # noqa: E402
+
 FATBIN_MAGIC = 0xBA55ED50
 KIND_PTX, KIND_ELF = 1, 2
 
-
-def read_sections(path):
-    """name -> bytes of every section of a .qob bundle."""
-    data = open(path, "rb").read()
-    if data[:8] != BUNDLE_MAGIC:
-        raise ValueError(f"{path}: not a bundle")
-    _, count, _, table = struct.unpack_from("<IIQQ", data, 8)
-    sections = {}
-    for i in range(count):
-        entry = table + 48 * i
-        name = data[entry:entry + 16].rstrip(b"\0").decode()
-        offset, size = struct.unpack_from("<QQ", data, entry + 16)
-        sections[name] = data[offset:offset + size]
-    return sections
 
 
 def fatbins(blob):
@@ -202,7 +190,8 @@ def main():
                            f"{' '.join(flags)} (rc {r.returncode})"):
                 E.log(r.stderr[-2000:])
                 continue
-            sections = read_sections(out)
+            with open(out, "rb") as f:
+                sections = section_bytes(f.read())
             manifest = json.loads(sections["manifest"])
             target = manifest.get("target", {})
             c.check(target == {"kind": "cuda", "chip": chip,

@@ -27,7 +27,6 @@ committed bundle seeds may be older; they still exercise the loader).
 import argparse
 import io
 import os
-import struct
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "test", "Import", "ONNX", "Inputs"))
 import make_model  # noqa: E402
+
+sys.path.insert(0, os.path.join(ROOT, "test", "Runtime", "Bundle"))
+from bundle_layout import section_bytes  # noqa: E402
 
 
 def write(path, data):
@@ -132,18 +134,6 @@ def calibration_seeds(out, build_dir):
                             "-o", os.path.join(out, name)], check=True)
 
 
-def bundle_sections(data):
-    """name -> bytes of every section of a bundle (docs/CPUBackend.md)."""
-    count, = struct.unpack_from("<I", data, 12)
-    table, = struct.unpack_from("<Q", data, 24)
-    sections = {}
-    for i in range(count):
-        entry = table + 48 * i
-        name = data[entry:entry + 16].rstrip(b"\0").decode()
-        offset, size = struct.unpack_from("<QQ", data, entry + 16)
-        sections[name] = data[offset:offset + size]
-    return sections
-
 
 def bundle_seeds(out, tool, mlp, schemes=("float", "w8a8")):
     with tempfile.TemporaryDirectory() as tmp:
@@ -166,7 +156,7 @@ def bundle_seeds(out, tool, mlp, schemes=("float", "w8a8")):
             if scheme == "float":
                 write(os.path.join(out, "mlp.qob"), data)
             write(os.path.join(out, f"mlp_{scheme}.manifest.json"),
-                  bundle_sections(data)["manifest"])
+                  section_bytes(data)["manifest"])
 
 
 def main():

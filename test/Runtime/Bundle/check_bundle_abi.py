@@ -38,33 +38,21 @@ import json
 import os
 import shutil
 import stat
-import struct
 import subprocess
 import sys
 
 import numpy as np
 
+from bundle_layout import section_table  # noqa: E402
+
 TIMEOUT = 30
 FIX = "recompile the model with quant-compile"
-
-
-def sections(data):
-    """name -> (offset, size) of every section of bundle bytes."""
-    count, = struct.unpack_from("<I", data, 12)
-    table, = struct.unpack_from("<Q", data, 24)
-    result = {}
-    for i in range(count):
-        at = table + 48 * i
-        name = data[at:at + 16].rstrip(b"\0").decode()
-        offset, size = struct.unpack_from("<QQ", data, at + 16)
-        result[name] = (offset, size)
-    return result
 
 
 def read_manifest(path):
     with open(path, "rb") as f:
         data = f.read()
-    offset, size = sections(data)["manifest"]
+    offset, size = section_table(data)["manifest"]
     return json.loads(data[offset:offset + size])
 
 
@@ -73,7 +61,7 @@ def read_descriptor(path):
     loader reads it through the ELF symbol table)."""
     with open(path, "rb") as f:
         data = f.read()
-    offset, size = sections(data)["native"]
+    offset, size = section_table(data)["native"]
     native = data[offset:offset + size]
     at = native.find(b'{"abi_version":')
     if at < 0:
