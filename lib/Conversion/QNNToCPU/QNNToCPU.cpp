@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quantopt/Dialect/QNN/Utils/NodeNames.h"
 #include "quantopt/Conversion/Passes.h"
 
 #include "quantopt/Dialect/QNN/IR/QNNOps.h"
@@ -541,16 +542,6 @@ std::pair<Value, Value> kernelOutput(OpBuilder &b, Location loc,
   return {buf, tensor};
 }
 
-/// A packed blob as an i8 tensor constant (a resource, externalized into the
-/// bundle's weights later).
-Value blobConstant(OpBuilder &b, Location loc, StringRef name,
-                   ArrayRef<char> bytes) {
-  auto type = RankedTensorType::get({(int64_t)bytes.size()}, b.getI8Type());
-  auto attr = DenseResourceElementsAttr::get(
-      type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64));
-  return arith::ConstantOp::create(b, loc, attr);
-}
-
 /// Flattens all but the last dim of `v` into rows: returns [M, K] and M.
 std::pair<Value, OpFoldResult> flattenRows(OpBuilder &b, Location loc,
                                            Value v) {
@@ -628,19 +619,7 @@ struct Lowerer {
     return done(ValueRange{*v});
   }
   ModuleOp module() { return op->getParentOfType<ModuleOp>(); }
-  /// "<ONNX node name>.<suffix>" (the importer's NameLoc), or
-  /// "packed.<suffix>"; the resource manager makes repeated names unique.
-  std::string blobName(StringRef suffix) {
-    std::string n = "packed";
-    loc->walk([&](Location l) {
-      if (auto name = dyn_cast<NameLoc>(l)) {
-        n = name.getName().str();
-        return WalkResult::interrupt();
-      }
-      return WalkResult::advance();
-    });
-    return n + "." + suffix.str();
-  }
+  std::string blobName(StringRef suffix) { return getBlobName(loc, suffix); }
 
   LogicalResult lower();
 
@@ -1078,12 +1057,12 @@ LogicalResult Lowerer::lowerMatMul(MatMulOp mm) {
     }
     std::vector<char> packed(qk_sgemm_packed_size(K, N));
     qk_sgemm_pack_b(w->data(), K, N, packed.data());
-    Value blob = blobConstant(b, loc, blobName("sgemm"), packed);
+    Value blob = createBlobConstant(b, loc, blobName("sgemm"), packed);
     Value biasBlob;
     if (bias) {
       ArrayRef<char> bytes(reinterpret_cast<const char *>(bias->data()),
                            bias->size() * sizeof(float));
-      biasBlob = blobConstant(b, loc, blobName("bias"), bytes);
+      biasBlob = createBlobConstant(b, loc, blobName("bias"), bytes);
     }
     Value a2 = lhs;
     OpFoldResult m = b.getIndexAttr(1);
@@ -2179,7 +2158,7 @@ LogicalResult Lowerer::lowerWeightOnly(WeightOnlyMatMulOp w) {
   std::vector<char> packed(qk_wo_packed_size(K, N, bits, g));
   qk_wo_pack(bytes->data(), wElt.isUnsigned() ? 0 : 1, bits, K, N, g, s.data(),
              zAttr ? z.data() : nullptr, packed.data());
-  Value blob = blobConstant(b, loc, blobName("wo"), packed);
+  Value blob = createBlobConstant(b, loc, blobName("wo"), packed);
   Value biasBlob;
   if (bAttr) {
     auto bias = getF32Values(bAttr);
@@ -2187,7 +2166,7 @@ LogicalResult Lowerer::lowerWeightOnly(WeightOnlyMatMulOp w) {
       return fail("bias data is not available");
     ArrayRef<char> bb(reinterpret_cast<const char *>(bias->data()),
                       bias->size() * sizeof(float));
-    biasBlob = blobConstant(b, loc, blobName("bias"), bb);
+    biasBlob = createBlobConstant(b, loc, blobName("bias"), bb);
   }
   auto [a2, m] = flattenRows(b, loc, operands[0]);
   auto [buf, out] =
@@ -2302,7 +2281,7 @@ LogicalResult Lowerer::lowerQuantizedMatMul(QuantizedMatMulOp q) {
   qk_qgemm_pack_b(bytes->data(), bSigned ? 1 : 0, K, N,
                   zAttr ? z.data() : nullptr, s.data(),
                   bAttr ? bias.data() : nullptr, packed.data());
-  Value blob = blobConstant(b, loc, blobName("qgemm"), packed);
+  Value blob = createBlobConstant(b, loc, blobName("qgemm"), packed);
 
   bool aSigned = !isUnsignedElement(elementTypeOf(q.getLhs()));
   auto [a2, m] = flattenRows(b, loc, operands[0]);

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quantopt/Dialect/QNN/Utils/NodeNames.h"
 #include "quantopt/Conversion/Passes.h"
 
 #include "quantopt/Dialect/QNN/IR/QNNOps.h"
@@ -200,18 +201,7 @@ std::string fillPlaceholders(std::string src,
   return src;
 }
 
-/// The ONNX node name of `op`'s location, or "".
-std::string nodeName(Operation *op) {
-  std::string n;
-  op->getLoc()->walk([&](Location l) {
-    if (auto name = dyn_cast<NameLoc>(l)) {
-      n = name.getName().str();
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return n;
-}
+std::string nodeName(Operation *op) { return getNodeName(op->getLoc()); }
 
 /// Inlines everything: the kernel sources' helper functions hold only
 /// arith, math, scf, llvm and nvvm ops, valid wherever they are called.
@@ -788,17 +778,12 @@ Value castElements(OpBuilder &b, Location loc, Value v, Type elt) {
       .getResult(0);
 }
 
-/// "<ONNX node name>.<suffix>" for resource blobs.
 std::string blobName(Operation *op, StringRef suffix) {
-  std::string n = nodeName(op);
-  return (n.empty() ? "packed" : n) + "." + suffix.str();
+  return getBlobName(op->getLoc(), suffix);
 }
 
 Value blob(OpBuilder &b, Location loc, StringRef name, ArrayRef<char> bytes) {
-  auto type = RankedTensorType::get({(int64_t)bytes.size()}, b.getI8Type());
-  auto attr = DenseResourceElementsAttr::get(
-      type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64));
-  return arith::ConstantOp::create(b, loc, attr);
+  return createBlobConstant(b, loc, name, bytes);
 }
 
 /// The device address of a tensor's buffer (identity layout), as i64.

@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quantopt/Dialect/QNN/Utils/NodeNames.h"
 #include "quantopt/Target/CPU/CPUTarget.h"
 
 #include <chrono>
@@ -151,18 +152,6 @@ quantopt::describeModelValue(Type type, DictionaryAttr attrs,
   return o;
 }
 
-std::string quantopt::getNodeName(Location loc) {
-  std::string name;
-  loc->walk([&](Location l) {
-    if (auto n = dyn_cast<NameLoc>(l)) {
-      name = n.getName().str();
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return name;
-}
-
 namespace {
 
 bool isConstant(Value v) {
@@ -177,7 +166,7 @@ bool isConstant(Value v) {
 llvm::json::Array describeKernels(func::FuncOp func) {
   llvm::json::Array kernels;
   auto add = [&](Operation *op, StringRef kernel, const std::string &why) {
-    kernels.push_back(llvm::json::Object{{"node", getNodeName(op->getLoc())},
+    kernels.push_back(llvm::json::Object{{"node", qnn::getNodeName(op->getLoc())},
                                          {"op", op->getName().getStringRef()},
                                          {"kernel", kernel},
                                          {"reason", why}});
@@ -282,7 +271,7 @@ quantopt::externalizeWeights(func::FuncOp func,
       llvm::raw_string_ostream os(type);
       os << t;
       return makeError("internal error: a constant of type " + type +
-                       " (node '" + getNodeName(c.getLoc()) +
+                       " (node '" + qnn::getNodeName(c.getLoc()) +
                        "') has no bundle dtype");
     }
     w.shape.assign(t.getShape().begin(), t.getShape().end());

@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quantopt/Dialect/QNN/Utils/NodeNames.h"
 #include "quantopt/Target/CUDA/CUDATarget.h"
 #include "quantopt/Support/FileSafety.h"
 
@@ -250,7 +251,7 @@ std::vector<CUDAKernelInfo> quantopt::listCUDAKernels(ModuleOp module) {
     CUDAKernelInfo k;
     k.module = launch.getKernelModuleName().str();
     k.name = launch.getKernelName().str();
-    k.node = getNodeName(launch.getLoc());
+    k.node = qnn::getNodeName(launch.getLoc());
     k.grid = constantDims(launch.getGridSizeOperandValues());
     k.block = constantDims(launch.getBlockSizeOperandValues());
     if (auto d = launch->getAttrOfType<DictionaryAttr>("qnn.kernel")) {

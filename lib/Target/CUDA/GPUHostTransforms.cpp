@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quantopt/Dialect/QNN/Utils/NodeNames.h"
 #include "quantopt/Target/CUDA/GPUHostTransforms.h"
 
 #include "quantopt/Target/CPU/CPUTarget.h"
@@ -471,7 +472,7 @@ struct GPUCheckHostDataAccessPass
     bool failed = false;
     getOperation().walk(
         [&](Operation *op) {
-          std::string node = getNodeName(op->getLoc());
+          std::string node = qnn::getNodeName(op->getLoc());
           std::string where =
               "'" + op->getName().getStringRef().str() + "'" +
               (node.empty() ? std::string() : " of ONNX node '" + node + "'");

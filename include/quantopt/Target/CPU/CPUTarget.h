@@ -125,9 +125,6 @@ translateModelToLLVMIR(mlir::ModuleOp module, unsigned numArgs,
                        llvm::StringRef dumpLLVMDialectPath,
                        llvm::LLVMContext &llvmCtx);
 
-/// The ONNX node name in a location, or "" if it has none.
-std::string getNodeName(mlir::Location loc);
-
 /// The single public function with a body that the targets compile.
 llvm::Expected<mlir::func::FuncOp> getModelFunction(mlir::ModuleOp module);
 

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "quantopt/Dialect/QNN/Transforms/Passes.h"
+#include "quantopt/Dialect/QNN/Utils/NodeNames.h"
 #include "quantopt/Dialect/QNN/Utils/QuantNumerics.h"
 
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
@@ -35,17 +36,7 @@ using namespace quantopt::qnn;
 
 namespace {
 
-/// The node name of an op: the NameLoc the importer attached.
-std::string nodeName(Operation *op) {
-  Location loc = op->getLoc();
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    for (Location l : fused.getLocations())
-      if (auto name = dyn_cast<NameLoc>(l))
-        return name.getName().str();
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().str();
-  return "";
-}
+std::string nodeName(Operation *op) { return getNodeName(op->getLoc()); }
 
 /// A constant float [K, N] weight feeding a matmul, possibly through a 2-D
 /// transpose of a [N, K] constant (what gemm with trans_b decomposes to).
