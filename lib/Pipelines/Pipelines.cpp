@@ -31,10 +31,8 @@ LogicalResult quantopt::buildNormalizePipeline(OpPassManager &pm) {
   return parsePassPipeline(kNormalizePipeline, pm);
 }
 
-void quantopt::buildQuantizePipeline(OpPassManager &pm,
-                                     const QuantizePipelineOptions &options) {
-  if (failed(buildNormalizePipeline(pm)))
-    llvm::report_fatal_error("invalid built-in normalize pipeline");
+quantopt::qnn::QNNInsertQDQPassOptions
+quantopt::getInsertQDQOptions(const QuantizePipelineOptions &options) {
   qnn::QNNInsertQDQPassOptions insert;
   insert.scheme = options.scheme;
   insert.weightGranularity = options.weightGranularity;
@@ -46,19 +44,41 @@ void quantopt::buildQuantizePipeline(OpPassManager &pm,
                              options.excludeNodes.end());
   insert.excludeOpTypes.assign(options.excludeOpTypes.begin(),
                                options.excludeOpTypes.end());
+  return insert;
+}
+
+void quantopt::addFuseQuantizedPasses(OpPassManager &func) {
+  func.addPass(qnn::createQNNPropagateQDQPass());
+  func.addPass(qnn::createQNNFuseQuantizedMatMulPass());
+  func.addPass(qnn::createQNNFoldQuantizedMatMulParamsPass());
+  func.addPass(createCanonicalizerPass());
+  func.addPass(createCSEPass());
+}
+
+void quantopt::buildFuseQuantizedPipeline(OpPassManager &pm) {
+  addFuseQuantizedPasses(pm.nest<func::FuncOp>());
+}
+
+void quantopt::buildCalibrationPipeline(
+    OpPassManager &pm, const QuantizePipelineOptions &options) {
+  pm.nest<func::FuncOp>().addPass(
+      qnn::createQNNInsertQDQPass(getInsertQDQOptions(options)));
+  pm.addPass(qnn::createQNNInstrumentCalibrationPass());
+}
+
+void quantopt::buildQuantizePipeline(OpPassManager &pm,
+                                     const QuantizePipelineOptions &options) {
+  if (failed(buildNormalizePipeline(pm)))
+    llvm::report_fatal_error("invalid built-in normalize pipeline");
   OpPassManager &func = pm.nest<func::FuncOp>();
-  func.addPass(qnn::createQNNInsertQDQPass(insert));
+  func.addPass(qnn::createQNNInsertQDQPass(getInsertQDQOptions(options)));
   if (!options.calibrationTable.empty()) {
     qnn::QNNFoldCalibrationPassOptions fold;
     fold.tablePath = options.calibrationTable;
     func.addPass(qnn::createQNNFoldCalibrationPass(fold));
   }
   func.addPass(qnn::createQNNQuantizeWeightsPass());
-  func.addPass(qnn::createQNNPropagateQDQPass());
-  func.addPass(qnn::createQNNFuseQuantizedMatMulPass());
-  func.addPass(qnn::createQNNFoldQuantizedMatMulParamsPass());
-  func.addPass(createCanonicalizerPass());
-  func.addPass(createCSEPass());
+  addFuseQuantizedPasses(func);
   func.addPass(qnn::createQNNLintFloatWeightsPass());
 }
 
@@ -89,6 +109,17 @@ void quantopt::registerAllPasses() {
       "Quantize a graph for a scheme: normalize, insert Q/DQ, quantize "
       "weights (RTN), fuse into quantized matmuls, lint",
       buildQuantizePipeline);
+  static PassPipelineRegistration<> fuseQuantized(
+      "qnn-fuse-quantized-pipeline",
+      "Turn Q/DQ around matmuls into quantized matmul ops: propagate Q/DQ, "
+      "fuse, fold constant terms, canonicalize, cse (what an already "
+      "quantized model gets without --scheme)",
+      buildFuseQuantizedPipeline);
+  static PassPipelineRegistration<QuantizePipelineOptions> calibration(
+      "qnn-calibration-pipeline",
+      "Instrument a normalized graph for calibration: insert Q/DQ for a "
+      "scheme, then expose every tensor to calibrate as a result",
+      buildCalibrationPipeline);
 }
 
 void quantopt::registerAllDialects(DialectRegistry &registry) {

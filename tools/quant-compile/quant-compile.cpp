@@ -340,18 +340,7 @@ calibrate(ModuleOp normalized, llvm::StringRef dataPath) {
     if (!qopts)
       return makeError("invalid quantization options");
     PassManager pm(module->getContext());
-    qnn::QNNInsertQDQPassOptions insert;
-    insert.scheme = qopts->scheme;
-    insert.weightGranularity = qopts->weightGranularity;
-    insert.groupSize = qopts->groupSize;
-    insert.symmetric = qopts->symmetric;
-    insert.activationMode = qopts->activationMode;
-    insert.excludeNodes.assign(qopts->excludeNodes.begin(),
-                               qopts->excludeNodes.end());
-    insert.excludeOpTypes.assign(qopts->excludeOpTypes.begin(),
-                                 qopts->excludeOpTypes.end());
-    pm.nest<func::FuncOp>().addPass(qnn::createQNNInsertQDQPass(insert));
-    pm.addPass(qnn::createQNNInstrumentCalibrationPass());
+    buildCalibrationPipeline(pm, *qopts);
     if (failed(pm.run(*module)))
       return makeError("instrumenting the model for calibration failed");
   }
@@ -717,12 +706,7 @@ int compile() {
     // MatMulNBits) still becomes integer kernels; a float model is
     // unchanged.
     PassManager pm(&context);
-    OpPassManager &f = pm.nest<func::FuncOp>();
-    f.addPass(qnn::createQNNPropagateQDQPass());
-    f.addPass(qnn::createQNNFuseQuantizedMatMulPass());
-    f.addPass(qnn::createQNNFoldQuantizedMatMulParamsPass());
-    f.addPass(createCanonicalizerPass());
-    f.addPass(createCSEPass());
+    buildFuseQuantizedPipeline(pm);
     if (failed(pm.run(*module)))
       return fail("recognizing the model's quantized layers failed");
   }

@@ -9,6 +9,7 @@
 #define QUANTOPT_PIPELINES_PIPELINES_H
 
 #include "mlir/IR/DialectRegistry.h"
+#include "quantopt/Dialect/QNN/Transforms/Passes.h"
 #include "quantopt/Dialect/QNN/Transforms/QuantScheme.h"
 
 #include "mlir/Pass/PassManager.h"
@@ -64,6 +65,24 @@ struct QuantizePipelineOptions
 /// and fuse into quantized matmuls, clean up, and lint for float weights.
 void buildQuantizePipeline(mlir::OpPassManager &pm,
                            const QuantizePipelineOptions &options);
+
+/// The qnn-insert-qdq options of a quantization pipeline's options.
+qnn::QNNInsertQDQPassOptions
+getInsertQDQOptions(const QuantizePipelineOptions &options);
+
+/// The tail of the quantize pipeline that recognizes quantized layers:
+/// qnn-propagate-qdq, qnn-fuse-quantized-matmul,
+/// qnn-fold-quantized-matmul-params, canonicalize, cse (on functions).
+/// `quant-compile --scheme=float` runs it alone, so that a model quantized
+/// elsewhere (QDQ, QLinearMatMul, MatMulNBits) still gets integer kernels.
+void buildFuseQuantizedPipeline(mlir::OpPassManager &pm);
+/// The same passes added to a pass manager nested on func.func.
+void addFuseQuantizedPasses(mlir::OpPassManager &funcPm);
+
+/// qnn-insert-qdq for `options`, then qnn-instrument-calibration: the graph
+/// the calibrator runs on a normalized module.
+void buildCalibrationPipeline(mlir::OpPassManager &pm,
+                              const QuantizePipelineOptions &options);
 
 /// Registers every QuantOpt pass and named pipeline with the global
 /// registry (for quant-opt and other mlir-opt style drivers).
