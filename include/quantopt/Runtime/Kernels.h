@@ -58,6 +58,11 @@ QK_API int32_t qk_force_isa(int32_t isa);
 
 /// A gather index outside [-bound, bound).
 #define QK_ERROR_INDEX_OUT_OF_RANGE 1
+/// A kernel could not allocate its scratch memory (value: the bytes).
+#define QK_ERROR_OUT_OF_MEMORY 2
+/// A packed operand whose header is not the kernel's layout (value: the
+/// layout version the kernel reads); `what` names the kernel.
+#define QK_ERROR_BAD_PACKED_DATA 3
 
 /// Called by generated code when input data makes an op invalid (e.g. a
 /// run-time Gather index out of range). The code goes on without reading
@@ -71,6 +76,25 @@ QK_API void qk_report_error(int32_t code, int64_t value, int64_t bound,
 /// call, or NULL if none; clears the slot. The string stays valid until the
 /// next call on this thread.
 QK_API const char *qk_take_error(void);
+
+/// qk_take_error, and the QK_ERROR_* code of the first error in *code (0 if
+/// none; code may be NULL). The kernels report QK_ERROR_OUT_OF_MEMORY and
+/// QK_ERROR_BAD_PACKED_DATA here too (they never print or abort): a kernel
+/// that reports one returns without writing its output. Errors reported on
+/// the kernels' pool threads reach the thread that called the kernel.
+QK_API const char *qk_take_error_code(int32_t *code);
+
+/// Checks a blob of `size` bytes that may be a packed operand (for the
+/// runtime's loader; generated code never calls it). Returns 0 if it does
+/// not start with the magic of any kernel's packed layout, 1 if it does and
+/// its header (layout version, K, N, flags, bits) fits the blob's size, -1
+/// if not, with the reason in `reason` (NUL-terminated, at most
+/// `reason_size` bytes). If `expected_kernel` is not NULL ("qk_sgemm",
+/// "qk_qgemm", "qk_wo_matmul"), the blob must be a packed operand of that
+/// kernel: any other magic is -1 too.
+QK_API int32_t qk_check_packed(const void *blob, int64_t size,
+                               const char *expected_kernel, char *reason,
+                               int64_t reason_size);
 
 /*===----------------------------------------------------------------------===*/
 /* Float GEMM: C[M,N] = act(A[M,K] @ B[K,N] + bias[N])                        */

@@ -4,12 +4,13 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Thin C entry points over Loader.cpp, Run.cpp and Cuda.cpp: argument
-// checks, the thread-local last error, and the kernel library's thread and
-// ISA hooks.
+// Thin C entry points over the loader (Loader.cpp), the bundle's Device
+// (Device.h) and Run.cpp: argument checks, the thread-local last error, and
+// the kernel library's thread and ISA hooks.
 //
 //===----------------------------------------------------------------------===//
 
+#include "Device.h"
 #include "RuntimeImpl.h"
 
 #include "llvm/ADT/StringSwitch.h"
@@ -178,7 +179,7 @@ qrt_status qrt_bundle_manifest(const qrt_bundle *bundle, const char **text,
 qrt_status qrt_bundle_device(const qrt_bundle *bundle, qrt_device *device) {
   if (!bundle || !device)
     return invalidArgument("qrt_bundle_device", "NULL argument");
-  *device = bundle->device;
+  *device = bundle->device->kind();
   return QRT_OK;
 }
 
@@ -264,12 +265,9 @@ void qrt_result_free(qrt_result *result) { delete result; }
 qrt_status qrt_bundle_set_cuda_graph(qrt_bundle *bundle, int32_t enable) {
   if (!bundle)
     return invalidArgument("qrt_bundle_set_cuda_graph", "NULL bundle");
-  if (bundle->device != QRT_DEVICE_CUDA)
-    return setError(QRT_ERROR_INVALID_ARGUMENT,
-                    bundle->path +
-                        ": CUDA graphs apply to CUDA bundles only; this "
-                        "bundle runs on the CPU");
-  cudaSetGraph(*bundle, enable != 0);
+  Failure failure{QRT_OK, {}};
+  if (!bundle->device->setGraphs(*bundle, enable != 0, failure))
+    return setError(failure.status, std::move(failure.message));
   return QRT_OK;
 }
 

@@ -5,7 +5,8 @@
 //===----------------------------------------------------------------------===//
 //
 // The objects behind the C API's opaque handles. Private to libquantrt: the
-// library exports only the C API (and the kernels), see CMakeLists.txt.
+// library exports only the C API, the kernels and the GPU runtime calls, see
+// CMakeLists.txt.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +18,7 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/ADT/Twine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -56,11 +58,7 @@ struct WeightSpec {
 
 using EntryFn = void (*)(void **);
 
-/// The CUDA state of a bundle whose target is "cuda" (Cuda.cpp).
-class CudaBundle;
-struct CudaBundleDeleter {
-  void operator()(CudaBundle *cuda) const;
-};
+class Device;
 
 } // namespace runtime
 } // namespace quantopt
@@ -87,15 +85,14 @@ struct qrt_bundle {
   quantopt::runtime::EntryFn entry = nullptr;
 
   /// Manifest "target.kind": QRT_DEVICE_CPU or QRT_DEVICE_CUDA.
-  qrt_device device = QRT_DEVICE_CPU;
+  qrt_device targetKind = QRT_DEVICE_CPU;
   /// CUDA bundles: "target.chip" ("sm_90") and "target.compute_capability"
   /// (90).
   std::string cudaChip;
   int cudaCapability = 0;
-  /// CUDA bundles: device, context, weights in device memory, stream, graph.
-  std::unique_ptr<quantopt::runtime::CudaBundle,
-                  quantopt::runtime::CudaBundleDeleter>
-      cuda;
+  /// Where the model runs (Device.h), made from targetKind once the
+  /// manifest is parsed; never null in a loaded bundle.
+  std::unique_ptr<quantopt::runtime::Device> device;
 
   ~qrt_bundle();
 };
@@ -122,20 +119,25 @@ namespace runtime {
 /// Loads and validates the bundle at `path` (Loader.cpp).
 std::unique_ptr<qrt_bundle> loadBundle(llvm::StringRef path, Failure &failure);
 
-/// Checks the inputs and runs the model (Run.cpp).
+/// Checks the inputs and runs the model (Run.cpp, through the bundle's
+/// Device).
 std::unique_ptr<qrt_result> runBundle(const qrt_bundle &bundle,
                                       const qrt_tensor *inputs,
                                       int64_t numInputs, Failure &failure);
 
-/// Times `iterations` runs after `warmup` untimed ones (Run.cpp; CUDA
-/// bundles in Cuda.cpp). `timesMs` receives one entry per timed run.
+/// Times `iterations` runs after `warmup` untimed ones (Run.cpp, through
+/// the bundle's Device). `timesMs` receives one entry per timed run.
 bool benchmarkBundle(const qrt_bundle &bundle, const qrt_tensor *inputs,
                      int64_t numInputs, int32_t warmup, int32_t iterations,
                      bool flushL2, double *timesMs, Failure &failure);
 
 //===----------------------------------------------------------------------===//
-// Pieces of a run shared by the CPU (Run.cpp) and CUDA (Cuda.cpp) paths
+// Pieces of a run shared by the devices (Run.cpp)
 //===----------------------------------------------------------------------===//
+
+/// Fails a check or run of `bundle`: `message` prefixed by the bundle path.
+bool failRun(const qrt_bundle &bundle, Failure &failure, qrt_status status,
+             const llvm::Twine &message);
 
 /// The caller's inputs of one run, checked against the manifest.
 struct CheckedInputs {
@@ -183,41 +185,6 @@ std::string modelOutputMessage(llvm::StringRef error);
 void copyStrided(const uint8_t *src, llvm::ArrayRef<int64_t> sizes,
                  llvm::ArrayRef<int64_t> strides, size_t elementSize,
                  uint8_t *dst);
-
-//===----------------------------------------------------------------------===//
-// CUDA (Cuda.cpp)
-//===----------------------------------------------------------------------===//
-
-/// Loads the CUDA driver, opens the device (QUANTOPT_CUDA_DEVICE), checks
-/// its compute capability against the bundle's, retains the primary
-/// context, uploads the weights and creates the bundle's stream.
-bool cudaPrepareBundle(qrt_bundle &bundle, Failure &failure);
-
-/// Around the dlopen of a CUDA bundle's native code, whose global
-/// constructor loads the GPU module: makes the bundle's context current and
-/// collects the module load errors. cudaEndLoad fails if the GPU code could
-/// not be loaded.
-void cudaBeginLoad(qrt_bundle &bundle);
-bool cudaEndLoad(qrt_bundle &bundle, Failure &failure);
-
-/// dlclose()s the native code with the bundle's context current (its
-/// global destructor unloads the GPU module).
-void cudaCloseNativeCode(qrt_bundle &bundle);
-
-/// qrt_bundle_run and qrt_bundle_benchmark of a CUDA bundle.
-std::unique_ptr<qrt_result> cudaRunBundle(const qrt_bundle &bundle,
-                                          const qrt_tensor *inputs,
-                                          int64_t numInputs, Failure &failure);
-bool cudaBenchmarkBundle(const qrt_bundle &bundle, const qrt_tensor *inputs,
-                         int64_t numInputs, int32_t warmup, int32_t iterations,
-                         bool flushL2, double *timesMs, Failure &failure);
-
-/// qrt_bundle_set_cuda_graph.
-void cudaSetGraph(qrt_bundle &bundle, bool enable);
-
-/// The name of the CUDA device the runtime uses (QUANTOPT_CUDA_DEVICE),
-/// loading the driver if needed; fails with the reason there is none.
-bool cudaDeviceName(std::string &name, Failure &failure);
 
 /// The manifest spelling of `dtype`, or "?" if invalid.
 const char *dtypeName(qrt_dtype dtype);

@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #define QK_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define QK_AVX512VNNI                                                          \
@@ -57,10 +58,43 @@ inline int64_t ceilDiv(int64_t x, int64_t m) { return (x + m - 1) / m; }
 void writeHeader(void *packed, const char *magic, uint32_t version,
                  uint32_t flags, int64_t K, int64_t N, int32_t bits = 0,
                  int64_t groupSize = 0);
-/// Checks magic and version; aborts with a message naming `kernel` on a
-/// mismatch (a wrong blob is a compiler bug, there is no error channel).
-const PackHeader &checkHeader(const void *packed, const char *magic,
+/// Checks magic and version. On a mismatch, reports
+/// QK_ERROR_BAD_PACKED_DATA naming `kernel` to the calling thread's error
+/// slot and returns null: the kernel returns without writing its output and
+/// the run fails with the message. (The loader checks every packed blob of
+/// a bundle first, see qk_check_packed; this is the last line.)
+const PackHeader *checkHeader(const void *packed, const char *magic,
                               uint32_t version, const char *kernel);
+
+/// Reports a kernel error to the calling thread's error slot (see
+/// qk_report_error); `what` must outlive the run (a string constant).
+/// Errors reported on a pool thread inside parallelFor reach the thread
+/// that called parallelFor.
+void reportError(int32_t code, int64_t value, int64_t bound, const char *what);
+
+/// A kernel's packed layout: its header magic and version, and a check of a
+/// header against the size of the blob it starts (the loader's check of
+/// every packed weight, qk_check_packed).
+struct PackedLayout {
+  /// 7 characters + NUL.
+  const char *magic;
+  uint32_t version;
+  /// The kernel that reads the layout ("qk_sgemm").
+  const char *kernel;
+  /// Empty if `h` (magic and version already matched) describes a blob of
+  /// `size` bytes that the kernel can run, else what is wrong.
+  std::string (*check)(const PackHeader &h, int64_t size);
+};
+
+/// SGemm.cpp, QGemm.cpp, WeightOnly.cpp.
+extern const PackedLayout kSGemmLayout, kQGemmLayout, kWeightOnlyLayout;
+
+/// The checks every layout shares: K and N in [1, 2^31), the flags within
+/// `knownFlags`, and `size` at least `needed` bytes (needed is computed only
+/// when the dims are valid). Empty if they hold.
+std::string checkPackedCommon(const PackHeader &h, int64_t size,
+                              uint32_t knownFlags,
+                              int64_t (*needed)(const PackHeader &h));
 
 //===----------------------------------------------------------------------===//
 // Dispatch and threads
@@ -85,8 +119,22 @@ void parallelFor(int64_t numTasks, int maxThreads,
 int threadsFor(double work);
 
 /// Per-thread 64-byte-aligned scratch; `slot` selects one of a few
-/// independent buffers. Contents are unspecified.
+/// independent buffers. Contents are unspecified. Null if it cannot be
+/// allocated: then QK_ERROR_OUT_OF_MEMORY has been reported (the caller
+/// returns without computing, and the run fails with QRT_ERROR_OUT_OF_MEMORY).
 void *scratch(int slot, size_t bytes);
+
+/// The scratch slots: packed A rows and the int32 tile of qk_qgemm, the
+/// run-time packed B of qk_sgemm_batched and qk_qgemm_batched, and the
+/// prepared activations of qk_wo_matmul.
+enum ScratchSlot : int {
+  kScratchQGemmA = 0,
+  kScratchQGemmTile = 1,
+  kScratchSGemmPanels = 2,
+  kScratchWeightOnlyActs = 3,
+  kScratchPackedB = 4,
+  kNumScratchSlots = 5
+};
 
 //===----------------------------------------------------------------------===//
 // Activations (shared scalar definitions)

@@ -577,11 +577,16 @@ void runTask(const QTask &t, int64_t task) {
 
   int64_t aBytes = tiles * t.mr * l.Kq * 4 * (t.u8 ? 1 : 2);
   char *buf = static_cast<char *>(
-      scratch(0, aBytes + 64 + 2 * 4 * roundUp(rows, 16) + 64));
+      scratch(kScratchQGemmA, aBytes + 64 + 2 * 4 * roundUp(rows, 16) + 64));
+  int32_t *tile = static_cast<int32_t *>(
+      scratch(kScratchQGemmTile, static_cast<size_t>(tiles * t.mr * ldt * 4)));
+  if (!buf || !tile) {
+    // Reported by scratch(); the call fails, so the slot holds nothing.
+    packedRows = PackedRows();
+    return;
+  }
   int32_t *rs = reinterpret_cast<int32_t *>(buf + roundUp(aBytes, 64));
   int32_t *zaEff = rs + roundUp(rows, 16);
-  int32_t *tile = static_cast<int32_t *>(
-      scratch(1, static_cast<size_t>(tiles * t.mr * ldt * 4)));
 
   // Same call and rows: the slot still holds them (same size, so scratch
   // did not reallocate).
@@ -700,7 +705,10 @@ void qk_qgemm(const void *A, int64_t M, int32_t a_signed,
               const void *a_zero_point, const float *a_scale, int32_t a_per_row,
               const void *packedB, int32_t activation, int32_t out_type,
               const float *out_scale, const void *out_zero_point, void *C) {
-  const PackHeader &h = checkHeader(packedB, kMagic, kVersion, "qk_qgemm");
+  const PackHeader *header = checkHeader(packedB, kMagic, kVersion, "qk_qgemm");
+  if (!header)
+    return;
+  const PackHeader &h = *header;
   QLayout l = layoutFor(h.K, h.N);
   if (M <= 0 || l.N <= 0)
     return;
@@ -755,3 +763,10 @@ void qk_qgemm(const void *A, int64_t M, int32_t a_signed,
 }
 
 } // extern "C"
+
+const PackedLayout quantopt::kernels::kQGemmLayout = {
+    kMagic, kVersion, "qk_qgemm", [](const PackHeader &h, int64_t size) {
+      return checkPackedCommon(
+          h, size, kFlagUnsignedB | kFlagB7,
+          [](const PackHeader &h) { return qk_qgemm_packed_size(h.K, h.N); });
+    }};

@@ -36,12 +36,10 @@ extern "C" void qk_qgemm_batched(const void *A, const void *B, void *C,
   quantopt::kernels::parallelFor(
       batch, batch > 1 ? quantopt::kernels::numThreads() : 1, [&](int64_t i) {
         // 64-byte aligned, as the packed layout requires; per thread.
-        thread_local std::vector<uint64_t> storage;
-        if ((int64_t)storage.size() * 8 < packedBytes + 64)
-          storage.resize((packedBytes + 127) / 8);
-        void *packed = reinterpret_cast<void *>(
-            (reinterpret_cast<uintptr_t>(storage.data()) + 63) &
-            ~uintptr_t(63));
+        void *packed = quantopt::kernels::scratch(
+            quantopt::kernels::kScratchPackedB, packedBytes);
+        if (!packed)
+          return; // reported by scratch()
         qk_qgemm_pack_b(b + i * K * N, b_signed, K, N, zeroPoints.data(),
                         scales.data(), nullptr, packed);
         qk_qgemm(a + i * M * K, M, a_signed, a_zero_point, a_scale,

@@ -47,21 +47,39 @@ void quantopt::kernels::writeHeader(void *packed, const char *magic,
   std::memcpy(packed, &h, sizeof(h));
 }
 
-const PackHeader &quantopt::kernels::checkHeader(const void *packed,
+const PackHeader *quantopt::kernels::checkHeader(const void *packed,
                                                  const char *magic,
                                                  uint32_t version,
                                                  const char *kernel) {
-  const auto &h = *static_cast<const PackHeader *>(packed);
-  if (std::memcmp(h.magic, magic, 8) != 0 || h.version != version) {
-    std::fprintf(stderr,
-                 "quantopt kernels: %s: the packed operand is not a layout "
-                 "version %u '%s' blob (recompile the model with "
-                 "quant-compile)\n",
-                 kernel, version, magic);
-    std::abort();
-  }
-  return h;
+  const auto *h = static_cast<const PackHeader *>(packed);
+  if (std::memcmp(h->magic, magic, 8) == 0 && h->version == version)
+    return h;
+  reportError(QK_ERROR_BAD_PACKED_DATA, version, 0, kernel);
+  return nullptr;
 }
+
+std::string
+quantopt::kernels::checkPackedCommon(const PackHeader &h, int64_t size,
+                                     uint32_t knownFlags,
+                                     int64_t (*needed)(const PackHeader &h)) {
+  constexpr int64_t kMaxDim = int64_t(1) << 31;
+  if (h.K < 1 || h.K >= kMaxDim || h.N < 1 || h.N >= kMaxDim)
+    return "its header says K = " + std::to_string(h.K) +
+           ", N = " + std::to_string(h.N) + " (each must be in [1, 2^31))";
+  if (h.flags & ~knownFlags)
+    return "its header has unknown flags " + std::to_string(h.flags);
+  int64_t bytes = needed(h);
+  if (size < bytes)
+    return "it is " + std::to_string(size) +
+           " bytes, but its header (K = " + std::to_string(h.K) +
+           ", N = " + std::to_string(h.N) + ") needs " + std::to_string(bytes);
+  return "";
+}
+
+namespace {
+const PackedLayout *const kPackedLayouts[] = {&kSGemmLayout, &kQGemmLayout,
+                                              &kWeightOnlyLayout};
+} // namespace
 
 //===----------------------------------------------------------------------===//
 // Dispatch
@@ -98,6 +116,45 @@ Isa quantopt::kernels::activeIsa() {
 //===----------------------------------------------------------------------===//
 // Threads
 //===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Errors reported by kernels and generated code on this thread. A model
+/// runs on the thread that called it (kernels fan out inside qk_* calls
+/// only, and parallelFor hands its tasks' errors back to that thread), so
+/// the runtime finds the errors of its run here.
+struct ErrorSlot {
+  int64_t count = 0;
+  int32_t code = 0;
+  int64_t value = 0, bound = 0;
+  const char *what = nullptr;
+  std::string message;
+
+  void report(int32_t c, int64_t v, int64_t b, const char *w, int64_t n = 1) {
+    if (count == 0) {
+      code = c;
+      value = v;
+      bound = b;
+      what = w;
+    }
+    count += n;
+  }
+};
+
+thread_local ErrorSlot errorSlot;
+
+/// The errors the tasks of one parallelFor reported on pool threads.
+struct TaskErrors {
+  std::mutex mutex;
+  ErrorSlot first;
+};
+
+} // namespace
+
+void quantopt::kernels::reportError(int32_t code, int64_t value, int64_t bound,
+                                    const char *what) {
+  errorSlot.report(code, value, bound, what);
+}
 
 namespace {
 std::mutex poolMutex;
@@ -148,16 +205,31 @@ void quantopt::kernels::parallelFor(int64_t numTasks, int maxThreads,
     return;
   }
   std::atomic<int64_t> next{0};
+  TaskErrors errors;
   auto worker = [&] {
     for (int64_t i = next.fetch_add(1); i < numTasks; i = next.fetch_add(1))
       fn(i);
   };
+  // A pool thread hands its tasks' errors to the calling thread.
+  auto pooled = [&] {
+    worker();
+    ErrorSlot &slot = errorSlot;
+    if (slot.count == 0)
+      return;
+    std::lock_guard<std::mutex> lock(errors.mutex);
+    errors.first.report(slot.code, slot.value, slot.bound, slot.what,
+                        slot.count);
+    slot.count = 0;
+  };
   llvm::StdThreadPool &p = getPool(numThreads() - 1);
   llvm::ThreadPoolTaskGroup group(p);
   for (int64_t t = 1; t < threads; ++t)
-    group.async(worker);
+    group.async(pooled);
   worker();
   group.wait();
+  if (errors.first.count > 0)
+    errorSlot.report(errors.first.code, errors.first.value, errors.first.bound,
+                     errors.first.what, errors.first.count);
 }
 
 //===----------------------------------------------------------------------===//
@@ -170,46 +242,25 @@ struct ScratchBuffer {
   size_t size = 0;
   ~ScratchBuffer() { std::free(ptr); }
 };
-constexpr int kScratchSlots = 4;
-thread_local ScratchBuffer scratchBuffers[kScratchSlots];
+thread_local ScratchBuffer scratchBuffers[kNumScratchSlots];
 } // namespace
 
 void *quantopt::kernels::scratch(int slot, size_t bytes) {
   ScratchBuffer &b = scratchBuffers[slot];
   if (b.size < bytes) {
     std::free(b.ptr);
+    b.size = 0;
     size_t size = std::max<size_t>(roundUp(bytes, 4096), 64 * 1024);
     b.ptr = std::aligned_alloc(64, size);
     if (!b.ptr) {
-      std::fprintf(stderr, "quantopt kernels: out of memory (%zu bytes)\n",
-                   size);
-      std::abort();
+      reportError(QK_ERROR_OUT_OF_MEMORY, static_cast<int64_t>(size), 0,
+                  "kernel scratch memory");
+      return nullptr;
     }
     b.size = size;
   }
   return b.ptr;
 }
-
-//===----------------------------------------------------------------------===//
-// Error slot
-//===----------------------------------------------------------------------===//
-
-namespace {
-
-/// Errors reported by generated code on this thread. A model runs on the
-/// thread that called it (kernels fan out inside qk_* calls only), so the
-/// runtime finds the errors of its run here.
-struct ErrorSlot {
-  int64_t count = 0;
-  int32_t code = 0;
-  int64_t value = 0, bound = 0;
-  const char *what = nullptr;
-  std::string message;
-};
-
-thread_local ErrorSlot errorSlot;
-
-} // namespace
 
 //===----------------------------------------------------------------------===//
 // C API
@@ -219,22 +270,19 @@ extern "C" {
 
 void qk_report_error(int32_t code, int64_t value, int64_t bound,
                      const char *what) {
-  ErrorSlot &slot = errorSlot;
-  if (slot.count++ == 0) {
-    slot.code = code;
-    slot.value = value;
-    slot.bound = bound;
-    slot.what = what;
-  }
+  errorSlot.report(code, value, bound, what);
 }
 
-const char *qk_take_error(void) {
+const char *qk_take_error_code(int32_t *code) {
   ErrorSlot &slot = errorSlot;
+  if (code)
+    *code = slot.count ? slot.code : 0;
   if (slot.count == 0)
     return nullptr;
   std::string what = slot.what ? slot.what : "generated code";
   char buf[256];
-  if (slot.code == QK_ERROR_INDEX_OUT_OF_RANGE)
+  const char *advice = "";
+  if (slot.code == QK_ERROR_INDEX_OUT_OF_RANGE) {
     std::snprintf(buf, sizeof(buf),
                   ": index %lld is out of range for a dimension of size %lld "
                   "(valid indices are [%lld, %lld])",
@@ -242,18 +290,75 @@ const char *qk_take_error(void) {
                   static_cast<long long>(slot.bound),
                   static_cast<long long>(-slot.bound),
                   static_cast<long long>(slot.bound - 1));
-  else
+    advice = "; the input data is invalid for this model: check the "
+             "indices fed to it";
+  } else if (slot.code == QK_ERROR_OUT_OF_MEMORY) {
+    std::snprintf(buf, sizeof(buf), ": out of memory allocating %lld bytes",
+                  static_cast<long long>(slot.value));
+    advice = "; free memory, or run smaller inputs or fewer threads";
+  } else if (slot.code == QK_ERROR_BAD_PACKED_DATA) {
+    std::snprintf(buf, sizeof(buf),
+                  ": a packed operand is not a layout version %lld blob of "
+                  "this kernel",
+                  static_cast<long long>(slot.value));
+    advice = "; recompile the model with quant-compile";
+  } else {
     std::snprintf(buf, sizeof(buf), ": run-time error %d (value %lld)",
                   static_cast<int>(slot.code),
                   static_cast<long long>(slot.value));
+  }
   slot.message = what + buf;
   if (slot.count > 1)
     slot.message += "; " + std::to_string(slot.count - 1) +
-                    " more out-of-range reads in this run";
-  slot.message += "; the input data is invalid for this model: check the "
-                  "indices fed to it";
+                    (slot.code == QK_ERROR_INDEX_OUT_OF_RANGE
+                         ? " more out-of-range reads in this run"
+                         : " more errors in this run");
+  slot.message += advice;
   slot.count = 0;
   return slot.message.c_str();
+}
+
+const char *qk_take_error(void) { return qk_take_error_code(nullptr); }
+
+int32_t qk_check_packed(const void *blob, int64_t size,
+                        const char *expected_kernel, char *reason,
+                        int64_t reason_size) {
+  auto refuse = [&](const std::string &why) {
+    if (reason && reason_size > 0) {
+      size_t n = std::min<size_t>(why.size(), reason_size - 1);
+      std::memcpy(reason, why.data(), n);
+      reason[n] = '\0';
+    }
+    return -1;
+  };
+  PackHeader h;
+  std::memset(&h, 0, sizeof(h));
+  if (blob && size >= kHeaderBytes)
+    std::memcpy(&h, blob, sizeof(h));
+  const PackedLayout *layout = nullptr;
+  for (const PackedLayout *candidate : kPackedLayouts)
+    if (std::memcmp(h.magic, candidate->magic, 8) == 0)
+      layout = candidate;
+  const PackedLayout *expected = nullptr;
+  for (const PackedLayout *candidate : kPackedLayouts)
+    if (expected_kernel && std::strcmp(expected_kernel, candidate->kernel) == 0)
+      expected = candidate;
+  if (!layout && !expected)
+    return 0;
+  if (expected && layout != expected)
+    return refuse(std::string("it is not a packed operand of ") +
+                  expected->kernel + " (its header magic is not '" +
+                  expected->magic + "')");
+  if (h.version != layout->version)
+    return refuse(std::string("it is a '") + layout->magic +
+                  "' blob of layout version " + std::to_string(h.version) +
+                  ", but " + layout->kernel + " reads version " +
+                  std::to_string(layout->version));
+  std::string why = layout->check(h, size);
+  if (!why.empty())
+    return refuse(std::string("it is a packed operand of ") + layout->kernel +
+                  ", but " + why);
+  return 1;
 }
 
 void qk_set_num_threads(int32_t n) {

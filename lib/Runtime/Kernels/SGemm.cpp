@@ -226,7 +226,10 @@ void qk_sgemm_pack_b(const float *B, int64_t K, int64_t N, void *packed) {
 
 void qk_sgemm(const float *A, int64_t M, const void *packedB, const float *bias,
               int32_t activation, float *C) {
-  const PackHeader &h = checkHeader(packedB, kMagic, kVersion, "qk_sgemm");
+  const PackHeader *header = checkHeader(packedB, kMagic, kVersion, "qk_sgemm");
+  if (!header)
+    return;
+  const PackHeader &h = *header;
   if (M <= 0 || h.N <= 0)
     return;
   SProblem p{A,
@@ -248,7 +251,10 @@ void qk_sgemm_batched(const float *A, const float *B, float *C, int64_t batch,
     return;
   size_t panelBytes = static_cast<size_t>(roundUp(N, kPanel) * K * 4);
   auto one = [&](int64_t b, int threads) {
-    auto *panels = static_cast<float *>(scratch(2, panelBytes + 64));
+    auto *panels =
+        static_cast<float *>(scratch(kScratchSGemmPanels, panelBytes + 64));
+    if (!panels)
+      return; // reported by scratch()
     packPanels(B + b * strideB, K, N, N, panels);
     SProblem p{A + b * strideA, M,       K,       N,
                panels,          nullptr, ActNone, C + b * strideC};
@@ -267,3 +273,10 @@ void qk_sgemm_batched(const float *A, const float *B, float *C, int64_t batch,
 }
 
 } // extern "C"
+
+const PackedLayout quantopt::kernels::kSGemmLayout = {
+    kMagic, kVersion, "qk_sgemm", [](const PackHeader &h, int64_t size) {
+      return checkPackedCommon(
+          h, size, /*knownFlags=*/0,
+          [](const PackHeader &h) { return qk_sgemm_packed_size(h.K, h.N); });
+    }};

@@ -89,7 +89,10 @@ struct WoActs {
 WoActs prepareActivations(const float *A, int64_t M, const WoLayout &l) {
   int64_t kp = l.kPadded();
   auto *buf = static_cast<float *>(
-      scratch(3, static_cast<size_t>((M * kp + M * l.G) * 4 + 64)));
+      scratch(kScratchWeightOnlyActs,
+              static_cast<size_t>((M * kp + M * l.G) * 4 + 64)));
+  if (!buf)
+    return WoActs{nullptr, nullptr, kp}; // reported by scratch()
   float *sums = buf + M * kp;
   int64_t H = 16 / l.bits;
   float pow2[8];
@@ -339,7 +342,11 @@ void qk_wo_pack(const void *W, int32_t w_signed, int32_t bits, int64_t K,
 
 void qk_wo_matmul(const float *A, int64_t M, const void *packed,
                   const float *bias, float *C) {
-  const PackHeader &h = checkHeader(packed, kMagic, kVersion, "qk_wo_matmul");
+  const PackHeader *header =
+      checkHeader(packed, kMagic, kVersion, "qk_wo_matmul");
+  if (!header)
+    return;
+  const PackHeader &h = *header;
   bool hasZp = h.flags & kFlagZeroPoints;
   WoLayout l = layoutFor(h.K, h.N, h.bits, h.groupSize, hasZp);
   if (M <= 0 || l.N <= 0)
@@ -347,6 +354,8 @@ void qk_wo_matmul(const float *A, int64_t M, const void *packed,
   float negZp =
       (h.flags & kFlagSigned) ? -static_cast<float>(1 << (h.bits - 1)) : 0.0f;
   WoActs acts = prepareActivations(A, M, l);
+  if (!acts.a)
+    return;
   const char *blocks = static_cast<const char *>(packed) + kHeaderBytes;
   Isa isa = activeIsa();
   int threads = threadsFor(static_cast<double>(M) * l.N * l.K);
@@ -362,3 +371,17 @@ void qk_wo_matmul(const float *A, int64_t M, const void *packed,
 }
 
 } // extern "C"
+
+const PackedLayout quantopt::kernels::kWeightOnlyLayout = {
+    kMagic, kVersion, "qk_wo_matmul",
+    [](const PackHeader &h, int64_t size) -> std::string {
+      if (h.bits != 4 && h.bits != 8)
+        return "its header says " + std::to_string(h.bits) +
+               "-bit weights (the layout has 4 or 8)";
+      if (h.groupSize < 0 || h.groupSize >= (int64_t(1) << 31))
+        return "its header has group size " + std::to_string(h.groupSize);
+      return checkPackedCommon(
+          h, size, kFlagZeroPoints | kFlagSigned, [](const PackHeader &h) {
+            return qk_wo_packed_size(h.K, h.N, h.bits, h.groupSize);
+          });
+    }};

@@ -25,6 +25,7 @@ line per case; exits 1 if any failed.
 """
 
 import argparse
+import ctypes
 import json
 import os
 import re
@@ -540,6 +541,9 @@ class Tester:
             "undefined.qob", native=native),
             ["cannot load section 'native'", "qk_does_not_exist"])
 
+        self.packed_weight_errors(run)
+        self.kernel_run_errors(inputs)
+
         # CPU features: pick one this host lacks.
         with open("/proc/cpuinfo") as f:
             flags = set(re.search(r"^flags\s*:(.*)$", f.read(),
@@ -566,6 +570,88 @@ class Tester:
         manifest["target"]["arch"] = "aarch64"
         run("other architecture", self.write_bundle("arch.qob", manifest),
             ["compiled for aarch64", "this host is x86_64"])
+
+    def packed_sgemm(self, K, N):
+        """A qk_sgemm packed operand of [K, N], packed by libquantrt."""
+        lib = ctypes.CDLL(self.args.runtime_lib)
+        lib.qk_sgemm_packed_size.restype = ctypes.c_int64
+        lib.qk_sgemm_packed_size.argtypes = [ctypes.c_int64, ctypes.c_int64]
+        size = lib.qk_sgemm_packed_size(K, N)
+        packed = ctypes.create_string_buffer(size)
+        b = np.arange(K * N, dtype=np.float32).reshape(K, N)
+        lib.qk_sgemm_pack_b(b.ctypes.data_as(ctypes.c_void_p),
+                            ctypes.c_int64(K), ctypes.c_int64(N), packed)
+        return bytearray(packed.raw)
+
+    def packed_bundle(self, name, blob, kernels=()):
+        """The test model with a third weight `fc.sgemm` (the blob) and a
+        manifest "kernels" list; the load fails or passes before any run."""
+        path = self.write(name + ".bin", bytes(blob))
+        manifest = base_manifest(kernels=[
+            {"node": "fc", "op": "qnn.matmul", "kernel": kernel,
+             "reason": "test"} for kernel in kernels])
+        return self.write_bundle(name, manifest, weights=[
+            f"w:float32:4:{self.path('w.bin')}",
+            f"b:int64:1:{self.path('b.bin')}",
+            f"fc.sgemm:int8:{len(blob)}:{path}"])
+
+    def c_api_load(self, bundle):
+        """(status, message) of qrt_bundle_load."""
+        lib = ctypes.CDLL(self.args.runtime_lib)
+        lib.qrt_last_error.restype = ctypes.c_char_p
+        handle = ctypes.c_void_p()
+        status = lib.qrt_bundle_load(bundle.encode(), ctypes.byref(handle))
+        message = lib.qrt_last_error().decode()
+        if status == 0:
+            lib.qrt_bundle_free(handle)
+        return status, message
+
+    def packed_weight_errors(self, run):
+        """Packed kernel operands are checked when the bundle loads."""
+        good = self.packed_sgemm(8, 20)
+        for name, kernels in [("packed.qob", ["qk_sgemm"]),
+                              ("packed-unlisted.qob", [])]:
+            status, message = self.c_api_load(self.packed_bundle(name, good,
+                                                                 kernels))
+            self.report(f"a valid packed operand loads ({name})", status == 0,
+                        message)
+        where = ["weight 'fc.sgemm'", "manifest field 'weights[2]'",
+                 "not a valid packed kernel operand"]
+        version = bytearray(good)
+        struct.pack_into("<I", version, 8, 9)
+        run("packed operand of another layout version",
+            self.packed_bundle("packed-version.qob", version),
+            where + ["layout version 9", "qk_sgemm reads version 1"])
+        dims = bytearray(good)
+        struct.pack_into("<q", dims, 24, 1 << 20)
+        run("packed operand whose header dims exceed the blob",
+            self.packed_bundle("packed-dims.qob", dims),
+            where + ["N = 1048576", "needs"])
+        zero = bytearray(good)
+        struct.pack_into("<q", zero, 16, 0)
+        run("packed operand with K = 0",
+            self.packed_bundle("packed-zero.qob", zero),
+            where + ["K = 0"])
+        magic = bytearray(good)
+        magic[0:8] = b"NOTPACK\0"
+        run("packed operand with a bad magic, named by the kernels list",
+            self.packed_bundle("packed-magic.qob", magic, ["qk_sgemm"]),
+            where + ["not a packed operand of qk_sgemm", "QKSGEMM"])
+
+    def kernel_run_errors(self, inputs):
+        """A kernel that meets bad data or cannot get scratch memory fails
+        the run with a status: no abort, no output."""
+        for define, name, phrases in [
+                ("QUANTOPT_TEST_BAD_PACKED", "bad packed operand at run time",
+                 ["qk_sgemm: a packed operand is not a layout version 1",
+                  "recompile the model"]),
+                ("QUANTOPT_TEST_SCRATCH_OOM", "kernel scratch out of memory",
+                 ["kernel scratch memory: out of memory allocating",
+                  "free memory"])]:
+            native = self.build_model(define + ".so", ["-D" + define])
+            bundle = self.write_bundle(define + ".qob", native=native)
+            self.expect_error(name, [bundle, *inputs], [bundle + ": "] +
+                              phrases)
 
     def group_input_errors(self):
         b = self.bundle
@@ -707,10 +793,58 @@ class Tester:
                           [b, "--input", k, "--input", k, "--benchmark"],
                           ["dtype is int32, expected float32"])
 
+    def malloc_settings(self):
+        """Loading and running a bundle leave glibc's malloc settings alone;
+        only qrt_tune_allocator changes them. Observed in a fresh process:
+        a 64 MiB block (above glibc's largest dynamic mmap threshold) is
+        mmap'ed (mallinfo2().hblks grows) by default, and comes from the
+        heap once M_MMAP_THRESHOLD is 256 MiB."""
+        script = """
+import ctypes, sys
+sys.path.insert(0, sys.argv[1])
+from quantopt import runtime
+import numpy as np
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks "
+                "uordblks fordblks keepcost".split()]
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = Info
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+def mapped():
+    before = libc.mallinfo2().hblks
+    p = libc.malloc(64 << 20)
+    after = libc.mallinfo2().hblks
+    libc.free(p)
+    return after > before
+lib = sys.argv[2]
+fresh = mapped()
+with runtime.Bundle(sys.argv[3], library=lib) as bundle:
+    x = np.ones((3, 4), np.float32)
+    k = np.ones((3, 3), np.int32)
+    bundle.run(x, k)
+    after_run = mapped()
+runtime.tune_allocator(library=lib)
+print(fresh, after_run, mapped())
+"""
+        result = subprocess.run(
+            [sys.executable, "-c", script, self.args.python_path,
+             self.args.runtime_lib, self.bundle],
+            capture_output=True, text=True)
+        self.report("malloc settings: a 64 MiB block is mmap'ed before and "
+                    "after loading and running a bundle, and comes from the "
+                    "heap after qrt_tune_allocator",
+                    result.returncode == 0 and
+                    result.stdout.split() == ["True", "True", "False"],
+                    result.stdout + result.stderr)
+
     def group_python(self):
         sys.path.insert(0, self.args.python_path)
         from quantopt import runtime
         lib = self.args.runtime_lib
+        self.malloc_settings()
         want = expected(self.x, self.k)
         with runtime.Bundle(self.bundle, library=lib) as bundle:
             names = [i.name for i in bundle.inputs]

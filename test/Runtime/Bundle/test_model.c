@@ -19,6 +19,9 @@
 |* With -DQUANTOPT_TEST_KERNEL=name, the model also calls the kernel          *|
 |* function `name` (const char *name(void)), to test that qk_* symbols        *|
 |* resolve against libquantrt when the code is loaded.                        *|
+|* -DQUANTOPT_TEST_BAD_PACKED calls qk_sgemm with the weight w, which is not  *|
+|* a packed operand; -DQUANTOPT_TEST_SCRATCH_OOM calls qk_sgemm_batched with  *|
+|* dims whose scratch cannot be allocated: the runs must fail with a status. *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -60,6 +63,15 @@ typedef struct {
 #ifdef QUANTOPT_TEST_KERNEL
 const char *QUANTOPT_TEST_KERNEL(void);
 #endif
+#ifdef QUANTOPT_TEST_BAD_PACKED
+void qk_sgemm(const float *A, int64_t M, const void *packedB,
+              const float *bias, int32_t activation, float *C);
+#endif
+#ifdef QUANTOPT_TEST_SCRATCH_OOM
+void qk_sgemm_batched(const float *A, const float *B, float *C, int64_t batch,
+                      int64_t M, int64_t K, int64_t N, int64_t strideA,
+                      int64_t strideB, int64_t strideC);
+#endif
 
 void quantopt_entry(void **args) {
   Results *r = (Results *)args[0];
@@ -78,6 +90,14 @@ void quantopt_entry(void **args) {
 #ifdef QUANTOPT_TEST_KERNEL
   if (!QUANTOPT_TEST_KERNEL())
     bias += 1000;
+#endif
+#ifdef QUANTOPT_TEST_BAD_PACKED
+  qk_sgemm(xd, batch, wd, NULL, 0, y);
+#endif
+#ifdef QUANTOPT_TEST_SCRATCH_OOM
+  /* 2^20 x 2^24 floats of packed panels: 64 TiB. */
+  qk_sgemm_batched(xd, wd, y, 1, 1, (int64_t)1 << 20, (int64_t)1 << 24, 0, 0,
+                   0);
 #endif
 #ifdef QUANTOPT_TEST_BIAS_OFFSET
   bias += QUANTOPT_TEST_BIAS_OFFSET;
