@@ -100,6 +100,11 @@ void quantopt::registerCPUTargetPipelines() {
       "Quantized qnn to tensor-level upstream IR and kernel calls "
       "(qnn-evaluate-dequantize, convert-qnn-to-cpu, canonicalize, cse)",
       buildCPUConvertPipeline);
+  static PassPipelineRegistration<> bufferize(
+      "qnn-cpu-bufferize",
+      "One-shot bufferization with identity layouts, qnn-lower-kernel-calls, "
+      "ownership-based deallocation, bufferization to memref",
+      buildBufferizePipeline);
   static PassPipelineRegistration<> lower(
       "qnn-cpu-lower-to-llvm",
       "Tensor-level IR after convert-qnn-to-cpu to the LLVM dialect "

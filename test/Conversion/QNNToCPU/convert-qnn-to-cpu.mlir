@@ -31,8 +31,8 @@ func.func @broadcast_add(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> tensor<?x4xf
 // CHECK-DAG:     %[[W:.*]] = arith.constant dense_resource<{{.*}}> : tensor<{{[0-9]+}}xi8>
 // CHECK-DAG:     %[[B:.*]] = arith.constant dense_resource<{{.*}}> : tensor<32xi8>
 // CHECK-DAG:     %[[ACT:.*]] = arith.constant 0 : i32
-// CHECK:         %[[M:.*]] = arith.index_cast %{{.*}} : index to i64
-// CHECK:         %[[OUT:.*]] = tensor.empty(%{{.*}}) : tensor<?x8xf32>
+// CHECK-DAG:     %[[M:.*]] = arith.index_cast %{{.*}} : index to i64
+// CHECK-DAG:     %[[OUT:.*]] = tensor.empty(%{{.*}}) : tensor<?x8xf32>
 // CHECK:         %[[R:.*]] = qnn_cpu.kernel_call "qk_sgemm"
 // CHECK-SAME:      ins(%[[X]], %[[M]], %[[W]], %[[B]], %[[ACT]] : tensor<?x16xf32>, i64, tensor<{{[0-9]+}}xi8>, tensor<32xi8>, i32)
 // CHECK-SAME:      outs(%[[OUT]] : tensor<?x8xf32>) out_position 5 -> tensor<?x8xf32>
@@ -57,9 +57,9 @@ func.func @linear(%x: tensor<?x16xf32>) -> tensor<?x8xf32> {
 // CHECK-LABEL: func.func @w8a8(
 // CHECK-DAG:     %[[C0:.*]] = arith.constant 0 : i32
 // CHECK-DAG:     %[[C1:.*]] = arith.constant 1 : i32
-// CHECK:         %[[A:.*]] = tensor.reshape %{{.*}}(%{{.*}}) : (tensor<?x?x16xi8>, tensor<2xindex>) -> tensor<?x16xi8>
+// CHECK-DAG:     %[[A:.*]] = tensor.reshape %{{.*}}(%{{.*}}) : (tensor<?x?x16xi8>, tensor<2xindex>) -> tensor<?x16xi8>
 // CHECK:         %[[R:.*]] = qnn_cpu.kernel_call "qk_qgemm"
-// CHECK-SAME:      ins(%[[A]], %{{.*}}, %[[C0]], %{{.*}}, %{{.*}}, %[[C0]], %{{.*}}, %[[C1]], %[[C1]], %{{.*}}, %{{.*}} :
+// CHECK-SAME:      ins(%[[A]], %{{[^,]*}}, %[[C0]], %{{[^,]*}}, %{{[^,]*}}, %[[C0]], %{{[^,]*}}, %[[C1]], %[[C1]], %{{[^,]*}}, %{{[^,]*}} : tensor<?x16xi8>, i64,
 // CHECK-SAME:      outs(%{{.*}} : tensor<?x8xi8>) out_position 11
 // CHECK:         tensor.reshape %[[R]](%{{.*}}) : (tensor<?x8xi8>, tensor<3xindex>) -> tensor<?x?x8xi8>
 func.func @w8a8(%x: tensor<?x?x16xui8>) -> tensor<?x?x8xi8> {
@@ -97,11 +97,11 @@ func.func @w4a16(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
 // half to even, add the zero point, saturate to [0, 255], for uint8 stored
 // as signless i8.
 // CHECK-LABEL: func.func @quantize(
-// CHECK:         %[[QMIN:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK:         linalg.generic
 // CHECK:           arith.divf
 // CHECK:           math.roundeven
 // CHECK:           arith.addf
+// CHECK:           %[[QMIN:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK:           arith.maximumf %{{.*}}, %[[QMIN]]
 // CHECK:           arith.minimumf
 // CHECK:           arith.fptosi %{{.*}} : f32 to i32

@@ -1,5 +1,4 @@
-// RUN: quant-opt %s --split-input-file --qnn-lower-kernel-calls | FileCheck %s
-// RUN: quant-opt %s --split-input-file --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --qnn-lower-kernel-calls | FileCheck %s --check-prefix=BUF
+// RUN: quant-opt %s --qnn-lower-kernel-calls | FileCheck %s
 
 // Tests that a kernel call on buffers becomes a call of the kernel, declared
 // once: buffers are passed as pointers to their aligned data, scalars and
@@ -22,24 +21,4 @@ func.func @sgemm(%a: memref<4x16xf32>, %w: memref<64xi8>, %out: memref<4x8xf32>,
   qnn_cpu.kernel_call "qk_sgemm" ins(%a, %m, %w, %null, %act : memref<4x16xf32>, i64, memref<64xi8>, !llvm.ptr, i32) outs(%out : memref<4x8xf32>) out_position 5
   qnn_cpu.kernel_call "qk_sgemm" ins(%a, %m, %w, %null, %act : memref<4x16xf32>, i64, memref<64xi8>, !llvm.ptr, i32) outs(%out : memref<4x8xf32>) out_position 5
   return
-}
-
-// -----
-
-// Tests that one-shot bufferization gives a kernel call on tensors an
-// output buffer of its own (the tensor.empty it writes) and reads its
-// inputs in place; the output goes to the middle of the arguments here.
-// BUF-LABEL: func.func @batched(
-// BUF-SAME:    %[[A:.*]]: memref<2x3x4xf32>, %[[B:.*]]: memref<2x4x5xf32>, %[[N:.*]]: i64)
-// BUF:         %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x3x5xf32>
-// BUF:         %[[AI:.*]] = memref.extract_aligned_pointer_as_index %[[A]]
-// BUF:         %[[BI:.*]] = memref.extract_aligned_pointer_as_index %[[B]]
-// BUF:         %[[OI:.*]] = memref.extract_aligned_pointer_as_index %[[OUT]]
-// BUF:         %[[OP:.*]] = llvm.inttoptr
-// BUF:         call @qk_sgemm_batched(%{{.*}}, %{{.*}}, %[[OP]], %[[N]])
-// BUF:         return %[[OUT]]
-func.func @batched(%a: tensor<2x3x4xf32>, %b: tensor<2x4x5xf32>, %n: i64) -> tensor<2x3x5xf32> {
-  %init = tensor.empty() : tensor<2x3x5xf32>
-  %r = qnn_cpu.kernel_call "qk_sgemm_batched" ins(%a, %b, %n : tensor<2x3x4xf32>, tensor<2x4x5xf32>, i64) outs(%init : tensor<2x3x5xf32>) out_position 2 -> tensor<2x3x5xf32>
-  return %r : tensor<2x3x5xf32>
 }

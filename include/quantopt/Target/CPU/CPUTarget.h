@@ -83,7 +83,8 @@ void buildCPUConvertPipeline(mlir::OpPassManager &pm);
 /// as qnn-cpu-pipeline; compileForCPU externalizes weights in between).
 void buildCPUPipeline(mlir::OpPassManager &pm);
 
-/// Registers qnn-cpu-convert, qnn-cpu-lower-to-llvm and qnn-cpu-pipeline.
+/// Registers qnn-cpu-convert, qnn-cpu-bufferize, qnn-cpu-lower-to-llvm and
+/// qnn-cpu-pipeline.
 void registerCPUTargetPipelines();
 
 /// Tensor-level upstream IR (after convert-qnn-to-cpu) to the LLVM dialect:
