@@ -85,11 +85,7 @@ void quantopt::buildQuantizePipeline(OpPassManager &pm,
 void quantopt::registerAllPasses() {
   qnn::registerQNNPasses();
   registerQuantOptConversionPasses();
-  static PassPipelineRegistration<> cpuLower(
-      "qnn-cpu-lower-to-llvm",
-      "Tensor-level IR after qnn-lower-to-cpu to the LLVM dialect "
-      "(bufferization, deallocation, loops, LLVM)",
-      [](OpPassManager &pm) { buildCPULowerToLLVMPipeline(pm); });
+  registerCPUTargetPipelines();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerInlinerPass();

@@ -28,6 +28,14 @@ namespace quantopt {
 #define GEN_PASS_REGISTRATION
 #include "quantopt/Conversion/Passes.h.inc"
 
+// The names convert-qnn-to-cpu had as qnn-lower-to-cpu, for the users not
+// yet renamed (the CUDA target).
+using QNNLowerToCPUPassOptions = ConvertQNNToCPUPassOptions;
+inline std::unique_ptr<mlir::Pass>
+createQNNLowerToCPUPass(ConvertQNNToCPUPassOptions options = {}) {
+  return createConvertQNNToCPUPass(std::move(options));
+}
+
 } // namespace quantopt
 
 #endif // QUANTOPT_CONVERSION_PASSES_H

@@ -9,7 +9,7 @@
 
 include "mlir/Pass/PassBase.td"
 
-def QNNLowerToCPUPass : Pass<"qnn-lower-to-cpu", "::mlir::ModuleOp"> {
+def ConvertQNNToCPUPass : Pass<"convert-qnn-to-cpu", "::mlir::ModuleOp"> {
   let summary = "Lower the qnn dialect to linalg, tensor, arith and math, "
                 "with matmuls as calls into the CPU kernel library";
   let description = [{
@@ -25,9 +25,12 @@ def QNNLowerToCPUPass : Pass<"qnn-lower-to-cpu", "::mlir::ModuleOp"> {
       inside a `linalg.generic`);
     - `qnn.quantized_matmul` (int8 GEMM, fused epilogue),
       `qnn.weight_only_matmul` (int4/int8 weights) and float matmuls with a
-      constant right operand become calls to the kernel library (`qk_*`,
-      docs/CPUBackend.md). Their weights are packed at compile time into the
-      layout the kernel reads, with column sums, scales and bias inside the
+      constant right operand become `qnn_cpu.kernel_call` ops, calls of
+      the kernel library (`qk_*`, docs/CPUBackend.md) in destination-passing
+      style that one-shot bufferization understands and
+      `qnn-lower-kernel-calls` turns into `func.call`s. Their weights are
+      packed at compile time into the layout the kernel reads, with column
+      sums, scales and bias inside the
       packed blob. Float matmuls of two activations call the batched kernel;
       anything else (integer matmuls of activations, broadcast batch dims)
       becomes a `linalg.generic` contraction.
@@ -42,7 +45,8 @@ def QNNLowerToCPUPass : Pass<"qnn-lower-to-cpu", "::mlir::ModuleOp"> {
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
     "::mlir::func::FuncDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::LLVM::LLVMDialect", "::mlir::math::MathDialect",
-    "::mlir::memref::MemRefDialect", "::mlir::tensor::TensorDialect"
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect", "::quantopt::qnn_cpu::QNNCPUDialect"
   ];
   let options = [
     Option<"kernelLibrary", "kernel-library", "bool", /*default=*/"true",
@@ -148,6 +152,66 @@ def QNNMaterializeGPULaunchesPass
     `qnn.kernel` description is kept); the declarations are erased.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// CPU target passes (after convert-qnn-to-cpu)
+//===----------------------------------------------------------------------===//
+
+def QNNLowerKernelCallsPass
+    : Pass<"qnn-lower-kernel-calls", "::mlir::ModuleOp"> {
+  let summary = "Turn bufferized qnn_cpu.kernel_call ops into calls of the "
+                "qk_* kernels";
+  let description = [{
+    Runs after one-shot bufferization. Each `qnn_cpu.kernel_call` on
+    buffers becomes a `func.call` of its `qk_*` kernel (declared once,
+    private, in the module): buffers are passed as `!llvm.ptr` to their
+    aligned data (`memref.extract_aligned_pointer_as_index`), other operands
+    as they are, the outputs at the op's `out_position`. A kernel call still
+    on tensors is an error.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect"
+  ];
+}
+
+def QNNApproximateMathPass : Pass<"qnn-approximate-math"> {
+  let summary = "Vectorizable polynomial approximations of erf, tanh and exp";
+  let description = [{
+    Replaces `math.erf`, `math.tanh` and `math.exp` by MLIR's polynomial
+    approximations, so that loops of GELU, softmax and sigmoid vectorize
+    instead of calling libm per element (within a few ulp of libm in f32,
+    checked end to end against onnxruntime in test/e2e). On the GPU it also
+    avoids libdevice.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def QNNFuseElementwiseBoundedPass
+    : Pass<"qnn-fuse-elementwise-bounded", "::mlir::func::FuncOp"> {
+  let summary = "Linalg elementwise fusion with a bound on the fused body size";
+  let description = [{
+    Upstream's linalg elementwise fusion (the same patterns, reshape
+    propagation and folds, top-down) with a bound on the size of a fused
+    body. Unbounded, fusing a chain of n elementwise ops clones a body that
+    grows by one op per step: O(n^2) (a 20,000-op chain took 250 s). With
+    the bound a chain becomes loops of at most `max-body-ops` ops each,
+    which costs a memory round trip per bound-sized segment and nothing
+    else.
+  }];
+  let options = [
+    Option<"maxBodyOps", "max-body-ops", "int64_t", /*default=*/"256",
+           "Largest fused body (ops in the producer's and the consumer's "
+           "bodies together)">
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
 }
 
 #endif // QUANTOPT_CONVERSION_PASSES

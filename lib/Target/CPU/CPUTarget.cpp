@@ -4,12 +4,13 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quantopt/Dialect/QNN/Utils/NodeNames.h"
 #include "quantopt/Target/CPU/CPUTarget.h"
+#include "quantopt/Dialect/QNN/Utils/NodeNames.h"
 
 #include <chrono>
 
 #include "quantopt/Conversion/Passes.h"
+#include "quantopt/Conversion/QNNToCPU/KernelCallOps.h"
 #include "quantopt/Dialect/QNN/IR/QNNOps.h"
 #include "quantopt/Dialect/QNN/Transforms/Passes.h"
 #include "quantopt/Runtime/BundleFormat.h"
@@ -162,14 +163,15 @@ bool isConstant(Value v) {
 }
 
 /// Which kernel each matmul of `func` becomes, and why (the same criteria as
-/// qnn-lower-to-cpu), for the manifest and the compile report.
+/// convert-qnn-to-cpu), for the manifest and the compile report.
 llvm::json::Array describeKernels(func::FuncOp func) {
   llvm::json::Array kernels;
   auto add = [&](Operation *op, StringRef kernel, const std::string &why) {
-    kernels.push_back(llvm::json::Object{{"node", qnn::getNodeName(op->getLoc())},
-                                         {"op", op->getName().getStringRef()},
-                                         {"kernel", kernel},
-                                         {"reason", why}});
+    kernels.push_back(
+        llvm::json::Object{{"node", qnn::getNodeName(op->getLoc())},
+                           {"op", op->getName().getStringRef()},
+                           {"kernel", kernel},
+                           {"reason", why}});
   };
   func.walk([&](Operation *op) {
     if (auto q = dyn_cast<qnn::QuantizedMatMulOp>(op)) {
@@ -448,146 +450,12 @@ quantopt::emitSharedObject(llvm::Module &module,
   return (*so)->getBuffer().str();
 }
 
-namespace {
-
-/// Replaces erf, tanh and exp by MLIR's polynomial approximations, so that
-/// loops of GELU, softmax and sigmoid vectorize instead of calling libm per
-/// element. (Accuracy: within a few ulp of libm in f32, checked end to end
-/// against onnxruntime in test/e2e.) On the GPU it also avoids libdevice.
-struct ApproximateMathPass
-    : public PassWrapper<ApproximateMathPass, OperationPass<>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ApproximateMathPass)
-  StringRef getArgument() const final { return "quantopt-approximate-math"; }
-  StringRef getDescription() const final {
-    return "Vectorizable polynomial approximations of erf, tanh and exp";
-  }
-  void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<arith::ArithDialect, math::MathDialect,
-                    vector::VectorDialect>();
-  }
-  void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
-      return name == "erf" || name == "tanh" || name == "exp" ||
-             name == "math.erf" || name == "math.tanh" || name == "math.exp";
-    });
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      signalPassFailure();
-  }
-};
-
-/// Upstream's linalg elementwise fusion (the same patterns, reshape
-/// propagation and folds, top-down) with a bound on the size of a fused
-/// body. Unbounded, fusing a chain of n elementwise ops clones a body that
-/// grows by one op per step: O(n^2) (a 20,000-op chain took 250 s). With the
-/// bound a chain becomes loops of at most kMaxFusedBodyOps ops each, which
-/// costs a memory round trip per bound-sized segment and nothing else.
-struct BoundedElementwiseFusionPass
-    : public PassWrapper<BoundedElementwiseFusionPass,
-                         OperationPass<func::FuncOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(BoundedElementwiseFusionPass)
-  static constexpr size_t kMaxFusedBodyOps = 256;
-
-  StringRef getArgument() const final {
-    return "quantopt-bounded-elementwise-fusion";
-  }
-  StringRef getDescription() const final {
-    return "Linalg elementwise fusion with a bound on the fused body size";
-  }
-  void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<linalg::LinalgDialect, affine::AffineDialect,
-                    tensor::TensorDialect>();
-  }
-  void runOnOperation() override {
-    MLIRContext *context = &getContext();
-    linalg::ControlFusionFn control = [](OpOperand *fused) {
-      Operation *producer = fused->get().getDefiningOp();
-      if (!producer || !producer->hasOneUse())
-        return false;
-      auto bodySize = [](Operation *op) -> size_t {
-        auto generic = dyn_cast<linalg::GenericOp>(op);
-        return generic ? generic.getBody()->getOperations().size() : 0;
-      };
-      return bodySize(producer) + bodySize(fused->getOwner()) <=
-             kMaxFusedBodyOps;
-    };
-    RewritePatternSet patterns(context);
-    linalg::populateElementwiseOpsFusionPatterns(patterns, control);
-    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, control);
-    tensor::populateBubbleUpExpandShapePatterns(patterns);
-    affine::AffineApplyOp::getCanonicalizationPatterns(patterns, context);
-    linalg::GenericOp::getCanonicalizationPatterns(patterns, context);
-    tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, context);
-    tensor::CollapseShapeOp::getCanonicalizationPatterns(patterns, context);
-    context->getLoadedDialect<linalg::LinalgDialect>()
-        ->getCanonicalizationPatterns(patterns);
-    linalg::populateConstantFoldLinalgOperations(patterns, control);
-    // As upstream: a fixpoint not reached in the driver's iterations leaves
-    // valid, partly fused IR, which is not an error.
-    (void)applyPatternsGreedily(
-        getOperation(), std::move(patterns),
-        GreedyRewriteConfig().setUseTopDownTraversal(true));
-  }
-};
-
-} // namespace
-
-std::unique_ptr<Pass> quantopt::createApproximateMathPass() {
-  return std::make_unique<ApproximateMathPass>();
-}
-
-void quantopt::buildElementwiseFusionPipeline(OpPassManager &pm) {
-  OpPassManager &f = pm.nest<func::FuncOp>();
-  f.addPass(createCanonicalizerPass());
-  f.addPass(createCSEPass());
-  f.addPass(std::make_unique<BoundedElementwiseFusionPass>());
-  f.addPass(createCanonicalizerPass());
-}
-
-void quantopt::buildBufferizePipeline(OpPassManager &pm) {
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  bufferize.unknownTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  pm.addPass(createCanonicalizerPass());
-  bufferization::BufferDeallocationPipelineOptions dealloc;
-  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
-  // Clones of returned buffers the caller owns: alloc + copy.
-  pm.addPass(createConvertBufferizationToMemRefPass());
-}
-
-void quantopt::buildHostLowerToLLVMPipeline(OpPassManager &pm) {
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(createConvertMathToFuncs());
-  pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createConvertMathToLibmPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertIndexToLLVMPass());
-  pm.addPass(createConvertFuncToLLVMPass());
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
-}
-
-void quantopt::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
-  buildElementwiseFusionPipeline(pm);
-  buildBufferizePipeline(pm);
-  pm.addPass(createConvertLinalgToLoopsPass());
-  pm.nest<func::FuncOp>().addPass(createApproximateMathPass());
-  buildHostLowerToLLVMPipeline(pm);
-}
-
 void quantopt::registerCPUTargetDialects(DialectRegistry &registry) {
   registry.insert<affine::AffineDialect, arith::ArithDialect,
                   bufferization::BufferizationDialect, cf::ControlFlowDialect,
                   func::FuncDialect, linalg::LinalgDialect, LLVM::LLVMDialect,
                   math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
-                  tensor::TensorDialect>();
+                  tensor::TensorDialect, qnn_cpu::QNNCPUDialect>();
   arith::registerBufferizableOpInterfaceExternalModels(registry);
   bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
       registry);
@@ -704,14 +572,11 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
   // qnn -> tensor-level upstream IR.
   reportCompilePhase("start");
   PassManager pm(ctx);
-  pm.nest<func::FuncOp>().addPass(qnn::createQNNEvaluateDequantizePass());
-  pm.addPass(createQNNLowerToCPUPass());
-  pm.nest<func::FuncOp>().addPass(createCanonicalizerPass());
-  pm.nest<func::FuncOp>().addPass(createCSEPass());
+  buildCPUConvertPipeline(pm);
   if (failed(pm.run(module)))
     return makeError("lowering to the CPU failed (see the errors above)");
 
-  reportCompilePhase("qnn-lower-to-cpu");
+  reportCompilePhase("convert-qnn-to-cpu");
   ExternalizeOptions externalize;
   externalize.minBytes = options.externalizeMinBytes;
   auto weights = externalizeWeights(func, externalize);

@@ -6,7 +6,7 @@
 //===----------------------------------------------------------------------===//
 //
 // The CPU half of `quant-compile`: takes a qnn module (normalized and, if
-// wanted, quantized), lowers it through qnn-lower-to-cpu, bufferization and
+// wanted, quantized), lowers it through convert-qnn-to-cpu, bufferization and
 // the LLVM dialect, and produces an x86-64 shared object with the entry
 // `quantopt_entry` of docs/CPUBackend.md, the weights it reads as arguments,
 // and the manifest fields that describe its inputs and outputs.
@@ -74,17 +74,31 @@ std::string getManifestDType(mlir::Type elementType);
 llvm::Expected<CompiledCPUModel>
 compileForCPU(mlir::ModuleOp module, const CPUCompileOptions &options);
 
-/// Tensor-level upstream IR (after qnn-lower-to-cpu) to the LLVM dialect:
+/// Quantized qnn to tensor-level upstream IR and kernel calls:
+/// qnn-evaluate-dequantize, convert-qnn-to-cpu, canonicalize, cse
+/// (registered as qnn-cpu-convert).
+void buildCPUConvertPipeline(mlir::OpPassManager &pm);
+
+/// buildCPUConvertPipeline() then buildCPULowerToLLVMPipeline() (registered
+/// as qnn-cpu-pipeline; compileForCPU externalizes weights in between).
+void buildCPUPipeline(mlir::OpPassManager &pm);
+
+/// Registers qnn-cpu-convert, qnn-cpu-bufferize, qnn-cpu-lower-to-llvm and
+/// qnn-cpu-pipeline.
+void registerCPUTargetPipelines();
+
+/// Tensor-level upstream IR (after convert-qnn-to-cpu) to the LLVM dialect:
 /// elementwise fusion, one-shot bufferization with identity layouts at
-/// function boundaries, ownership-based deallocation, loops, LLVM.
+/// function boundaries, kernel calls, ownership-based deallocation, loops,
+/// LLVM (registered as qnn-cpu-lower-to-llvm).
 void buildCPULowerToLLVMPipeline(mlir::OpPassManager &pm);
 
 /// The first steps of buildCPULowerToLLVMPipeline(), shared with the GPU
 /// target: canonicalization and linalg elementwise fusion on tensors ...
 void buildElementwiseFusionPipeline(mlir::OpPassManager &pm);
 
-/// ... then one-shot bufferization (identity layouts), ownership-based
-/// deallocation, bufferization to memref.
+/// ... then one-shot bufferization (identity layouts), qnn-lower-kernel-calls,
+/// ownership-based deallocation, bufferization to memref.
 void buildBufferizePipeline(mlir::OpPassManager &pm);
 
 /// The last part of buildCPULowerToLLVMPipeline(), shared with the GPU
@@ -166,7 +180,8 @@ void addABIDescriptor(llvm::Module &module, const llvm::json::Object &manifest,
                       llvm::ArrayRef<CompiledWeight> weights);
 
 /// Replaces math.erf, math.tanh and math.exp by MLIR's polynomial
-/// approximations in any op it runs on (func.func, gpu.module).
+/// approximations in any op it runs on (func.func, gpu.module): the
+/// qnn-approximate-math pass (createQNNApproximateMathPass()).
 std::unique_ptr<mlir::Pass> createApproximateMathPass();
 
 /// Prints the time since the last call when QUANTOPT_TIME_PHASES is set.

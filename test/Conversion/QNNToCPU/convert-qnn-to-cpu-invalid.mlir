@@ -1,4 +1,4 @@
-// RUN: quant-opt %s --split-input-file --qnn-lower-to-cpu --verify-diagnostics
+// RUN: quant-opt %s --split-input-file --convert-qnn-to-cpu --verify-diagnostics
 
 // Tests that float8 E5M2 data is rejected with a diagnostic naming the op
 // (the CPU backend carries E4M3FN as bytes; E5M2 is not implemented).

@@ -1,10 +1,10 @@
-// qnn-lower-to-cpu: float8 E4M3FN values are carried as bytes (i8).
+// convert-qnn-to-cpu: float8 E4M3FN values are carried as bytes (i8).
 // Quantize divides by the scale, adds the zero point and encodes (round to
 // nearest even on the f32 bits, subnormals by round(|x| * 2^9), saturation
 // to 448 or NaN past it); dequantize decodes and multiplies. Constants keep
 // their bytes. (Bit-exactness against onnxruntime / onnx.reference:
 // test/e2e/check_fp8.py.)
-// RUN: quant-opt %s --qnn-lower-to-cpu | FileCheck %s
+// RUN: quant-opt %s --convert-qnn-to-cpu | FileCheck %s
 
 // CHECK-LABEL: func.func @qdq(
 // CHECK-SAME: %[[X:.*]]: tensor<?xf32>) -> tensor<?xf32>

@@ -1,4 +1,5 @@
-// RUN: quant-opt %s --split-input-file --qnn-lower-to-cpu --cse | FileCheck %s
+// RUN: quant-opt %s --split-input-file --convert-qnn-to-cpu --cse | FileCheck %s
+// RUN: quant-opt %s --split-input-file --convert-qnn-to-cpu=kernel-library=false | FileCheck %s --check-prefix=NOKERNEL
 
 // Tests that elementwise ops become one linalg.generic each with ONNX
 // broadcasting: the [4] operand is read along the last dim and the result's
@@ -21,15 +22,22 @@ func.func @broadcast_add(%x: tensor<?x4xf32>, %y: tensor<4xf32>) -> tensor<?x4xf
 // -----
 
 // Tests that a float matmul with a constant weight and a constant bias add
-// becomes one call to the packed f32 GEMM kernel, with the weight packed at
-// compile time into an i8 blob and the bias fused: no add is left.
+// becomes one kernel call of the packed f32 GEMM, with the weight packed at
+// compile time into an i8 blob and the bias fused: no add is left. The
+// output is a tensor.empty the call writes (destination-passing style),
+// passed as the kernel's sixth argument.
 // CHECK-LABEL: func.func @linear(
+// CHECK-SAME:    %[[X:.*]]: tensor<?x16xf32>)
 // CHECK-DAG:     %[[W:.*]] = arith.constant dense_resource<{{.*}}> : tensor<{{[0-9]+}}xi8>
 // CHECK-DAG:     %[[B:.*]] = arith.constant dense_resource<{{.*}}> : tensor<32xi8>
-// CHECK:         %[[OUT:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x8xf32>
-// CHECK:         bufferization.to_tensor %[[OUT]] restrict writable
-// CHECK:         call @qk_sgemm(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (!llvm.ptr, i64, !llvm.ptr, !llvm.ptr, i32, !llvm.ptr) -> ()
+// CHECK-DAG:     %[[ACT:.*]] = arith.constant 0 : i32
+// CHECK-DAG:     %[[M:.*]] = arith.index_cast %{{.*}} : index to i64
+// CHECK-DAG:     %[[OUT:.*]] = tensor.empty(%{{.*}}) : tensor<?x8xf32>
+// CHECK:         %[[R:.*]] = qnn_cpu.kernel_call "qk_sgemm"
+// CHECK-SAME:      ins(%[[X]], %[[M]], %[[W]], %[[B]], %[[ACT]] : tensor<?x16xf32>, i64, tensor<{{[0-9]+}}xi8>, tensor<32xi8>, i32)
+// CHECK-SAME:      outs(%[[OUT]] : tensor<?x8xf32>) out_position 5 -> tensor<?x8xf32>
 // CHECK-NOT:     arith.addf
+// CHECK:         return %[[R]]
 func.func @linear(%x: tensor<?x16xf32>) -> tensor<?x8xf32> {
   %w = qnn.constant dense<0.5> : tensor<16x8xf32>
   %b = qnn.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]> : tensor<8xf32>
@@ -47,11 +55,13 @@ func.func @linear(%x: tensor<?x16xf32>) -> tensor<?x8xf32> {
 // a_zp, a_scale, per_row = 0, packed B, activation = 1 (relu),
 // out_type = 1 (int8), out_scale, out_zp, C.
 // CHECK-LABEL: func.func @w8a8(
-// CHECK:         tensor.reshape %{{.*}}(%{{.*}}) : (tensor<?x?x16xi8>, tensor<2xindex>) -> tensor<?x16xi8>
 // CHECK-DAG:     %[[C0:.*]] = arith.constant 0 : i32
 // CHECK-DAG:     %[[C1:.*]] = arith.constant 1 : i32
-// CHECK:         call @qk_qgemm(%{{.*}}, %{{.*}}, %[[C0]], %{{.*}}, %{{.*}}, %[[C0]], %{{.*}}, %[[C1]], %[[C1]], %{{.*}}, %{{.*}}, %{{.*}})
-// CHECK:         tensor.reshape %{{.*}}(%{{.*}}) : (tensor<?x8xi8>, tensor<3xindex>) -> tensor<?x?x8xi8>
+// CHECK-DAG:     %[[A:.*]] = tensor.reshape %{{.*}}(%{{.*}}) : (tensor<?x?x16xi8>, tensor<2xindex>) -> tensor<?x16xi8>
+// CHECK:         %[[R:.*]] = qnn_cpu.kernel_call "qk_qgemm"
+// CHECK-SAME:      ins(%[[A]], %{{[^,]*}}, %[[C0]], %{{[^,]*}}, %{{[^,]*}}, %[[C0]], %{{[^,]*}}, %[[C1]], %[[C1]], %{{[^,]*}}, %{{[^,]*}} : tensor<?x16xi8>, i64,
+// CHECK-SAME:      outs(%{{.*}} : tensor<?x8xi8>) out_position 11
+// CHECK:         tensor.reshape %[[R]](%{{.*}}) : (tensor<?x8xi8>, tensor<3xindex>) -> tensor<?x?x8xi8>
 func.func @w8a8(%x: tensor<?x?x16xui8>) -> tensor<?x?x8xi8> {
   %w = qnn.constant dense<3> : tensor<16x8xi8>
   %sa = qnn.constant dense<0.5> : tensor<f32>
@@ -69,7 +79,9 @@ func.func @w8a8(%x: tensor<?x?x16xui8>) -> tensor<?x?x8xi8> {
 // Tests that W4A16 becomes the weight-only kernel with the int4 weight, its
 // per-group scales and the bias packed at compile time.
 // CHECK-LABEL: func.func @w4a16(
-// CHECK:         call @qk_wo_matmul(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (!llvm.ptr, i64, !llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
+// CHECK:         qnn_cpu.kernel_call "qk_wo_matmul"
+// CHECK-SAME:      ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x64xf32>, i64, tensor<{{[0-9]+}}xi8>, tensor<32xi8>)
+// CHECK-SAME:      outs(%{{.*}} : tensor<?x8xf32>) out_position 4
 // CHECK-NOT:     qnn.
 func.func @w4a16(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
   %w = qnn.constant dense<-3> : tensor<64x8xi4>
@@ -89,7 +101,8 @@ func.func @w4a16(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
 // CHECK:           arith.divf
 // CHECK:           math.roundeven
 // CHECK:           arith.addf
-// CHECK:           arith.maximumf %{{.*}}, %cst
+// CHECK:           %[[QMIN:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK:           arith.maximumf %{{.*}}, %[[QMIN]]
 // CHECK:           arith.minimumf
 // CHECK:           arith.fptosi %{{.*}} : f32 to i32
 // CHECK:           arith.trunci %{{.*}} : i32 to i8
@@ -117,4 +130,29 @@ func.func @quantize(%x: tensor<4xf32>) -> tensor<4xui8> {
 func.func @softmax(%x: tensor<?x10xf32>) -> tensor<?x10xf32> {
   %0 = qnn.softmax %x : tensor<?x10xf32> -> tensor<?x10xf32>
   return %0 : tensor<?x10xf32>
+}
+
+// -----
+
+// Tests that a float matmul of two activations with equal batch dims
+// becomes the batched kernel, its output passed as the third argument.
+// CHECK-LABEL: func.func @batched(
+// CHECK:         qnn_cpu.kernel_call "qk_sgemm_batched"
+// CHECK-SAME:      outs(%{{.*}} : tensor<2x3x5xf32>) out_position 2
+func.func @batched(%x: tensor<2x3x4xf32>, %y: tensor<2x4x5xf32>) -> tensor<2x3x5xf32> {
+  %0 = qnn.matmul %x, %y : (tensor<2x3x4xf32>, tensor<2x4x5xf32>) -> tensor<2x3x5xf32>
+  return %0 : tensor<2x3x5xf32>
+}
+
+// -----
+
+// Tests that without the kernel library no kernel call is left: a constant
+// weight is a linalg contraction as well.
+// NOKERNEL-NOT: qnn_cpu.kernel_call
+// NOKERNEL-LABEL: func.func @no_kernel(
+// NOKERNEL:       linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
+func.func @no_kernel(%x: tensor<?x16xf32>) -> tensor<?x8xf32> {
+  %w = qnn.constant dense<0.5> : tensor<16x8xf32>
+  %0 = qnn.matmul %x, %w : (tensor<?x16xf32>, tensor<16x8xf32>) -> tensor<?x8xf32>
+  return %0 : tensor<?x8xf32>
 }

@@ -1,4 +1,5 @@
-// RUN: quant-opt %s --qnn-lower-to-cpu --qnn-cpu-lower-to-llvm | FileCheck %s
+// RUN: quant-opt %s --convert-qnn-to-cpu --qnn-cpu-lower-to-llvm | FileCheck %s
+// RUN: quant-opt %s --pass-pipeline='builtin.module(qnn-cpu-pipeline)' | FileCheck %s
 
 // Tests that the CPU pipeline ends in the LLVM dialect only: bufferized
 // with identity layouts at the function boundary (memref descriptors as
