@@ -13,6 +13,7 @@
 #include "quantopt/Target/CPU/CPUTarget.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
@@ -95,6 +96,24 @@ void quantopt::buildCPUPipeline(OpPassManager &pm) {
 }
 
 void quantopt::registerCPUTargetPipelines() {
+  // The upstream passes the pipelines run, so that the printed form of any
+  // of them (--dump-pass-pipeline) parses again in quant-opt.
+  bufferization::registerBufferizationPasses();
+  memref::registerMemRefPasses();
+  registerConvertLinalgToLoopsPass();
+  registerConvertBufferizationToMemRefPass();
+  registerLowerAffinePass();
+  registerSCFToControlFlowPass();
+  registerConvertMathToFuncs();
+  registerConvertMathToLLVMPass();
+  registerConvertMathToLibmPass();
+  registerFinalizeMemRefToLLVMConversionPass();
+  registerArithToLLVMConversionPass();
+  registerConvertIndexToLLVMPass();
+  registerConvertFuncToLLVMPass();
+  registerConvertControlFlowToLLVMPass();
+  registerReconcileUnrealizedCastsPass();
+
   static PassPipelineRegistration<> convert(
       "qnn-cpu-convert",
       "Quantized qnn to tensor-level upstream IR and kernel calls "
