@@ -10,6 +10,8 @@
 #include "quantopt/Dialect/QNN/IR/QNNOps.h"
 #include "quantopt/Dialect/QNN/Transforms/Passes.h"
 #include "quantopt/Target/CPU/CPUTarget.h"
+#include "quantopt/Target/CUDA/CUDATarget.h"
+#include "quantopt/Target/CUDA/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -65,6 +67,7 @@ void quantopt::buildQuantizePipeline(OpPassManager &pm,
 void quantopt::registerAllPasses() {
   qnn::registerQNNPasses();
   registerQuantOptConversionPasses();
+  registerCUDATargetPasses();
   static PassPipelineRegistration<> cpuLower(
       "qnn-cpu-lower-to-llvm",
       "Tensor-level IR after qnn-lower-to-cpu to the LLVM dialect "
@@ -95,5 +98,5 @@ void quantopt::registerAllDialects(DialectRegistry &registry) {
   registry
       .insert<qnn::QNNDialect, func::FuncDialect, quant::QuantDialect,
               arith::ArithDialect, math::MathDialect, tensor::TensorDialect>();
-  registerCPUTargetDialects(registry);
+  registerCUDATargetDialects(registry);
 }

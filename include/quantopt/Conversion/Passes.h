@@ -7,6 +7,8 @@
 #ifndef QUANTOPT_CONVERSION_PASSES_H
 #define QUANTOPT_CONVERSION_PASSES_H
 
+#include "quantopt/Target/CUDA/GPUTargetInfo.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -1,0 +1,189 @@
+//===- GPUPipelines.cpp - The GPU target's pass pipelines -----------------===//
+//
+// Part of the QuantOpt project.
+//
+//===----------------------------------------------------------------------===//
+//
+// The pass pipelines of docs/GPUBackend.md, built by the same functions for
+// compileForCUDA()/emitCUDAPTX() and for the registered textual pipelines
+// (qnn-gpu-lower-pipeline, qnn-gpu-kernel-pipeline, qnn-gpu-device-pipeline)
+// that quant-opt runs and prints with --dump-pass-pipeline; and
+// qnn-specialize-nvvm-target, the one step of the NVVM target choice that
+// upstream nvvm-attach-target lacks.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quantopt/Target/CUDA/CUDATarget.h"
+#include "quantopt/Target/CUDA/Passes.h"
+
+#include "quantopt/Conversion/Passes.h"
+#include "quantopt/Dialect/QNN/Transforms/Passes.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
+#include "mlir/Conversion/GPUCommon/GPUCommonPass.h"
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/SCFToGPU/SCFToGPUPass.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+namespace quantopt {
+#define GEN_PASS_DEF_QNNSPECIALIZENVVMTARGETPASS
+#include "quantopt/Target/CUDA/Passes.h.inc"
+} // namespace quantopt
+
+using namespace mlir;
+using namespace quantopt;
+
+namespace {
+
+struct SpecializeNVVMTargetPass
+    : quantopt::impl::QNNSpecializeNVVMTargetPassBase<
+          SpecializeNVVMTargetPass> {
+  void runOnOperation() override {
+    getOperation().walk([&](gpu::GPUModuleOp m) {
+      if (!m.walk([](NVVM::WgmmaMmaAsyncOp) {
+              return WalkResult::interrupt();
+            }).wasInterrupted())
+        return;
+      SmallVector<Attribute> targets;
+      for (Attribute a : m.getTargetsAttr() ? m.getTargetsAttr().getValue()
+                                            : ArrayRef<Attribute>()) {
+        auto t = dyn_cast<NVVM::NVVMTargetAttr>(a);
+        const GPUTargetInfo *info = t ? lookupGPUTarget(t.getChip()) : nullptr;
+        if (info && info->wgmma)
+          a = NVVM::NVVMTargetAttr::get(
+              &getContext(), t.getO(), t.getTriple(), info->archSpecificName(),
+              t.getFeatures(), t.getFlags(), t.getLink(), t.getVerifyTarget());
+        targets.push_back(a);
+      }
+      if (!targets.empty())
+        m.setTargetsAttr(ArrayAttr::get(&getContext(), targets));
+    });
+  }
+};
+
+} // namespace
+
+void quantopt::setGPUPipelineOptions(GPUPipelineOptions &pipeline,
+                                     const CUDACompileOptions &options) {
+  if (const GPUTargetInfo *info = lookupGPUTarget(options.chip))
+    pipeline.chip = info->chip;
+  if (std::optional<GPUKernel> kernel = parseGPUKernel(options.kernel))
+    pipeline.kernel = *kernel;
+  pipeline.w4a8MinM = options.w4a8MinM;
+  pipeline.optLevel = options.optLevel;
+}
+
+void quantopt::buildGPULowerPipeline(OpPassManager &pm,
+                                     const GPUPipelineOptions &options) {
+  // Quantized matmuls and dynamic quantization: QuantOpt's kernels
+  // (lib/Conversion/QNNToGPU). Before the dequantize of constants is
+  // evaluated: the fp8 kernel takes the e4m3 weights behind them.
+  ConvertQNNToGPUPassOptions gpuOptions;
+  gpuOptions.chip = options.chip;
+  gpuOptions.kernel = options.kernel;
+  gpuOptions.w4a8MinM = options.w4a8MinM;
+  pm.addPass(createConvertQNNToGPUPass(gpuOptions));
+  pm.nest<func::FuncOp>().addPass(qnn::createQNNEvaluateDequantizePass());
+  // Everything else: the CPU lowering with every matmul a linalg
+  // contraction.
+  QNNLowerToCPUPassOptions lowerOptions;
+  lowerOptions.kernelLibrary = false;
+  pm.addPass(createQNNLowerToCPUPass(lowerOptions));
+  pm.nest<func::FuncOp>().addPass(createCanonicalizerPass());
+  pm.nest<func::FuncOp>().addPass(createCSEPass());
+  buildElementwiseFusionPipeline(pm);
+  pm.nest<func::FuncOp>().addPass(createQNNMaterializeGPUConstantsPass());
+}
+
+void quantopt::buildGPUKernelPipeline(OpPassManager &pm) {
+  buildBufferizePipeline(pm);
+  // Launch calls of the hand-written kernels (QNNToGPU) -> gpu.launch_func.
+  pm.addPass(createQNNMaterializeGPULaunchesPass());
+  {
+    OpPassManager &f = pm.nest<func::FuncOp>();
+    f.addPass(createQNNPrepareGPULoopsPass());
+    f.addPass(createConvertLinalgToParallelLoopsPass());
+    f.addPass(createCanonicalizerPass());
+    f.addPass(createQNNTileGPUParallelLoopsPass());
+    f.addPass(createGpuMapParallelLoopsPass());
+    f.addPass(createConvertParallelLoopToGpuPass());
+    f.addPass(createCanonicalizerPass());
+    f.addPass(createQNNConvertGPUHostMemoryPass());
+  }
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.nest<func::FuncOp>().addPass(createQNNCheckGPUHostDataAccessPass());
+  pm.nest<func::FuncOp>().addPass(createGpuAsyncRegionPass());
+  pm.nest<func::FuncOp>().addPass(createCanonicalizerPass());
+}
+
+void quantopt::buildGPUDeviceLoweringPipeline(
+    OpPassManager &pm, const GPUPipelineOptions &options) {
+  const GPUTargetInfo &info = getGPUTargetInfo(options.chip);
+  GpuNVVMAttachTargetOptions target;
+  target.chip = info.name.str();
+  target.features = info.ptxFeatures.str();
+  target.optLevel = options.optLevel;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  // Warpgroup MMA exists only on sm_90a: a module using it (the
+  // kernel=w8a8-wgmma kernel) is built for sm_90a, the rest for the chip.
+  pm.addPass(createQNNSpecializeNVVMTargetPass());
+  OpPassManager &g = pm.nest<gpu::GPUModuleOp>();
+  g.addPass(createApproximateMathPass());
+  g.addPass(createLowerAffinePass());
+  g.addPass(memref::createExpandStridedMetadataPass());
+  g.addPass(createSCFToControlFlowPass());
+  ConvertGpuOpsToNVVMOpsOptions nvvm;
+  nvvm.useBarePtrCallConv = false;
+  g.addPass(createConvertGpuOpsToNVVMOps(nvvm));
+  // NVVM ops that are PTX strings (wgmma of the sm_90a kernel) to inline
+  // assembly.
+  g.addPass(createConvertNVVMToLLVMPass());
+  g.addPass(createCanonicalizerPass());
+  g.addPass(createCSEPass());
+  g.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void quantopt::registerCUDATargetPasses() {
+  registerQuantOptCUDATargetPasses();
+  // The upstream passes of the pipelines below, so that their
+  // --dump-pass-pipeline text parses back.
+  registerGPUPasses();
+  bufferization::registerBufferizationPasses();
+  registerConvertBufferizationToMemRefPass();
+  registerConvertGpuOpsToNVVMOps();
+  registerConvertNVVMToLLVMPass();
+  registerConvertParallelLoopToGpuPass();
+  registerGpuToLLVMConversionPass();
+  registerLowerAffinePass();
+  registerReconcileUnrealizedCastsPass();
+  registerSCFToControlFlowPass();
+  memref::registerExpandStridedMetadataPass();
+  registerConvertLinalgToParallelLoopsPass();
+  static PassPipelineRegistration<GPUPipelineOptions> lower(
+      "qnn-gpu-lower-pipeline",
+      "GPU target, step 1: qnn -> QuantOpt's kernel launches and "
+      "tensor-level linalg, fused, splat constants as fills",
+      buildGPULowerPipeline);
+  static PassPipelineRegistration<> kernels(
+      "qnn-gpu-kernel-pipeline",
+      "GPU target, steps 3-5 (after the weights are externalized): "
+      "bufferization, loops -> kernels, host memory ops -> GPU runtime ops, "
+      "kernel outlining",
+      buildGPUKernelPipeline);
+  static PassPipelineRegistration<GPUPipelineOptions> device(
+      "qnn-gpu-device-pipeline",
+      "GPU target, step 6 (device half): NVVM target attached, kernels "
+      "lowered to the NVVM and LLVM dialects",
+      buildGPUDeviceLoweringPipeline);
+}
