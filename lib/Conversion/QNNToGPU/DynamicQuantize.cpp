@@ -39,8 +39,9 @@ LogicalResult
 LowerDynamicQuantize::matchAndRewrite(DynamicQuantizeOp d,
                                       PatternRewriter &rewriter) const {
   // uint8 on every chip, e4m3 where the conversion instruction exists
-  // (sm_89+; below, the generic lowering converts in software).
-  if (state.failed || (d.getE4m3() && !state.target.fp8))
+  // (sm_89+; below, the generic lowering converts in software): the ops
+  // qnn-select-gpu-kernels gave a kernel.
+  if (state.failed || !getGPUKernelChoice(d))
     return failure();
   OpBuilder &b = rewriter;
   rewriter.setInsertionPoint(d);

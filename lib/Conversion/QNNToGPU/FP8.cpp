@@ -39,12 +39,6 @@ DequantizeOp fp8Dequantize(Value v) {
   return d;
 }
 
-/// Whether `m` multiplies dequantized float8 E4M3FN activations by a
-/// dequantized constant float8 E4M3FN weight (the fp8 scheme's layers).
-bool isFP8MatMul(MatMulOp m) {
-  return fp8Dequantize(m.getLhs()) && fp8Dequantize(m.getRhs());
-}
-
 struct LowerFP8MatMul : OpRewritePattern<MatMulOp> {
   LowerFP8MatMul(MLIRContext *ctx, GPULoweringState &state)
       : OpRewritePattern(ctx), state(state) {}
@@ -53,18 +47,13 @@ struct LowerFP8MatMul : OpRewritePattern<MatMulOp> {
                                 PatternRewriter &rewriter) const override {
     if (!isFP8MatMul(m) || m->hasAttr("qnn.gpu_fallback") || state.failed)
       return failure();
-    GPUKernel kernel = state.kernel;
-    if (kernel == GPUKernel::Generic) {
-      state.fallBack(rewriter, m, "forced by kernel=generic");
-      return success();
-    }
-    if (kernel == GPUKernel::W4A16 || state.forced8()) {
-      StringRef spelled = stringifyGPUKernel(kernel);
-      m.emitOpError("is an fp8 matmul and cannot take the ")
-          << spelled << " kernel (forced by kernel=" << spelled
-          << "); use --gpu-kernel=auto (kernel=auto) or generic";
-      state.failed = true;
+    std::optional<std::pair<StringRef, StringRef>> choice =
+        getGPUKernelChoice(m);
+    if (!choice)
       return failure();
+    if (choice->first == "generic") {
+      state.fallBack(rewriter, m, choice->second);
+      return success();
     }
     std::string why;
     if (succeeded(lower(m, rewriter, why))) {

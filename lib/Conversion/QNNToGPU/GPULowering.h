@@ -82,6 +82,48 @@ void populateDynamicQuantizePatterns(mlir::RewritePatternSet &patterns,
                                      GPULoweringState &state);
 
 //===----------------------------------------------------------------------===//
+// Kernel choice (SelectGPUKernels.cpp, qnn-select-gpu-kernels)
+//===----------------------------------------------------------------------===//
+
+/// The choice qnn-select-gpu-kernels records on an op: {name, reason}.
+constexpr llvm::StringLiteral kKernelChoiceAttr = "qnn.gpu_kernel";
+
+/// Whether `m` multiplies dequantized float8 E4M3FN activations by a
+/// dequantized constant float8 E4M3FN weight (the fp8 scheme's layers).
+bool isFP8MatMul(qnn::MatMulOp m);
+
+/// Why `w` cannot run as W4A8 on the int8 kernel ("" if it can:
+/// per-channel scales, f32 activations, a constant weight, K % 16 == 0).
+std::string whyNotW4A8(qnn::WeightOnlyMatMulOp w);
+
+/// Records the kernel choice of `op` (kKernelChoiceAttr) unless it has one
+/// or is no kernel candidate; fails with an error on `op` for a forced
+/// kernel it cannot take.
+mlir::LogicalResult selectGPUKernel(mlir::Operation *op,
+                                    const GPUTargetInfo &target,
+                                    GPUKernel kernel, int64_t w4a8MinM);
+
+/// selectGPUKernel() on every `OpTy` of `module`, stopping at the first
+/// error.
+template <typename OpTy>
+mlir::LogicalResult selectGPUKernels(mlir::ModuleOp module,
+                                     const GPUTargetInfo &target,
+                                     GPUKernel kernel, int64_t w4a8MinM) {
+  return mlir::failure(
+      module
+          .walk([&](OpTy op) {
+            return mlir::failed(selectGPUKernel(op, target, kernel, w4a8MinM))
+                       ? mlir::WalkResult::interrupt()
+                       : mlir::WalkResult::advance();
+          })
+          .wasInterrupted());
+}
+
+/// The (name, reason) recorded on `op`, if any.
+std::optional<std::pair<llvm::StringRef, llvm::StringRef>>
+getGPUKernelChoice(mlir::Operation *op);
+
+//===----------------------------------------------------------------------===//
 // Kernel templates (KernelTemplates.cpp)
 //===----------------------------------------------------------------------===//
 

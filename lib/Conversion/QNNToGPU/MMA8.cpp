@@ -36,22 +36,18 @@ struct LowerQuantizedMatMul : OpRewritePattern<QuantizedMatMulOp> {
                                 PatternRewriter &rewriter) const override {
     if (q->hasAttr("qnn.gpu_fallback") || state.failed)
       return failure();
-    GPUKernel kernel = state.kernel;
-    if (kernel == GPUKernel::Generic) {
-      state.fallBack(rewriter, q, "forced by kernel=generic");
+    std::optional<std::pair<StringRef, StringRef>> choice =
+        getGPUKernelChoice(q);
+    if (!choice)
+      return failure();
+    if (choice->first == "generic") {
+      state.fallBack(rewriter, q, choice->second);
       return success();
     }
-    if (kernel == GPUKernel::W4A16) {
-      q.emitOpError("cannot take the w4a16 kernel (forced by kernel=w4a16): "
-                    "its activations are quantized to 8 bits and the W4A16 "
-                    "kernel multiplies float activations by int4 weights; "
-                    "use --scheme=w4a16, or --gpu-kernel=auto (kernel=auto)");
-      state.failed = true;
-      return failure();
-    }
+    GPUKernel kernel = state.kernel;
     std::string why, name;
     if (succeeded(
-            lower(q, rewriter, why, name, kernel == GPUKernel::W8A8WGMMA))) {
+            lower(q, rewriter, why, name, choice->first == "w8a8-wgmma"))) {
       state.mma8Kernels.insert(name);
       ++state.numMMA8;
       return success();

@@ -35,12 +35,21 @@ namespace {
 /// Applies `patterns` once to every `OpTy` of `module`, in IR order, without
 /// folding (the rewrites of one phase create ops of later phases).
 template <typename OpTy>
-LogicalResult applyPhase(ModuleOp module, RewritePatternSet &&patterns) {
+void applyPhase(ModuleOp module, GPULoweringState &state,
+                RewritePatternSet &&patterns) {
+  if (state.failed)
+    return;
+  // The kernel choice of ops that have none (qnn-select-gpu-kernels).
+  if (failed(selectGPUKernels<OpTy>(module, state.target, state.kernel,
+                                    state.w4a8MinM))) {
+    state.failed = true;
+    return;
+  }
   SmallVector<Operation *> ops;
   module.walk([&](OpTy op) { ops.push_back(op); });
   // The driver's worklist is last in, first out.
   std::reverse(ops.begin(), ops.end());
-  return applyOpPatternsGreedily(
+  (void)applyOpPatternsGreedily(
       ops, std::move(patterns),
       GreedyRewriteConfig()
           .setStrictness(GreedyRewriteStrictness::ExistingOps)
@@ -82,16 +91,13 @@ struct ConvertQNNToGPUPass
     populateW4A16Patterns(w4a16, state);
     populateMMA8Patterns(mma8, state);
     populateDynamicQuantizePatterns(dynq, state);
-    (void)applyPhase<MatMulOp>(module, std::move(fp8));
-    if (!state.failed)
-      (void)applyPhase<WeightOnlyMatMulOp>(module, std::move(w4a16));
-    if (!state.failed)
-      (void)applyPhase<QuantizedMatMulOp>(module, std::move(mma8));
+    applyPhase<MatMulOp>(module, state, std::move(fp8));
+    applyPhase<WeightOnlyMatMulOp>(module, state, std::move(w4a16));
+    applyPhase<QuantizedMatMulOp>(module, state, std::move(mma8));
     if (!state.failed && !state.fallbacks.empty())
       module->setAttr("qnn.gpu_fallbacks",
                       ArrayAttr::get(ctx, state.fallbacks));
-    if (!state.failed)
-      (void)applyPhase<DynamicQuantizeOp>(module, std::move(dynq));
+    applyPhase<DynamicQuantizeOp>(module, state, std::move(dynq));
     numW4A16 += state.numW4A16;
     numMMA8 += state.numMMA8;
     numDynamicQuantize += state.numDynamicQuantize;

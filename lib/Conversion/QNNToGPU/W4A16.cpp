@@ -44,22 +44,6 @@ Type kernelElementType(WeightOnlyMatMulOp w) {
   return elt.isBF16() ? b.getBF16Type() : b.getF16Type();
 }
 
-/// Why `w` cannot run as W4A8 on the int8 kernel ("" if it can:
-/// per-channel scales, f32 activations, a constant weight, K % 16 == 0).
-std::string whyNotW4A8(WeightOnlyMatMulOp w) {
-  auto xType = dyn_cast<RankedTensorType>(w.getInput().getType());
-  auto wType = cast<ShapedType>(w.getWeight().getType());
-  if (w.getGroupSize() != 0)
-    return "grouped weight scales";
-  if (!xType || xType.getRank() < 1 || !xType.getElementType().isF32())
-    return "activations that are not f32";
-  if (!constantOf(w.getWeight()) || wType.getRank() != 2)
-    return "not a constant [K, N] weight";
-  if (wType.getDimSize(0) % 16 != 0)
-    return "K is not a multiple of 16";
-  return "";
-}
-
 struct LowerWeightOnlyMatMul : OpRewritePattern<WeightOnlyMatMulOp> {
   LowerWeightOnlyMatMul(MLIRContext *ctx, GPULoweringState &state)
       : OpRewritePattern(ctx), state(state) {}
@@ -68,31 +52,33 @@ struct LowerWeightOnlyMatMul : OpRewritePattern<WeightOnlyMatMulOp> {
                                 PatternRewriter &rewriter) const override {
     if (w->hasAttr("qnn.gpu_fallback") || state.failed)
       return failure();
-    if (state.kernel == GPUKernel::Generic) {
-      state.fallBack(rewriter, w, "forced by kernel=generic");
+    std::optional<std::pair<StringRef, StringRef>> choice =
+        getGPUKernelChoice(w);
+    if (!choice)
+      return failure();
+    if (choice->first == "generic") {
+      state.fallBack(rewriter, w, choice->second);
       return success();
     }
-    LogicalResult result = rewrite(w, rewriter);
+    LogicalResult result = rewrite(w, choice->first, choice->second, rewriter);
     if (failed(result))
       state.failed = true;
     return result;
   }
 
 private:
-  LogicalResult rewrite(WeightOnlyMatMulOp w, PatternRewriter &rewriter) const {
-    if (state.forced8())
+  /// The lowering of the choice `name` (w4a8, w4a8-by-m, w4a16).
+  LogicalResult rewrite(WeightOnlyMatMulOp w, StringRef name, StringRef reason,
+                        PatternRewriter &rewriter) const {
+    if (name == "w4a8")
       return rewriteToW4A8(w, rewriter);
-    int64_t minM = state.w4a8MinM;
-    std::string whyNot = minM > 0 ? whyNotW4A8(w) : "";
-    if (minM > 0 && !whyNot.empty())
-      rewriter.modifyOpInPlace(w, [&] {
-        w->setAttr("qnn.choice_note",
-                   rewriter.getStringAttr(
-                       "W4A16 for every M: w4a8-min-m does not apply (" +
-                       whyNot + ")"));
-      });
-    if (minM > 0 && whyNot.empty())
+    if (name == "w4a8-by-m")
       return bucketByM(w, rewriter);
+    // (w4a16, with the reason w4a8-min-m does not apply, if any.)
+    if (!reason.empty())
+      rewriter.modifyOpInPlace(w, [&] {
+        w->setAttr("qnn.choice_note", rewriter.getStringAttr(reason));
+      });
     return lowerW4A16OrFallBack(w, rewriter);
   }
 

@@ -17,6 +17,7 @@
 #include "quantopt/Target/CUDA/Passes.h"
 
 #include "quantopt/Conversion/Passes.h"
+#include "quantopt/Conversion/QNNToGPU/Passes.h"
 #include "quantopt/Dialect/QNN/Transforms/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
@@ -157,6 +158,7 @@ void quantopt::buildGPUDeviceLoweringPipeline(
 
 void quantopt::registerCUDATargetPasses() {
   registerQuantOptCUDATargetPasses();
+  registerQuantOptQNNToGPUPasses();
   // The upstream passes of the pipelines below, so that their
   // --dump-pass-pipeline text parses back.
   registerGPUPasses();
