@@ -24,25 +24,19 @@ using namespace quantopt::qnn;
 
 namespace {
 
-struct LowerDynamicQuantize : OpRewritePattern<DynamicQuantizeOp> {
-  LowerDynamicQuantize(MLIRContext *ctx, GPULoweringState &state)
-      : OpRewritePattern(ctx), state(state) {}
+/// (qnn-select-gpu-kernels chooses the kernel for uint8 on every chip and
+/// for e4m3 where the conversion instruction exists, sm_89+; the others
+/// are left to the generic lowering, which converts in software.)
+struct LowerDynamicQuantize : GPUKernelPattern<DynamicQuantizeOp> {
+  using GPUKernelPattern::GPUKernelPattern;
 
-  LogicalResult matchAndRewrite(DynamicQuantizeOp d,
-                                PatternRewriter &rewriter) const override;
-
-private:
-  GPULoweringState &state;
+  LogicalResult lowerChoice(DynamicQuantizeOp d, StringRef, StringRef,
+                            PatternRewriter &rewriter) const override;
 };
 
 LogicalResult
-LowerDynamicQuantize::matchAndRewrite(DynamicQuantizeOp d,
-                                      PatternRewriter &rewriter) const {
-  // uint8 on every chip, e4m3 where the conversion instruction exists
-  // (sm_89+; below, the generic lowering converts in software): the ops
-  // qnn-select-gpu-kernels gave a kernel.
-  if (state.failed || !getGPUKernelChoice(d))
-    return failure();
+LowerDynamicQuantize::lowerChoice(DynamicQuantizeOp d, StringRef, StringRef,
+                                  PatternRewriter &rewriter) const {
   OpBuilder &b = rewriter;
   rewriter.setInsertionPoint(d);
   Location loc = d.getLoc();

@@ -39,34 +39,18 @@ DequantizeOp fp8Dequantize(Value v) {
   return d;
 }
 
-struct LowerFP8MatMul : OpRewritePattern<MatMulOp> {
-  LowerFP8MatMul(MLIRContext *ctx, GPULoweringState &state)
-      : OpRewritePattern(ctx), state(state) {}
+struct LowerFP8MatMul : GPUKernelPattern<MatMulOp> {
+  using GPUKernelPattern::GPUKernelPattern;
 
-  LogicalResult matchAndRewrite(MatMulOp m,
-                                PatternRewriter &rewriter) const override {
-    if (!isFP8MatMul(m) || m->hasAttr("qnn.gpu_fallback") || state.failed)
-      return failure();
-    std::optional<std::pair<StringRef, StringRef>> choice =
-        getGPUKernelChoice(m);
-    if (!choice)
-      return failure();
-    if (choice->first == "generic") {
-      state.fallBack(rewriter, m, choice->second);
-      return success();
-    }
+  LogicalResult lowerChoice(MatMulOp m, StringRef, StringRef,
+                            PatternRewriter &rewriter) const override {
     std::string why;
-    if (succeeded(lower(m, rewriter, why))) {
+    LogicalResult lowered = lower(m, rewriter, why);
+    if (succeeded(lowered)) {
       state.fp8Kernel = true;
       ++state.numMMA8;
-      return success();
     }
-    if (why.empty()) {
-      state.failed = true;
-      return failure();
-    }
-    state.fallBack(rewriter, m, why);
-    return success();
+    return state.loweredOrFallBack(rewriter, m, lowered, why);
   }
 
 private:
@@ -74,8 +58,6 @@ private:
   /// (sm_89+); on an unsupported case returns failure with `why` set.
   LogicalResult lower(MatMulOp m, PatternRewriter &rewriter,
                       std::string &why) const;
-
-  GPULoweringState &state;
 };
 
 LogicalResult LowerFP8MatMul::lower(MatMulOp m, PatternRewriter &rewriter,

@@ -57,6 +57,21 @@ struct GPULoweringState {
   void fallBack(mlir::RewriterBase &rewriter, mlir::Operation *op,
                 llvm::StringRef why);
 
+  /// `lowered`, or, where the lowering failed with a reason (`why`, the
+  /// op unchanged), success after fallBack(); failure where it failed
+  /// with an error.
+  mlir::LogicalResult loweredOrFallBack(mlir::RewriterBase &rewriter,
+                                        mlir::Operation *op,
+                                        mlir::LogicalResult lowered,
+                                        llvm::StringRef why) {
+    if (mlir::succeeded(lowered))
+      return mlir::success();
+    if (why.empty())
+      return mlir::failure();
+    fallBack(rewriter, op, why);
+    return mlir::success();
+  }
+
   llvm::SmallVector<mlir::Attribute> fallbacks;
   /// W4A16 kernels by activation type (f16, bf16), in order of first use.
   llvm::SetVector<mlir::Type> w4a16Kernels;
@@ -67,6 +82,29 @@ struct GPULoweringState {
   llvm::SmallSetVector<llvm::StringRef, 2> dynqSuffixes;
   int64_t numW4A16 = 0, numMMA8 = 0, numDynamicQuantize = 0;
   bool failed = false;
+};
+
+/// The pattern of one kernel family: it matches the ops that
+/// qnn-select-gpu-kernels gave a kernel (kKernelChoiceAttr, below) and that
+/// are not fallbacks yet, marks those given "generic" as fallbacks and
+/// lowers the others with lowerChoice(); an error stops the pass.
+template <typename OpTy>
+struct GPUKernelPattern : mlir::OpRewritePattern<OpTy> {
+  GPUKernelPattern(mlir::MLIRContext *ctx, GPULoweringState &state)
+      : mlir::OpRewritePattern<OpTy>(ctx), state(state) {}
+
+  mlir::LogicalResult
+  matchAndRewrite(OpTy op, mlir::PatternRewriter &rewriter) const final;
+
+  /// Lowers `op` to the kernel `name` (chosen for `reason`), or marks it
+  /// as a fallback with the reason it cannot take it; fails after an
+  /// error.
+  virtual mlir::LogicalResult
+  lowerChoice(OpTy op, llvm::StringRef name, llvm::StringRef reason,
+              mlir::PatternRewriter &rewriter) const = 0;
+
+protected:
+  GPULoweringState &state;
 };
 
 /// Pattern sets, one per kernel family. Each runs as its own phase of the
@@ -122,6 +160,27 @@ mlir::LogicalResult selectGPUKernels(mlir::ModuleOp module,
 /// The (name, reason) recorded on `op`, if any.
 std::optional<std::pair<llvm::StringRef, llvm::StringRef>>
 getGPUKernelChoice(mlir::Operation *op);
+
+template <typename OpTy>
+mlir::LogicalResult
+GPUKernelPattern<OpTy>::matchAndRewrite(OpTy op,
+                                        mlir::PatternRewriter &rewriter) const {
+  if (op->hasAttr("qnn.gpu_fallback") || state.failed)
+    return mlir::failure();
+  std::optional<std::pair<llvm::StringRef, llvm::StringRef>> choice =
+      getGPUKernelChoice(op);
+  if (!choice)
+    return mlir::failure();
+  if (choice->first == "generic") {
+    state.fallBack(rewriter, op, choice->second);
+    return mlir::success();
+  }
+  mlir::LogicalResult result =
+      lowerChoice(op, choice->first, choice->second, rewriter);
+  if (mlir::failed(result))
+    state.failed = true;
+  return result;
+}
 
 //===----------------------------------------------------------------------===//
 // Kernel templates (KernelTemplates.cpp)

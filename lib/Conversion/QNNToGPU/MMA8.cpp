@@ -28,44 +28,27 @@ using namespace quantopt::qnn;
 
 namespace {
 
-struct LowerQuantizedMatMul : OpRewritePattern<QuantizedMatMulOp> {
-  LowerQuantizedMatMul(MLIRContext *ctx, GPULoweringState &state)
-      : OpRewritePattern(ctx), state(state) {}
+struct LowerQuantizedMatMul : GPUKernelPattern<QuantizedMatMulOp> {
+  using GPUKernelPattern::GPUKernelPattern;
 
-  LogicalResult matchAndRewrite(QuantizedMatMulOp q,
-                                PatternRewriter &rewriter) const override {
-    if (q->hasAttr("qnn.gpu_fallback") || state.failed)
-      return failure();
-    std::optional<std::pair<StringRef, StringRef>> choice =
-        getGPUKernelChoice(q);
-    if (!choice)
-      return failure();
-    if (choice->first == "generic") {
-      state.fallBack(rewriter, q, choice->second);
-      return success();
-    }
-    GPUKernel kernel = state.kernel;
-    std::string why, name;
-    if (succeeded(
-            lower(q, rewriter, why, name, choice->first == "w8a8-wgmma"))) {
-      state.mma8Kernels.insert(name);
+  LogicalResult lowerChoice(QuantizedMatMulOp q, StringRef name, StringRef,
+                            PatternRewriter &rewriter) const override {
+    std::string why, kernel;
+    LogicalResult lowered =
+        lower(q, rewriter, why, kernel, name == "w8a8-wgmma");
+    if (succeeded(lowered)) {
+      state.mma8Kernels.insert(kernel);
       ++state.numMMA8;
       return success();
     }
-    if (why.empty()) {
-      state.failed = true;
-      return failure();
-    }
-    if (state.forced8()) {
-      StringRef spelled = stringifyGPUKernel(kernel);
+    if (!why.empty() && state.forced8()) {
+      StringRef spelled = stringifyGPUKernel(state.kernel);
       q.emitOpError("cannot take the ")
           << spelled << " kernel (forced by kernel=" << spelled << "): " << why
           << "; use --gpu-kernel=auto (kernel=auto) to let it fall back";
-      state.failed = true;
       return failure();
     }
-    state.fallBack(rewriter, q, why);
-    return success();
+    return state.loweredOrFallBack(rewriter, q, lowered, why);
   }
 
 private:
@@ -74,8 +57,6 @@ private:
   /// set.
   LogicalResult lower(QuantizedMatMulOp q, PatternRewriter &rewriter,
                       std::string &why, std::string &kernel, bool wgmma) const;
-
-  GPULoweringState &state;
 };
 
 LogicalResult LowerQuantizedMatMul::lower(QuantizedMatMulOp q,

@@ -44,32 +44,13 @@ Type kernelElementType(WeightOnlyMatMulOp w) {
   return elt.isBF16() ? b.getBF16Type() : b.getF16Type();
 }
 
-struct LowerWeightOnlyMatMul : OpRewritePattern<WeightOnlyMatMulOp> {
-  LowerWeightOnlyMatMul(MLIRContext *ctx, GPULoweringState &state)
-      : OpRewritePattern(ctx), state(state) {}
+struct LowerWeightOnlyMatMul : GPUKernelPattern<WeightOnlyMatMulOp> {
+  using GPUKernelPattern::GPUKernelPattern;
 
-  LogicalResult matchAndRewrite(WeightOnlyMatMulOp w,
-                                PatternRewriter &rewriter) const override {
-    if (w->hasAttr("qnn.gpu_fallback") || state.failed)
-      return failure();
-    std::optional<std::pair<StringRef, StringRef>> choice =
-        getGPUKernelChoice(w);
-    if (!choice)
-      return failure();
-    if (choice->first == "generic") {
-      state.fallBack(rewriter, w, choice->second);
-      return success();
-    }
-    LogicalResult result = rewrite(w, choice->first, choice->second, rewriter);
-    if (failed(result))
-      state.failed = true;
-    return result;
-  }
-
-private:
   /// The lowering of the choice `name` (w4a8, w4a8-by-m, w4a16).
-  LogicalResult rewrite(WeightOnlyMatMulOp w, StringRef name, StringRef reason,
-                        PatternRewriter &rewriter) const {
+  LogicalResult lowerChoice(WeightOnlyMatMulOp w, StringRef name,
+                            StringRef reason,
+                            PatternRewriter &rewriter) const override {
     if (name == "w4a8")
       return rewriteToW4A8(w, rewriter);
     if (name == "w4a8-by-m")
@@ -92,15 +73,12 @@ private:
                                      PatternRewriter &rewriter) const {
     std::string why;
     Type elt = kernelElementType(w);
-    if (succeeded(lower(w, rewriter, why))) {
+    LogicalResult lowered = lower(w, rewriter, why);
+    if (succeeded(lowered)) {
       state.w4a16Kernels.insert(elt);
       ++state.numW4A16;
-      return success();
     }
-    if (why.empty())
-      return failure();
-    state.fallBack(rewriter, w, why);
-    return success();
+    return state.loweredOrFallBack(rewriter, w, lowered, why);
   }
 
   /// kernel=w8a8 on an int4 weight-only matmul: W4A8, the activations
@@ -115,8 +93,6 @@ private:
   /// branches hold one lowering each.
   LogicalResult bucketByM(WeightOnlyMatMulOp w,
                           PatternRewriter &rewriter) const;
-
-  GPULoweringState &state;
 };
 
 LogicalResult LowerWeightOnlyMatMul::lower(WeightOnlyMatMulOp w,
