@@ -51,7 +51,8 @@ struct GPULoweringState {
     return kernel == GPUKernel::W8A8 || kernel == GPUKernel::W8A8WGMMA;
   }
 
-  /// Marks `op` for the generic lowering and records it (node, reason) in
+  /// Marks `op` for the generic lowering (qnn.gpu_fallback, in place of its
+  /// kernel choice) and records it (node, reason) in
   /// `fallbacks` (the module's qnn.gpu_fallbacks, which the manifest
   /// reports).
   void fallBack(mlir::RewriterBase &rewriter, mlir::Operation *op,

@@ -23,7 +23,9 @@ using namespace quantopt::qgpu;
 
 void GPULoweringState::fallBack(RewriterBase &rewriter, Operation *op,
                                 StringRef why) {
+  // The fallback and its reason replace the kernel choice.
   rewriter.modifyOpInPlace(op, [&] {
+    op->removeAttr(kKernelChoiceAttr);
     op->setAttr("qnn.gpu_fallback", rewriter.getStringAttr(why));
   });
   fallbacks.push_back(rewriter.getDictionaryAttr(

@@ -66,7 +66,10 @@ struct QNNMaterializeGPULaunchesPass
       if (!launchedKernel(f))
         continue;
       decls.push_back(f);
-      for (const SymbolTable::SymbolUse &use : *f.getSymbolUses(module)) {
+      // Named: a range-for over `*f.getSymbolUses(module)` would iterate a
+      // destroyed temporary.
+      std::optional<SymbolTable::UseRange> uses = f.getSymbolUses(module);
+      for (const SymbolTable::SymbolUse &use : *uses) {
         auto call = dyn_cast<func::CallOp>(use.getUser());
         if (!call || call.getNumOperands() < 7) {
           use.getUser()->emitOpError("unexpected use of a launch declaration");

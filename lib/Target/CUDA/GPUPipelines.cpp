@@ -8,8 +8,8 @@
 // compileForCUDA()/emitCUDAPTX() and for the registered textual pipelines
 // (qnn-gpu-lower-pipeline, qnn-gpu-kernel-pipeline, qnn-gpu-device-pipeline)
 // that quant-opt runs and prints with --dump-pass-pipeline; and
-// qnn-specialize-nvvm-target, the one step of the NVVM target choice that
-// upstream nvvm-attach-target lacks.
+// qnn-attach-nvvm-target (docs/Rationale.md: why not upstream
+// nvvm-attach-target).
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,7 +39,7 @@
 #include "mlir/Transforms/Passes.h"
 
 namespace quantopt {
-#define GEN_PASS_DEF_QNNSPECIALIZENVVMTARGETPASS
+#define GEN_PASS_DEF_QNNATTACHNVVMTARGETPASS
 #include "quantopt/Target/CUDA/Passes.h.inc"
 } // namespace quantopt
 
@@ -48,28 +48,24 @@ using namespace quantopt;
 
 namespace {
 
-struct SpecializeNVVMTargetPass
-    : quantopt::impl::QNNSpecializeNVVMTargetPassBase<
-          SpecializeNVVMTargetPass> {
+struct AttachNVVMTargetPass
+    : quantopt::impl::QNNAttachNVVMTargetPassBase<AttachNVVMTargetPass> {
+  using QNNAttachNVVMTargetPassBase::QNNAttachNVVMTargetPassBase;
   void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    const GPUTargetInfo &info = getGPUTargetInfo(chip);
+    auto target = [&](StringRef name) {
+      return NVVM::NVVMTargetAttr::get(ctx, optLevel, "nvptx64-nvidia-cuda",
+                                       name, info.ptxFeatures);
+    };
+    auto plain = target(info.name);
     getOperation().walk([&](gpu::GPUModuleOp m) {
-      if (!m.walk([](NVVM::WgmmaMmaAsyncOp) {
-              return WalkResult::interrupt();
-            }).wasInterrupted())
-        return;
-      SmallVector<Attribute> targets;
-      for (Attribute a : m.getTargetsAttr() ? m.getTargetsAttr().getValue()
-                                            : ArrayRef<Attribute>()) {
-        auto t = dyn_cast<NVVM::NVVMTargetAttr>(a);
-        const GPUTargetInfo *info = t ? lookupGPUTarget(t.getChip()) : nullptr;
-        if (info && info->wgmma)
-          a = NVVM::NVVMTargetAttr::get(
-              &getContext(), t.getO(), t.getTriple(), info->archSpecificName(),
-              t.getFeatures(), t.getFlags(), t.getLink(), t.getVerifyTarget());
-        targets.push_back(a);
-      }
-      if (!targets.empty())
-        m.setTargetsAttr(ArrayAttr::get(&getContext(), targets));
+      // Warpgroup MMA exists only on the arch-specific target (sm_90a).
+      bool wgmma = info.wgmma && m.walk([](NVVM::WgmmaMmaAsyncOp) {
+                                    return WalkResult::interrupt();
+                                  }).wasInterrupted();
+      m.setTargetsAttr(ArrayAttr::get(
+          ctx, {wgmma ? target(info.archSpecificName()) : plain}));
     });
   }
 };
@@ -131,15 +127,10 @@ void quantopt::buildGPUKernelPipeline(OpPassManager &pm) {
 
 void quantopt::buildGPUDeviceLoweringPipeline(
     OpPassManager &pm, const GPUPipelineOptions &options) {
-  const GPUTargetInfo &info = getGPUTargetInfo(options.chip);
-  GpuNVVMAttachTargetOptions target;
-  target.chip = info.name.str();
-  target.features = info.ptxFeatures.str();
+  QNNAttachNVVMTargetPassOptions target;
+  target.chip = options.chip;
   target.optLevel = options.optLevel;
-  pm.addPass(createGpuNVVMAttachTarget(target));
-  // Warpgroup MMA exists only on sm_90a: a module using it (the
-  // kernel=w8a8-wgmma kernel) is built for sm_90a, the rest for the chip.
-  pm.addPass(createQNNSpecializeNVVMTargetPass());
+  pm.addPass(createQNNAttachNVVMTargetPass(target));
   OpPassManager &g = pm.nest<gpu::GPUModuleOp>();
   g.addPass(createApproximateMathPass());
   g.addPass(createLowerAffinePass());

@@ -141,7 +141,7 @@ void buildGPULowerPipeline(mlir::OpPassManager &pm,
 void buildGPUKernelPipeline(mlir::OpPassManager &pm);
 
 /// Step 6, device half (qnn-gpu-device-pipeline): attaches the NVVM target
-/// of `options` to every gpu.module (upstream nvvm-attach-target; sm_90a
+/// of `options` to every gpu.module (qnn-attach-nvvm-target; sm_90a
 /// for warpgroup-MMA modules) and lowers their bodies to the NVVM/LLVM
 /// dialects (erf/tanh/exp approximated, the rest through libdevice).
 void buildGPUDeviceLoweringPipeline(mlir::OpPassManager &pm,

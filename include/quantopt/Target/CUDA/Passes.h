@@ -7,9 +7,13 @@
 #ifndef QUANTOPT_TARGET_CUDA_PASSES_H
 #define QUANTOPT_TARGET_CUDA_PASSES_H
 
+#include "quantopt/Target/CUDA/GPUTargetInfo.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"

@@ -60,7 +60,8 @@ def QNNTileGPUParallelLoopsPass
     room for 2^31 blocks) and the inner one to threads (block.x).
   }];
   let dependentDialects = [
-    "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"
+    "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect"
   ];
 }
 
@@ -89,18 +90,32 @@ def QNNCheckGPUHostDataAccessPass
   }];
 }
 
-def QNNSpecializeNVVMTargetPass
-    : Pass<"qnn-specialize-nvvm-target", "::mlir::ModuleOp"> {
-  let summary = "Give gpu.modules that use warpgroup MMA the arch-specific "
-                "target (sm_90 -> sm_90a)";
+def QNNAttachNVVMTargetPass
+    : Pass<"qnn-attach-nvvm-target", "::mlir::ModuleOp"> {
+  let summary = "Attach the chip's NVVM target to every gpu.module (sm_90a "
+                "where it uses warpgroup MMA)";
   let description = [{
-    Runs after upstream `nvvm-attach-target`. A `gpu.module` holding
-    `nvvm.wgmma.mma_async` (the `kernel=w8a8-wgmma` kernel) can only be
-    built for the arch-specific target: its `#nvvm.target` chip `sm_90`
-    becomes `sm_90a` (every other parameter kept). Upstream
-    `nvvm-attach-target` chooses modules by name only, not by what they
-    contain, so this is the one step it lacks.
+    Every `gpu.module` gets the `#nvvm.target` of `chip` (replacing any
+    target already there): the triple `nvptx64-nvidia-cuda`, the chip, the
+    PTX ISA its features need (GPUTargetInfo: 8.0, 8.4 for fp8) and the
+    optimization level `O`. A module holding `nvvm.wgmma.mma_async` (the
+    `kernel=w8a8-wgmma` kernel) gets the arch-specific chip (`sm_90a`), the
+    only one its warpgroup MMA assembles for.
+
+    Upstream `nvvm-attach-target` does the same for one chip but does not
+    suffice here: it chooses modules by name (a regex), not by what they
+    contain; it appends to the targets already there instead of replacing
+    them; and a wgmma module given the plain `sm_90` target fails
+    verification right away, so no later pass can specialize it.
   }];
+  let options = [
+    Option<"chip", "chip", "::quantopt::GPUChip",
+           /*default=*/"::quantopt::GPUChip::SM90", "Target GPU",
+           "QUANTOPT_GPU_CHIP_VALUES">,
+    Option<"optLevel", "O", "unsigned", /*default=*/"3",
+           "Optimization level of the device code (0-3)">
+  ];
+  let dependentDialects = ["::mlir::NVVM::NVVMDialect"];
 }
 
 #endif // QUANTOPT_TARGET_CUDA_PASSES
