@@ -162,7 +162,7 @@ void quantopt::registerCUDATargetPasses() {
   registerLowerAffinePass();
   registerReconcileUnrealizedCastsPass();
   registerSCFToControlFlowPass();
-  memref::registerExpandStridedMetadataPass();
+  memref::registerMemRefPasses();
   registerConvertLinalgToParallelLoopsPass();
   static PassPipelineRegistration<GPUPipelineOptions> lower(
       "qnn-gpu-lower-pipeline",

@@ -5,11 +5,20 @@
 // RUN: quant-opt %s --pass-pipeline='builtin.module(func.func(qnn-tile-gpu-parallel-loops))' | FileCheck %s
 
 // CHECK-LABEL: func.func @fill(
-// CHECK-DAG: %[[N:.*]] = arith.constant 1200 : index
-// CHECK-DAG: %[[BS:.*]] = arith.constant 256 : index
-// CHECK: scf.parallel (%[[B:.*]]) = (%{{.*}}) to (%[[N]]) step (%[[BS]])
-// CHECK: scf.parallel (%[[T:.*]]) = (%{{.*}}) to (%[[BS]]) step (%{{.*}})
-// CHECK: memref.store
+// CHECK-SAME: %[[X:.*]]: memref<4x300xf32>)
+// The collapsed bound: 4 x 300.
+// CHECK: arith.muli
+// CHECK-NEXT: %[[N:.*]] = arith.muli %{{.*}}, %[[C300:.*]] : index
+// CHECK: %[[C256:.*]] = arith.constant 256 : index
+// CHECK: %[[STEP:.*]] = arith.muli %{{.*}}, %[[C256]] : index
+// CHECK: scf.parallel (%[[B:.*]]) = (%{{.*}}) to (%[[N]]) step (%[[STEP]]) {
+// CHECK-NEXT: scf.parallel (%[[T:.*]]) = (%{{.*}}) to (%[[STEP]]) step (%{{.*}}) {
+// CHECK: %[[I:.*]] = arith.addi %[[T]], %[[B]] : index
+// CHECK: arith.cmpi ult, %{{.*}}, %[[N]] : index
+// CHECK: scf.if
+// CHECK: %[[COL:.*]] = arith.remsi %[[I]], %[[C300]] : index
+// CHECK: %[[ROW:.*]] = arith.divsi %[[I]], %[[C300]] : index
+// CHECK: memref.store %{{.*}}, %[[X]][%[[ROW]], %[[COL]]] : memref<4x300xf32>
 func.func @fill(%x: memref<4x300xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
