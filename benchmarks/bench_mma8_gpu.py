@@ -7,9 +7,9 @@ on an NVIDIA GPU (issue 6's targets).
         [--out benchmarks/results/gpu-<device>-<date>-mma8.csv]
 
 Emits the kernels' PTX exactly as the compiler does (quant-opt
---qnn-lower-to-gpu | quant-translate --emit-ptx) from the lit tests'
-modules: lower-to-gpu-mma8.mlir (int8 mma.sync), on sm_89/sm_90
-lower-to-gpu-fp8.mlir (fp8), on sm_90 lower-to-gpu-wgmma.mlir (the
+--convert-qnn-to-gpu | quant-translate --emit-ptx) from the lit tests'
+modules: convert-qnn-to-gpu-mma8.mlir (int8 mma.sync), on sm_89/sm_90
+convert-qnn-to-gpu-fp8.mlir (fp8), on sm_90 convert-qnn-to-gpu-wgmma.mlir (the
 warpgroup variant). Then runs test/gpu/check_mma8_kernel.py --bench: the
 numerics checks first (a kernel that fails them is not timed), then
 M in {16, 128, 512, 2048, 8192} on LLM shapes, each side timed with CUDA
@@ -41,7 +41,7 @@ def emit(build, module, pass_options, target, out):
     src = os.path.join(ROOT, "test", "Conversion", "QNNToGPU", module)
     opt = subprocess.run(
         [os.path.join(build, "bin", "quant-opt"), src,
-         f"--qnn-lower-to-gpu={pass_options}", "--canonicalize"],
+         f"--convert-qnn-to-gpu={pass_options}", "--canonicalize"],
         check=True, capture_output=True, text=True)
     with open(out, "w") as f:
         subprocess.run(
@@ -60,17 +60,17 @@ def main():
     ptx = lambda name: os.path.join(args.build, name)  # noqa: E731
     cmd = [sys.executable,
            os.path.join(ROOT, "test", "gpu", "check_mma8_kernel.py"),
-           "--kernel", emit(args.build, "lower-to-gpu-mma8.mlir",
+           "--kernel", emit(args.build, "convert-qnn-to-gpu-mma8.mlir",
                             f"chip={args.target}", args.target,
                             ptx("mma8-bench.ptx")), "--bench"]
     if args.target in ("sm_89", "sm_90"):
         cmd += ["--fp8-kernel",
-                emit(args.build, "lower-to-gpu-fp8.mlir",
+                emit(args.build, "convert-qnn-to-gpu-fp8.mlir",
                      f"chip={args.target}", args.target,
                      ptx("fp8-bench.ptx"))]
     if args.target == "sm_90":
         cmd += ["--wg-kernel",
-                emit(args.build, "lower-to-gpu-wgmma.mlir",
+                emit(args.build, "convert-qnn-to-gpu-wgmma.mlir",
                      "chip=sm_90 kernel=w8a8-wgmma", "sm_90",
                      ptx("wg-bench.ptx"))]
     out = args.out or os.path.join(args.build, "mma8-bench.csv")
@@ -79,7 +79,7 @@ def main():
     w4_out = out.replace(".csv", "-w4a16.csv")
     w4 = [sys.executable,
           os.path.join(ROOT, "test", "gpu", "check_w4a16_kernel.py"),
-          "--kernel", emit(args.build, "lower-to-gpu.mlir",
+          "--kernel", emit(args.build, "convert-qnn-to-gpu.mlir",
                            f"chip={args.target}", args.target,
                            ptx("w4a16-bench.ptx")),
           "--bench", "--bench-m", ",".join(str(m) for m in M_VALUES),

@@ -5,7 +5,7 @@
         [--out benchmarks/results/gpu-<device>-<date>-w4a16-kernel.csv]
 
 Emits the kernel's PTX exactly as the compiler does (quant-opt
---qnn-lower-to-gpu | quant-translate --emit-ptx; or --kernel FILE for a PTX
+--convert-qnn-to-gpu | quant-translate --emit-ptx; or --kernel FILE for a PTX
 built elsewhere), then runs test/gpu/check_w4a16_kernel.py: the numerics
 checks first, then the timing of M in {1, 4, 16, 64} on the LLM shapes
 N x K = 4096x4096, 11008x4096, 4096x11008, 14336x4096, 28672x8192 (int4,
@@ -40,10 +40,10 @@ def main():
     if not kernel:
         kernel = os.path.join(args.build, "w4a16-bench.ptx")
         src = os.path.join(ROOT, "test", "Conversion", "QNNToGPU",
-                           "lower-to-gpu.mlir")
+                           "convert-qnn-to-gpu.mlir")
         opt = subprocess.run(
             [os.path.join(args.build, "bin", "quant-opt"), src,
-             f"--qnn-lower-to-gpu=chip={args.target}", "--canonicalize"],
+             f"--convert-qnn-to-gpu=chip={args.target}", "--canonicalize"],
             check=True, capture_output=True, text=True)
         with open(kernel, "w") as f:
             subprocess.run(

@@ -10,6 +10,8 @@
 #include "quantopt/Dialect/QNN/IR/QNNOps.h"
 #include "quantopt/Dialect/QNN/Transforms/Passes.h"
 #include "quantopt/Target/CPU/CPUTarget.h"
+#include "quantopt/Target/CUDA/CUDATarget.h"
+#include "quantopt/Target/CUDA/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -86,6 +88,7 @@ void quantopt::registerAllPasses() {
   qnn::registerQNNPasses();
   registerQuantOptConversionPasses();
   registerCPUTargetPipelines();
+  registerCUDATargetPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerInlinerPass();
@@ -122,5 +125,5 @@ void quantopt::registerAllDialects(DialectRegistry &registry) {
   registry
       .insert<qnn::QNNDialect, func::FuncDialect, quant::QuantDialect,
               arith::ArithDialect, math::MathDialect, tensor::TensorDialect>();
-  registerCPUTargetDialects(registry);
+  registerCUDATargetDialects(registry);
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Runs QuantOpt's fused dynamic quantization kernels (PTX emitted by the
-compiler from test/Conversion/QNNToGPU/lower-to-gpu-dynq.mlir:
+compiler from test/Conversion/QNNToGPU/convert-qnn-to-gpu-dynq.mlir:
 qgpu_dynq_rows per token, qgpu_dynq_partials + qgpu_dynq_tensor per
 tensor) on the GPU through the CUDA driver API, against the ONNX reference
 implementation of DynamicQuantizeLinear (onnx.reference), applied to the
@@ -13,7 +13,7 @@ all-zero row has scale 0 (ONNX leaves the quotients undefined there); the
 kernel, like the CPU lowering, gives zero point 0 and bytes 0, checked
 separately. Each case runs twice and must give identical bytes.
 
-With --e4m3-kernel (PTX from lower-to-gpu-dynq-fp8.mlir, sm_89+), the
+With --e4m3-kernel (PTX from convert-qnn-to-gpu-dynq-fp8.mlir, sm_89+), the
 float8 E4M3FN kernels (qgpu_dynq_rows_e4m3, qgpu_dynq_partials +
 qgpu_dynq_tensor_e4m3) run on the same cases and on NaN, infinity and
 saturation rows. Reference: the scale max|x| / 448 (1 where that is 0)

@@ -2,7 +2,7 @@
 """CPU check of the 8-bit tensor-core kernel's data layout (ctest
 mma8-layout; no GPU needed).
 
-The compiler packs a W8A8 weight at compile time (qnn-lower-to-gpu, the
+The compiler packs a W8A8 weight at compile time (convert-qnn-to-gpu, the
 `<node>.w8a8` and `<node>.w8a8_columns` blobs) and the kernel
 (lib/Conversion/QNNToGPU/MMA8Kernel.mlir) reads it through shared memory
 into mma.sync.m16n8k32 fragments. This script takes the blobs the compiler
@@ -69,8 +69,8 @@ func.func @f(%x: tensor<?x{K}x{lhs_type}>, %sa: tensor<f32>, %za: tensor<{lhs_ty
         f.write(src)
         path = f.name
     try:
-        option = ("--qnn-lower-to-gpu=chip=sm_90 kernel=w8a8-wgmma" if wgmma
-                  else "--qnn-lower-to-gpu")
+        option = ("--convert-qnn-to-gpu=chip=sm_90 kernel=w8a8-wgmma" if wgmma
+                  else "--convert-qnn-to-gpu")
         out = subprocess.run([quant_opt, path, option],
                              check=True, capture_output=True, text=True).stdout
     finally:

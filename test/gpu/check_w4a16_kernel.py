@@ -92,7 +92,7 @@ def random_weights(rng, K, N, group, signed, zp, bias):
 
 def grid_of(M, K, N, sms, force_split=None, mult=4):
     """Grid, split count and k-tiles per split, as the compiler computes
-    them (qnn-lower-to-gpu)."""
+    them (convert-qnn-to-gpu)."""
     kp, np_ = L.padded(K, N)
     num_kt = kp // L.BK
     nb = np_ // L.BN

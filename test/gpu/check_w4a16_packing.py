@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The compiler's W4A16 weight packing (qnn-lower-to-gpu, C++) against the
+"""The compiler's W4A16 weight packing (convert-qnn-to-gpu, C++) against the
 numpy implementation of the documented layout (w4a16_layout.py), byte for
 byte, for signed and unsigned int4, with and without zero points, group
 sizes 32/64/128, per channel and a coarse group of 256, f32 and bf16
@@ -64,7 +64,7 @@ def run_case(quant_opt, rng, K, N, group, signed, zp, bf16=False):
            f"(tensor<?x{K}x{ft}>, tensor<{K}x{N}x{it}>, tensor<{stype}x{ft}>"
            f"{ztype}) -> tensor<?x{N}x{ft}>\n  return %r : tensor<?x{N}x{ft}>"
            "\n}\n")
-    r = subprocess.run([quant_opt, "-", "--qnn-lower-to-gpu"], input=src,
+    r = subprocess.run([quant_opt, "-", "--convert-qnn-to-gpu"], input=src,
                        capture_output=True, text=True)
     if r.returncode != 0:
         return False, "quant-opt failed: " + r.stderr[-800:]

@@ -7,6 +7,8 @@
 #ifndef QUANTOPT_CONVERSION_PASSES_H
 #define QUANTOPT_CONVERSION_PASSES_H
 
+#include "quantopt/Target/CUDA/GPUTargetInfo.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -27,14 +29,6 @@ namespace quantopt {
 
 #define GEN_PASS_REGISTRATION
 #include "quantopt/Conversion/Passes.h.inc"
-
-// The names convert-qnn-to-cpu had as qnn-lower-to-cpu, for the users not
-// yet renamed (the CUDA target).
-using QNNLowerToCPUPassOptions = ConvertQNNToCPUPassOptions;
-inline std::unique_ptr<mlir::Pass>
-createQNNLowerToCPUPass(ConvertQNNToCPUPassOptions options = {}) {
-  return createConvertQNNToCPUPass(std::move(options));
-}
 
 } // namespace quantopt
 

@@ -61,7 +61,11 @@ def ConvertQNNToCPUPass : Pass<"convert-qnn-to-cpu", "::mlir::ModuleOp"> {
   ];
 }
 
-def QNNLowerToGPUPass : Pass<"qnn-lower-to-gpu", "::mlir::ModuleOp"> {
+//===----------------------------------------------------------------------===//
+// GPU (lib/Conversion/QNNToGPU)
+//===----------------------------------------------------------------------===//
+
+def ConvertQNNToGPUPass : Pass<"convert-qnn-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Lower quantized matmuls and dynamic quantization to "
                 "QuantOpt's GPU kernels (W4A16, W8A8, dynamic quantize)";
   let description = [{
@@ -98,23 +102,26 @@ def QNNLowerToGPUPass : Pass<"qnn-lower-to-gpu", "::mlir::ModuleOp"> {
 
     Launches are `func.call`s of private declarations carrying a
     `qgpu.kernel` attribute (and `qnn.kernel`: the choice and its reason)
-    until `qnn-gpu-materialize-launches` turns them into
+    until `qnn-materialize-gpu-launches` turns them into
     `gpu.launch_func` after bufferization. The kernels' MLIR sources
     (lib/Conversion/QNNToGPU/*.mlir) are added once to
     `gpu.module @quantopt_kernels`, their helpers inlined and their
     `qgpu.unroll` loops unrolled.
   }];
   let options = [
-    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"",
-           "Target GPU (sm_80, sm_86, sm_89, sm_90): its SM count sizes "
-           "split-K">,
+    Option<"chip", "chip", "::quantopt::GPUChip",
+           /*default=*/"::quantopt::GPUChip::SM90",
+           "Target GPU: its SM count sizes split-K, its features decide "
+           "which kernels exist", "QUANTOPT_GPU_CHIP_VALUES">,
     Option<"stages", "stages", "int64_t", /*default=*/"4",
            "Depth of the kernel's cp.async pipeline (2-12)">,
-    Option<"kernel", "kernel", "std::string", /*default=*/"\"auto\"",
+    Option<"kernel", "kernel", "::quantopt::GPUKernel",
+           /*default=*/"::quantopt::GPUKernel::Auto",
            "Kernel for every quantized matmul: auto (from the scheme and the "
            "target), or forced: w4a16, w8a8 (int4 weight-only matmuls become "
            "W4A8 with per-token dynamic activations), w8a8-wgmma (as w8a8 on "
-           "the sm_90a warpgroup-MMA kernel; chip sm_90), generic">,
+           "the sm_90a warpgroup-MMA kernel; chip sm_90), generic",
+           "QUANTOPT_GPU_KERNEL_VALUES">,
     Option<"w4a8MinM", "w4a8-min-m", "int64_t", /*default=*/"0",
            "With kernel=auto, the M bucket boundary of per-channel int4 "
            "weight-only matmuls: with at least this many rows they run as "
@@ -142,8 +149,8 @@ def QNNLowerToGPUPass : Pass<"qnn-lower-to-gpu", "::mlir::ModuleOp"> {
 }
 
 def QNNMaterializeGPULaunchesPass
-    : Pass<"qnn-gpu-materialize-launches", "::mlir::ModuleOp"> {
-  let summary = "Turn qnn-lower-to-gpu's launch calls into gpu.launch_func";
+    : Pass<"qnn-materialize-gpu-launches", "::mlir::ModuleOp"> {
+  let summary = "Turn convert-qnn-to-gpu's launch calls into gpu.launch_func";
   let description = [{
     Runs after bufferization and deallocation. Each `func.call` of a private
     function with a `qgpu.kernel` symbol attribute, with operands

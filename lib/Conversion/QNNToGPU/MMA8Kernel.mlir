@@ -1,7 +1,7 @@
 // The 8-bit tensor-core matmul of QuantOpt (docs/GPUBackend.md, "W8A8 and
 // FP8 kernel"): C[M, N] = epilogue(A[M, K] x B[K, N]) with A 8-bit
 // activations (row-major, K contiguous) and B 8-bit weights packed at
-// compile time by qnn-lower-to-gpu into the order of the tensor-core B
+// compile time by convert-qnn-to-gpu into the order of the tensor-core B
 // fragments.
 //
 // Block: 256 threads (8 warps as 2 x 4), a 128 x 128 tile of C, k-tiles of

@@ -1,6 +1,6 @@
 // The W4A16 GPU kernel of QuantOpt (docs/GPUBackend.md, "W4A16 kernel"):
 // C[M, N] (f16) = A[M, K] (f16) x dequantize(B) (+ bias), with B int4
-// packed at compile time by qnn-lower-to-gpu into the order the tensor-core
+// packed at compile time by convert-qnn-to-gpu into the order the tensor-core
 // fragments read.
 //
 // Block: 128 threads (4 warps), 64 columns, one 16-row tile of M (grid z),

@@ -37,7 +37,3 @@ struct QNNApproximateMathPass
 };
 
 } // namespace
-
-std::unique_ptr<Pass> quantopt::createApproximateMathPass() {
-  return createQNNApproximateMathPass();
-}

@@ -13,13 +13,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quantopt/Dialect/QNN/Utils/NodeNames.h"
 #include "quantopt/Target/CUDA/CUDATarget.h"
+#include "quantopt/Dialect/QNN/Utils/NodeNames.h"
 #include "quantopt/Support/FileSafety.h"
 
 #include "quantopt/Conversion/Passes.h"
 #include "quantopt/Dialect/QNN/Transforms/Passes.h"
 #include "quantopt/Target/CUDA/GPUHostTransforms.h"
+#include "quantopt/Target/CUDA/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/GPUCommon/GPUCommonPass.h"
@@ -59,45 +60,6 @@ llvm::Error makeError(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
 
-/// The PTX ISA of `chip`'s code: 8.0 (CUDA 12.0) for sm_80/sm_86, which is
-/// what the hand-written kernels' mma.sync, ldmatrix and cp.async need; 8.4
-/// (CUDA 12.4) for sm_89/sm_90, whose fp8 mma.sync (e4m3) needs it. Bundles
-/// carry the cubin of the chip, so only a JIT of the PTX needs a driver that
-/// knows the ISA.
-llvm::StringRef ptxFeatures(llvm::StringRef chip) {
-  return chip == "sm_89" || chip == "sm_90" ? "+ptx84" : "+ptx80";
-}
-
-/// Sets the NVVM target of options on every gpu.module, replacing any target
-/// already there (hand-written kernel modules included).
-struct AttachNVVMTargetPass
-    : public PassWrapper<AttachNVVMTargetPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(AttachNVVMTargetPass)
-  AttachNVVMTargetPass(std::string chip, unsigned optLevel)
-      : chip(std::move(chip)), optLevel(optLevel) {}
-  StringRef getArgument() const final { return "quantopt-attach-nvvm-target"; }
-  void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<NVVM::NVVMDialect>();
-  }
-  void runOnOperation() override {
-    MLIRContext *ctx = &getContext();
-    auto target = NVVM::NVVMTargetAttr::get(
-        ctx, optLevel, "nvptx64-nvidia-cuda", chip, ptxFeatures(chip));
-    // Warpgroup MMA exists only on sm_90a: a module using it (the
-    // kernel=w8a8-wgmma kernel) is built for sm_90a, the rest for the chip.
-    auto archTarget = NVVM::NVVMTargetAttr::get(
-        ctx, optLevel, "nvptx64-nvidia-cuda", chip + "a", ptxFeatures(chip));
-    getOperation().walk([&](gpu::GPUModuleOp m) {
-      bool wgmma = chip == "sm_90" && m.walk([](NVVM::WgmmaMmaAsyncOp) {
-                                         return WalkResult::interrupt();
-                                       }).wasInterrupted();
-      m.setTargetsAttr(ArrayAttr::get(ctx, {wgmma ? archTarget : target}));
-    });
-  }
-  std::string chip;
-  unsigned optLevel;
-};
-
 std::optional<std::array<int64_t, 3>> constantDims(gpu::KernelDim3 dims) {
   std::array<int64_t, 3> out;
   Value vs[3] = {dims.x, dims.y, dims.z};
@@ -123,16 +85,19 @@ llvm::json::Value dimsJSON(const std::optional<std::array<int64_t, 3>> &d) {
 //===----------------------------------------------------------------------===//
 
 llvm::ArrayRef<llvm::StringRef> quantopt::getSupportedCUDAChips() {
-  static const llvm::StringRef chips[] = {"sm_80", "sm_86", "sm_89", "sm_90"};
+  static const std::vector<llvm::StringRef> chips = [] {
+    std::vector<llvm::StringRef> names;
+    for (const GPUTargetInfo &t : getGPUTargets())
+      names.push_back(t.name);
+    return names;
+  }();
   return chips;
 }
 
 std::optional<int> quantopt::getCUDAComputeCapability(llvm::StringRef chip) {
-  if (!llvm::is_contained(getSupportedCUDAChips(), chip))
-    return std::nullopt;
-  int cc = 0;
-  chip.drop_front(3).getAsInteger(10, cc);
-  return cc;
+  if (const GPUTargetInfo *info = lookupGPUTarget(chip))
+    return info->computeCapability;
+  return std::nullopt;
 }
 
 llvm::Expected<std::string> quantopt::findCUDAToolkit(llvm::StringRef option) {
@@ -175,25 +140,16 @@ quantopt::lowerToGPUDialect(ModuleOp module,
   func::FuncOp func = *found;
   func.setName("quantopt_model");
 
-  // 1. qnn -> tensor-level upstream IR, matmuls as linalg contractions;
-  //    elementwise chains fused; splat constants become fills.
+  // 1. qnn -> tensor-level upstream IR, matmuls as linalg contractions or
+  //    launches of QuantOpt's kernels; elementwise chains fused; splat
+  //    constants become fills.
+  if (!lookupGPUTarget(options.chip) || !parseGPUKernel(options.kernel))
+    return makeError("unknown GPU '" + options.chip + "' or kernel '" +
+                     options.kernel + "'");
+  GPUPipelineOptions pipeline;
+  setGPUPipelineOptions(pipeline, options);
   PassManager pm(ctx);
-  // Quantized matmuls and dynamic quantization: QuantOpt's kernels
-  // (lib/Conversion/QNNToGPU). Before the dequantize of constants is
-  // evaluated: the fp8 kernel takes the e4m3 weights behind them.
-  QNNLowerToGPUPassOptions gpuOptions;
-  gpuOptions.chip = options.chip;
-  gpuOptions.kernel = options.kernel;
-  gpuOptions.w4a8MinM = options.w4a8MinM;
-  pm.addPass(createQNNLowerToGPUPass(gpuOptions));
-  pm.nest<func::FuncOp>().addPass(qnn::createQNNEvaluateDequantizePass());
-  QNNLowerToCPUPassOptions lowerOptions;
-  lowerOptions.kernelLibrary = false;
-  pm.addPass(createQNNLowerToCPUPass(lowerOptions));
-  pm.nest<func::FuncOp>().addPass(createCanonicalizerPass());
-  pm.nest<func::FuncOp>().addPass(createCSEPass());
-  buildElementwiseFusionPipeline(pm);
-  pm.nest<func::FuncOp>().addPass(createGPUMaterializeConstantsPass());
+  buildGPULowerPipeline(pm, pipeline);
   if (failed(pm.run(module)))
     return makeError("lowering to the GPU failed (see the errors above)");
 
@@ -221,24 +177,7 @@ quantopt::lowerToGPUDialect(ModuleOp module,
 
   // 3-5. Buffers, loops -> kernels, host memory ops -> GPU runtime ops.
   PassManager lower(ctx);
-  buildBufferizePipeline(lower);
-  // Launch calls of the hand-written kernels (QNNToGPU) -> gpu.launch_func.
-  lower.addPass(createQNNMaterializeGPULaunchesPass());
-  {
-    OpPassManager &f = lower.nest<func::FuncOp>();
-    f.addPass(createGPUPrepareLoopsPass());
-    f.addPass(createConvertLinalgToParallelLoopsPass());
-    f.addPass(createCanonicalizerPass());
-    f.addPass(createGPUTileParallelLoopsPass());
-    f.addPass(createGpuMapParallelLoopsPass());
-    f.addPass(createConvertParallelLoopToGpuPass());
-    f.addPass(createCanonicalizerPass());
-    f.addPass(createGPUHostMemoryToRuntimePass());
-  }
-  lower.addPass(createGpuKernelOutliningPass());
-  lower.nest<func::FuncOp>().addPass(createGPUCheckHostDataAccessPass());
-  lower.nest<func::FuncOp>().addPass(createGpuAsyncRegionPass());
-  lower.nest<func::FuncOp>().addPass(createCanonicalizerPass());
+  buildGPUKernelPipeline(lower);
   if (failed(lower.run(module)))
     return makeError("mapping the model to GPU kernels failed (see the "
                      "errors above)");
@@ -265,26 +204,6 @@ std::vector<CUDAKernelInfo> quantopt::listCUDAKernels(ModuleOp module) {
   return kernels;
 }
 
-void quantopt::buildGPUDeviceLoweringPipeline(
-    OpPassManager &pm, const CUDACompileOptions &options) {
-  pm.addPass(
-      std::make_unique<AttachNVVMTargetPass>(options.chip, options.optLevel));
-  OpPassManager &g = pm.nest<gpu::GPUModuleOp>();
-  g.addPass(createApproximateMathPass());
-  g.addPass(createLowerAffinePass());
-  g.addPass(memref::createExpandStridedMetadataPass());
-  g.addPass(createSCFToControlFlowPass());
-  ConvertGpuOpsToNVVMOpsOptions nvvm;
-  nvvm.useBarePtrCallConv = false;
-  g.addPass(createConvertGpuOpsToNVVMOps(nvvm));
-  // NVVM ops that are PTX strings (wgmma of the sm_90a kernel) to inline
-  // assembly.
-  g.addPass(createConvertNVVMToLLVMPass());
-  g.addPass(createCanonicalizerPass());
-  g.addPass(createCSEPass());
-  g.addPass(createReconcileUnrealizedCastsPass());
-}
-
 llvm::Expected<std::string>
 quantopt::emitCUDAPTX(ModuleOp module, const CUDACompileOptions &options) {
   if (!getCUDAComputeCapability(options.chip))
@@ -305,8 +224,10 @@ quantopt::emitCUDAPTX(ModuleOp module, const CUDACompileOptions &options) {
     b.clone(*m);
   if (device->getOps<gpu::GPUModuleOp>().empty())
     return makeError("the module has no kernels");
+  GPUPipelineOptions pipeline;
+  setGPUPipelineOptions(pipeline, options);
   PassManager pm(ctx);
-  buildGPUDeviceLoweringPipeline(pm, options);
+  buildGPUDeviceLoweringPipeline(pm, pipeline);
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = "isa";
   // libdevice (for math functions the kernels call) comes from the toolkit
@@ -375,8 +296,10 @@ quantopt::compileForCUDA(ModuleOp module, const CUDACompileOptions &options) {
       return std::move(e);
 
   // 6. Device code to NVVM, host code to LLVM, kernels to fatbins.
+  GPUPipelineOptions pipeline;
+  setGPUPipelineOptions(pipeline, options);
   PassManager pm(ctx);
-  buildGPUDeviceLoweringPipeline(pm, options);
+  buildGPUDeviceLoweringPipeline(pm, pipeline);
   pm.addPass(createGpuToLLVMConversionPass());
   buildHostLowerToLLVMPipeline(pm);
   GpuModuleToBinaryPassOptions binary;

@@ -12,8 +12,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quantopt/Dialect/QNN/Utils/NodeNames.h"
 #include "quantopt/Target/CUDA/GPUHostTransforms.h"
+#include "quantopt/Dialect/QNN/Utils/NodeNames.h"
+#include "quantopt/Target/CUDA/Passes.h"
 
 #include "quantopt/Target/CPU/CPUTarget.h"
 
@@ -32,6 +33,15 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Pass/PassRegistry.h"
+
+namespace quantopt {
+#define GEN_PASS_DEF_QNNMATERIALIZEGPUCONSTANTSPASS
+#define GEN_PASS_DEF_QNNPREPAREGPULOOPSPASS
+#define GEN_PASS_DEF_QNNTILEGPUPARALLELLOOPSPASS
+#define GEN_PASS_DEF_QNNCONVERTGPUHOSTMEMORYPASS
+#define GEN_PASS_DEF_QNNCHECKGPUHOSTDATAACCESSPASS
+#include "quantopt/Target/CUDA/Passes.h.inc"
+} // namespace quantopt
 
 using namespace mlir;
 using namespace quantopt;
@@ -78,19 +88,8 @@ Value buildBoolFromBytes(OpBuilder &b, Location loc, DenseElementsAttr bits) {
 }
 
 struct GPUMaterializeConstantsPass
-    : public PassWrapper<GPUMaterializeConstantsPass,
-                         OperationPass<func::FuncOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GPUMaterializeConstantsPass)
-  StringRef getArgument() const final {
-    return "quantopt-gpu-materialize-constants";
-  }
-  StringRef getDescription() const final {
-    return "Splat tensor constants to fills, i1 constants to i8 + trunci";
-  }
-  void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<arith::ArithDialect, linalg::LinalgDialect,
-                    tensor::TensorDialect>();
-  }
+    : quantopt::impl::QNNMaterializeGPUConstantsPassBase<
+          GPUMaterializeConstantsPass> {
   void runOnOperation() override {
     SmallVector<arith::ConstantOp> constants;
     getOperation().walk([&](arith::ConstantOp c) {
@@ -195,15 +194,7 @@ bool quantopt::isHostShapeComputation(Operation *op) {
 namespace {
 
 struct GPUPrepareLoopsPass
-    : public PassWrapper<GPUPrepareLoopsPass, OperationPass<func::FuncOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GPUPrepareLoopsPass)
-  StringRef getArgument() const final { return "quantopt-gpu-prepare-loops"; }
-  StringRef getDescription() const final {
-    return "Give loop-less linalg ops and strided copies a parallel loop";
-  }
-  void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<gpu::GPUDialect, linalg::LinalgDialect, scf::SCFDialect>();
-  }
+    : quantopt::impl::QNNPrepareGPULoopsPassBase<GPUPrepareLoopsPass> {
   void runOnOperation() override {
     IRRewriter rewriter(&getContext());
     SmallVector<memref::CopyOp> copies;
@@ -252,19 +243,8 @@ struct GPUPrepareLoopsPass
 };
 
 struct GPUTileParallelLoopsPass
-    : public PassWrapper<GPUTileParallelLoopsPass,
-                         OperationPass<func::FuncOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GPUTileParallelLoopsPass)
-  StringRef getArgument() const final {
-    return "quantopt-gpu-tile-parallel-loops";
-  }
-  StringRef getDescription() const final {
-    return "Collapse outermost scf.parallel loops to 1-D and tile them by "
-           "the block size";
-  }
-  void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<arith::ArithDialect, scf::SCFDialect>();
-  }
+    : quantopt::impl::QNNTileGPUParallelLoopsPassBase<
+          GPUTileParallelLoopsPass> {
   void runOnOperation() override {
     SmallVector<scf::ParallelOp> loops;
     getOperation().walk<WalkOrder::PreOrder>([&](Operation *op) {
@@ -320,7 +300,7 @@ bool reachesDevice(Value root) {
     for (OpOperand &use : v.getUses()) {
       Operation *user = use.getOwner();
       // A buffer whose address is taken is passed to a hand-written kernel
-      // (qnn-lower-to-gpu): it lives on the device.
+      // (convert-qnn-to-gpu): it lives on the device.
       if (user->getParentOfType<gpu::LaunchOp>() ||
           isa<gpu::LaunchOp, gpu::LaunchFuncOp, func::ReturnOp, func::CallOp,
               memref::ExtractAlignedPointerAsIndexOp>(user))
@@ -362,19 +342,8 @@ bool isHostBuffer(Value v) {
 }
 
 struct GPUHostMemoryToRuntimePass
-    : public PassWrapper<GPUHostMemoryToRuntimePass,
-                         OperationPass<func::FuncOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GPUHostMemoryToRuntimePass)
-  StringRef getArgument() const final {
-    return "quantopt-gpu-host-memory-to-runtime";
-  }
-  StringRef getDescription() const final {
-    return "memref.alloc/alloca/dealloc/copy on the host to gpu.alloc/"
-           "dealloc/memcpy";
-  }
-  void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<gpu::GPUDialect>();
-  }
+    : quantopt::impl::QNNConvertGPUHostMemoryPassBase<
+          GPUHostMemoryToRuntimePass> {
   void runOnOperation() override {
     if (getOperation().isPrivate())
       return;
@@ -455,15 +424,8 @@ StringRef hostAccess(Operation *op) {
 }
 
 struct GPUCheckHostDataAccessPass
-    : public PassWrapper<GPUCheckHostDataAccessPass,
-                         OperationPass<func::FuncOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GPUCheckHostDataAccessPass)
-  StringRef getArgument() const final {
-    return "quantopt-gpu-check-host-data-access";
-  }
-  StringRef getDescription() const final {
-    return "Reject host code that touches device data";
-  }
+    : quantopt::impl::QNNCheckGPUHostDataAccessPassBase<
+          GPUCheckHostDataAccessPass> {
   void runOnOperation() override {
     // Private functions (bufferization helpers) are only reached through
     // calls, which are reported at the call.
@@ -502,27 +464,3 @@ struct GPUCheckHostDataAccessPass
 };
 
 } // namespace
-
-std::unique_ptr<Pass> quantopt::createGPUMaterializeConstantsPass() {
-  return std::make_unique<GPUMaterializeConstantsPass>();
-}
-std::unique_ptr<Pass> quantopt::createGPUPrepareLoopsPass() {
-  return std::make_unique<GPUPrepareLoopsPass>();
-}
-std::unique_ptr<Pass> quantopt::createGPUTileParallelLoopsPass() {
-  return std::make_unique<GPUTileParallelLoopsPass>();
-}
-std::unique_ptr<Pass> quantopt::createGPUHostMemoryToRuntimePass() {
-  return std::make_unique<GPUHostMemoryToRuntimePass>();
-}
-std::unique_ptr<Pass> quantopt::createGPUCheckHostDataAccessPass() {
-  return std::make_unique<GPUCheckHostDataAccessPass>();
-}
-
-void quantopt::registerGPUHostTransformPasses() {
-  PassRegistration<GPUMaterializeConstantsPass>();
-  PassRegistration<GPUPrepareLoopsPass>();
-  PassRegistration<GPUTileParallelLoopsPass>();
-  PassRegistration<GPUHostMemoryToRuntimePass>();
-  PassRegistration<GPUCheckHostDataAccessPass>();
-}

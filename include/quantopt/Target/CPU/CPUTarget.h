@@ -179,11 +179,6 @@ llvm::Expected<std::string> emitSharedObject(llvm::Module &module,
 void addABIDescriptor(llvm::Module &module, const llvm::json::Object &manifest,
                       llvm::ArrayRef<CompiledWeight> weights);
 
-/// Replaces math.erf, math.tanh and math.exp by MLIR's polynomial
-/// approximations in any op it runs on (func.func, gpu.module): the
-/// qnn-approximate-math pass (createQNNApproximateMathPass()).
-std::unique_ptr<mlir::Pass> createApproximateMathPass();
-
 /// Prints the time since the last call when QUANTOPT_TIME_PHASES is set.
 void reportCompilePhase(const char *name);
 

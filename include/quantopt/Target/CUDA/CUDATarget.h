@@ -16,10 +16,12 @@
 #define QUANTOPT_TARGET_CUDA_CUDATARGET_H
 
 #include "quantopt/Target/CPU/CPUTarget.h"
+#include "quantopt/Target/CUDA/GPUTargetInfo.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
@@ -43,11 +45,11 @@ struct CUDACompileOptions {
   /// The C compiler driver used to link the host shared object.
   std::string linker = "cc";
   /// The kernel of every quantized matmul: "auto" (from the scheme and the
-  /// chip), or forced: "w4a16", "w8a8", "generic" (qnn-lower-to-gpu's
-  /// kernel option).
+  /// chip), or forced: "w4a16", "w8a8", "w8a8-wgmma", "generic"
+  /// (convert-qnn-to-gpu's kernel option).
   std::string kernel = "auto";
   /// With kernel "auto": per-channel int4 weight-only matmuls with at least
-  /// this many rows run as W4A8 (0: never; qnn-lower-to-gpu's w4a8-min-m).
+  /// this many rows run as W4A8 (0: never; convert-qnn-to-gpu's w4a8-min-m).
   int64_t w4a8MinM = 0;
   /// When set, the module after kernel outlining (host function with
   /// gpu.launch_func, gpu.modules with gpu.func kernels) is printed here.
@@ -64,7 +66,7 @@ struct CUDAKernelInfo {
   std::string node;
   /// Launch sizes when they are compile-time constants.
   std::optional<std::array<int64_t, 3>> grid, block;
-  /// For QuantOpt's hand-written kernels (qnn-lower-to-gpu): the kernel
+  /// For QuantOpt's hand-written kernels (convert-qnn-to-gpu): the kernel
   /// chosen for the matmul (w4a16, w8a8, ...) and why; empty for generated
   /// kernels.
   std::string choice, reason;
@@ -104,11 +106,46 @@ lowerToGPUDialect(mlir::ModuleOp module, const CUDACompileOptions &options);
 /// from the gpu.launch_func ops).
 std::vector<CUDAKernelInfo> listCUDAKernels(mlir::ModuleOp module);
 
-/// Attaches the NVVM target of `options` to every gpu.module (replacing
-/// any target already there) and lowers their bodies to the NVVM/LLVM
+/// Options of the GPU pipelines (qnn-gpu-lower-pipeline,
+/// qnn-gpu-device-pipeline).
+struct GPUPipelineOptions : mlir::PassPipelineOptions<GPUPipelineOptions> {
+  Option<GPUChip> chip{*this, "chip", llvm::cl::desc("Target GPU"),
+                       llvm::cl::init(GPUChip::SM90), QUANTOPT_GPU_CHIP_VALUES};
+  Option<GPUKernel> kernel{
+      *this, "kernel",
+      llvm::cl::desc("Kernel of every quantized matmul (convert-qnn-to-gpu)"),
+      llvm::cl::init(GPUKernel::Auto), QUANTOPT_GPU_KERNEL_VALUES};
+  Option<int64_t> w4a8MinM{
+      *this, "w4a8-min-m",
+      llvm::cl::desc("convert-qnn-to-gpu's w4a8-min-m (0: off)"),
+      llvm::cl::init(0)};
+  Option<unsigned> optLevel{
+      *this, "opt-level",
+      llvm::cl::desc("Optimization level of the device code (0-3)"),
+      llvm::cl::init(3)};
+};
+
+/// The pipeline options of `options` (whose chip and kernel are valid).
+void setGPUPipelineOptions(GPUPipelineOptions &pipeline,
+                           const CUDACompileOptions &options);
+
+/// Step 1 (qnn-gpu-lower-pipeline): qnn -> tensor-level upstream IR,
+/// quantized matmuls as launches of QuantOpt's kernels, the rest as linalg;
+/// elementwise chains fused; splat constants become fills.
+void buildGPULowerPipeline(mlir::OpPassManager &pm,
+                           const GPUPipelineOptions &options);
+
+/// Steps 3-5 (qnn-gpu-kernel-pipeline): bufferization, kernel launches,
+/// loops -> 1-D grids of 256-thread blocks, host memory ops -> GPU runtime
+/// ops, kernel outlining, the host data check, async launches.
+void buildGPUKernelPipeline(mlir::OpPassManager &pm);
+
+/// Step 6, device half (qnn-gpu-device-pipeline): attaches the NVVM target
+/// of `options` to every gpu.module (qnn-attach-nvvm-target; sm_90a
+/// for warpgroup-MMA modules) and lowers their bodies to the NVVM/LLVM
 /// dialects (erf/tanh/exp approximated, the rest through libdevice).
 void buildGPUDeviceLoweringPipeline(mlir::OpPassManager &pm,
-                                    const CUDACompileOptions &options);
+                                    const GPUPipelineOptions &options);
 
 /// The PTX of every gpu.module of `module` (which may hold gpu.func
 /// kernels, or be at the level lowerToGPUDialect() produces), each preceded

@@ -1,4 +1,4 @@
-// qnn-lower-to-gpu: an fp8 layer of the fp8 scheme, matmul(dequantize(e4m3
+// convert-qnn-to-gpu: an fp8 layer of the fp8 scheme, matmul(dequantize(e4m3
 // activations), dequantize(constant e4m3 weight)), becomes a launch of the
 // fp8 tensor-core kernel (qgpu_fp8_e4m3: mma.sync m16n8k32 e4m3 x e4m3 ->
 // f32) on sm_89/sm_90, the weight packed like the int8 kernel's and the
@@ -6,10 +6,10 @@
 // A following add of a constant per-column f32 bias and relu / gelu (erf) /
 // silu fuse into the kernel's epilogue. Its PTX (ISA 8.4) assembles for
 // sm_89 and sm_90.
-// RUN: quant-opt %s --qnn-lower-to-gpu=chip=sm_90 | FileCheck %s
-// RUN: quant-opt %s --qnn-lower-to-gpu=chip=sm_80 | FileCheck %s --check-prefix=SM80
-// RUN: quant-opt %s --qnn-lower-to-gpu=chip=sm_90 --canonicalize | quant-translate --emit-ptx --target sm_90 - | FileCheck %s --check-prefix=PTX
-// RUN: quant-opt %s --qnn-lower-to-gpu=chip=sm_89 --canonicalize | quant-translate --emit-ptx --target sm_89 - | FileCheck %s --check-prefix=PTX
+// RUN: quant-opt %s --convert-qnn-to-gpu=chip=sm_90 | FileCheck %s
+// RUN: quant-opt %s --convert-qnn-to-gpu=chip=sm_80 | FileCheck %s --check-prefix=SM80
+// RUN: quant-opt %s --convert-qnn-to-gpu=chip=sm_90 --canonicalize | quant-translate --emit-ptx --target sm_90 - | FileCheck %s --check-prefix=PTX
+// RUN: quant-opt %s --convert-qnn-to-gpu=chip=sm_89 --canonicalize | quant-translate --emit-ptx --target sm_89 - | FileCheck %s --check-prefix=PTX
 
 // CHECK-LABEL: func.func @fp8_layer(
 // CHECK-NOT: qnn.matmul

@@ -1,4 +1,4 @@
-// qnn-lower-to-gpu: dynamic float8 E4M3FN activations for the fp8 kernel
+// convert-qnn-to-gpu: dynamic float8 E4M3FN activations for the fp8 kernel
 // (the fp8 scheme with activation-mode=dynamic). qnn.dynamic_quantize
 // {e4m3} becomes one fused kernel that computes each row's (per token) or
 // the tensor's (per tensor: block partials, then every block folds them)
@@ -9,10 +9,10 @@
 // On sm_80 neither exists (no e4m3 conversion or fp8 tensor cores): the op
 // stays for the generic lowering. The PTX assembles for sm_89 and sm_90 and
 // holds no uint8 quantization kernel.
-// RUN: quant-opt %s --qnn-lower-to-gpu=chip=sm_90 | FileCheck %s
-// RUN: quant-opt %s --qnn-lower-to-gpu=chip=sm_80 | FileCheck %s --check-prefix=SM80
-// RUN: quant-opt %s --qnn-lower-to-gpu=chip=sm_90 --canonicalize | quant-translate --emit-ptx --target sm_90 - | FileCheck %s --check-prefix=PTX
-// RUN: quant-opt %s --qnn-lower-to-gpu=chip=sm_89 --canonicalize | quant-translate --emit-ptx --target sm_89 - | FileCheck %s --check-prefix=PTX
+// RUN: quant-opt %s --convert-qnn-to-gpu=chip=sm_90 | FileCheck %s
+// RUN: quant-opt %s --convert-qnn-to-gpu=chip=sm_80 | FileCheck %s --check-prefix=SM80
+// RUN: quant-opt %s --convert-qnn-to-gpu=chip=sm_90 --canonicalize | quant-translate --emit-ptx --target sm_90 - | FileCheck %s --check-prefix=PTX
+// RUN: quant-opt %s --convert-qnn-to-gpu=chip=sm_89 --canonicalize | quant-translate --emit-ptx --target sm_89 - | FileCheck %s --check-prefix=PTX
 
 // CHECK-LABEL: func.func @per_token(
 // CHECK-NOT: qnn.dynamic_quantize

@@ -1,10 +1,10 @@
-// qnn-lower-to-gpu: an int4 weight-only matmul becomes a launch of the
+// convert-qnn-to-gpu: an int4 weight-only matmul becomes a launch of the
 // W4A16 kernel with compile-time packed weights; the kernel module uses
 // cp.async, ldmatrix and mma.sync, and its PTX assembles for sm_80/sm_90.
-// RUN: quant-opt %s --qnn-lower-to-gpu | FileCheck %s
-// RUN: quant-opt %s --qnn-lower-to-gpu --canonicalize | quant-translate --emit-ptx --target sm_90 - | FileCheck %s --check-prefix=PTX
-// RUN: quant-opt %s --qnn-lower-to-gpu="chip=sm_80" --canonicalize | quant-translate --emit-ptx --target sm_80 - | FileCheck %s --check-prefix=PTX80
-// RUN: quant-opt %s --qnn-lower-to-gpu --qnn-gpu-materialize-launches | FileCheck %s --check-prefix=LAUNCH
+// RUN: quant-opt %s --convert-qnn-to-gpu | FileCheck %s
+// RUN: quant-opt %s --convert-qnn-to-gpu --canonicalize | quant-translate --emit-ptx --target sm_90 - | FileCheck %s --check-prefix=PTX
+// RUN: quant-opt %s --convert-qnn-to-gpu="chip=sm_80" --canonicalize | quant-translate --emit-ptx --target sm_80 - | FileCheck %s --check-prefix=PTX80
+// RUN: quant-opt %s --convert-qnn-to-gpu --qnn-materialize-gpu-launches | FileCheck %s --check-prefix=LAUNCH
 
 // The launch stands as a call until after bufferization.
 // CHECK:       func.func private @quantopt_launch_qgpu_w4a16_f16(index, index, index, index, index, index, i32, i64, i64, i64, i64, i64, i64, i32, i32, i32, i32, i32, i32, i32, i32) attributes {qgpu.kernel = @quantopt_kernels::@qgpu_w4a16_f16}

@@ -1,13 +1,13 @@
-// qnn-lower-to-gpu: 8-bit integer matmuls with a constant weight become
+// convert-qnn-to-gpu: 8-bit integer matmuls with a constant weight become
 // launches of the W8A8 tensor-core kernel (qgpu_w8a8_u8 / _s8, by the
 // activations' signedness) with the weight packed at compile time; the
 // scales, zero points and requantization parameters are passed as device
 // pointers. The kernels' PTX uses cp.async, ldmatrix and
 // mma.sync.m16n8k32 and assembles for sm_80 and sm_90.
-// RUN: quant-opt %s --qnn-lower-to-gpu | FileCheck %s
-// RUN: quant-opt %s --qnn-lower-to-gpu --canonicalize | quant-translate --emit-ptx --target sm_90 - | FileCheck %s --check-prefix=PTX
-// RUN: quant-opt %s --qnn-lower-to-gpu="chip=sm_80" --canonicalize | quant-translate --emit-ptx --target sm_80 - | FileCheck %s --check-prefix=PTX
-// RUN: quant-opt %s --qnn-lower-to-gpu="stages=3" | FileCheck %s --check-prefix=STAGES
+// RUN: quant-opt %s --convert-qnn-to-gpu | FileCheck %s
+// RUN: quant-opt %s --convert-qnn-to-gpu --canonicalize | quant-translate --emit-ptx --target sm_90 - | FileCheck %s --check-prefix=PTX
+// RUN: quant-opt %s --convert-qnn-to-gpu="chip=sm_80" --canonicalize | quant-translate --emit-ptx --target sm_80 - | FileCheck %s --check-prefix=PTX
+// RUN: quant-opt %s --convert-qnn-to-gpu="stages=3" | FileCheck %s --check-prefix=STAGES
 
 // CHECK-LABEL: func.func @per_token_gelu_requant(
 // CHECK:         arith.constant dense_resource<gelu_layer.w8a8> : tensor<8192xi8>

@@ -1,13 +1,13 @@
-// qnn-lower-to-gpu: qnn.dynamic_quantize becomes the fused dynamic
+// convert-qnn-to-gpu: qnn.dynamic_quantize becomes the fused dynamic
 // quantization kernels (range and quantization in one pass over the data
 // on the device, no host round trip): one block per row per token, or two
 // launches (block partials, then every block folds them and quantizes) per
 // tensor. The outputs are fresh device buffers that the W8A8 kernel reads
 // by address. The kernels assemble for sm_80 and sm_90, with NaN-propagating
 // min/max, IEEE division and round-half-even as the CPU lowering.
-// RUN: quant-opt %s --qnn-lower-to-gpu | FileCheck %s
-// RUN: quant-opt %s --qnn-lower-to-gpu --canonicalize | quant-translate --emit-ptx --target sm_90 - | FileCheck %s --check-prefix=PTX
-// RUN: quant-opt %s --qnn-lower-to-gpu="chip=sm_80" --canonicalize | quant-translate --emit-ptx --target sm_80 - | FileCheck %s --check-prefix=PTX
+// RUN: quant-opt %s --convert-qnn-to-gpu | FileCheck %s
+// RUN: quant-opt %s --convert-qnn-to-gpu --canonicalize | quant-translate --emit-ptx --target sm_90 - | FileCheck %s --check-prefix=PTX
+// RUN: quant-opt %s --convert-qnn-to-gpu="chip=sm_80" --canonicalize | quant-translate --emit-ptx --target sm_80 - | FileCheck %s --check-prefix=PTX
 
 // CHECK-LABEL: func.func @per_token(
 // CHECK-SAME: %[[X:.*]]: tensor<?x?x64xf32>

@@ -1,12 +1,12 @@
-// qnn-lower-to-gpu{kernel=...}: a forced kernel that a matmul cannot take
+// convert-qnn-to-gpu{kernel=...}: a forced kernel that a matmul cannot take
 // is an error on that matmul saying why and how to fix it.
-// RUN: quant-opt %s --split-input-file --qnn-lower-to-gpu="kernel=w8a8" --verify-diagnostics -o /dev/null
-// RUN: not quant-opt %s --split-input-file --qnn-lower-to-gpu="kernel=w4a16" -o /dev/null 2>&1 | FileCheck %s --check-prefix=W4A16
+// RUN: quant-opt %s --split-input-file --convert-qnn-to-gpu="kernel=w8a8" --verify-diagnostics -o /dev/null
+// RUN: not quant-opt %s --split-input-file --convert-qnn-to-gpu="kernel=w4a16" -o /dev/null 2>&1 | FileCheck %s --check-prefix=W4A16
 // The M buckets (w4a8-min-m) are a choice of kernel=auto, and a row count.
-// RUN: not quant-opt %s --qnn-lower-to-gpu="kernel=w4a16 w4a8-min-m=128" -o /dev/null 2>&1 | FileCheck %s --check-prefix=MINM
-// RUN: not quant-opt %s --qnn-lower-to-gpu="w4a8-min-m=-2" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NEGM
-// MINM: error: qnn-lower-to-gpu: w4a8-min-m must be 0 (off) or a positive row count with kernel=auto, got 128 with kernel=w4a16
-// NEGM: error: qnn-lower-to-gpu: w4a8-min-m must be 0 (off) or a positive row count with kernel=auto, got -2 with kernel=auto
+// RUN: not quant-opt %s --convert-qnn-to-gpu="kernel=w4a16 w4a8-min-m=128" -o /dev/null 2>&1 | FileCheck %s --check-prefix=MINM
+// RUN: not quant-opt %s --convert-qnn-to-gpu="w4a8-min-m=-2" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NEGM
+// MINM: error: convert-qnn-to-gpu: w4a8-min-m must be 0 (off) or a positive row count with kernel=auto, got 128 with kernel=w4a16
+// NEGM: error: convert-qnn-to-gpu: w4a8-min-m must be 0 (off) or a positive row count with kernel=auto, got -2 with kernel=auto
 
 // W4A16: error: 'qnn.quantized_matmul' op cannot take the w4a16 kernel (forced by kernel=w4a16): its activations are quantized to 8 bits{{.*}}use --scheme=w4a16, or --gpu-kernel=auto (kernel=auto)
 func.func @grouped(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {

@@ -1,12 +1,12 @@
-// qnn-lower-to-gpu{kernel=w8a8-wgmma}: 8-bit matmuls take the sm_90a
+// convert-qnn-to-gpu{kernel=w8a8-wgmma}: 8-bit matmuls take the sm_90a
 // warpgroup variant of the int8 kernel (qgpu_w8a8_wg_u8 / _s8:
 // wgmma.mma_async m64n128k32 on K-major shared tiles described by matrix
 // descriptors, the int8 kernel's epilogue), the weight packed in the
 // kernel's shared-memory image. The module is built for sm_90a (warpgroup
 // MMA exists nowhere else) and its PTX assembles; other chips are refused.
-// RUN: quant-opt %s --qnn-lower-to-gpu="chip=sm_90 kernel=w8a8-wgmma" | FileCheck %s
-// RUN: quant-opt %s --qnn-lower-to-gpu="chip=sm_90 kernel=w8a8-wgmma" --canonicalize | quant-translate --emit-ptx --target sm_90 - | FileCheck %s --check-prefix=PTX
-// RUN: not quant-opt %s --qnn-lower-to-gpu="chip=sm_80 kernel=w8a8-wgmma" -o /dev/null 2>&1 | FileCheck %s --check-prefix=SM80
+// RUN: quant-opt %s --convert-qnn-to-gpu="chip=sm_90 kernel=w8a8-wgmma" | FileCheck %s
+// RUN: quant-opt %s --convert-qnn-to-gpu="chip=sm_90 kernel=w8a8-wgmma" --canonicalize | quant-translate --emit-ptx --target sm_90 - | FileCheck %s --check-prefix=PTX
+// RUN: not quant-opt %s --convert-qnn-to-gpu="chip=sm_80 kernel=w8a8-wgmma" -o /dev/null 2>&1 | FileCheck %s --check-prefix=SM80
 
 // CHECK-LABEL: func.func @per_token_gelu_requant(
 // CHECK: arith.constant dense_resource<gelu_layer.w8a8> : tensor<8192xi8>

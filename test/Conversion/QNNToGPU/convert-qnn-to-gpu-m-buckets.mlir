@@ -1,13 +1,13 @@
-// qnn-lower-to-gpu{w4a8-min-m=N}: the M-dependent kernel choice of int4
+// convert-qnn-to-gpu{w4a8-min-m=N}: the M-dependent kernel choice of int4
 // weight-only matmuls with per-channel scales. A static M decides at compile
 // time (M >= N: W4A8, i.e. per-token dynamic uint8 activations and the int8
 // kernel; M < N: the W4A16 kernel); a dynamic M becomes an scf.if on the
 // run-time row count (the product of every dimension but the last) holding
 // both lowerings, each launch's reason naming its bucket. Matmuls the int8
 // kernel cannot take keep W4A16 for every M, with the reason. Without the
-// option (0) the choice does not depend on M (lower-to-gpu-kernel-choice).
-// RUN: quant-opt %s --qnn-lower-to-gpu="w4a8-min-m=128" | FileCheck %s
-// RUN: quant-opt %s --qnn-lower-to-gpu="w4a8-min-m=128" --canonicalize | quant-translate --emit-ptx --target sm_90 - | FileCheck %s --check-prefix=PTX
+// option (0) the choice does not depend on M (convert-qnn-to-gpu-kernel-choice).
+// RUN: quant-opt %s --convert-qnn-to-gpu="w4a8-min-m=128" | FileCheck %s
+// RUN: quant-opt %s --convert-qnn-to-gpu="w4a8-min-m=128" --canonicalize | quant-translate --emit-ptx --target sm_90 - | FileCheck %s --check-prefix=PTX
 
 // CHECK-LABEL: func.func @dynamic_m(
 // CHECK-SAME: %[[X:.*]]: tensor<?x?x64xf32>

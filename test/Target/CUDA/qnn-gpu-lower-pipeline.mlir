@@ -1,0 +1,12 @@
+// Tests that qnn-gpu-lower-pipeline (step 1 of the GPU target) is
+// registered with typed options and prints (--dump-pass-pipeline) as the
+// passes compileForCUDA runs: convert-qnn-to-gpu before the generic
+// lowering, then qnn-materialize-gpu-constants.
+// RUN: quant-opt %s --pass-pipeline='builtin.module(qnn-gpu-lower-pipeline{chip=sm_89 kernel=w8a8})' --dump-pass-pipeline -o /dev/null 2>&1 | FileCheck %s --check-prefix=LOWER
+
+// LOWER: convert-qnn-to-gpu{chip=sm_89 kernel=w8a8 stages=4 w4a8-min-m=0}
+// LOWER: qnn-evaluate-dequantize
+// LOWER: qnn-lower-to-cpu{kernel-library=false}
+// LOWER: qnn-materialize-gpu-constants
+module {
+}
