@@ -77,6 +77,20 @@ struct ConvertQNNToCPUPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
+    // Ops an earlier pass rewrites away: say which one instead of the
+    // conversion's bare "failed to legalize".
+    WalkResult unlowered = module.walk([](Operation *op) {
+      if (!isa<qnn::GemmOp, qnn::QLinearMatMulOp, qnn::MatMulNBitsOp>(op))
+        return WalkResult::advance();
+      op->emitOpError("has no CPU lowering: run ")
+          << (isa<qnn::GemmOp>(op) ? "--qnn-decompose-gemm (part of "
+                                     "--qnn-normalize)"
+                                   : "--qnn-fuse-quantized-matmul")
+          << " before convert-qnn-to-cpu";
+      return WalkResult::interrupt();
+    });
+    if (unlowered.wasInterrupted())
+      return signalPassFailure();
     CPUTypeConverter converter;
     ConversionTarget target(*ctx);
     target.addIllegalDialect<qnn::QNNDialect>();

@@ -22,3 +22,13 @@ func.func @uncalibrated(%x: tensor<4xf32>) -> tensor<4xf32> {
   %1 = qnn.dequantize %0 : (tensor<4x!quant.calibrated<f32<-3.4028234663852886E+38:3.4028234663852886E+38>>>) -> tensor<4xf32>
   return %1 : tensor<4xf32>
 }
+
+// -----
+
+// Tests that a gemm, which qnn-decompose-gemm rewrites away, names the pass
+// to run first instead of only failing to legalize.
+func.func @gemm(%a: tensor<4x16xf32>, %b: tensor<16x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'qnn.gemm' op has no CPU lowering: run --qnn-decompose-gemm (part of --qnn-normalize) before convert-qnn-to-cpu}}
+  %0 = qnn.gemm %a, %b : (tensor<4x16xf32>, tensor<16x8xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
