@@ -524,9 +524,13 @@ quantopt::translateModelToLLVMIR(ModuleOp module, unsigned numArgs,
   return llvmModule;
 }
 
-llvm::Error quantopt::describeModelSignature(func::FuncOp func,
-                                             llvm::json::Array &inputs,
-                                             llvm::json::Array &outputs) {
+llvm::Expected<func::FuncOp>
+quantopt::describeModelSignature(ModuleOp module, llvm::json::Array &inputs,
+                                 llvm::json::Array &outputs) {
+  auto found = getModelFunction(module);
+  if (!found)
+    return found.takeError();
+  func::FuncOp func = *found;
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
     auto d =
         describeModelValue(func.getArgumentTypes()[i], func.getArgAttrDict(i),
@@ -550,22 +554,19 @@ llvm::Error quantopt::describeModelSignature(func::FuncOp func,
     func.setArgAttrs(i, ArrayRef<NamedAttribute>{});
   for (unsigned i = 0; i < func.getNumResults(); ++i)
     func.setResultAttrs(i, ArrayRef<NamedAttribute>{});
-  return llvm::Error::success();
+  return func;
 }
 
 llvm::Expected<CompiledCPUModel>
 quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
   namespace fmt = quantopt::bundle;
   MLIRContext *ctx = module.getContext();
-  auto found = getModelFunction(module);
+  CompiledCPUModel result;
+  llvm::json::Array inputs, outputs;
+  auto found = describeModelSignature(module, inputs, outputs);
   if (!found)
     return found.takeError();
   func::FuncOp func = *found;
-
-  CompiledCPUModel result;
-  llvm::json::Array inputs, outputs;
-  if (llvm::Error e = describeModelSignature(func, inputs, outputs))
-    return std::move(e);
   func.setName("quantopt_model");
 
   result.manifest["kernels"] = describeKernels(func);

@@ -260,15 +260,12 @@ quantopt::compileForCUDA(ModuleOp module, const CUDACompileOptions &options) {
   auto toolkit = findCUDAToolkit(options.toolkitPath);
   if (!toolkit)
     return toolkit.takeError();
-  auto found = getModelFunction(module);
+  CompiledCUDAModel result;
+  llvm::json::Array inputs, outputs;
+  auto found = describeModelSignature(module, inputs, outputs);
   if (!found)
     return found.takeError();
   func::FuncOp func = *found;
-
-  CompiledCUDAModel result;
-  llvm::json::Array inputs, outputs;
-  if (llvm::Error e = describeModelSignature(func, inputs, outputs))
-    return std::move(e);
 
   reportCompilePhase("start");
   auto weights = lowerToGPUDialect(module, options);

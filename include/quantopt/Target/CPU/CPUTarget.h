@@ -123,13 +123,13 @@ llvm::Expected<llvm::json::Object>
 describeModelValue(mlir::Type type, mlir::DictionaryAttr attrs,
                    llvm::StringRef fallbackName);
 
-/// Appends the manifest entries of the model function's inputs and outputs
-/// and then drops their argument and result attributes (the metadata lives
-/// in the manifest). Fails on a type without a bundle dtype or a model
-/// without outputs.
-llvm::Error describeModelSignature(mlir::func::FuncOp func,
-                                   llvm::json::Array &inputs,
-                                   llvm::json::Array &outputs);
+/// Finds the model function (getModelFunction), appends the manifest
+/// entries of its inputs and outputs and then drops their argument and
+/// result attributes (the metadata lives in the manifest). Fails on a type
+/// without a bundle dtype or a model without outputs.
+llvm::Expected<mlir::func::FuncOp>
+describeModelSignature(mlir::ModuleOp module, llvm::json::Array &inputs,
+                       llvm::json::Array &outputs);
 
 /// Adds the `quantopt_entry` wrapper over the model's C interface (with
 /// `numArgs` weight and input arguments), optionally prints the LLVM dialect
