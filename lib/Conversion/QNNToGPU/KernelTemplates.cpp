@@ -118,13 +118,16 @@ LogicalResult inlineHelpers(ModuleOp parsed) {
   return success();
 }
 
-/// Parses a kernel source whose placeholders are filled in, unrolls its
+/// Parses a kernel source (the file `sourceName`, its placeholders filled
+/// in; diagnostics name it), unrolls its
 /// qgpu.unroll loops and merges it into the module's @quantopt_kernels
 /// (created if absent; symbols already there, such as the shared-memory
 /// global, are kept).
-LogicalResult instantiateKernel(ModuleOp module, const std::string &src) {
+LogicalResult instantiateKernel(ModuleOp module, const std::string &src,
+                                StringRef sourceName) {
   ParserConfig config(module.getContext());
-  OwningOpRef<ModuleOp> parsed = parseSourceString<ModuleOp>(src, config);
+  OwningOpRef<ModuleOp> parsed =
+      parseSourceString<ModuleOp>(src, config, sourceName);
   if (!parsed)
     return module.emitError("internal error: a GPU kernel does not parse");
   SmallVector<scf::ForOp> loops;
@@ -172,7 +175,8 @@ LogicalResult addW4A16Kernel(ModuleOp module, int64_t stages, Type elt) {
                                "multiplicandBPtxType = #nvvm.mma_type<bf16>"
                              : ""},
            {"MAGIC", bf16 ? "1124090624" : "1677747200"},
-           {"ELT", bf16 ? "bf16" : "f16"}}));
+           {"ELT", bf16 ? "bf16" : "f16"}}),
+      "W4A16Kernel.mlir");
 }
 
 /// The int8 epilogue's start (TOF32): acc = raw - za * colsum + bias (i32,
@@ -230,20 +234,22 @@ LogicalResult addMMA8WGKernel(ModuleOp module, int64_t stages, StringRef name) {
                 ", %accv_" + is + "[%ai_" + is + " : i32] : vector<64xi32>\n";
   }
   return instantiateKernel(
-      module, fillPlaceholders(kMMA8WGSource,
-                               {{"EPILOGUE", src.slice(from, to).str()},
-                                {"KERNEL", name.str()},
-                                {"STAGES_M1", std::to_string(stages - 1)},
-                                {"STAGES_M2", std::to_string(stages - 2)},
-                                {"STAGES", std::to_string(stages)},
-                                {"ATYPE", u8 ? "u8" : "s8"},
-                                {"ACC_STRUCT", accStruct},
-                                {"TO_VECTOR", toVector},
-                                {"ACC", "i32"},
-                                {"TOF32", kInt8EpilogueStart},
-                                {"QUANT_STORE", kInt8QuantStore},
-                                {"ZEXT", u8 ? "arith.extui" : "arith.extsi"},
-                                {"FP8", "0"}}));
+      module,
+      fillPlaceholders(kMMA8WGSource,
+                       {{"EPILOGUE", src.slice(from, to).str()},
+                        {"KERNEL", name.str()},
+                        {"STAGES_M1", std::to_string(stages - 1)},
+                        {"STAGES_M2", std::to_string(stages - 2)},
+                        {"STAGES", std::to_string(stages)},
+                        {"ATYPE", u8 ? "u8" : "s8"},
+                        {"ACC_STRUCT", accStruct},
+                        {"TO_VECTOR", toVector},
+                        {"ACC", "i32"},
+                        {"TOF32", kInt8EpilogueStart},
+                        {"QUANT_STORE", kInt8QuantStore},
+                        {"ZEXT", u8 ? "arith.extui" : "arith.extsi"},
+                        {"FP8", "0"}}),
+      "MMA8WGKernel.mlir");
 }
 
 /// The 8-bit tensor-core kernel `name`: qgpu_w8a8_{s8,u8} (int8 x int8 ->
@@ -293,7 +299,8 @@ LogicalResult addMMA8Kernel(ModuleOp module, int64_t stages, StringRef name) {
                         {"QUANT_STORE", fp8 ? kFP8QuantStore : kInt8QuantStore},
                         {"ZEXT", u8 ? "arith.extui" : "arith.extsi"},
                         {"FP8", fp8 ? "1" : "0"},
-                        {"ZERO", fp8 ? "0.0" : "0"}}));
+                        {"ZERO", fp8 ? "0.0" : "0"}}),
+      "MMA8Kernel.mlir");
 }
 
 } // namespace
@@ -311,7 +318,8 @@ LogicalResult qgpu::instantiateKernels(ModuleOp module,
     if (!has(("qgpu_dynq_rows" + suffix).str()) &&
         failed(instantiateKernel(
             module,
-            fillPlaceholders(kDynQuantSource, {{"SUFFIX", suffix.str()}}))))
+            fillPlaceholders(kDynQuantSource, {{"SUFFIX", suffix.str()}}),
+            "DynQuantKernel.mlir")))
       return failure();
   for (const std::string &name : state.mma8Kernels) {
     if (has(name))
