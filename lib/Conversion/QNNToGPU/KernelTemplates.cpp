@@ -17,6 +17,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/IR/AttrTypeSubElements.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Transforms/InliningUtils.h"
 
@@ -141,12 +142,15 @@ OwningOpRef<ModuleOp> parseSource(ModuleOp module, const FilledSource &src) {
 }
 
 /// Parses a kernel source and the helper sources whose functions it calls
-/// (merged into its gpu.module), unrolls their qgpu.unroll loops, inlines
+/// (merged into its gpu.module), specializes the result (`specialize`:
+/// types replaced in the parsed IR), unrolls its qgpu.unroll loops, inlines
 /// the helpers and merges the kernels into the module's @quantopt_kernels
 /// (created if absent; symbols already there, such as the shared-memory
 /// global, are kept).
-LogicalResult instantiateKernel(ModuleOp module, const FilledSource &src,
-                                ArrayRef<FilledSource> helpers = {}) {
+LogicalResult
+instantiateKernel(ModuleOp module, const FilledSource &src,
+                  ArrayRef<FilledSource> helpers = {},
+                  llvm::function_ref<void(ModuleOp)> specialize = {}) {
   OwningOpRef<ModuleOp> parsed = parseSource(module, src);
   if (!parsed)
     return failure();
@@ -160,6 +164,8 @@ LogicalResult instantiateKernel(ModuleOp module, const FilledSource &src,
            llvm::make_early_inc_range(helperKernels.getBody()->getOperations()))
         op.moveBefore(kernels.getBody(), kernels.getBody()->end());
   }
+  if (specialize)
+    specialize(*parsed);
   SmallVector<scf::ForOp> loops;
   parsed->walk([&](scf::ForOp f) {
     if (f->hasAttr("qgpu.unroll"))
@@ -189,24 +195,35 @@ LogicalResult instantiateKernel(ModuleOp module, const FilledSource &src,
   return success();
 }
 
-/// The W4A16 kernel for `elt` (f16 or bf16).
+/// The W4A16 kernel for `elt` (f16 or bf16). The source is written for f16;
+/// for bf16 every f16 type of the parsed kernel is replaced.
 LogicalResult addW4A16Kernel(ModuleOp module, int64_t stages, Type elt) {
   bool bf16 = elt.isBF16();
+  auto toElt = [&](ModuleOp parsed) {
+    if (!bf16)
+      return;
+    AttrTypeReplacer replacer;
+    replacer.addReplacement([&](Float16Type) -> Type { return elt; });
+    replacer.recursivelyReplaceElementsIn(parsed, /*replaceAttrs=*/true,
+                                          /*replaceLocs=*/false,
+                                          /*replaceTypes=*/true);
+  };
   return instantiateKernel(
-      module, {fillPlaceholders(
-                   kW4A16Source,
-                   {{"STAGES_M1", std::to_string(stages - 1)},
-                    {"STAGES", std::to_string(stages)},
-                    {"FLAG", std::to_string(stages * kW4A16StageBytes)},
-                    {"KERNEL", w4a16KernelName(elt)},
-                    {"OPTYPE", bf16 ? "i32" : "vector<2xf16>"},
-                    {"MMATYPES",
-                     bf16 ? ", multiplicandAPtxType = #nvvm.mma_type<bf16>, "
-                            "multiplicandBPtxType = #nvvm.mma_type<bf16>"
-                          : ""},
-                    {"MAGIC", bf16 ? "1124090624" : "1677747200"},
-                    {"ELT", bf16 ? "bf16" : "f16"}}),
-               "W4A16Kernel.mlir"});
+      module,
+      {fillPlaceholders(
+           kW4A16Source,
+           {{"STAGES_M1", std::to_string(stages - 1)},
+            {"STAGES", std::to_string(stages)},
+            {"FLAG", std::to_string(stages * kW4A16StageBytes)},
+            {"KERNEL", w4a16KernelName(elt)},
+            {"OPTYPE", bf16 ? "i32" : "vector<2xf16>"},
+            {"MMATYPES", bf16
+                             ? ", multiplicandAPtxType = #nvvm.mma_type<bf16>, "
+                               "multiplicandBPtxType = #nvvm.mma_type<bf16>"
+                             : ""},
+            {"MAGIC", bf16 ? "1124090624" : "1677747200"}}),
+       "W4A16Kernel.mlir"},
+      /*helpers=*/{}, toElt);
 }
 
 /// The int8 epilogue's start (TOF32): acc = raw - za * colsum + bias (i32,
