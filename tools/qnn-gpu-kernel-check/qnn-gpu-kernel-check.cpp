@@ -94,8 +94,10 @@ bool check(MLIRContext &ctx, int64_t stages, StringRef what,
   llvm::raw_string_ostream os(diags);
   ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
     os << "  " << d.getLocation() << ": " << d << "\n";
+    // The first line of each note ("see current operation" prints the
+    // whole module).
     for (Diagnostic &note : d.getNotes())
-      os << "    note: " << note << "\n";
+      os << "    note: " << StringRef(note.str()).split('\n').first << "\n";
     return success();
   });
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&ctx));

@@ -18,6 +18,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/AttrTypeSubElements.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Transforms/InliningUtils.h"
 
@@ -130,9 +131,9 @@ LogicalResult inlineHelpers(ModuleOp parsed) {
 }
 
 /// Parses `src` (diagnostics name its file) or reports that it does not
-/// parse on `module`.
+/// parse on `module`. Not verified: a kernel calls helpers of other sources.
 OwningOpRef<ModuleOp> parseSource(ModuleOp module, const FilledSource &src) {
-  ParserConfig config(module.getContext());
+  ParserConfig config(module.getContext(), /*verifyAfterParse=*/false);
   OwningOpRef<ModuleOp> parsed =
       parseSourceString<ModuleOp>(src.text, config, src.fileName);
   if (!parsed)
@@ -166,6 +167,9 @@ instantiateKernel(ModuleOp module, const FilledSource &src,
   }
   if (specialize)
     specialize(*parsed);
+  if (failed(verify(*parsed)))
+    return module.emitError("internal error: the GPU kernel source ")
+           << src.fileName << " does not verify";
   SmallVector<scf::ForOp> loops;
   parsed->walk([&](scf::ForOp f) {
     if (f->hasAttr("qgpu.unroll"))
