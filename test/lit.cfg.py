@@ -29,5 +29,5 @@ llvm_config.use_default_substitutions()
 
 tool_dirs = [config.quantopt_tools_dir, config.llvm_tools_dir]
 tools = ["quant-opt", "quant-translate", "quant-calibrate", "quant-compile",
-         "quant-run", "split-file"]
+         "quant-run", "qnn-gpu-kernel-check", "split-file"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -17,6 +17,8 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/IR/AttrTypeSubElements.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Transforms/InliningUtils.h"
 
@@ -42,6 +44,16 @@ const char *const kMMA8WGSource =
 const char *const kDynQuantSource =
 #include "DynQuantKernel.inc"
     ;
+const char *const kMMA8EpilogueSource =
+#include "MMA8Epilogue.inc"
+    ;
+
+/// A kernel source (or a helper source: func.func helpers in a
+/// gpu.module) with its placeholders filled in, and the file it comes from.
+struct FilledSource {
+  std::string text;
+  StringRef fileName;
+};
 
 /// `src` with every `@NAME@` of `subs` replaced.
 std::string fillPlaceholders(std::string src,
@@ -118,15 +130,46 @@ LogicalResult inlineHelpers(ModuleOp parsed) {
   return success();
 }
 
-/// Parses a kernel source whose placeholders are filled in, unrolls its
-/// qgpu.unroll loops and merges it into the module's @quantopt_kernels
+/// Parses `src` (diagnostics name its file) or reports that it does not
+/// parse on `module`. Not verified: a kernel calls helpers of other sources.
+OwningOpRef<ModuleOp> parseSource(ModuleOp module, const FilledSource &src) {
+  ParserConfig config(module.getContext(), /*verifyAfterParse=*/false);
+  OwningOpRef<ModuleOp> parsed =
+      parseSourceString<ModuleOp>(src.text, config, src.fileName);
+  if (!parsed)
+    module.emitError("internal error: the GPU kernel source ")
+        << src.fileName << " does not parse";
+  return parsed;
+}
+
+/// Parses a kernel source and the helper sources whose functions it calls
+/// (merged into its gpu.module), specializes the result (`specialize`:
+/// types replaced in the parsed IR), unrolls its qgpu.unroll loops, inlines
+/// the helpers and merges the kernels into the module's @quantopt_kernels
 /// (created if absent; symbols already there, such as the shared-memory
 /// global, are kept).
-LogicalResult instantiateKernel(ModuleOp module, const std::string &src) {
-  ParserConfig config(module.getContext());
-  OwningOpRef<ModuleOp> parsed = parseSourceString<ModuleOp>(src, config);
+LogicalResult
+instantiateKernel(ModuleOp module, const FilledSource &src,
+                  ArrayRef<FilledSource> helpers = {},
+                  llvm::function_ref<void(ModuleOp)> specialize = {}) {
+  OwningOpRef<ModuleOp> parsed = parseSource(module, src);
   if (!parsed)
-    return module.emitError("internal error: a GPU kernel does not parse");
+    return failure();
+  auto kernels = *parsed->getOps<gpu::GPUModuleOp>().begin();
+  for (const FilledSource &helper : helpers) {
+    OwningOpRef<ModuleOp> helperModule = parseSource(module, helper);
+    if (!helperModule)
+      return failure();
+    for (auto helperKernels : helperModule->getOps<gpu::GPUModuleOp>())
+      for (Operation &op :
+           llvm::make_early_inc_range(helperKernels.getBody()->getOperations()))
+        op.moveBefore(kernels.getBody(), kernels.getBody()->end());
+  }
+  if (specialize)
+    specialize(*parsed);
+  if (failed(verify(*parsed)))
+    return module.emitError("internal error: the GPU kernel source ")
+           << src.fileName << " does not verify";
   SmallVector<scf::ForOp> loops;
   parsed->walk([&](scf::ForOp f) {
     if (f->hasAttr("qgpu.unroll"))
@@ -156,23 +199,35 @@ LogicalResult instantiateKernel(ModuleOp module, const std::string &src) {
   return success();
 }
 
-/// The W4A16 kernel for `elt` (f16 or bf16).
+/// The W4A16 kernel for `elt` (f16 or bf16). The source is written for f16;
+/// for bf16 every f16 type of the parsed kernel is replaced.
 LogicalResult addW4A16Kernel(ModuleOp module, int64_t stages, Type elt) {
   bool bf16 = elt.isBF16();
+  auto toElt = [&](ModuleOp parsed) {
+    if (!bf16)
+      return;
+    AttrTypeReplacer replacer;
+    replacer.addReplacement([&](Float16Type) -> Type { return elt; });
+    replacer.recursivelyReplaceElementsIn(parsed, /*replaceAttrs=*/true,
+                                          /*replaceLocs=*/false,
+                                          /*replaceTypes=*/true);
+  };
   return instantiateKernel(
       module,
-      fillPlaceholders(
-          kW4A16Source,
-          {{"STAGES_M1", std::to_string(stages - 1)},
-           {"STAGES", std::to_string(stages)},
-           {"FLAG", std::to_string(stages * kW4A16StageBytes)},
-           {"KERNEL", w4a16KernelName(elt)},
-           {"OPTYPE", bf16 ? "i32" : "vector<2xf16>"},
-           {"MMATYPES", bf16 ? ", multiplicandAPtxType = #nvvm.mma_type<bf16>, "
+      {fillPlaceholders(
+           kW4A16Source,
+           {{"STAGES_M1", std::to_string(stages - 1)},
+            {"STAGES", std::to_string(stages)},
+            {"FLAG", std::to_string(stages * kW4A16StageBytes)},
+            {"KERNEL", w4a16KernelName(elt)},
+            {"OPTYPE", bf16 ? "i32" : "vector<2xf16>"},
+            {"MMATYPES", bf16
+                             ? ", multiplicandAPtxType = #nvvm.mma_type<bf16>, "
                                "multiplicandBPtxType = #nvvm.mma_type<bf16>"
                              : ""},
-           {"MAGIC", bf16 ? "1124090624" : "1677747200"},
-           {"ELT", bf16 ? "bf16" : "f16"}}));
+            {"MAGIC", bf16 ? "1124090624" : "1677747200"}}),
+       "W4A16Kernel.mlir"},
+      /*helpers=*/{}, toElt);
 }
 
 /// The int8 epilogue's start (TOF32): acc = raw - za * colsum + bias (i32,
@@ -185,6 +240,14 @@ constexpr const char *kInt8EpilogueStart =
     "%af = arith.sitofp %ab : i32 to f32\n"
     "%r1 = arith.mulf %af, %sa : f32\n"
     "%r = arith.mulf %r1, %sb : f32";
+
+/// The fp8 epilogue's start (TOF32): r = ((raw * sa) * sb) + fbias (the
+/// bias an f32 in the i32 parameter slot).
+constexpr const char *kFP8EpilogueStart =
+    "%r1 = arith.mulf %rv, %sa : f32\n"
+    "%r2 = arith.mulf %r1, %sb : f32\n"
+    "%bf = arith.bitcast %bv : i32 to f32\n"
+    "%r = arith.addf %r2, %bf : f32";
 
 /// The epilogue's quantized output byte %qb of %dv = r / so (QUANT_STORE):
 /// for the int8 kernels saturate(round_half_even(%dv) + zo) to int8/uint8;
@@ -204,16 +267,24 @@ constexpr const char *kFP8QuantStore =
     "\"=h,f,f\" %fz, %dv : (f32, f32) -> i16\n"
     "%qb = arith.trunci %qh : i16 to i8";
 
+/// The epilogue helper of the 8-bit kernels (MMA8Epilogue.mlir) for the
+/// fp8 kernel or the int8 kernels with signed or unsigned (`u8`)
+/// activations.
+FilledSource mma8Epilogue(bool fp8, bool u8) {
+  return {
+      fillPlaceholders(kMMA8EpilogueSource,
+                       {{"ACC", fp8 ? "f32" : "i32"},
+                        {"TOF32", fp8 ? kFP8EpilogueStart : kInt8EpilogueStart},
+                        {"QUANT_STORE", fp8 ? kFP8QuantStore : kInt8QuantStore},
+                        {"ZEXT", u8 ? "arith.extui" : "arith.extsi"},
+                        {"FP8", fp8 ? "1" : "0"}}),
+      "MMA8Epilogue.mlir"};
+}
+
 /// The sm_90a warpgroup variant of the int8 kernel (MMA8WGKernel.mlir):
-/// qgpu_w8a8_wg_{s8,u8}, with the int8 kernel's epilogue.
+/// qgpu_w8a8_wg_{s8,u8}, with the 8-bit kernels' epilogue.
 LogicalResult addMMA8WGKernel(ModuleOp module, int64_t stages, StringRef name) {
   bool u8 = name == "qgpu_w8a8_wg_u8";
-  StringRef src(kMMA8Source);
-  size_t from = src.find("    // ---- the shared epilogue");
-  size_t to = src.find("    gpu.return", from);
-  if (from == StringRef::npos || to == StringRef::npos)
-    return module.emitError("internal error: the int8 kernel's epilogue "
-                            "markers are missing");
   std::string accStruct = "!llvm.struct<(i32";
   for (int i = 1; i < 64; ++i)
     accStruct += ", i32";
@@ -230,20 +301,17 @@ LogicalResult addMMA8WGKernel(ModuleOp module, int64_t stages, StringRef name) {
                 ", %accv_" + is + "[%ai_" + is + " : i32] : vector<64xi32>\n";
   }
   return instantiateKernel(
-      module, fillPlaceholders(kMMA8WGSource,
-                               {{"EPILOGUE", src.slice(from, to).str()},
-                                {"KERNEL", name.str()},
-                                {"STAGES_M1", std::to_string(stages - 1)},
-                                {"STAGES_M2", std::to_string(stages - 2)},
-                                {"STAGES", std::to_string(stages)},
-                                {"ATYPE", u8 ? "u8" : "s8"},
-                                {"ACC_STRUCT", accStruct},
-                                {"TO_VECTOR", toVector},
-                                {"ACC", "i32"},
-                                {"TOF32", kInt8EpilogueStart},
-                                {"QUANT_STORE", kInt8QuantStore},
-                                {"ZEXT", u8 ? "arith.extui" : "arith.extsi"},
-                                {"FP8", "0"}}));
+      module,
+      {fillPlaceholders(kMMA8WGSource,
+                        {{"KERNEL", name.str()},
+                         {"STAGES_M1", std::to_string(stages - 1)},
+                         {"STAGES_M2", std::to_string(stages - 2)},
+                         {"STAGES", std::to_string(stages)},
+                         {"ATYPE", u8 ? "u8" : "s8"},
+                         {"ACC_STRUCT", accStruct},
+                         {"TO_VECTOR", toVector}}),
+       "MMA8WGKernel.mlir"},
+      mma8Epilogue(/*fp8=*/false, u8));
 }
 
 /// The 8-bit tensor-core kernel `name`: qgpu_w8a8_{s8,u8} (int8 x int8 ->
@@ -253,7 +321,6 @@ LogicalResult addMMA8Kernel(ModuleOp module, int64_t stages, StringRef name) {
   bool fp8 = name == "qgpu_fp8_e4m3";
   bool u8 = name == "qgpu_w8a8_u8";
   std::string mma;
-  std::string toF32;
   if (fp8) {
     // mma.sync with e4m3 operands has no NVVM op in MLIR 22: inline PTX
     // (ISA 8.4, sm_89+), the accumulators tied to the results.
@@ -263,10 +330,6 @@ LogicalResult addMMA8Kernel(ModuleOp module, int64_t stages, StringRef name) {
           "%va0, %va1, %va2, %va3, %vb0, %vb1, %c0v, %c1v, %c2v, %c3v : "
           "(i32, i32, i32, i32, i32, i32, f32, f32, f32, f32) -> "
           "!llvm.struct<(f32, f32, f32, f32)>";
-    toF32 = "%r1 = arith.mulf %rv, %sa : f32\n"
-            "%r2 = arith.mulf %r1, %sb : f32\n"
-            "%bf = arith.bitcast %bv : i32 to f32\n"
-            "%r = arith.addf %r2, %bf : f32";
   } else {
     mma = std::string("%mr = nvvm.mma.sync A[%va0, %va1, %va2, %va3] "
                       "B[%vb0, %vb1] C[%c0v, %c1v, %c2v, %c3v] "
@@ -278,22 +341,18 @@ LogicalResult addMMA8Kernel(ModuleOp module, int64_t stages, StringRef name) {
           "intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, "
           "shape = #nvvm.shape<m = 16, n = 8, k = 32>} : (i32, i32, i32) -> "
           "!llvm.struct<(i32, i32, i32, i32)>";
-    toF32 = kInt8EpilogueStart;
   }
   return instantiateKernel(
       module,
-      fillPlaceholders(kMMA8Source,
-                       {{"KERNEL", name.str()},
-                        {"STAGES_M1", std::to_string(stages - 1)},
-                        {"STAGES_M2", std::to_string(stages - 2)},
-                        {"STAGES", std::to_string(stages)},
-                        {"ACC", fp8 ? "f32" : "i32"},
-                        {"MMA", mma},
-                        {"TOF32", toF32},
-                        {"QUANT_STORE", fp8 ? kFP8QuantStore : kInt8QuantStore},
-                        {"ZEXT", u8 ? "arith.extui" : "arith.extsi"},
-                        {"FP8", fp8 ? "1" : "0"},
-                        {"ZERO", fp8 ? "0.0" : "0"}}));
+      {fillPlaceholders(kMMA8Source, {{"KERNEL", name.str()},
+                                      {"STAGES_M1", std::to_string(stages - 1)},
+                                      {"STAGES_M2", std::to_string(stages - 2)},
+                                      {"STAGES", std::to_string(stages)},
+                                      {"ACC", fp8 ? "f32" : "i32"},
+                                      {"MMA", mma},
+                                      {"ZERO", fp8 ? "0.0" : "0"}}),
+       "MMA8Kernel.mlir"},
+      mma8Epilogue(fp8, u8));
 }
 
 } // namespace
@@ -311,7 +370,8 @@ LogicalResult qgpu::instantiateKernels(ModuleOp module,
     if (!has(("qgpu_dynq_rows" + suffix).str()) &&
         failed(instantiateKernel(
             module,
-            fillPlaceholders(kDynQuantSource, {{"SUFFIX", suffix.str()}}))))
+            {fillPlaceholders(kDynQuantSource, {{"SUFFIX", suffix.str()}}),
+             "DynQuantKernel.mlir"})))
       return failure();
   for (const std::string &name : state.mma8Kernels) {
     if (has(name))

@@ -21,13 +21,13 @@
 // Accumulator layout (wgmma D, per warpgroup): register 4 i + 2 h + j of
 // thread t (warp w = t / 32 of the warpgroup, lane l) is row
 // 16 w + l / 4 + 8 h, column 8 i + 2 (l % 4) + j. They go through shared
-// memory ([128][136] words) to the shared epilogue (EPILOGUE: the int8
-// kernel's, see MMA8Kernel.mlir).
+// memory ([128][136] words) to the shared epilogue (MMA8Epilogue.mlir,
+// called as in MMA8Kernel.mlir).
 //
 // Placeholders, each a name between two at-signs, replaced by the pass:
 // KERNEL, STAGES, STAGES_M1, STAGES_M2, ATYPE (u8 or s8), ACC_STRUCT (the
-// struct of 64 i32), TO_VECTOR (the accumulator struct %acc as
-// vector<64xi32> %accv) and EPILOGUE (with its own placeholders).
+// struct of 64 i32) and TO_VECTOR (the accumulator struct %acc as
+// vector<64xi32> %accv).
 // Loops marked qgpu.unroll are fully unrolled by the pass.
 module attributes {gpu.container_module} {
 gpu.module @quantopt_kernels {
@@ -229,7 +229,11 @@ gpu.module @quantopt_kernels {
     } {qgpu.unroll}
     nvvm.barrier0
 
-@EPILOGUE@
+    // The epilogue (MMA8Epilogue.mlir).
+    func.call @qgpu_mma8_epilogue(%smem, %tid, %m0, %n0, %pP, %pSA, %pZA, %pSB,
+        %pSO, %pZO, %pC, %M, %N, %Npad, %aPerRow, %bPerCol, %act, %outType)
+        : (!llvm.ptr<3>, i32, i32, i32, i64, i64, i64, i64, i64, i64, i64,
+           i32, i32, i32, i32, i32, i32, i32) -> ()
     gpu.return
   }
 }

@@ -18,10 +18,12 @@
 // arrive (a counter per tile, reset by that block) sums the partials in
 // split order, so results are deterministic.
 //
+// Written for f16 activations: the pass makes the bf16 kernel by replacing
+// every f16 type of the parsed module with bf16 (KernelTemplates.cpp).
 // Placeholders (replaced by the pass): @STAGES@, @STAGES_M1@ (stages - 1),
 // @FLAG@ (byte offset of the block's flag after the stages), and for the
-// element type (f16 or bf16): @KERNEL@ (the kernel's name), @ELT@, @OPTYPE@
-// (the mma operand type: vector<2x@ELT@>, or i32 for bf16), @MMATYPES@ (the
+// element type (f16 or bf16): @KERNEL@ (the kernel's name), @OPTYPE@
+// (the mma operand type: vector<2xf16>, or i32 for bf16), @MMATYPES@ (the
 // mma multiplicand types, empty for f16) and @MAGIC@ (the pair of 2^10
 // (f16) or 2^7 (bf16) whose low mantissa bits take the nibble: 0x64006400
 // or 0x43004300).
@@ -159,7 +161,7 @@ gpu.module @quantopt_kernels {
             %elt = arith.addi %rowK, %gkL : i64
             %zero64 = arith.constant 0 : i64
             %elt0 = arith.select %kOk, %elt, %zero64 : i64
-            %src = llvm.getelementptr %gA[%elt0] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, @ELT@
+            %src = llvm.getelementptr %gA[%elt0] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f16
             %n = arith.select %kOk, %c16, %c0 : i32
             %r7 = arith.andi %row, %c7 : i32
             %sw = arith.xori %kc, %r7 : i32
@@ -273,13 +275,13 @@ gpu.module @quantopt_kernels {
             %ji1 = arith.addi %ji0, %c1 : i32
             %sw0 = llvm.extractelement %scv[%ji0 : i32] : vector<4xi32>
             %sw1 = llvm.extractelement %scv[%ji1 : i32] : vector<4xi32>
-            %sc0h = llvm.bitcast %sw0 : i32 to vector<2x@ELT@>
-            %sc1h = llvm.bitcast %sw1 : i32 to vector<2x@ELT@>
-            %undef = llvm.mlir.poison : vector<2x@ELT@>
-            %s0v = llvm.shufflevector %sc0h, %undef [0, 0] : vector<2x@ELT@>
-            %z0v = llvm.shufflevector %sc0h, %undef [1, 1] : vector<2x@ELT@>
-            %s1v = llvm.shufflevector %sc1h, %undef [0, 0] : vector<2x@ELT@>
-            %z1v = llvm.shufflevector %sc1h, %undef [1, 1] : vector<2x@ELT@>
+            %sc0h = llvm.bitcast %sw0 : i32 to vector<2xf16>
+            %sc1h = llvm.bitcast %sw1 : i32 to vector<2xf16>
+            %undef = llvm.mlir.poison : vector<2xf16>
+            %s0v = llvm.shufflevector %sc0h, %undef [0, 0] : vector<2xf16>
+            %z0v = llvm.shufflevector %sc0h, %undef [1, 1] : vector<2xf16>
+            %s1v = llvm.shufflevector %sc1h, %undef [0, 0] : vector<2xf16>
+            %z1v = llvm.shufflevector %sc1h, %undef [1, 1] : vector<2xf16>
             %wsh4 = arith.shrui %word, %c4 : i32
             %wsh8 = arith.shrui %word, %c8 : i32
             %wsh12 = arith.shrui %word, %c12 : i32
@@ -291,22 +293,22 @@ gpu.module @quantopt_kernels {
             %x1 = arith.ori %m1a, %magic : i32
             %x2 = arith.ori %m2a, %magic : i32
             %x3 = arith.ori %m3a, %magic : i32
-            %h0 = llvm.bitcast %x0 : i32 to vector<2x@ELT@>
-            %h1 = llvm.bitcast %x1 : i32 to vector<2x@ELT@>
-            %h2 = llvm.bitcast %x2 : i32 to vector<2x@ELT@>
-            %h3 = llvm.bitcast %x3 : i32 to vector<2x@ELT@>
-            %d0 = llvm.fsub %h0, %z0v : vector<2x@ELT@>
-            %d1 = llvm.fsub %h1, %z0v : vector<2x@ELT@>
-            %d2 = llvm.fsub %h2, %z1v : vector<2x@ELT@>
-            %d3 = llvm.fsub %h3, %z1v : vector<2x@ELT@>
-            %wm0 = llvm.fmul %d0, %s0v : vector<2x@ELT@>
-            %wm1 = llvm.fmul %d1, %s0v : vector<2x@ELT@>
-            %wm2 = llvm.fmul %d2, %s1v : vector<2x@ELT@>
-            %wm3 = llvm.fmul %d3, %s1v : vector<2x@ELT@>
-            %wb0 = llvm.bitcast %wm0 : vector<2x@ELT@> to @OPTYPE@
-            %wb1 = llvm.bitcast %wm1 : vector<2x@ELT@> to @OPTYPE@
-            %wb2 = llvm.bitcast %wm2 : vector<2x@ELT@> to @OPTYPE@
-            %wb3 = llvm.bitcast %wm3 : vector<2x@ELT@> to @OPTYPE@
+            %h0 = llvm.bitcast %x0 : i32 to vector<2xf16>
+            %h1 = llvm.bitcast %x1 : i32 to vector<2xf16>
+            %h2 = llvm.bitcast %x2 : i32 to vector<2xf16>
+            %h3 = llvm.bitcast %x3 : i32 to vector<2xf16>
+            %d0 = llvm.fsub %h0, %z0v : vector<2xf16>
+            %d1 = llvm.fsub %h1, %z0v : vector<2xf16>
+            %d2 = llvm.fsub %h2, %z1v : vector<2xf16>
+            %d3 = llvm.fsub %h3, %z1v : vector<2xf16>
+            %wm0 = llvm.fmul %d0, %s0v : vector<2xf16>
+            %wm1 = llvm.fmul %d1, %s0v : vector<2xf16>
+            %wm2 = llvm.fmul %d2, %s1v : vector<2xf16>
+            %wm3 = llvm.fmul %d3, %s1v : vector<2xf16>
+            %wb0 = llvm.bitcast %wm0 : vector<2xf16> to @OPTYPE@
+            %wb1 = llvm.bitcast %wm1 : vector<2xf16> to @OPTYPE@
+            %wb2 = llvm.bitcast %wm2 : vector<2xf16> to @OPTYPE@
+            %wb3 = llvm.bitcast %wm3 : vector<2xf16> to @OPTYPE@
             // Accumulators of tile 2j at 8j .. 8j + 3, of tile 2j + 1 at
             // 8j + 4 .. 8j + 7.
             %e0 = arith.muli %j, %c8 : i32
@@ -441,12 +443,12 @@ gpu.module @quantopt_kernels {
               scf.yield %zf : f32
             }
             %s = arith.addf %sum, %b : f32
-            %hv = arith.truncf %s : f32 to @ELT@
+            %hv = arith.truncf %s : f32 to f16
             %row64 = arith.extui %row : i32 to i64
             %o0 = arith.muli %row64, %N64 : i64
             %o = arith.addi %o0, %col64 : i64
-            %p = llvm.getelementptr %gC[%o] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, @ELT@
-            llvm.store %hv, %p : @ELT@, !llvm.ptr<1>
+            %p = llvm.getelementptr %gC[%o] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f16
+            llvm.store %hv, %p : f16, !llvm.ptr<1>
           }
         } else {
           // Split-K: this block's partial, f32 [splits * Mpad, Npad].
@@ -512,12 +514,12 @@ gpu.module @quantopt_kernels {
               scf.yield %zf : f32
             }
             %s = arith.addf %sum, %b : f32
-            %hv = arith.truncf %s : f32 to @ELT@
+            %hv = arith.truncf %s : f32 to f16
             %grow64 = arith.extui %grow : i32 to i64
             %o0 = arith.muli %grow64, %N64 : i64
             %o = arith.addi %o0, %col64 : i64
-            %p = llvm.getelementptr %gC[%o] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, @ELT@
-            llvm.store %hv, %p : @ELT@, !llvm.ptr<1>
+            %p = llvm.getelementptr %gC[%o] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f16
+            llvm.store %hv, %p : f16, !llvm.ptr<1>
           }
         }
         scf.if %isT0 {
