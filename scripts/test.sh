@@ -58,7 +58,7 @@ fi
 # are the slow numerics suites (e2e models, node tests, onnxruntime
 # agreement, benchmarks), which exercise no other error paths.
 SANITIZER_TESTS='^(lit|unit-models|unittests|calibration-unittests|calibration-cli-errors|kernel-unittests|runtime-bundle-(run|loader-errors|input-errors|benchmark)|e2e-compile-errors|fuzz-.*-replay)$'
-SANITIZER_BUILD_TARGETS=(quant-opt quant-translate quant-calibrate
+SANITIZER_BUILD_TARGETS=(quant-opt quant-translate quant-calibrate qnn-gpu-kernel-check
   quant-compile quant-run quantrt quant-bundle-test-writer
   quantopt-unittests quantopt-calibration-unittests quantopt-kernel-unittests
   quantopt-fuzzers)
@@ -83,7 +83,7 @@ sanitizer_stage() {
   mkdir -p "$reports"
   local ok=1
   start=$SECONDS
-  if ! ASAN_OPTIONS="abort_on_error=1:detect_leaks=0:log_path=$PWD/$reports/report" \
+  if ! ASAN_OPTIONS="abort_on_error=1:detect_leaks=0:allocator_may_return_null=1:log_path=$PWD/$reports/report" \
     UBSAN_OPTIONS="print_stacktrace=1:abort_on_error=1:log_path=$PWD/$reports/report" \
     ctest --test-dir "$dir" -R "$SANITIZER_TESTS" --output-on-failure \
       --no-tests=error; then

@@ -608,6 +608,17 @@ class Tester:
 
     def packed_weight_errors(self, run):
         """Packed kernel operands are checked when the bundle loads."""
+        try:
+            ctypes.CDLL(self.args.runtime_lib)
+        except OSError as e:
+            # A runtime built with sanitizers (the CI's ASan+UBSan stage, with
+            # fuzzer coverage) needs its runtime preloaded and cannot be
+            # loaded into python; the main test stage runs these checks.
+            if "__asan" in str(e) or "__sancov" in str(e) or "__ubsan" in str(e):
+                print(f"SKIP: packed-weight checks through the C API: {e} "
+                      "(a sanitizer build; the main test stage runs them)")
+                return
+            raise
         good = self.packed_sgemm(8, 20)
         for name, kernels in [("packed.qob", ["qk_sgemm"]),
                               ("packed-unlisted.qob", [])]:
