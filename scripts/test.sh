@@ -83,7 +83,7 @@ sanitizer_stage() {
   mkdir -p "$reports"
   local ok=1
   start=$SECONDS
-  if ! ASAN_OPTIONS="abort_on_error=1:detect_leaks=0:allocator_may_return_null=1:log_path=$PWD/$reports/report" \
+  if ! ASAN_OPTIONS="abort_on_error=1:detect_leaks=0:log_path=$PWD/$reports/report" \
     UBSAN_OPTIONS="print_stacktrace=1:abort_on_error=1:log_path=$PWD/$reports/report" \
     ctest --test-dir "$dir" -R "$SANITIZER_TESTS" --output-on-failure \
       --no-tests=error; then
