@@ -424,18 +424,33 @@ GraphImporter::convertTensor(const onnx::TensorProto &tensor, StringRef what,
     return failure();
   }
   SmallVector<int64_t> dims(tensor.dims().begin(), tensor.dims().end());
-  for (int64_t d : dims)
+  unsigned bitWidth = elementType.getIntOrFloatBitWidth();
+  bool subByte = bitWidth == 4;
+  unsigned elementBytes = bitWidth == 1 ? 1 : bitWidth / 8;
+  // The element count and the byte size are computed with overflow checks
+  // before any type is built: a forged shape must be refused, not wrap.
+  int64_t numElements = 1;
+  int64_t expectedBytes = 0;
+  for (int64_t d : dims) {
     if (d < 0) {
       error() << what << " has a negative dimension " << d;
       return failure();
     }
+    if (llvm::MulOverflow(numElements, d, numElements)) {
+      error() << what << " has shape [" << ArrayRef<int64_t>(dims) << "]"
+              << ", whose element count does not fit in 64 bits";
+      return failure();
+    }
+  }
+  if (subByte)
+    expectedBytes = numElements / 2 + numElements % 2;
+  else if (llvm::MulOverflow(numElements, static_cast<int64_t>(elementBytes),
+                             expectedBytes)) {
+    error() << what << " has shape [" << ArrayRef<int64_t>(dims) << "]"
+            << ", whose byte size does not fit in 64 bits";
+    return failure();
+  }
   auto type = RankedTensorType::get(dims, elementType);
-  int64_t numElements = type.getNumElements();
-  unsigned bitWidth = elementType.getIntOrFloatBitWidth();
-  bool subByte = bitWidth == 4;
-  unsigned elementBytes = bitWidth == 1 ? 1 : bitWidth / 8;
-  int64_t expectedBytes =
-      subByte ? (numElements + 1) / 2 : numElements * elementBytes;
 
   std::shared_ptr<llvm::MemoryBuffer> owner;
   std::vector<char> storage;
