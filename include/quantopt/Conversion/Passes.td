@@ -92,7 +92,7 @@ def ConvertQNNToGPUPass : Pass<"convert-qnn-to-gpu", "::mlir::ModuleOp"> {
       `@qgpu_dynq_tensor` per tensor), so W8A8 needs no calibration.
 
     The `kernel` option forces the choice: `generic` leaves every matmul
-    to `qnn-lower-to-cpu{kernel-library=false}`; `w8a8` also runs int4
+    to `convert-qnn-to-cpu{kernel-library=false}`; `w8a8` also runs int4
     weight-only matmuls with per-channel scales as W4A8 (per-token dynamic
     activations); `w8a8-wgmma` the same on the warpgroup variant;
     `w4a16` only the W4A16 kernel. A forced kernel a matmul

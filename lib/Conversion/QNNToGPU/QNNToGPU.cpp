@@ -10,7 +10,7 @@
 // kernel family (FP8.cpp, W4A16.cpp, MMA8.cpp, DynamicQuantize.cpp), applied
 // in that order; the kernels they launch are then instantiated from their
 // sources (KernelTemplates.cpp). The rest of the model is left to
-// qnn-lower-to-cpu{kernel-library=false} and the GPU target's loop mapping.
+// convert-qnn-to-cpu{kernel-library=false} and the GPU target's loop mapping.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,4 +1,5 @@
-// convert-qnn-to-gpu: dynamic float8 E4M3FN activations for the fp8 kernel
+// Tests that convert-qnn-to-gpu quantizes dynamic float8 E4M3FN activations
+// for the fp8 kernel
 // (the fp8 scheme with activation-mode=dynamic). qnn.dynamic_quantize
 // {e4m3} becomes one fused kernel that computes each row's (per token) or
 // the tensor's (per tensor: block partials, then every block folds them)

@@ -1,4 +1,4 @@
-// convert-qnn-to-gpu: qnn.dynamic_quantize becomes the fused dynamic
+// Tests that convert-qnn-to-gpu turns qnn.dynamic_quantize into the fused dynamic
 // quantization kernels (range and quantization in one pass over the data
 // on the device, no host round trip): one block per row per token, or two
 // launches (block partials, then every block folds them and quantizes) per

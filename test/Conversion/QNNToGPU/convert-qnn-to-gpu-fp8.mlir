@@ -1,4 +1,4 @@
-// convert-qnn-to-gpu: an fp8 layer of the fp8 scheme, matmul(dequantize(e4m3
+// Tests that with convert-qnn-to-gpu an fp8 layer of the fp8 scheme, matmul(dequantize(e4m3
 // activations), dequantize(constant e4m3 weight)), becomes a launch of the
 // fp8 tensor-core kernel (qgpu_fp8_e4m3: mma.sync m16n8k32 e4m3 x e4m3 ->
 // f32) on sm_89/sm_90, the weight packed like the int8 kernel's and the

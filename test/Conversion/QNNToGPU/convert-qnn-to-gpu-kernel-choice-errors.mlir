@@ -1,4 +1,4 @@
-// convert-qnn-to-gpu{kernel=...}: a forced kernel that a matmul cannot take
+// Tests that with convert-qnn-to-gpu{kernel=...} a forced kernel that a matmul cannot take
 // is an error on that matmul saying why and how to fix it.
 // RUN: quant-opt %s --split-input-file --convert-qnn-to-gpu="kernel=w8a8" --verify-diagnostics -o /dev/null
 // RUN: not quant-opt %s --split-input-file --convert-qnn-to-gpu="kernel=w4a16" -o /dev/null 2>&1 | FileCheck %s --check-prefix=W4A16

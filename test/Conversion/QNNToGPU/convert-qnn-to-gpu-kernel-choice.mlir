@@ -1,4 +1,4 @@
-// convert-qnn-to-gpu{kernel=...}: the per-matmul kernel choice. auto takes
+// Tests that convert-qnn-to-gpu{kernel=...} makes the per-matmul kernel choice. auto takes
 // the scheme's kernel (int4 weight-only -> w4a16, 8-bit -> w8a8); forcing
 // generic leaves every matmul to the generic lowering and records each in
 // the module's qnn.gpu_fallbacks (the manifest's kernel_choices); forcing

@@ -1,4 +1,4 @@
-// convert-qnn-to-gpu{w4a8-min-m=N}: the M-dependent kernel choice of int4
+// Tests that convert-qnn-to-gpu{w4a8-min-m=N} makes the M-dependent kernel choice of int4
 // weight-only matmuls with per-channel scales. A static M decides at compile
 // time (M >= N: W4A8, i.e. per-token dynamic uint8 activations and the int8
 // kernel; M < N: the W4A16 kernel); a dynamic M becomes an scf.if on the

@@ -1,4 +1,4 @@
-// convert-qnn-to-gpu: 8-bit integer matmuls with a constant weight become
+// Tests that with convert-qnn-to-gpu 8-bit integer matmuls with a constant weight become
 // launches of the W8A8 tensor-core kernel (qgpu_w8a8_u8 / _s8, by the
 // activations' signedness) with the weight packed at compile time; the
 // scales, zero points and requantization parameters are passed as device

@@ -1,4 +1,4 @@
-// convert-qnn-to-gpu{kernel=w8a8-wgmma}: 8-bit matmuls take the sm_90a
+// Tests that with convert-qnn-to-gpu{kernel=w8a8-wgmma} 8-bit matmuls take the sm_90a
 // warpgroup variant of the int8 kernel (qgpu_w8a8_wg_u8 / _s8:
 // wgmma.mma_async m64n128k32 on K-major shared tiles described by matrix
 // descriptors, the int8 kernel's epilogue), the weight packed in the

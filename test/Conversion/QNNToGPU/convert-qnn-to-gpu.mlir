@@ -1,4 +1,4 @@
-// convert-qnn-to-gpu: an int4 weight-only matmul becomes a launch of the
+// Tests that with convert-qnn-to-gpu an int4 weight-only matmul becomes a launch of the
 // W4A16 kernel with compile-time packed weights; the kernel module uses
 // cp.async, ldmatrix and mma.sync, and its PTX assembles for sm_80/sm_90.
 // RUN: quant-opt %s --convert-qnn-to-gpu | FileCheck %s

@@ -1,3 +1,6 @@
+// Tests that qnn-select-gpu-kernels records each matmul's kernel and the
+// reason as qnn.gpu_kernel, honours forced kernels, chips and M buckets, and
+// rejects a forced kernel a matmul cannot take.
 // RUN: quant-opt %s --split-input-file --qnn-select-gpu-kernels | FileCheck %s
 // RUN: quant-opt %s --split-input-file --qnn-select-gpu-kernels="kernel=generic" | FileCheck %s --check-prefix=GENERIC
 // RUN: quant-opt %s --split-input-file --qnn-select-gpu-kernels="chip=sm_80 w4a8-min-m=64" | FileCheck %s --check-prefix=SM80

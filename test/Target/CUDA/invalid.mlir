@@ -1,4 +1,5 @@
-// Tests the errors of the GPU target that need no model file.
+// Tests that the GPU target's errors that need no model file name the op
+// and its ONNX node.
 
 // Tests that host code reading tensor data (a scalar computed at run time
 // and needed on the host) is rejected with the op and its ONNX node.

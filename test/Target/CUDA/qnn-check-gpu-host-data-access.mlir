@@ -1,3 +1,4 @@
+// Tests that qnn-check-gpu-host-data-access rejects host reads of device data.
 // RUN: quant-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(qnn-check-gpu-host-data-access))' --verify-diagnostics | FileCheck %s
 
 // Tests that host code reading device data is an error naming the op.

@@ -1,3 +1,4 @@
+// Tests that qnn-materialize-gpu-constants materializes constants on the device.
 // RUN: quant-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(qnn-materialize-gpu-constants))' | FileCheck %s
 
 // Tests that a splat tensor constant becomes a linalg.fill of a

@@ -1,3 +1,4 @@
+// Tests that qnn-prepare-gpu-loops prepares every linalg op to run on the device.
 // RUN: quant-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(qnn-prepare-gpu-loops))' | FileCheck %s
 
 // Tests that a linalg op without a parallel dimension (a full reduction to

@@ -1,4 +1,4 @@
-// A small integer constant that a data kernel reads (here through a
+// Tests that a small integer constant that a data kernel reads (here through a
 // shape-looking elementwise op into a matmul) is a device weight, not host
 // shape data: it becomes a weight argument and both kernels read it on the
 // device (it used to stay a host global the kernels could not read).
