@@ -46,14 +46,19 @@ struct QDQLowering : OpLowering {
   void qdqOperands(Value x, const QParams &p, int64_t rank,
                    SmallVectorImpl<Value> &inputs,
                    SmallVectorImpl<AffineMap> &maps);
-  /// qdqOperands of a qnn.quantize / qnn.dequantize `op` (lowered operands:
+  /// The inputs of a Q/DQ generic over the result's rank (x, scale and,
+  /// when there is one, the zero point) with their indexing maps.
+  struct QDQInputs {
+    SmallVector<Value> values;
+    SmallVector<AffineMap> maps;
+    bool hasZp;
+  };
+  /// QDQInputs of a qnn.quantize / qnn.dequantize `op` (lowered operands:
   /// x, then its optional scale and zero point) whose parameters have the
-  /// type `quantElement`: whether a zero point is among the inputs, or
-  /// failure for an unsupported quantized type.
+  /// type `quantElement`, or failure for an unsupported quantized type.
   template <typename OpT>
-  FailureOr<bool> qdqInputs(OpT op, Type quantElement, int64_t rank,
-                            SmallVectorImpl<Value> &inputs,
-                            SmallVectorImpl<AffineMap> &maps) {
+  FailureOr<QDQInputs> qdqInputs(OpT op, Type quantElement) {
+    int64_t rank = resultType().getRank();
     unsigned next = 1;
     Value scale = op.getScale() ? operands[next++] : Value();
     Value zp = op.getZeroPoint() ? operands[next++] : Value();
@@ -61,13 +66,22 @@ struct QDQLowering : OpLowering {
                                        op.getBlockSize(), rank);
     if (failed(p))
       return failure();
-    qdqOperands(operands[0], *p, rank, inputs, maps);
-    return (bool)p->zeroPoint;
+    QDQInputs in;
+    qdqOperands(operands[0], *p, rank, in.values, in.maps);
+    in.hasZp = (bool)p->zeroPoint;
+    return in;
   }
 };
 
 template <typename OpT, auto Method>
 using QDQPattern = LowerOpPattern<OpT, QDQLowering, Method>;
+
+/// The storage type of a quantized element type, or the type itself.
+Type storageTypeOf(Type elt) {
+  if (auto qt = dyn_cast<quant::QuantizedType>(elt))
+    return qt.getStorageType();
+  return elt;
+}
 
 } // namespace
 
@@ -150,22 +164,14 @@ LogicalResult QDQLowering::lowerQuantize(QuantizeOp q) {
   if (isa<quant::CalibratedQuantizedType>(origElt))
     return fail("activation range is not calibrated: give calibration data "
                 "(quant-compile --calib-data) or use activation-mode=dynamic");
-  Type storageOrig = origElt;
-  if (auto qt = dyn_cast<quant::QuantizedType>(origElt))
-    storageOrig = qt.getStorageType();
+  Type storageOrig = storageTypeOf(origElt);
   if (isa<Float8E4M3FNType>(storageOrig))
     return lowerQuantizeE4M3(q);
   if (isa<FloatType>(storageOrig))
     return fail("float8 E5M2 quantization is not supported by the CPU "
                 "backend (E4M3FN is)");
-  if (isa<quant::CalibratedQuantizedType>(origElt))
-    return fail("activation range is not calibrated: give calibration data "
-                "(quant-compile --calib-data) or use activation-mode=dynamic");
-  int64_t rank = type.getRank();
-  SmallVector<Value> inputs;
-  SmallVector<AffineMap> maps;
-  FailureOr<bool> withZp = qdqInputs(q, origElt, rank, inputs, maps);
-  if (failed(withZp))
+  FailureOr<QDQInputs> in = qdqInputs(q, origElt);
+  if (failed(in))
     return fail("unsupported quantized type");
   auto storage = cast<IntegerType>(storageOrig);
   bool isUnsigned = isUnsignedElement(origElt);
@@ -178,10 +184,10 @@ LogicalResult QDQLowering::lowerQuantize(QuantizeOp q) {
   }
   if (!q.getSaturate())
     return fail("saturate=false is only defined for float8");
-  bool hasZp = *withZp;
+  bool hasZp = in->hasZp;
   Type elt = type.getElementType();
   return done(ValueRange{
-      generic(b, loc, mixedSizes(b, loc, operands[0]), elt, inputs, maps,
+      generic(b, loc, mixedSizes(b, loc, operands[0]), elt, in->values, in->maps,
               [&](OpBuilder &nb, Location l, ValueRange a) {
                 Value zpf = hasZp ? convertScalar(nb, l, a[2], nb.getF32Type(),
                                                   isUnsigned, false)
@@ -191,22 +197,17 @@ LogicalResult QDQLowering::lowerQuantize(QuantizeOp q) {
 }
 
 LogicalResult QDQLowering::lowerQuantizeE4M3(QuantizeOp q) {
-  auto type = resultType();
-  int64_t rank = type.getRank();
-  SmallVector<Value> inputs;
-  SmallVector<AffineMap> maps;
-  FailureOr<bool> withZp =
-      qdqInputs(q, elementTypeOf(q.getOutput()), rank, inputs, maps);
-  if (failed(withZp))
+  FailureOr<QDQInputs> in = qdqInputs(q, elementTypeOf(q.getOutput()));
+  if (failed(in))
     return fail("unsupported quantized type");
-  bool hasZp = *withZp;
+  bool hasZp = in->hasZp;
   bool saturate = q.getSaturate();
   // ONNX QuantizeLinear to float8: convert(x / scale + zero point), the
   // conversion rounding to nearest even and saturating (or, with
   // saturate=false, overflowing to NaN).
   return done(ValueRange{
-      generic(b, loc, mixedSizes(b, loc, operands[0]), b.getI8Type(), inputs,
-              maps, [&](OpBuilder &nb, Location l, ValueRange a) {
+      generic(b, loc, mixedSizes(b, loc, operands[0]), b.getI8Type(),
+              in->values, in->maps, [&](OpBuilder &nb, Location l, ValueRange a) {
                 Type f32 = nb.getF32Type();
                 Value x = convertScalar(nb, l, a[0], f32, false, false);
                 Value s = convertScalar(nb, l, a[1], f32, false, false);
@@ -220,24 +221,19 @@ LogicalResult QDQLowering::lowerQuantizeE4M3(QuantizeOp q) {
 LogicalResult QDQLowering::lowerDequantize(DequantizeOp d) {
   auto type = resultType();
   Type origElt = elementTypeOf(d.getInput());
-  Type storageOrig = origElt;
-  if (auto qt = dyn_cast<quant::QuantizedType>(origElt))
-    storageOrig = qt.getStorageType();
+  Type storageOrig = storageTypeOf(origElt);
   bool e4m3 = isa<Float8E4M3FNType>(storageOrig);
   if (isa<FloatType>(storageOrig) && !e4m3)
     return fail("float8 E5M2 dequantization is not supported by the CPU "
                 "backend (E4M3FN is)");
-  int64_t rank = type.getRank();
-  SmallVector<Value> inputs;
-  SmallVector<AffineMap> maps;
-  FailureOr<bool> withZp = qdqInputs(d, origElt, rank, inputs, maps);
-  if (failed(withZp))
+  FailureOr<QDQInputs> in = qdqInputs(d, origElt);
+  if (failed(in))
     return fail("unsupported quantized type");
   bool isUnsigned = isUnsignedElement(origElt);
-  bool hasZp = *withZp;
+  bool hasZp = in->hasZp;
   Type elt = type.getElementType();
   return done(ValueRange{generic(
-      b, loc, mixedSizes(b, loc, operands[0]), elt, inputs, maps,
+      b, loc, mixedSizes(b, loc, operands[0]), elt, in->values, in->maps,
       [&](OpBuilder &nb, Location l, ValueRange a) {
         Type i32 = nb.getI32Type();
         Value f;
