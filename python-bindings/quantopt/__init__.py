@@ -1,7 +1,8 @@
 """QuantOpt Python package.
 
 `quantopt.runtime` runs compiled bundles (.qob) through libquantrt's C API
-with ctypes; see its docstring.
+with ctypes; see its docstring. `quantopt.perplexity` scores causal LM
+bundles (also `python -m quantopt perplexity`).
 """
 
 from . import runtime  # noqa: F401
