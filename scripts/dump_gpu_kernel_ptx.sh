@@ -3,7 +3,11 @@
 # option set (chip, pipeline depth, kernel choice), one file per
 # (input, options), into OUTDIR. Run it before and after a change to the
 # kernel templates (lib/Conversion/QNNToGPU/*.mlir, KernelTemplates.cpp)
-# and diff the two directories: `diff -r before after`.
+# and diff the two directories: `diff -r before after` (use new, empty
+# directories: the count at the end is of the files in OUTDIR). Build the
+# "before" tools first and copy build/bin/{quant-opt,quant-translate} to
+# <dir>/bin, then pass <dir> as BUILD_DIR. Option sets a lowering rejects
+# (wgmma before sm_90, fp8 before sm_89) leave no file.
 #
 # Usage: scripts/dump_gpu_kernel_ptx.sh BUILD_DIR OUTDIR
 set -u
