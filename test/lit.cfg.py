@@ -29,5 +29,6 @@ llvm_config.use_default_substitutions()
 
 tool_dirs = [config.quantopt_tools_dir, config.llvm_tools_dir]
 tools = ["quant-opt", "quant-translate", "quant-calibrate", "quant-compile",
-         "quant-run", "qnn-gpu-kernel-check", "split-file"]
+         "quant-run", "qnn-gpu-kernel-check", "qnn-gpu-kernel-embed",
+         "split-file"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

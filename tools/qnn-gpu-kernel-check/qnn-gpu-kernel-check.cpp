@@ -9,10 +9,13 @@
 // for f16 and bf16, MMA8Kernel.mlir for s8/u8 activations and e4m3,
 // MMA8WGKernel.mlir for s8/u8, DynQuantKernel.mlir for uint8 and e4m3, each
 // for every pipeline depth the pass accepts) through the pass's own
-// instantiateKernels(), then runs the verifier on the result. Each variant
+// instantiateKernels() (the embedded bytecode of each template, rewritten
+// into the variant), then runs the verifier on the result. Each variant
 // is checked alone and, per pipeline depth, all of them in one module (as a
-// model using every kernel gets them). The build runs it, so a template
-// that does not parse or verify fails the build, not a user's compile.
+// model using every kernel gets them). The build runs it, so a variant
+// that does not verify fails the build, not a user's compile (each
+// template as written is checked before it is embedded, by
+// qnn-gpu-kernel-embed).
 //
 // Usage: qnn-gpu-kernel-check [-o <stamp file written on success>]
 //
@@ -50,8 +53,8 @@ namespace {
 /// The pipeline depths convert-qnn-to-gpu accepts (its `stages` option).
 constexpr int64_t kMinStages = 2, kMaxStages = 12;
 
-/// One variant: the template it comes from, its placeholder values in
-/// words, and what it adds to the lowering's state.
+/// One variant: the template it comes from, its parameter values in words,
+/// and what it adds to the lowering's state.
 struct Variant {
   std::string kernelTemplate;
   std::string values;

@@ -14,18 +14,20 @@
 //           NaN as 0x7F whatever its sign (cvt.rn.satfinite)
 // min/max propagate NaN like arith.minimumf/maximumf in the CPU lowering.
 //
-// Per token: one 256-thread block per row (qgpu_dynq_rows@SUFFIX@); it
+// Per token: one 256-thread block per row (qgpu_dynq_rows); it
 // reads the row twice (the second pass from L1/L2). Per tensor:
 // qgpu_dynq_partials leaves the min/max of each block's grid-stride share
 // in a [2 x blocks] scratch buffer, then every block of
-// qgpu_dynq_tensor@SUFFIX@ folds the (at most 1024) partials itself and
+// qgpu_dynq_tensor folds the (at most 1024) partials itself and
 // quantizes its share; block 0 writes the scale and zero point. Block
 // reductions use 64 bytes of dynamic shared memory.
 //
-// Placeholder: SUFFIX, "" for uint8 or "_e4m3"; it also picks the
-// parameter and quantize helpers. The helpers are inlined and erased, so
-// the e4m3 conversion (cvt.rn.satfinite.e4m3x2, sm_89+) reaches the PTX
-// only in the _e4m3 kernels.
+// Written, and verified at build time, as the uint8 kernels. The pass makes
+// the e4m3 ones by rewriting the parsed IR (KernelTemplates.cpp): the two
+// kernels are renamed with the suffix _e4m3 and the calls of the parameter
+// and quantize helpers go to their _e4m3 versions. The helpers are inlined
+// and erased, so the e4m3 conversion (cvt.rn.satfinite.e4m3x2, sm_89+)
+// reaches the PTX only in the _e4m3 kernels.
 module attributes {gpu.container_module} {
 gpu.module @quantopt_kernels {
   llvm.mlir.global external @qgpu_dynamic_smem() {addr_space = 3 : i32, alignment = 128 : i64} : !llvm.array<0 x i8>
@@ -139,7 +141,7 @@ gpu.module @quantopt_kernels {
   }
 
   // Per token: block b quantizes row b of X [rows, cols] (row-major).
-  gpu.func @qgpu_dynq_rows@SUFFIX@(%pX: i64, %pQ: i64, %pS: i64, %pZ: i64,
+  gpu.func @qgpu_dynq_rows(%pX: i64, %pQ: i64, %pS: i64, %pZ: i64,
                            %rows: i32, %cols: i32) kernel
       attributes {nvvm.maxntid = array<i32: 256, 1, 1>} {
     %c0 = arith.constant 0 : i32
@@ -171,7 +173,7 @@ gpu.module @quantopt_kernels {
         scf.yield %na, %nb : f32, f32
       }
       %r:2 = func.call @qgpu_block_minmax(%mm#0, %mm#1) : (f32, f32) -> (f32, f32)
-      %prm:3 = func.call @qgpu_dynq_params@SUFFIX@(%r#0, %r#1) : (f32, f32) -> (f32, i8, f32)
+      %prm:3 = func.call @qgpu_dynq_params(%r#0, %r#1) : (f32, f32) -> (f32, i8, f32)
       %first = arith.cmpi eq, %tid, %c0 : i32
       scf.if %first {
         %ps = llvm.getelementptr %gS[%rowL] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f32
@@ -184,7 +186,7 @@ gpu.module @quantopt_kernels {
         %off = arith.addi %base, %cL : i64
         %p = llvm.getelementptr %gX[%off] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f32
         %x = llvm.load %p : !llvm.ptr<1> -> f32
-        %q = func.call @qgpu_dynq_quantize@SUFFIX@(%x, %prm#0, %prm#2) : (f32, f32, f32) -> i8
+        %q = func.call @qgpu_dynq_quantize(%x, %prm#0, %prm#2) : (f32, f32, f32) -> i8
         %pq = llvm.getelementptr %gQ[%off] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, i8
         llvm.store %q, %pq : i8, !llvm.ptr<1>
       }
@@ -237,7 +239,7 @@ gpu.module @quantopt_kernels {
   // Per tensor, step 2: every block folds the %parts partials, block 0
   // stores the scale and zero point, and each block quantizes its
   // grid-stride share of X [n].
-  gpu.func @qgpu_dynq_tensor@SUFFIX@(%pX: i64, %pP: i64, %pQ: i64, %pS: i64, %pZ: i64,
+  gpu.func @qgpu_dynq_tensor(%pX: i64, %pP: i64, %pQ: i64, %pS: i64, %pZ: i64,
                              %n: i64, %parts: i32) kernel
       attributes {nvvm.maxntid = array<i32: 256, 1, 1>} {
     %c0 = arith.constant 0 : i32
@@ -271,7 +273,7 @@ gpu.module @quantopt_kernels {
       scf.yield %na, %nb : f32, f32
     }
     %r:2 = func.call @qgpu_block_minmax(%mm#0, %mm#1) : (f32, f32) -> (f32, f32)
-    %prm:3 = func.call @qgpu_dynq_params@SUFFIX@(%r#0, %r#1) : (f32, f32) -> (f32, i8, f32)
+    %prm:3 = func.call @qgpu_dynq_params(%r#0, %r#1) : (f32, f32) -> (f32, i8, f32)
     %t0 = arith.cmpi eq, %tid, %c0 : i32
     %b0 = arith.cmpi eq, %bid, %c0 : i32
     %first = arith.andi %t0, %b0 : i1
@@ -288,7 +290,7 @@ gpu.module @quantopt_kernels {
     scf.for %i = %start to %n step %stride : i64 {
       %p = llvm.getelementptr %gX[%i] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f32
       %x = llvm.load %p : !llvm.ptr<1> -> f32
-      %q = func.call @qgpu_dynq_quantize@SUFFIX@(%x, %prm#0, %prm#2) : (f32, f32, f32) -> i8
+      %q = func.call @qgpu_dynq_quantize(%x, %prm#0, %prm#2) : (f32, f32, f32) -> i8
       %pq = llvm.getelementptr %gQ[%i] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, i8
       llvm.store %q, %pq : i8, !llvm.ptr<1>
     }

@@ -1,20 +1,36 @@
-//===- KernelTemplates.cpp - QuantOpt's GPU kernels from their sources ----===//
+//===- KernelTemplates.cpp - QuantOpt's GPU kernels from their templates --===//
 //
 // Part of the QuantOpt project.
 //
 //===----------------------------------------------------------------------===//
 //
 // The hand-written kernels (W4A16Kernel.mlir, MMA8Kernel.mlir,
-// MMA8WGKernel.mlir, DynQuantKernel.mlir, embedded at build time) are
-// instantiated for the variants a module needs (pipeline depth, element
-// type, activation signedness), their helpers inlined and their qgpu.unroll
-// loops unrolled, into the module's gpu.module @quantopt_kernels.
+// MMA8WGKernel.mlir, DynQuantKernel.mlir, with the helper MMA8Epilogue.mlir)
+// are valid MLIR as written: each is one variant (f16, a 4-deep pipeline,
+// signed int8 activations, uint8 dynamic quantization), parsed and verified
+// at build time by qnn-gpu-kernel-embed and embedded here as MLIR bytecode.
+// The variants a module needs are made by rewriting the parsed IR, never
+// its text:
+//   - qgpu.params = {attr = "param", ...} on an op: the attribute `attr`
+//     gets the variant's value of `param` (an integer keeps the attribute's
+//     type; no value removes the attribute);
+//   - qgpu.result = "param" on an op: its result takes the type `param`;
+//   - qgpu.acc on an op: its results (and a loop's iteration arguments)
+//     hold accumulators, their i32 elements replaced by the variant's
+//     accumulator type (a constant becomes that type's zero);
+//   - symbols renamed (the kernels' names) and calls redirected from a
+//     default helper to the variant's (SymbolTable);
+//   - types replaced across the template (bf16 for f16, AttrTypeReplacer).
+// Then the qgpu.unroll loops are unrolled, the helpers inlined, and the
+// kernels merged into the module's gpu.module @quantopt_kernels.
 //
 //===----------------------------------------------------------------------===//
 
 #include "GPULowering.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/AttrTypeSubElements.h"
@@ -32,40 +48,47 @@ std::string qgpu::w4a16KernelName(Type elt) {
 }
 namespace {
 
-const char *const kW4A16Source =
-#include "W4A16Kernel.inc"
-    ;
-const char *const kMMA8Source =
-#include "MMA8Kernel.inc"
-    ;
-const char *const kMMA8WGSource =
-#include "MMA8WGKernel.inc"
-    ;
-const char *const kDynQuantSource =
-#include "DynQuantKernel.inc"
-    ;
-const char *const kMMA8EpilogueSource =
-#include "MMA8Epilogue.inc"
-    ;
-
-/// A kernel source (or a helper source: func.func helpers in a
-/// gpu.module) with its placeholders filled in, and the file it comes from.
-struct FilledSource {
-  std::string text;
-  StringRef fileName;
+// The templates' MLIR bytecode, verified and written at build time.
+alignas(16) const unsigned char kW4A16Bytecode[] = {
+#include "W4A16Kernel.bc.inc"
+};
+alignas(16) const unsigned char kMMA8Bytecode[] = {
+#include "MMA8Kernel.bc.inc"
+};
+alignas(16) const unsigned char kMMA8WGBytecode[] = {
+#include "MMA8WGKernel.bc.inc"
+};
+alignas(16) const unsigned char kDynQuantBytecode[] = {
+#include "DynQuantKernel.bc.inc"
+};
+alignas(16) const unsigned char kMMA8EpilogueBytecode[] = {
+#include "MMA8Epilogue.bc.inc"
 };
 
-/// `src` with every `@NAME@` of `subs` replaced.
-std::string fillPlaceholders(std::string src,
-                             ArrayRef<std::pair<StringRef, std::string>> subs) {
-  for (const auto &[from, to] : subs) {
-    std::string key = "@" + from.str() + "@";
-    for (size_t pos = 0; (pos = src.find(key, pos)) != std::string::npos;
-         pos += to.size())
-      src.replace(pos, key.size(), to);
-  }
-  return src;
+/// An embedded template and the file it was written in.
+struct Template {
+  StringRef bytecode;
+  StringRef fileName;
+};
+template <size_t N>
+Template embedded(const unsigned char (&bytes)[N], StringRef fileName) {
+  return {StringRef(reinterpret_cast<const char *>(bytes), N), fileName};
 }
+
+/// How a variant differs from the variant its template is written as.
+struct Variant {
+  /// The values of the parameters the templates' qgpu.params and
+  /// qgpu.result name (a null value removes the attribute).
+  llvm::StringMap<Attribute> params;
+  /// Symbols renamed: the template's name, the variant's.
+  SmallVector<std::pair<std::string, std::string>> renames;
+  /// Helpers chosen: every call of the first goes to the second.
+  SmallVector<std::pair<StringRef, StringRef>> helpers;
+  /// The accumulators' element type (null: i32, as written).
+  Type acc;
+  /// Every f16 type becomes this one (null: none replaced).
+  Type f16As;
+};
 
 /// Inlines everything: the kernel sources' helper functions hold only
 /// arith, math, scf, llvm and nvvm ops, valid wherever they are called.
@@ -101,27 +124,34 @@ struct KernelHelperInliner : InlinerInterface {
 };
 
 /// Inlines the calls of the `func.func` helpers of a kernel source into its
-/// kernels and erases the helpers: the host pipelines (bufferization,
-/// deallocation) run on every func.func, also inside a gpu.module.
+/// kernels (helpers calling helpers too) and erases the helpers: the host
+/// pipelines (bufferization, deallocation) run on every func.func, also
+/// inside a gpu.module.
 LogicalResult inlineHelpers(ModuleOp parsed) {
   KernelHelperInliner inliner(parsed.getContext());
-  SmallVector<func::CallOp> calls;
-  parsed.walk([&](func::CallOp c) { calls.push_back(c); });
-  for (func::CallOp call : calls) {
-    auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
-        call, call.getCalleeAttr());
-    if (!callee || failed(inlineCall(
-                       inliner,
-                       [](OpBuilder &, Region *src, Block *inlineBlock,
-                          Block *postInsertBlock, IRMapping &mapper, bool) {
-                         src->cloneInto(inlineBlock->getParent(),
-                                        postInsertBlock->getIterator(), mapper);
-                       },
-                       cast<CallOpInterface>(call.getOperation()),
-                       cast<CallableOpInterface>(callee.getOperation()),
-                       &callee.getBody())))
-      return failure();
-    call.erase();
+  // An inlined helper may bring calls of other helpers: until none is left.
+  for (;;) {
+    SmallVector<func::CallOp> calls;
+    parsed.walk([&](func::CallOp c) { calls.push_back(c); });
+    if (calls.empty())
+      break;
+    for (func::CallOp call : calls) {
+      auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+          call, call.getCalleeAttr());
+      if (!callee ||
+          failed(inlineCall(
+              inliner,
+              [](OpBuilder &, Region *src, Block *inlineBlock,
+                 Block *postInsertBlock, IRMapping &mapper, bool) {
+                src->cloneInto(inlineBlock->getParent(),
+                               postInsertBlock->getIterator(), mapper);
+              },
+              cast<CallOpInterface>(call.getOperation()),
+              cast<CallableOpInterface>(callee.getOperation()),
+              &callee.getBody())))
+        return failure();
+      call.erase();
+    }
   }
   SmallVector<func::FuncOp> helpers;
   parsed.walk([&](func::FuncOp f) { helpers.push_back(f); });
@@ -130,34 +160,131 @@ LogicalResult inlineHelpers(ModuleOp parsed) {
   return success();
 }
 
-/// Parses `src` (diagnostics name its file) or reports that it does not
-/// parse on `module`. Not verified: a kernel calls helpers of other sources.
-OwningOpRef<ModuleOp> parseSource(ModuleOp module, const FilledSource &src) {
+/// Reads the embedded template `tpl` (diagnostics name its file) or reports
+/// that it does not parse on `module`. Not verified: a kernel calls helpers
+/// of other templates.
+OwningOpRef<ModuleOp> parseTemplate(ModuleOp module, const Template &tpl) {
   ParserConfig config(module.getContext(), /*verifyAfterParse=*/false);
   OwningOpRef<ModuleOp> parsed =
-      parseSourceString<ModuleOp>(src.text, config, src.fileName);
+      parseSourceString<ModuleOp>(tpl.bytecode, config, tpl.fileName);
   if (!parsed)
-    module.emitError("internal error: the GPU kernel source ")
-        << src.fileName << " does not parse";
+    module.emitError("internal error: the embedded GPU kernel template ")
+        << tpl.fileName << " does not parse";
   return parsed;
 }
 
-/// Parses a kernel source and the helper sources whose functions it calls
-/// (merged into its gpu.module), specializes the result (`specialize`:
-/// types replaced in the parsed IR), unrolls its qgpu.unroll loops, inlines
-/// the helpers and merges the kernels into the module's @quantopt_kernels
+/// The value of the parameter `name` of `variant`, or an error on `op`.
+FailureOr<Attribute> paramValue(Operation *op, const Variant &variant,
+                                StringRef name) {
+  auto it = variant.params.find(name);
+  if (it == variant.params.end())
+    return op->emitError("internal error: no value for the GPU kernel "
+                         "template parameter ")
+           << name;
+  return it->second;
+}
+
+/// Rewrites the template `parsed` (the kernel template with its helper
+/// templates merged into `kernels`) into `variant`.
+LogicalResult specialize(ModuleOp parsed, gpu::GPUModuleOp kernels,
+                         const Variant &variant) {
+  MLIRContext *ctx = parsed.getContext();
+  for (const auto &[from, to] : variant.helpers)
+    if (failed(SymbolTable::replaceAllSymbolUses(
+            StringAttr::get(ctx, from), StringAttr::get(ctx, to),
+            &kernels.getBodyRegion())))
+      return kernels.emitError("internal error: cannot redirect the calls of ")
+             << from;
+  SymbolTable symbols(kernels);
+  for (const auto &[from, to] : variant.renames)
+    if (failed(symbols.rename(StringAttr::get(ctx, from), to)))
+      return kernels.emitError("internal error: cannot rename ") << from;
+
+  AttrTypeReplacer toAcc;
+  if (variant.acc)
+    toAcc.addReplacement([&](IntegerType t) -> std::optional<Type> {
+      if (t.getWidth() == 32)
+        return variant.acc;
+      return std::nullopt;
+    });
+  WalkResult walked = parsed.walk([&](Operation *op) -> WalkResult {
+    if (auto params = op->getAttrOfType<DictionaryAttr>("qgpu.params")) {
+      op->removeAttr("qgpu.params");
+      for (NamedAttribute param : params) {
+        auto name = dyn_cast<StringAttr>(param.getValue());
+        FailureOr<Attribute> value =
+            name ? paramValue(op, variant, name.getValue())
+                 : FailureOr<Attribute>(op->emitError(
+                       "internal error: a qgpu.params entry is no string"));
+        if (failed(value))
+          return WalkResult::interrupt();
+        Attribute current = op->getAttr(param.getName());
+        auto integer = dyn_cast_if_present<IntegerAttr>(*value);
+        if (!*value)
+          op->removeAttr(param.getName());
+        else if (integer && isa_and_present<IntegerAttr>(current))
+          op->setAttr(param.getName(),
+                      IntegerAttr::get(cast<IntegerAttr>(current).getType(),
+                                       integer.getValue().getSExtValue()));
+        else
+          op->setAttr(param.getName(), *value);
+      }
+    }
+    if (auto result = op->getAttrOfType<StringAttr>("qgpu.result")) {
+      op->removeAttr("qgpu.result");
+      FailureOr<Attribute> value = paramValue(op, variant, result.getValue());
+      if (failed(value))
+        return WalkResult::interrupt();
+      auto type = dyn_cast_if_present<TypeAttr>(*value);
+      if (!type || op->getNumResults() != 1) {
+        op->emitError("internal error: qgpu.result needs a type parameter and "
+                      "one result");
+        return WalkResult::interrupt();
+      }
+      op->getResult(0).setType(type.getValue());
+    }
+    if (op->hasAttr("qgpu.acc")) {
+      op->removeAttr("qgpu.acc");
+      if (!variant.acc)
+        return WalkResult::advance();
+      for (Value v : op->getResults())
+        v.setType(toAcc.replace(v.getType()));
+      if (auto loop = dyn_cast<scf::ForOp>(op))
+        for (Value v : loop.getRegionIterArgs())
+          v.setType(toAcc.replace(v.getType()));
+      if (auto cst = dyn_cast<arith::ConstantOp>(op))
+        cst.setValueAttr(
+            cast<TypedAttr>(Builder(ctx).getZeroAttr(cst.getType())));
+    }
+    return WalkResult::advance();
+  });
+  if (walked.wasInterrupted())
+    return failure();
+  if (variant.f16As) {
+    AttrTypeReplacer replacer;
+    replacer.addReplacement([&](Float16Type) -> Type { return variant.f16As; });
+    replacer.recursivelyReplaceElementsIn(parsed, /*replaceAttrs=*/true,
+                                          /*replaceLocs=*/false,
+                                          /*replaceTypes=*/true);
+  }
+  return success();
+}
+
+/// Reads the kernel template `tpl` and the helper templates whose
+/// functions it calls (merged into its gpu.module), rewrites the result
+/// into `variant`, verifies it, unrolls its qgpu.unroll loops, inlines the
+/// helpers and merges the kernels into the module's @quantopt_kernels
 /// (created if absent; symbols already there, such as the shared-memory
 /// global, are kept).
-LogicalResult
-instantiateKernel(ModuleOp module, const FilledSource &src,
-                  ArrayRef<FilledSource> helpers = {},
-                  llvm::function_ref<void(ModuleOp)> specialize = {}) {
-  OwningOpRef<ModuleOp> parsed = parseSource(module, src);
+LogicalResult instantiateKernel(ModuleOp module, const Template &tpl,
+                                ArrayRef<Template> helpers,
+                                const Variant &variant) {
+  OwningOpRef<ModuleOp> parsed = parseTemplate(module, tpl);
   if (!parsed)
     return failure();
   auto kernels = *parsed->getOps<gpu::GPUModuleOp>().begin();
-  for (const FilledSource &helper : helpers) {
-    OwningOpRef<ModuleOp> helperModule = parseSource(module, helper);
+  for (const Template &helper : helpers) {
+    OwningOpRef<ModuleOp> helperModule = parseTemplate(module, helper);
     if (!helperModule)
       return failure();
     for (auto helperKernels : helperModule->getOps<gpu::GPUModuleOp>())
@@ -165,11 +292,11 @@ instantiateKernel(ModuleOp module, const FilledSource &src,
            llvm::make_early_inc_range(helperKernels.getBody()->getOperations()))
         op.moveBefore(kernels.getBody(), kernels.getBody()->end());
   }
-  if (specialize)
-    specialize(*parsed);
-  if (failed(verify(*parsed)))
-    return module.emitError("internal error: the GPU kernel source ")
-           << src.fileName << " does not verify";
+  if (failed(specialize(*parsed, kernels, variant)) ||
+      failed(verify(*parsed)))
+    return module.emitError("internal error: a variant of the GPU kernel "
+                            "template ")
+           << tpl.fileName << " does not verify";
   SmallVector<scf::ForOp> loops;
   parsed->walk([&](scf::ForOp f) {
     if (f->hasAttr("qgpu.unroll"))
@@ -199,160 +326,110 @@ instantiateKernel(ModuleOp module, const FilledSource &src,
   return success();
 }
 
-/// The W4A16 kernel for `elt` (f16 or bf16). The source is written for f16;
-/// for bf16 every f16 type of the parsed kernel is replaced.
-LogicalResult addW4A16Kernel(ModuleOp module, int64_t stages, Type elt) {
-  bool bf16 = elt.isBF16();
-  auto toElt = [&](ModuleOp parsed) {
-    if (!bf16)
-      return;
-    AttrTypeReplacer replacer;
-    replacer.addReplacement([&](Float16Type) -> Type { return elt; });
-    replacer.recursivelyReplaceElementsIn(parsed, /*replaceAttrs=*/true,
-                                          /*replaceLocs=*/false,
-                                          /*replaceTypes=*/true);
-  };
-  return instantiateKernel(
-      module,
-      {fillPlaceholders(
-           kW4A16Source,
-           {{"STAGES_M1", std::to_string(stages - 1)},
-            {"STAGES", std::to_string(stages)},
-            {"FLAG", std::to_string(stages * kW4A16StageBytes)},
-            {"KERNEL", w4a16KernelName(elt)},
-            {"OPTYPE", bf16 ? "i32" : "vector<2xf16>"},
-            {"MMATYPES", bf16
-                             ? ", multiplicandAPtxType = #nvvm.mma_type<bf16>, "
-                               "multiplicandBPtxType = #nvvm.mma_type<bf16>"
-                             : ""},
-            {"MAGIC", bf16 ? "1124090624" : "1677747200"}}),
-       "W4A16Kernel.mlir"},
-      /*helpers=*/{}, toElt);
+/// The pipeline depth parameters of the kernels: stages, stages_m1 and
+/// stages_m2 (stages - 1, - 2).
+void setStages(MLIRContext *ctx, Variant &v, int64_t stages) {
+  auto i32 = IntegerType::get(ctx, 32);
+  v.params["stages"] = IntegerAttr::get(i32, stages);
+  v.params["stages_m1"] = IntegerAttr::get(i32, stages - 1);
+  v.params["stages_m2"] = IntegerAttr::get(i32, stages - 2);
 }
 
-/// The int8 epilogue's start (TOF32): acc = raw - za * colsum + bias (i32,
-/// wrapping: exact mod 2^32), then (float(acc) * sa) * sb as the op's
-/// semantics.
-constexpr const char *kInt8EpilogueStart =
-    "%cza = arith.muli %za, %cs : i32\n"
-    "%ai = arith.subi %rv, %cza : i32\n"
-    "%ab = arith.addi %ai, %bv : i32\n"
-    "%af = arith.sitofp %ab : i32 to f32\n"
-    "%r1 = arith.mulf %af, %sa : f32\n"
-    "%r = arith.mulf %r1, %sb : f32";
+/// The W4A16 kernel for `elt` (f16 or bf16). The template is the f16
+/// kernel; for bf16 the kernel is renamed, its mma operands are i32 with
+/// bf16 multiplicands, its nibble magic is 2^7 and every f16 type becomes
+/// bf16.
+LogicalResult addW4A16Kernel(ModuleOp module, int64_t stages, Type elt) {
+  MLIRContext *ctx = module.getContext();
+  bool bf16 = elt.isBF16();
+  auto i32 = IntegerType::get(ctx, 32);
+  Variant v;
+  setStages(ctx, v, stages);
+  v.params["flag"] = IntegerAttr::get(i32, stages * kW4A16StageBytes);
+  v.params["magic"] = IntegerAttr::get(i32, bf16 ? 1124090624 : 1677747200);
+  // (The parser infers f16 for f16 operands.)
+  v.params["mma_type"] = NVVM::MMATypesAttr::get(
+      ctx, bf16 ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16);
+  v.params["optype"] = TypeAttr::get(
+      bf16 ? Type(i32) : Type(VectorType::get({2}, Float16Type::get(ctx))));
+  std::string name = w4a16KernelName(elt);
+  if (bf16) {
+    v.renames.push_back({"qgpu_w4a16_f16", name});
+    v.renames.push_back({"qgpu_w4a16_f16_counters", name + "_counters"});
+    v.f16As = elt;
+  }
+  return instantiateKernel(
+      module, embedded(kW4A16Bytecode, "W4A16Kernel.mlir"), {}, v);
+}
 
-/// The fp8 epilogue's start (TOF32): r = ((raw * sa) * sb) + fbias (the
-/// bias an f32 in the i32 parameter slot).
-constexpr const char *kFP8EpilogueStart =
-    "%r1 = arith.mulf %rv, %sa : f32\n"
-    "%r2 = arith.mulf %r1, %sb : f32\n"
-    "%bf = arith.bitcast %bv : i32 to f32\n"
-    "%r = arith.addf %r2, %bf : f32";
-
-/// The epilogue's quantized output byte %qb of %dv = r / so (QUANT_STORE):
-/// for the int8 kernels saturate(round_half_even(%dv) + zo) to int8/uint8;
-/// for the fp8 kernel e4m3(%dv), rounded to nearest even and saturated to
-/// +-448 (cvt.rn.satfinite, sm_89+; NaN stays NaN, as the canonical 0x7F
-/// whatever its sign), as ONNX QuantizeLinear with saturate.
-constexpr const char *kInt8QuantStore =
-    "%rd = math.roundeven %dv : f32\n"
-    "%pl = arith.addf %rd, %zo : f32\n"
-    "%c1f = arith.maximumf %pl, %lo : f32\n"
-    "%c2f = arith.minimumf %c1f, %hi : f32\n"
-    "%qi = arith.fptosi %c2f : f32 to i32\n"
-    "%qb = arith.trunci %qi : i32 to i8";
-constexpr const char *kFP8QuantStore =
-    "%fz = arith.constant 0.0 : f32\n"
-    "%qh = llvm.inline_asm \"cvt.rn.satfinite.e4m3x2.f32 $0, $1, $2;\", "
-    "\"=h,f,f\" %fz, %dv : (f32, f32) -> i16\n"
-    "%qb = arith.trunci %qh : i16 to i8";
-
-/// The epilogue helper of the 8-bit kernels (MMA8Epilogue.mlir) for the
-/// fp8 kernel or the int8 kernels with signed or unsigned (`u8`)
+/// The parameters of the 8-bit kernels' epilogue (MMA8Epilogue.mlir) for
+/// the fp8 kernel or the int8 kernels with signed or unsigned (`u8`)
 /// activations.
-FilledSource mma8Epilogue(bool fp8, bool u8) {
-  return {
-      fillPlaceholders(kMMA8EpilogueSource,
-                       {{"ACC", fp8 ? "f32" : "i32"},
-                        {"TOF32", fp8 ? kFP8EpilogueStart : kInt8EpilogueStart},
-                        {"QUANT_STORE", fp8 ? kFP8QuantStore : kInt8QuantStore},
-                        {"ZEXT", u8 ? "arith.extui" : "arith.extsi"},
-                        {"FP8", fp8 ? "1" : "0"}}),
-      "MMA8Epilogue.mlir"};
+void setEpilogue(MLIRContext *ctx, Variant &v, bool fp8, bool u8) {
+  v.params["fp8"] = IntegerAttr::get(IntegerType::get(ctx, 32), fp8 ? 1 : 0);
+  if (u8)
+    v.helpers.push_back({"qgpu_mma8_widen_s8", "qgpu_mma8_widen_u8"});
+  if (fp8) {
+    v.helpers.push_back({"qgpu_mma8_to_f32_int8", "qgpu_mma8_to_f32_fp8"});
+    v.helpers.push_back({"qgpu_mma8_quantize_int8", "qgpu_mma8_quantize_fp8"});
+    v.acc = Float32Type::get(ctx);
+  }
 }
 
 /// The sm_90a warpgroup variant of the int8 kernel (MMA8WGKernel.mlir):
 /// qgpu_w8a8_wg_{s8,u8}, with the 8-bit kernels' epilogue.
 LogicalResult addMMA8WGKernel(ModuleOp module, int64_t stages, StringRef name) {
+  MLIRContext *ctx = module.getContext();
   bool u8 = name == "qgpu_w8a8_wg_u8";
-  std::string accStruct = "!llvm.struct<(i32";
-  for (int i = 1; i < 64; ++i)
-    accStruct += ", i32";
-  accStruct += ")>";
-  // The accumulator struct as a vector (extractvalue needs constant
-  // positions; the stores index the vector).
-  std::string toVector = "%accv_0 = llvm.mlir.poison : vector<64xi32>\n";
-  for (int i = 0; i < 64; ++i) {
-    std::string is = std::to_string(i);
-    std::string next = i == 63 ? "%accv" : "%accv_" + std::to_string(i + 1);
-    toVector += "%ax_" + is + " = llvm.extractvalue %acc[" + is +
-                "] : " + accStruct + "\n%ai_" + is + " = arith.constant " + is +
-                " : i32\n" + next + " = llvm.insertelement %ax_" + is +
-                ", %accv_" + is + "[%ai_" + is + " : i32] : vector<64xi32>\n";
-  }
+  Variant v;
+  setStages(ctx, v, stages);
+  setEpilogue(ctx, v, /*fp8=*/false, u8);
+  v.params["atype"] = NVVM::WGMMATypesAttr::get(
+      ctx, u8 ? NVVM::WGMMATypes::u8 : NVVM::WGMMATypes::s8);
+  if (name != "qgpu_w8a8_wg_s8")
+    v.renames.push_back({"qgpu_w8a8_wg_s8", name.str()});
   return instantiateKernel(
-      module,
-      {fillPlaceholders(kMMA8WGSource,
-                        {{"KERNEL", name.str()},
-                         {"STAGES_M1", std::to_string(stages - 1)},
-                         {"STAGES_M2", std::to_string(stages - 2)},
-                         {"STAGES", std::to_string(stages)},
-                         {"ATYPE", u8 ? "u8" : "s8"},
-                         {"ACC_STRUCT", accStruct},
-                         {"TO_VECTOR", toVector}}),
-       "MMA8WGKernel.mlir"},
-      mma8Epilogue(/*fp8=*/false, u8));
+      module, embedded(kMMA8WGBytecode, "MMA8WGKernel.mlir"),
+      embedded(kMMA8EpilogueBytecode, "MMA8Epilogue.mlir"), v);
 }
 
 /// The 8-bit tensor-core kernel `name`: qgpu_w8a8_{s8,u8} (int8 x int8 ->
 /// i32, the activations signed or unsigned) or qgpu_fp8_e4m3 (e4m3 x e4m3
 /// -> f32, sm_89+).
 LogicalResult addMMA8Kernel(ModuleOp module, int64_t stages, StringRef name) {
+  MLIRContext *ctx = module.getContext();
   bool fp8 = name == "qgpu_fp8_e4m3";
   bool u8 = name == "qgpu_w8a8_u8";
-  std::string mma;
-  if (fp8) {
-    // mma.sync with e4m3 operands has no NVVM op in MLIR 22: inline PTX
-    // (ISA 8.4, sm_89+), the accumulators tied to the results.
-    mma = "%mr = llvm.inline_asm \"mma.sync.aligned.m16n8k32.row.col.f32."
-          "e4m3.e4m3.f32 {$0,$1,$2,$3}, {$4,$5,$6,$7}, {$8,$9}, "
-          "{$10,$11,$12,$13};\", \"=f,=f,=f,=f,r,r,r,r,r,r,0,1,2,3\" "
-          "%va0, %va1, %va2, %va3, %vb0, %vb1, %c0v, %c1v, %c2v, %c3v : "
-          "(i32, i32, i32, i32, i32, i32, f32, f32, f32, f32) -> "
-          "!llvm.struct<(f32, f32, f32, f32)>";
-  } else {
-    mma = std::string("%mr = nvvm.mma.sync A[%va0, %va1, %va2, %va3] "
-                      "B[%vb0, %vb1] C[%c0v, %c1v, %c2v, %c3v] "
-                      "{layoutA = #nvvm.mma_layout<row>, "
-                      "layoutB = #nvvm.mma_layout<col>, "
-                      "multiplicandAPtxType = #nvvm.mma_type<") +
-          (u8 ? "u8" : "s8") +
-          ">, multiplicandBPtxType = #nvvm.mma_type<s8>, "
-          "intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, "
-          "shape = #nvvm.shape<m = 16, n = 8, k = 32>} : (i32, i32, i32) -> "
-          "!llvm.struct<(i32, i32, i32, i32)>";
+  Variant v;
+  setStages(ctx, v, stages);
+  setEpilogue(ctx, v, fp8, u8);
+  if (u8)
+    v.helpers.push_back({"qgpu_mma8_tile_s8", "qgpu_mma8_tile_u8"});
+  if (fp8)
+    v.helpers.push_back({"qgpu_mma8_tile_s8", "qgpu_mma8_tile_e4m3"});
+  if (name != "qgpu_w8a8_s8")
+    v.renames.push_back({"qgpu_w8a8_s8", name.str()});
+  return instantiateKernel(
+      module, embedded(kMMA8Bytecode, "MMA8Kernel.mlir"),
+      embedded(kMMA8EpilogueBytecode, "MMA8Epilogue.mlir"), v);
+}
+
+/// The dynamic quantization kernels with `suffix`: "" (uint8, as written)
+/// or "_e4m3" (renamed, with the e4m3 parameter and quantize helpers).
+LogicalResult addDynQuantKernels(ModuleOp module, StringRef suffix) {
+  Variant v;
+  if (!suffix.empty()) {
+    for (StringRef kernel : {"qgpu_dynq_rows", "qgpu_dynq_tensor"})
+      v.renames.push_back({kernel.str(), (kernel + suffix).str()});
+    if (suffix != "_e4m3")
+      return module.emitError("internal error: no dynamic quantization "
+                              "kernel ")
+             << suffix;
+    v.helpers.push_back({"qgpu_dynq_params", "qgpu_dynq_params_e4m3"});
+    v.helpers.push_back({"qgpu_dynq_quantize", "qgpu_dynq_quantize_e4m3"});
   }
   return instantiateKernel(
-      module,
-      {fillPlaceholders(kMMA8Source, {{"KERNEL", name.str()},
-                                      {"STAGES_M1", std::to_string(stages - 1)},
-                                      {"STAGES_M2", std::to_string(stages - 2)},
-                                      {"STAGES", std::to_string(stages)},
-                                      {"ACC", fp8 ? "f32" : "i32"},
-                                      {"MMA", mma},
-                                      {"ZERO", fp8 ? "0.0" : "0"}}),
-       "MMA8Kernel.mlir"},
-      mma8Epilogue(fp8, u8));
+      module, embedded(kDynQuantBytecode, "DynQuantKernel.mlir"), {}, v);
 }
 
 } // namespace
@@ -368,10 +445,7 @@ LogicalResult qgpu::instantiateKernels(ModuleOp module,
     return failure();
   for (StringRef suffix : state.dynqSuffixes)
     if (!has(("qgpu_dynq_rows" + suffix).str()) &&
-        failed(instantiateKernel(
-            module,
-            {fillPlaceholders(kDynQuantSource, {{"SUFFIX", suffix.str()}}),
-             "DynQuantKernel.mlir"})))
+        failed(addDynQuantKernels(module, suffix)))
       return failure();
   for (const std::string &name : state.mma8Kernels) {
     if (has(name))

@@ -10,14 +10,69 @@
 //   out = r (f32), or saturate(round_half_even(r / so) + zo) (int8/uint8),
 //   or (fp8 kernel) e4m3(r / so) rounded to nearest even and saturated.
 //
-// Placeholders, each a name between two at-signs, replaced by the pass:
-// ACC (the accumulator type, i32 or f32), FP8 (1 for fp8), ZEXT (how an A
-// zero point byte widens: arith.extui or arith.extsi), TOF32 (the
-// epilogue's start, defining %r from the raw accumulator %rv) and
-// QUANT_STORE (the quantized output byte %qb of %dv = r / so).
+// Written, and verified at build time, for the int8 kernels with signed
+// activations. The pass makes each variant by rewriting the parsed IR
+// (KernelTemplates.cpp): the ops tagged qgpu.acc read accumulators of the
+// variant's type (i32, or f32 for fp8); the constant tagged
+// qgpu.params = {value = "fp8"} is 1 for fp8; and calls of the helpers
+// below go to the variant's: how an A zero point byte widens
+// (@qgpu_mma8_widen_s8 / _u8), the epilogue's start (@qgpu_mma8_to_f32_int8
+// / _fp8: %r from the raw accumulator %rv) and the quantized output byte
+// of %dv = r / so (@qgpu_mma8_quantize_int8 / _fp8).
 // Loops marked qgpu.unroll are fully unrolled by the pass.
 module {
 gpu.module @quantopt_kernels {
+  // How an A zero point byte widens: signed or unsigned activations.
+  func.func private @qgpu_mma8_widen_s8(%b: i8) -> i32 {
+    %w = arith.extsi %b : i8 to i32
+    return %w : i32
+  }
+  func.func private @qgpu_mma8_widen_u8(%b: i8) -> i32 {
+    %w = arith.extui %b : i8 to i32
+    return %w : i32
+  }
+  // The epilogue's start. int8: acc = raw - za * colsum + bias (i32,
+  // wrapping: exact mod 2^32), then (float(acc) * sa) * sb as the op's
+  // semantics.
+  func.func private @qgpu_mma8_to_f32_int8(%rv: i32, %za: i32, %cs: i32, %bv: i32, %sa: f32, %sb: f32) -> f32 {
+    %cza = arith.muli %za, %cs : i32
+    %ai = arith.subi %rv, %cza : i32
+    %ab = arith.addi %ai, %bv : i32
+    %af = arith.sitofp %ab : i32 to f32
+    %r1 = arith.mulf %af, %sa : f32
+    %r = arith.mulf %r1, %sb : f32
+    return %r : f32
+  }
+  // fp8: r = ((raw * sa) * sb) + fbias (the bias an f32 in the i32
+  // parameter slot).
+  func.func private @qgpu_mma8_to_f32_fp8(%rv: f32, %za: i32, %cs: i32, %bv: i32, %sa: f32, %sb: f32) -> f32 {
+    %r1 = arith.mulf %rv, %sa : f32
+    %r2 = arith.mulf %r1, %sb : f32
+    %bf = arith.bitcast %bv : i32 to f32
+    %r = arith.addf %r2, %bf : f32
+    return %r : f32
+  }
+  // The quantized output byte of %dv = r / so: for the int8 kernels
+  // saturate(round_half_even(%dv) + zo) to int8/uint8 ([lo, hi]); for the
+  // fp8 kernel e4m3(%dv), rounded to nearest even and saturated to +-448
+  // (cvt.rn.satfinite, sm_89+; NaN stays NaN, as the canonical 0x7F
+  // whatever its sign), as ONNX QuantizeLinear with saturate.
+  func.func private @qgpu_mma8_quantize_int8(%dv: f32, %zo: f32, %lo: f32, %hi: f32) -> i8 {
+    %rd = math.roundeven %dv : f32
+    %pl = arith.addf %rd, %zo : f32
+    %c1f = arith.maximumf %pl, %lo : f32
+    %c2f = arith.minimumf %c1f, %hi : f32
+    %qi = arith.fptosi %c2f : f32 to i32
+    %qb = arith.trunci %qi : i32 to i8
+    return %qb : i8
+  }
+  func.func private @qgpu_mma8_quantize_fp8(%dv: f32, %zo: f32, %lo: f32, %hi: f32) -> i8 {
+    %fz = arith.constant 0.0 : f32
+    %qh = llvm.inline_asm "cvt.rn.satfinite.e4m3x2.f32 $0, $1, $2;", "=h,f,f" %fz, %dv : (f32, f32) -> i16
+    %qb = arith.trunci %qh : i16 to i8
+    return %qb : i8
+  }
+
   func.func private @qgpu_mma8_epilogue(%smem: !llvm.ptr<3>, %tid: i32, %m0: i32, %n0: i32,
       %pP: i64, %pSA: i64, %pZA: i64, %pSB: i64, %pSO: i64, %pZO: i64, %pC: i64,
       %M: i32, %N: i32, %Npad: i32, %aPerRow: i32, %bPerCol: i32, %act: i32,
@@ -51,7 +106,7 @@ gpu.module @quantopt_kernels {
     %quantOut = arith.cmpi ne, %outType, %c0 : i32
     %unsignedOut = arith.cmpi eq, %outType, %c2 : i32
     %true = arith.constant true
-    %isFP8 = arith.constant @FP8@ : i32
+    %isFP8 = arith.constant {qgpu.params = {value = "fp8"}} 0 : i32
     %fp8 = arith.cmpi ne, %isFP8, %c0 : i32
     %NL = arith.extui %N : i32 to i64
     %NpadL = arith.extui %Npad : i32 to i64
@@ -103,7 +158,7 @@ gpu.module @quantopt_kernels {
         %colW = arith.muli %col, %c4 : i32
         %o = arith.addi %rowW, %colW : i32
         %p = llvm.getelementptr %smem[%o] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8
-        %raw = llvm.load %p {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4x@ACC@>
+        %raw = llvm.load %p {alignment = 16 : i64, qgpu.acc} : !llvm.ptr<3> -> vector<4xi32>
         // Row parameters.
         %ri = arith.select %perRow, %grow, %c0 : i32
         %psa = llvm.getelementptr %gSA[%ri] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, f32
@@ -120,7 +175,7 @@ gpu.module @quantopt_kernels {
         } else {
           %pza = llvm.getelementptr %gZA[%ri] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, i8
           %zab = llvm.load %pza : !llvm.ptr<1> -> i8
-          %zai = @ZEXT@ %zab : i8 to i32
+          %zai = func.call @qgpu_mma8_widen_s8(%zab) : (i8) -> i32
           scf.yield %zai : i32
         }
         %growL = arith.extui %grow : i32 to i64
@@ -129,13 +184,14 @@ gpu.module @quantopt_kernels {
           %cj = arith.addi %gcol, %j : i32
           %inN = arith.cmpi slt, %cj, %N : i32
           scf.if %inN {
-            %rv = llvm.extractelement %raw[%j : i32] : vector<4x@ACC@>
+            %rv = llvm.extractelement %raw[%j : i32] {qgpu.acc} : vector<4xi32>
             %cs = llvm.extractelement %colsum[%j : i32] : vector<4xi32>
             %bv = llvm.extractelement %biasv[%j : i32] : vector<4xi32>
             %bi = arith.select %perCol, %cj, %c0 : i32
             %psb = llvm.getelementptr %gSB[%bi] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, f32
             %sb = llvm.load %psb : !llvm.ptr<1> -> f32
-            @TOF32@
+            %r = func.call @qgpu_mma8_to_f32_int8(%rv, %za, %cs, %bv, %sa, %sb)
+                : (i32, i32, i32, i32, f32, f32) -> f32
             %isRelu = arith.cmpi eq, %act, %c1 : i32
             %isGelu = arith.cmpi eq, %act, %c2 : i32
             %isSilu = arith.cmpi eq, %act, %c3 : i32
@@ -174,7 +230,8 @@ gpu.module @quantopt_kernels {
             %off = arith.addi %rowOff, %cjL : i64
             scf.if %quantOut {
               %dv = arith.divf %ra, %so : f32
-              @QUANT_STORE@
+              %qb = func.call @qgpu_mma8_quantize_int8(%dv, %zo, %lo, %hi)
+                  : (f32, f32, f32, f32) -> i8
               %pq = llvm.getelementptr %gC[%off] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, i8
               llvm.store %qb, %pq : i8, !llvm.ptr<1>
             } else {

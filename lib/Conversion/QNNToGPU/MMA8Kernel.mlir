@@ -5,7 +5,7 @@
 // fragments.
 //
 // Block: 256 threads (8 warps as 2 x 4), a 128 x 128 tile of C, k-tiles of
-// 64 bytes. Each stage of the @STAGES@-deep cp.async pipeline holds the A
+// 64 bytes. Each stage of the stages-deep cp.async pipeline holds the A
 // tile (128 rows x 64 bytes; 16-byte chunk c of row r stored at chunk
 // c ^ ((r >> 1) & 3), which makes every 8-row ldmatrix conflict-free) and
 // the block's 8 KiB of packed B for the k-tile. One barrier per k-tile:
@@ -27,17 +27,42 @@
 //   or (fp8 kernel) e4m3(r / so) rounded to nearest even and saturated.
 // sa/za are per tensor or per row (per token), sb per tensor or per column.
 //
-// Placeholders, each a name between two at-signs, replaced by the pass:
-// KERNEL (the name), STAGES, STAGES_M1 and STAGES_M2 (stages - 1, - 2),
-// ACC (the accumulator type, i32 or f32), MMA (the mma of one m16n8k32
-// tile on %va0..3, %vb0..1 and %c0v..3, defining %mr) and ZERO (the
-// accumulator zero: 0 or 0.0); the epilogue has its own.
+// Written, and verified at build time, as qgpu_w8a8_s8 (int8 x int8 ->
+// i32, signed activations) with a 4-deep pipeline. The pass makes each
+// variant by rewriting the parsed IR (KernelTemplates.cpp): the kernel is
+// renamed (qgpu_w8a8_u8, qgpu_fp8_e4m3); the attributes named in an op's
+// qgpu.params get the variant's value of the parameter named (stages,
+// stages_m1, stages_m2 = stages - 1, - 2); the results of the ops tagged
+// qgpu.acc (the accumulators) take the accumulator type, i32 or f32 for
+// e4m3 (a zero constant stays zero); and the calls of the mma helper
+// @qgpu_mma8_tile_s8 go to the variant's (_u8, _e4m3). The epilogue has
+// its own parameters.
 // Loops marked qgpu.unroll are fully unrolled by the pass.
 module attributes {gpu.container_module} {
 gpu.module @quantopt_kernels {
   llvm.mlir.global external @qgpu_dynamic_smem() {addr_space = 3 : i32, alignment = 128 : i64} : !llvm.array<0 x i8>
 
-  gpu.func @@KERNEL@(%pA: i64, %pB: i64, %pP: i64, %pSA: i64, %pZA: i64, %pSB: i64,
+  // The mma of one m16n8k32 tile, per variant: int8 x int8 -> i32 with
+  // signed (s8) or unsigned (u8) activations, and e4m3 x e4m3 -> f32
+  // (mma.sync with e4m3 operands has no NVVM op in MLIR 22: inline PTX,
+  // ISA 8.4, sm_89+, the accumulators tied to the results).
+  func.func private @qgpu_mma8_tile_s8(%a0: i32, %a1: i32, %a2: i32, %a3: i32, %b0: i32, %b1: i32,
+      %c0: i32, %c1: i32, %c2: i32, %c3: i32) -> !llvm.struct<(i32, i32, i32, i32)> {
+    %mr = nvvm.mma.sync A[%a0, %a1, %a2, %a3] B[%b0, %b1] C[%c0, %c1, %c2, %c3] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<s8>, multiplicandBPtxType = #nvvm.mma_type<s8>, intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, shape = #nvvm.shape<m = 16, n = 8, k = 32>} : (i32, i32, i32) -> !llvm.struct<(i32, i32, i32, i32)>
+    return %mr : !llvm.struct<(i32, i32, i32, i32)>
+  }
+  func.func private @qgpu_mma8_tile_u8(%a0: i32, %a1: i32, %a2: i32, %a3: i32, %b0: i32, %b1: i32,
+      %c0: i32, %c1: i32, %c2: i32, %c3: i32) -> !llvm.struct<(i32, i32, i32, i32)> {
+    %mr = nvvm.mma.sync A[%a0, %a1, %a2, %a3] B[%b0, %b1] C[%c0, %c1, %c2, %c3] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<u8>, multiplicandBPtxType = #nvvm.mma_type<s8>, intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, shape = #nvvm.shape<m = 16, n = 8, k = 32>} : (i32, i32, i32) -> !llvm.struct<(i32, i32, i32, i32)>
+    return %mr : !llvm.struct<(i32, i32, i32, i32)>
+  }
+  func.func private @qgpu_mma8_tile_e4m3(%a0: i32, %a1: i32, %a2: i32, %a3: i32, %b0: i32, %b1: i32,
+      %c0: f32, %c1: f32, %c2: f32, %c3: f32) -> !llvm.struct<(f32, f32, f32, f32)> {
+    %mr = llvm.inline_asm "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {$0,$1,$2,$3}, {$4,$5,$6,$7}, {$8,$9}, {$10,$11,$12,$13};", "=f,=f,=f,=f,r,r,r,r,r,r,0,1,2,3" %a0, %a1, %a2, %a3, %b0, %b1, %c0, %c1, %c2, %c3 : (i32, i32, i32, i32, i32, i32, f32, f32, f32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+    return %mr : !llvm.struct<(f32, f32, f32, f32)>
+  }
+
+  gpu.func @qgpu_w8a8_s8(%pA: i64, %pB: i64, %pP: i64, %pSA: i64, %pZA: i64, %pSB: i64,
                      %pSO: i64, %pZO: i64, %pC: i64,
                      %M: i32, %N: i32, %K: i32, %Npad: i32, %numKT: i32,
                      %aPerRow: i32, %bPerCol: i32, %act: i32, %outType: i32) kernel
@@ -62,11 +87,11 @@ gpu.module @quantopt_kernels {
     %c4096 = arith.constant 4096 : i32
     %cBoff = arith.constant 8192 : i32
     %cStage = arith.constant 16384 : i32
-    %cStages = arith.constant @STAGES@ : i32
-    %cStagesM1 = arith.constant @STAGES_M1@ : i32
+    %cStages = arith.constant {qgpu.params = {value = "stages"}} 4 : i32
+    %cStagesM1 = arith.constant {qgpu.params = {value = "stages_m1"}} 3 : i32
     %c8192L = arith.constant 8192 : i64
     %zero64 = arith.constant 0 : i64
-    %zacc = arith.constant dense<@ZERO@> : vector<64x@ACC@>
+    %zacc = arith.constant {qgpu.acc} dense<0> : vector<64xi32>
 
     %tid = nvvm.read.ptx.sreg.tid.x : i32
     %nb = nvvm.read.ptx.sreg.ctaid.x : i32
@@ -100,11 +125,11 @@ gpu.module @quantopt_kernels {
     // chunk / 4, chunk % 4; rows past M and columns past K are
     // zero-filled), B chunks tid and tid + 256 of the contiguous 8 KiB.
     %end = arith.addi %numKT, %cStagesM1 : i32
-    %acc = scf.for %it = %c0 to %end step %c1 iter_args(%accIn = %zacc) -> (vector<64x@ACC@>) : i32 {
+    %acc = scf.for %it = %c0 to %end step %c1 iter_args(%accIn = %zacc) -> (vector<64xi32>) : i32 {
       %cmpIdx = arith.subi %it, %cStagesM1 : i32
       %doCompute = arith.cmpi sge, %cmpIdx, %c0 : i32
       scf.if %doCompute {
-        nvvm.cp.async.wait.group @STAGES_M2@
+        nvvm.cp.async.wait.group 2 {qgpu.params = {n = "stages_m2"}}
         nvvm.barrier0
       }
       %doLoad = arith.cmpi slt, %it, %numKT : i32
@@ -158,10 +183,10 @@ gpu.module @quantopt_kernels {
       }
       nvvm.cp.async.commit.group
 
-      %res = scf.if %doCompute -> (vector<64x@ACC@>) {
+      %res = scf.if %doCompute -> (vector<64xi32>) {
       %st = arith.remui %cmpIdx, %cStages : i32
       %stBase = arith.muli %st, %cStage : i32
-      %r = scf.for %ks = %c0 to %c2 step %c1 iter_args(%a = %accIn) -> (vector<64x@ACC@>) : i32 {
+      %r = scf.for %ks = %c0 to %c2 step %c1 iter_args(%a = %accIn) -> (vector<64xi32>) : i32 {
         // B fragments of the warp's four n8 tiles: [ks][wn][half][lane][16 B].
         %ks4096 = arith.muli %ks, %c4096 : i32
         %wn1024 = arith.muli %wn, %c1024 : i32
@@ -174,7 +199,7 @@ gpu.module @quantopt_kernels {
         %pb1 = llvm.getelementptr %pb0[%c512] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8
         %bw0 = llvm.load %pb0 {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4xi32>
         %bw1 = llvm.load %pb1 {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4xi32>
-        %r2 = scf.for %mt = %c0 to %c4 step %c1 iter_args(%b = %a) -> (vector<64x@ACC@>) : i32 {
+        %r2 = scf.for %mt = %c0 to %c4 step %c1 iter_args(%b = %a) -> (vector<64xi32>) : i32 {
           // A fragment (ldmatrix x4): lane supplies row lane % 16 of the
           // m16 tile, chunk 2 ks + lane / 16.
           %wm64 = arith.muli %wm, %c64 : i32
@@ -202,7 +227,7 @@ gpu.module @quantopt_kernels {
           %va1 = llvm.extractvalue %fa[1] : !llvm.struct<(i32, i32, i32, i32)>
           %va2 = llvm.extractvalue %fa[2] : !llvm.struct<(i32, i32, i32, i32)>
           %va3 = llvm.extractvalue %fa[3] : !llvm.struct<(i32, i32, i32, i32)>
-          %r4 = scf.for %nt = %c0 to %c4 step %c1 iter_args(%d = %b) -> (vector<64x@ACC@>) : i32 {
+          %r4 = scf.for %nt = %c0 to %c4 step %c1 iter_args(%d = %b) -> (vector<64xi32>) : i32 {
             // Tile nt: words 2 (nt % 2), +1 of the load nt / 2.
             %lowHalf = arith.cmpi ult, %nt, %c2 : i32
             %bw = arith.select %lowHalf, %bw0, %bw1 : vector<4xi32>
@@ -218,31 +243,32 @@ gpu.module @quantopt_kernels {
             %e1 = arith.addi %e0, %c1 : i32
             %e2 = arith.addi %e0, %c2 : i32
             %e3 = arith.addi %e0, %c3 : i32
-            %c0v = llvm.extractelement %d[%e0 : i32] : vector<64x@ACC@>
-            %c1v = llvm.extractelement %d[%e1 : i32] : vector<64x@ACC@>
-            %c2v = llvm.extractelement %d[%e2 : i32] : vector<64x@ACC@>
-            %c3v = llvm.extractelement %d[%e3 : i32] : vector<64x@ACC@>
-            @MMA@
-            %n0v = llvm.extractvalue %mr[0] : !llvm.struct<(@ACC@, @ACC@, @ACC@, @ACC@)>
-            %n1v = llvm.extractvalue %mr[1] : !llvm.struct<(@ACC@, @ACC@, @ACC@, @ACC@)>
-            %n2v = llvm.extractvalue %mr[2] : !llvm.struct<(@ACC@, @ACC@, @ACC@, @ACC@)>
-            %n3v = llvm.extractvalue %mr[3] : !llvm.struct<(@ACC@, @ACC@, @ACC@, @ACC@)>
-            %u0 = llvm.insertelement %n0v, %d[%e0 : i32] : vector<64x@ACC@>
-            %u1 = llvm.insertelement %n1v, %u0[%e1 : i32] : vector<64x@ACC@>
-            %u2 = llvm.insertelement %n2v, %u1[%e2 : i32] : vector<64x@ACC@>
-            %u3 = llvm.insertelement %n3v, %u2[%e3 : i32] : vector<64x@ACC@>
-            scf.yield %u3 : vector<64x@ACC@>
-          } {qgpu.unroll}
-          scf.yield %r4 : vector<64x@ACC@>
-        } {qgpu.unroll}
-        scf.yield %r2 : vector<64x@ACC@>
-      } {qgpu.unroll}
-      scf.yield %r : vector<64x@ACC@>
+            %c0v = llvm.extractelement %d[%e0 : i32] {qgpu.acc} : vector<64xi32>
+            %c1v = llvm.extractelement %d[%e1 : i32] {qgpu.acc} : vector<64xi32>
+            %c2v = llvm.extractelement %d[%e2 : i32] {qgpu.acc} : vector<64xi32>
+            %c3v = llvm.extractelement %d[%e3 : i32] {qgpu.acc} : vector<64xi32>
+            %mr = func.call @qgpu_mma8_tile_s8(%va0, %va1, %va2, %va3, %vb0, %vb1, %c0v, %c1v, %c2v, %c3v) {qgpu.acc}
+                : (i32, i32, i32, i32, i32, i32, i32, i32, i32, i32) -> !llvm.struct<(i32, i32, i32, i32)>
+            %n0v = llvm.extractvalue %mr[0] {qgpu.acc} : !llvm.struct<(i32, i32, i32, i32)>
+            %n1v = llvm.extractvalue %mr[1] {qgpu.acc} : !llvm.struct<(i32, i32, i32, i32)>
+            %n2v = llvm.extractvalue %mr[2] {qgpu.acc} : !llvm.struct<(i32, i32, i32, i32)>
+            %n3v = llvm.extractvalue %mr[3] {qgpu.acc} : !llvm.struct<(i32, i32, i32, i32)>
+            %u0 = llvm.insertelement %n0v, %d[%e0 : i32] {qgpu.acc} : vector<64xi32>
+            %u1 = llvm.insertelement %n1v, %u0[%e1 : i32] {qgpu.acc} : vector<64xi32>
+            %u2 = llvm.insertelement %n2v, %u1[%e2 : i32] {qgpu.acc} : vector<64xi32>
+            %u3 = llvm.insertelement %n3v, %u2[%e3 : i32] {qgpu.acc} : vector<64xi32>
+            scf.yield %u3 : vector<64xi32>
+          } {qgpu.acc, qgpu.unroll}
+          scf.yield %r4 : vector<64xi32>
+        } {qgpu.acc, qgpu.unroll}
+        scf.yield %r2 : vector<64xi32>
+      } {qgpu.acc, qgpu.unroll}
+      scf.yield %r : vector<64xi32>
       } else {
-        scf.yield %accIn : vector<64x@ACC@>
-      }
-      scf.yield %res : vector<64x@ACC@>
-    }
+        scf.yield %accIn : vector<64xi32>
+      } {qgpu.acc}
+      scf.yield %res : vector<64xi32>
+    } {qgpu.acc}
     nvvm.cp.async.wait.group 0
     nvvm.barrier0
 
@@ -272,16 +298,16 @@ gpu.module @quantopt_kernels {
           %e0a = arith.addi %e16, %e4 : i32
           %e0 = arith.addi %e0a, %hr2 : i32
           %e1 = arith.addi %e0, %c1 : i32
-          %x0 = llvm.extractelement %acc[%e0 : i32] : vector<64x@ACC@>
-          %x1 = llvm.extractelement %acc[%e1 : i32] : vector<64x@ACC@>
-          %pz = llvm.mlir.poison : vector<2x@ACC@>
-          %v0 = llvm.insertelement %x0, %pz[%c0 : i32] : vector<2x@ACC@>
-          %v1 = llvm.insertelement %x1, %v0[%c1 : i32] : vector<2x@ACC@>
+          %x0 = llvm.extractelement %acc[%e0 : i32] {qgpu.acc} : vector<64xi32>
+          %x1 = llvm.extractelement %acc[%e1 : i32] {qgpu.acc} : vector<64xi32>
+          %pz = llvm.mlir.poison {qgpu.acc} : vector<2xi32>
+          %v0 = llvm.insertelement %x0, %pz[%c0 : i32] {qgpu.acc} : vector<2xi32>
+          %v1 = llvm.insertelement %x1, %v0[%c1 : i32] {qgpu.acc} : vector<2xi32>
           %rowW = arith.muli %row, %c544 : i32
           %colW = arith.muli %col, %c4 : i32
           %o = arith.addi %rowW, %colW : i32
           %p = llvm.getelementptr %smem[%o] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8
-          llvm.store %v1, %p {alignment = 8 : i64} : vector<2x@ACC@>, !llvm.ptr<3>
+          llvm.store %v1, %p {alignment = 8 : i64} : vector<2xi32>, !llvm.ptr<3>
         } {qgpu.unroll}
       } {qgpu.unroll}
     } {qgpu.unroll}

@@ -5,7 +5,7 @@
 //
 // Block: 128 threads (4 warps), 64 columns, one 16-row tile of M (grid z),
 // a range of k-tiles of 128 (grid y: split-K). Each stage of the
-// @STAGES@-deep cp.async pipeline holds A (16 x 128 f16, 16-byte chunks
+// stages-deep cp.async pipeline holds A (16 x 128 f16, 16-byte chunks
 // XOR-swizzled by row for conflict-free ldmatrix), B (the block's 4 KiB of
 // packed nibbles for the k-tile) and its scale words. Warp w computes k16
 // steps 2w and 2w+1 of every stage over all 64 columns: an ldmatrix.x4 for
@@ -18,22 +18,24 @@
 // arrive (a counter per tile, reset by that block) sums the partials in
 // split order, so results are deterministic.
 //
-// Written for f16 activations: the pass makes the bf16 kernel by replacing
-// every f16 type of the parsed module with bf16 (KernelTemplates.cpp).
-// Placeholders (replaced by the pass): @STAGES@, @STAGES_M1@ (stages - 1),
-// @FLAG@ (byte offset of the block's flag after the stages), and for the
-// element type (f16 or bf16): @KERNEL@ (the kernel's name), @OPTYPE@
-// (the mma operand type: vector<2xf16>, or i32 for bf16), @MMATYPES@ (the
-// mma multiplicand types, empty for f16) and @MAGIC@ (the pair of 2^10
-// (f16) or 2^7 (bf16) whose low mantissa bits take the nibble: 0x64006400
-// or 0x43004300).
+// Written, and verified at build time, as the f16 kernel with a 4-deep
+// pipeline. The pass makes each variant by rewriting the parsed IR
+// (KernelTemplates.cpp): the attributes named in an op's qgpu.params get
+// the variant's value of the parameter named (stages, stages_m1 =
+// stages - 1, flag = the byte offset of the block's flag after the stages,
+// magic = the pair of 2^10 (f16) or 2^7 (bf16) whose low mantissa bits
+// take the nibble: 0x64006400 or 0x43004300, mma_type = the mma
+// multiplicand type, f16 or bf16); an op's qgpu.result names the
+// parameter its result type takes (optype: the mma operand type,
+// vector<2xf16>, or i32 for bf16). For bf16 the kernel and its counters
+// are renamed and every f16 type of the module becomes bf16.
 // Loops marked qgpu.unroll are fully unrolled by the pass.
 module attributes {gpu.container_module} {
 gpu.module @quantopt_kernels {
   llvm.mlir.global external @qgpu_dynamic_smem() {addr_space = 3 : i32, alignment = 128 : i64} : !llvm.array<0 x i8>
-  llvm.mlir.global internal @@KERNEL@_counters(dense<0> : tensor<4096xi32>) {addr_space = 1 : i32, alignment = 16 : i64} : !llvm.array<4096 x i32>
+  llvm.mlir.global internal @qgpu_w4a16_f16_counters(dense<0> : tensor<4096xi32>) {addr_space = 1 : i32, alignment = 16 : i64} : !llvm.array<4096 x i32>
 
-  gpu.func @@KERNEL@(%pA: i64, %pB: i64, %pS: i64, %pBias: i64, %pC: i64, %pWS: i64,
+  gpu.func @qgpu_w4a16_f16(%pA: i64, %pB: i64, %pS: i64, %pBias: i64, %pC: i64, %pWS: i64,
                            %M: i32, %N: i32, %K: i32, %Npad: i32, %ktPer: i32, %numKT: i32,
                            %log2g: i32, %hasBias: i32) kernel
       attributes {nvvm.maxntid = array<i32: 128, 1, 1>} {
@@ -62,12 +64,12 @@ gpu.module @quantopt_kernels {
     %cStage = arith.constant 9216 : i32
     %cBoff = arith.constant 4096 : i32
     %cSoff = arith.constant 8192 : i32
-    %cFlag = arith.constant @FLAG@ : i32
-    %cStages = arith.constant @STAGES@ : i32
-    %cStagesM1 = arith.constant @STAGES_M1@ : i32
+    %cFlag = arith.constant {qgpu.params = {value = "flag"}} 36864 : i32
+    %cStages = arith.constant {qgpu.params = {value = "stages"}} 4 : i32
+    %cStagesM1 = arith.constant {qgpu.params = {value = "stages_m1"}} 3 : i32
     %zf = arith.constant 0.0 : f32
     %mask = arith.constant 983055 : i32      // 0x000F000F
-    %magic = arith.constant @MAGIC@ : i32
+    %magic = arith.constant {qgpu.params = {value = "magic"}} 1677747200 : i32
     %zacc = arith.constant dense<0.0> : vector<32xf32>
 
     %tid = nvvm.read.ptx.sreg.tid.x : i32
@@ -210,7 +212,7 @@ gpu.module @quantopt_kernels {
       %cmpIdx = arith.subi %it, %cStagesM1 : i32
       %doCompute = arith.cmpi sge, %cmpIdx, %c0 : i32
       %res = scf.if %doCompute -> (vector<32xf32>) {
-        nvvm.cp.async.wait.group @STAGES_M1@
+        nvvm.cp.async.wait.group 3 {qgpu.params = {n = "stages_m1"}}
         nvvm.barrier0
         %st = arith.remui %cmpIdx, %cStages : i32
         %stBase = arith.muli %st, %cStage : i32
@@ -238,10 +240,10 @@ gpu.module @quantopt_kernels {
           %fa1 = llvm.extractvalue %fa[1] : !llvm.struct<(i32, i32, i32, i32)>
           %fa2 = llvm.extractvalue %fa[2] : !llvm.struct<(i32, i32, i32, i32)>
           %fa3 = llvm.extractvalue %fa[3] : !llvm.struct<(i32, i32, i32, i32)>
-          %va0 = llvm.bitcast %fa0 : i32 to @OPTYPE@
-          %va1 = llvm.bitcast %fa1 : i32 to @OPTYPE@
-          %va2 = llvm.bitcast %fa2 : i32 to @OPTYPE@
-          %va3 = llvm.bitcast %fa3 : i32 to @OPTYPE@
+          %va0 = llvm.bitcast %fa0 {qgpu.result = "optype"} : i32 to vector<2xf16>
+          %va1 = llvm.bitcast %fa1 {qgpu.result = "optype"} : i32 to vector<2xf16>
+          %va2 = llvm.bitcast %fa2 {qgpu.result = "optype"} : i32 to vector<2xf16>
+          %va3 = llvm.bitcast %fa3 {qgpu.result = "optype"} : i32 to vector<2xf16>
           // The lane's four packed words (n16 groups 0..3) of step s16.
           %s512 = arith.muli %s16, %c512 : i32
           %l16 = arith.muli %lane, %c16 : i32
@@ -305,10 +307,10 @@ gpu.module @quantopt_kernels {
             %wm1 = llvm.fmul %d1, %s0v : vector<2xf16>
             %wm2 = llvm.fmul %d2, %s1v : vector<2xf16>
             %wm3 = llvm.fmul %d3, %s1v : vector<2xf16>
-            %wb0 = llvm.bitcast %wm0 : vector<2xf16> to @OPTYPE@
-            %wb1 = llvm.bitcast %wm1 : vector<2xf16> to @OPTYPE@
-            %wb2 = llvm.bitcast %wm2 : vector<2xf16> to @OPTYPE@
-            %wb3 = llvm.bitcast %wm3 : vector<2xf16> to @OPTYPE@
+            %wb0 = llvm.bitcast %wm0 {qgpu.result = "optype"} : vector<2xf16> to vector<2xf16>
+            %wb1 = llvm.bitcast %wm1 {qgpu.result = "optype"} : vector<2xf16> to vector<2xf16>
+            %wb2 = llvm.bitcast %wm2 {qgpu.result = "optype"} : vector<2xf16> to vector<2xf16>
+            %wb3 = llvm.bitcast %wm3 {qgpu.result = "optype"} : vector<2xf16> to vector<2xf16>
             // Accumulators of tile 2j at 8j .. 8j + 3, of tile 2j + 1 at
             // 8j + 4 .. 8j + 7.
             %e0 = arith.muli %j, %c8 : i32
@@ -328,13 +330,15 @@ gpu.module @quantopt_kernels {
             %p6 = llvm.extractelement %b[%e6 : i32] : vector<32xf32>
             %p7 = llvm.extractelement %b[%e7 : i32] : vector<32xf32>
             %m0r = nvvm.mma.sync A[%va0, %va1, %va2, %va3] B[%wb0, %wb1] C[%p0, %p1, %p2, %p3]
-                   {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>@MMATYPES@,
+                   {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+                    qgpu.params = {multiplicandAPtxType = "mma_type", multiplicandBPtxType = "mma_type"},
                     shape = #nvvm.shape<m = 16, n = 8, k = 16>}
-                   : (@OPTYPE@, @OPTYPE@, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+                   : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
             %m1r = nvvm.mma.sync A[%va0, %va1, %va2, %va3] B[%wb2, %wb3] C[%p4, %p5, %p6, %p7]
-                   {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>@MMATYPES@,
+                   {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+                    qgpu.params = {multiplicandAPtxType = "mma_type", multiplicandBPtxType = "mma_type"},
                     shape = #nvvm.shape<m = 16, n = 8, k = 16>}
-                   : (@OPTYPE@, @OPTYPE@, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+                   : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
             %n0 = llvm.extractvalue %m0r[0] : !llvm.struct<(f32, f32, f32, f32)>
             %n1 = llvm.extractvalue %m0r[1] : !llvm.struct<(f32, f32, f32, f32)>
             %n2 = llvm.extractvalue %m0r[2] : !llvm.struct<(f32, f32, f32, f32)>
@@ -468,7 +472,7 @@ gpu.module @quantopt_kernels {
       // split order (deterministic) and stores the result.
       llvm.inline_asm has_side_effects "membar.gl;", "" : () -> ()
       nvvm.barrier0
-      %counters = llvm.mlir.addressof @@KERNEL@_counters : !llvm.ptr<1>
+      %counters = llvm.mlir.addressof @qgpu_w4a16_f16_counters : !llvm.ptr<1>
       %ci0 = arith.muli %mt, %nblk : i32
       %ci = arith.addi %ci0, %nb : i32
       %pcnt = llvm.getelementptr %counters[%ci] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, i32
