@@ -94,8 +94,9 @@ QK_API const char *qk_take_error(void);
 /// none; code may be NULL). The kernels report QK_ERROR_BAD_PACKED_DATA and
 /// QK_ERROR_WORKSPACE_TOO_SMALL here too (they never print or abort): a
 /// kernel that reports one returns without writing its output, and it
-/// checks both before it writes anything, so it never fails midway. Errors reported on
-/// the kernels' pool threads reach the thread that called the kernel.
+/// checks both before it writes anything, so it never fails midway. Errors
+/// reported on the kernels' pool threads reach the thread that called the
+/// kernel.
 QK_API const char *qk_take_error_code(int32_t *code);
 
 /// Checks a blob of `size` bytes that may be a packed operand (for the

@@ -74,10 +74,12 @@ struct KernelLowering : OpLowering {
   }
 };
 
-Value KernelLowering::kernelCallWithWorkspace(
-    StringRef name, ValueRange args, ArrayRef<OpFoldResult> outSizes,
-    Type outElementType, unsigned outPosition, StringRef sizeFn,
-    ValueRange sizeArgs) {
+Value KernelLowering::kernelCallWithWorkspace(StringRef name, ValueRange args,
+                                              ArrayRef<OpFoldResult> outSizes,
+                                              Type outElementType,
+                                              unsigned outPosition,
+                                              StringRef sizeFn,
+                                              ValueRange sizeArgs) {
   // int64_t qk_*_workspace_bytes(...): pure and never fails.
   ModuleOp mod = module();
   auto fn = mod.lookupSymbol<func::FuncOp>(sizeFn);
@@ -273,8 +275,8 @@ LogicalResult KernelLowering::lowerWeightOnly(WeightOnlyMatMulOp w) {
   Value out = kernelCallWithWorkspace(
       "qk_wo_matmul", {a2, m64, blob, biasBlob}, {m, b.getIndexAttr(N)},
       b.getF32Type(), /*outPosition=*/4, "qk_wo_workspace_bytes",
-      {m64, arith::ConstantIntOp::create(b, loc, K, 64),
-       i32Const(b, loc, bits), arith::ConstantIntOp::create(b, loc, g, 64)});
+      {m64, arith::ConstantIntOp::create(b, loc, K, 64), i32Const(b, loc, bits),
+       arith::ConstantIntOp::create(b, loc, g, 64)});
   SmallVector<OpFoldResult> sizes = mixedSizes(b, loc, operands[0]);
   sizes.back() = b.getIndexAttr(N);
   return done(ValueRange{reshapeTo(b, loc, out, resultType(), sizes)});

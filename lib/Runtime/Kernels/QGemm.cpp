@@ -676,10 +676,12 @@ int64_t quantopt::kernels::qgemmWorkspaceBytes(int64_t M, int64_t K, int64_t N,
   int64_t Kq = ceilDiv(std::max<int64_t>(K, 0), 4);
   // Any path may run it: the largest slice of them.
   int64_t slice = 0;
-  for (auto [mr, u8] : {std::pair{kMrScalar, false}, {kMrAVX2, false},
-                        {kMrAVX2U8, true}, {kMrVNNI, true}})
-    slice = std::max(slice,
-                     sliceFor(rowsPerTask(M, Kq, mr), Kq, N, mr, u8).bytes);
+  for (auto [mr, u8] : {std::pair{kMrScalar, false},
+                        {kMrAVX2, false},
+                        {kMrAVX2U8, true},
+                        {kMrVNNI, true}})
+    slice =
+        std::max(slice, sliceFor(rowsPerTask(M, Kq, mr), Kq, N, mr, u8).bytes);
   return workspaceBytes(0, slice, threads);
 }
 
@@ -725,13 +727,12 @@ void quantopt::kernels::qgemmImpl(const void *A, int64_t M, int32_t a_signed,
          : t.isa == Isa::AVX2     ? kMrAVX2
                                   : kMrScalar;
   int64_t mc = rowsPerTask(M, l.Kq, t.mr);
-  int threads = std::min(
-      maxThreads, threadsFor(static_cast<double>(M) * l.N * l.K));
+  int threads =
+      std::min(maxThreads, threadsFor(static_cast<double>(M) * l.N * l.K));
   // Each worker's slice; checked before anything is written.
-  Workspace ws =
-      carveWorkspace(workspace, workspace_bytes, 0,
-                     sliceFor(mc, l.Kq, l.N, t.mr, t.u8).bytes,
-                     std::max(threads, 1), "qk_qgemm");
+  Workspace ws = carveWorkspace(workspace, workspace_bytes, 0,
+                                sliceFor(mc, l.Kq, l.N, t.mr, t.u8).bytes,
+                                std::max(threads, 1), "qk_qgemm");
   if (!ws.workers)
     return;
   threads = ws.workers;
@@ -821,7 +822,8 @@ int64_t qk_qgemm_workspace_bytes(int64_t M, int64_t K, int64_t N) {
   if (M <= 0 || N <= 0)
     return 0;
   return qgemmWorkspaceBytes(
-      M, K, N, threadsFor(static_cast<double>(M) * N * std::max<int64_t>(K, 0)));
+      M, K, N,
+      threadsFor(static_cast<double>(M) * N * std::max<int64_t>(K, 0)));
 }
 
 } // extern "C"

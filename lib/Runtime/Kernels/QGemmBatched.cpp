@@ -35,9 +35,8 @@ BatchedPlan planFor(int64_t batch, int64_t M, int64_t K, int64_t N) {
   double work = static_cast<double>(M) * N * K;
   BatchedPlan p;
   p.perItem = batch > 1 && work < 64.0e6;
-  p.workers = p.perItem ? static_cast<int>(std::min<int64_t>(
-                              numThreads(), batch))
-                        : 1;
+  p.workers =
+      p.perItem ? static_cast<int>(std::min<int64_t>(numThreads(), batch)) : 1;
   p.innerThreads = p.perItem ? 1 : threadsFor(work);
   // zero points (int32) and scales (f32) per column.
   p.shared = 2 * roundUp(sizeMul(N, 4), 64);
@@ -86,8 +85,8 @@ void qk_qgemm_batched(const void *A, const void *B, void *C, int64_t batch,
   auto one = [&](int64_t i, int worker) {
     // 64-byte aligned, as the packed layout requires.
     char *packed = ws.slice(worker);
-    qk_qgemm_pack_b(b + i * K * N, b_signed, K, N, zeroPoints, scales,
-                    nullptr, packed);
+    qk_qgemm_pack_b(b + i * K * N, b_signed, K, N, zeroPoints, scales, nullptr,
+                    packed);
     qgemmImpl(a + i * M * K, M, a_signed, a_zero_point, a_scale,
               /*a_per_row=*/0, packed, /*activation=*/0, out_type, out_scale,
               out_zero_point, c + i * M * N * outBytes, packed + packedBytes,

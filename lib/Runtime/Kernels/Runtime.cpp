@@ -250,9 +250,8 @@ int64_t quantopt::kernels::sizeMul(int64_t a, int64_t b) {
 int64_t quantopt::kernels::workspaceBytes(int64_t shared, int64_t perWorker,
                                           int64_t workers) {
   int64_t slice = sizeMul(ceilDiv(perWorker, kWorkspaceAlign), kWorkspaceAlign);
-  return sizeAdd(
-      sizeAdd(kWorkspaceAlign, roundUp(shared, kWorkspaceAlign)),
-      sizeMul(slice, std::max<int64_t>(workers, 1)));
+  return sizeAdd(sizeAdd(kWorkspaceAlign, roundUp(shared, kWorkspaceAlign)),
+                 sizeMul(slice, std::max<int64_t>(workers, 1)));
 }
 
 Workspace quantopt::kernels::carveWorkspace(void *ptr, int64_t bytes,

@@ -229,8 +229,7 @@ struct BatchedPlan {
 BatchedPlan planBatched(int64_t batch, int64_t M, int64_t K, int64_t N) {
   double work = static_cast<double>(M) * N * K;
   int threads = threadsFor(work * batch);
-  return BatchedPlan{threads > 1 && batch >= threads && work < 64.0e6,
-                     threads};
+  return BatchedPlan{threads > 1 && batch >= threads && work < 64.0e6, threads};
 }
 
 } // namespace

@@ -132,8 +132,8 @@ TEST(SGemm, Batched) {
     forEachConfig([&](const std::string &config) {
       std::vector<float> C(batch * sC, -3.0f);
       GuardedWorkspace ws(qk_sgemm_batched_workspace_bytes(batch, M, K, N));
-      qk_sgemm_batched(A.data(), B.data(), C.data(), batch, M, K, N, sA, sB,
-                       sC, ws.ptr, ws.bytes);
+      qk_sgemm_batched(A.data(), B.data(), C.data(), batch, M, K, N, sA, sB, sC,
+                       ws.ptr, ws.bytes);
       EXPECT_TRUE(ws.intact()) << config;
       EXPECT_EQ(takeErrorCode(), 0) << config;
       for (int64_t b = 0; b < batch; ++b) {

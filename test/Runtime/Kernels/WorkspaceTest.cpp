@@ -48,8 +48,8 @@ void runQGemm(const std::vector<uint8_t> &A, int64_t M, const QWeights &w,
   uint8_t za = 3;
   float sa = 0.02f, so = 0.5f;
   int8_t zo = 1;
-  qk_qgemm(A.data(), M, 0, &za, &sa, 0, w.packed.ptr, 0, 1, &so, &zo,
-           C.data(), ws, bytes);
+  qk_qgemm(A.data(), M, 0, &za, &sa, 0, w.packed.ptr, 0, 1, &so, &zo, C.data(),
+           ws, bytes);
 }
 
 std::vector<uint8_t> randomBytes(int64_t n, Rng &rng) {
@@ -92,8 +92,8 @@ TEST(Workspace, TooSmallIsReported) {
          std::vector<int8_t> C(2 * M * N, 99);
          uint8_t z = 1;
          float s = 0.1f;
-         qk_qgemm_batched(A2.data(), B2.data(), C.data(), 2, M, K, N, 0, &z,
-                          &s, 0, &z, &s, 1, &s, &z, ws, bytes);
+         qk_qgemm_batched(A2.data(), B2.data(), C.data(), 2, M, K, N, 0, &z, &s,
+                          0, &z, &s, 1, &s, &z, ws, bytes);
          return C == std::vector<int8_t>(2 * M * N, 99);
        }},
       {"qk_sgemm_batched", qk_sgemm_batched_workspace_bytes(1, M, K, N),
@@ -106,8 +106,7 @@ TEST(Workspace, TooSmallIsReported) {
       {"qk_wo_matmul", qk_wo_workspace_bytes(M, K, 8, 0),
        [&](void *ws, int64_t bytes) {
          std::vector<float> C(M * N, -9.0f);
-         qk_wo_matmul(Af.data(), M, woPacked.ptr, nullptr, C.data(), ws,
-                      bytes);
+         qk_wo_matmul(Af.data(), M, woPacked.ptr, nullptr, C.data(), ws, bytes);
          return C == std::vector<float>(M * N, -9.0f);
        }},
   };
@@ -117,8 +116,8 @@ TEST(Workspace, TooSmallIsReported) {
     for (int64_t bytes : {int64_t(0), k.need / 2}) {
       AlignedBuffer buf(bytes + 64);
       void *ptr = bytes ? buf.ptr : nullptr;
-      EXPECT_TRUE(k.run(ptr, bytes)) << "output written with " << bytes
-                                     << " workspace bytes";
+      EXPECT_TRUE(k.run(ptr, bytes))
+          << "output written with " << bytes << " workspace bytes";
       int32_t code = 0;
       const char *msg = qk_take_error_code(&code);
       ASSERT_NE(msg, nullptr) << bytes << " workspace bytes not reported";
@@ -162,9 +161,8 @@ TEST(Workspace, SizesCoverEveryPath) {
             qk_set_num_threads(threads);
             std::string where = "M=" + std::to_string(M) +
                                 " K=" + std::to_string(K) +
-                                " N=" + std::to_string(N) + " isa=" +
-                                qk_isa() + " threads=" +
-                                std::to_string(threads);
+                                " N=" + std::to_string(N) + " isa=" + qk_isa() +
+                                " threads=" + std::to_string(threads);
             {
               std::vector<int8_t> C(M * N);
               GuardedWorkspace ws(qk_qgemm_workspace_bytes(M, K, N));
