@@ -139,12 +139,12 @@ TEST(Workspace, TooSmallIsReported) {
 }
 
 // Tests that the size functions cover the largest call: over shapes that
-// exercise every blocking edge, every ISA path and 1 to 5 threads (more
+// exercise the blocking edges, every ISA path and 1 or 5 threads (more
 // than this machine's cores), a kernel given exactly its size function's
 // bytes reports nothing and writes nothing past them.
 TEST(Workspace, SizesCoverEveryPath) {
   Rng rng(11);
-  for (int64_t M : {1, 5, 97, 260})
+  for (int64_t M : {1, 5, 97})
     for (int64_t K : {1, 33, 1030})
       for (int64_t N : {1, 31, 300}) {
         std::vector<uint8_t> A = randomBytes(M * K, rng);
@@ -156,7 +156,7 @@ TEST(Workspace, SizesCoverEveryPath) {
         qk_wo_pack(W.data(), 1, 4, K, N, 32, scales.data(), nullptr,
                    woPacked.ptr);
         for (int isa : availableIsas())
-          for (int threads : {1, 2, 5}) {
+          for (int threads : {1, 5}) {
             qk_force_isa(isa);
             qk_set_num_threads(threads);
             std::string where = "M=" + std::to_string(M) +
