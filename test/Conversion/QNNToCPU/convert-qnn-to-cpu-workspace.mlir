@@ -5,12 +5,13 @@
 // returns at run time for (M, K, N) = (rows of x, 16, 8): an i8 tensor.empty
 // made before the call and passed as its workspace operand; after
 // bufferization it is a plain allocation whose pointer and size are the
-// call's last two arguments, freed after the call.
+// call's last two arguments (the size folds to the size function's
+// result), freed after the call.
 // CHECK-DAG:   func.func private @qk_qgemm_workspace_bytes(i64, i64, i64) -> i64
 // CHECK-LABEL: func.func @w8a8(
+// CHECK:         %[[M:.*]] = arith.index_cast %{{.*}} : index to i64
 // CHECK-DAG:     %[[K:.*]] = arith.constant 16 : i64
 // CHECK-DAG:     %[[N:.*]] = arith.constant 8 : i64
-// CHECK:         %[[M:.*]] = arith.index_cast %{{.*}} : index to i64
 // CHECK:         %[[BYTES:.*]] = call @qk_qgemm_workspace_bytes(%[[M]], %[[K]], %[[N]]) : (i64, i64, i64) -> i64
 // CHECK:         %[[SIZE:.*]] = arith.index_cast %[[BYTES]] : i64 to index
 // CHECK:         %[[WS:.*]] = tensor.empty(%[[SIZE]]) : tensor<?xi8>
@@ -21,14 +22,12 @@
 // BUF:           %[[BYTES:.*]] = call @qk_qgemm_workspace_bytes(
 // BUF:           %[[SIZE:.*]] = arith.index_cast %[[BYTES]] : i64 to index
 // BUF:           %[[WS:.*]] = memref.alloc(%[[SIZE]]) {alignment = 64 : i64} : memref<?xi8>
-// BUF:           %[[WI:.*]] = memref.extract_aligned_pointer_as_index %[[WS]]
+// BUF:           %[[WI:.*]] = memref.extract_aligned_pointer_as_index %[[WS]] :
 // BUF:           %[[WL:.*]] = arith.index_cast %[[WI]] : index to i64
 // BUF:           %[[WP:.*]] = llvm.inttoptr %[[WL]] : i64 to !llvm.ptr
-// BUF:           %[[DIM:.*]] = memref.dim %[[WS]], %{{.*}} : memref<?xi8>
-// BUF:           %[[DL:.*]] = arith.index_cast %[[DIM]] : index to i64
-// BUF:           call @qk_qgemm(%{{.*}}, %[[WP]], %[[DL]])
+// BUF:           call @qk_qgemm(%{{.*}}, %[[WP]], %[[BYTES]])
 // BUF-NOT:       memref.copy
-// BUF:           memref.dealloc %[[WS]]
+// BUF:           memref.dealloc %[[WS]] :
 func.func @w8a8(%x: tensor<?x16xui8>) -> tensor<?x8xi8> {
   %w = qnn.constant dense<3> : tensor<16x8xi8>
   %sa = qnn.constant dense<0.5> : tensor<f32>
@@ -72,13 +71,12 @@ func.func @w4a16(%x: tensor<?x64xf32>) -> tensor<?x8xf32> {
 // CHECK:         qnn_cpu.kernel_call "qk_qgemm_batched"
 // CHECK-SAME:      out_position 2 workspace(%{{.*}} : tensor<?xi8>)
 // CHECK:         qnn_cpu.kernel_call "qk_sgemm"
-// CHECK-NOT:       workspace
-// CHECK-SAME:      -> tensor<2x3x4xf32>
+// CHECK-SAME:      outs(%{{.*}} : tensor<6x4xf32>) out_position 5 -> tensor<6x4xf32>
 func.func @batched(%a: tensor<2x3x4xf32>, %b: tensor<2x4x5xf32>, %qa: tensor<2x3x4xi8>, %qb: tensor<2x4x5xi8>) -> (tensor<2x3x5xf32>, tensor<2x3x5xf32>, tensor<2x3x4xf32>) {
   %0 = qnn.matmul %a, %b : (tensor<2x3x4xf32>, tensor<2x4x5xf32>) -> tensor<2x3x5xf32>
   %s = qnn.constant dense<0.5> : tensor<f32>
   %z = qnn.constant dense<0> : tensor<i8>
-  %1 = qnn.quantized_matmul %qa, %qb, %s, %z, %s, %z : (tensor<2x3x4xi8>, tensor<2x4x5xi8>, tensor<f32>, tensor<i8>, tensor<f32>, tensor<i8>) -> tensor<2x3x5xf32>
+  %1 = qnn.quantized_matmul %qa, %qb, %s, %z, %s rhs_zero_point(%z) : (tensor<2x3x4xi8>, tensor<2x4x5xi8>, tensor<f32>, tensor<i8>, tensor<f32>, tensor<i8>) -> tensor<2x3x5xf32>
   %w = qnn.constant dense<0.5> : tensor<4x4xf32>
   %2 = qnn.matmul %a, %w : (tensor<2x3x4xf32>, tensor<4x4xf32>) -> tensor<2x3x4xf32>
   return %0, %1, %2 : tensor<2x3x5xf32>, tensor<2x3x5xf32>, tensor<2x3x4xf32>

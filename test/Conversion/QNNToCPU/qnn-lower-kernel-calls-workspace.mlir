@@ -9,13 +9,14 @@
 // CHECK-SAME:    %{{.*}}: memref<4xf32>, %[[BYTES:.*]]: index)
 // CHECK:         %[[WS:.*]] = memref.alloc(%[[BYTES]]) {alignment = 64 : i64} : memref<?xi8>
 // CHECK-NOT:     memref.alloc(%[[BYTES]])
-// CHECK:         %[[D1:.*]] = memref.dim %[[WS]]
-// CHECK:         %[[S1:.*]] = arith.index_cast %[[D1]] : index to i64
-// CHECK:         call @qk_fake(%{{.*}}, %{{.*}}, %{{.*}}, %[[S1]])
-// CHECK:         %[[D2:.*]] = memref.dim %[[WS]]
-// CHECK:         call @qk_fake(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}})
+// CHECK:         %[[WI:.*]] = memref.extract_aligned_pointer_as_index %[[WS]] :
+// CHECK:         %[[WL:.*]] = arith.index_cast %[[WI]] : index to i64
+// CHECK:         %[[WP:.*]] = llvm.inttoptr %[[WL]] : i64 to !llvm.ptr
+// CHECK:         %[[SIZE:.*]] = arith.index_cast %[[BYTES]] : index to i64
+// CHECK:         call @qk_fake(%{{.*}}, %{{.*}}, %[[WP]], %[[SIZE]])
+// CHECK:         call @qk_fake(%{{.*}}, %{{.*}}, %[[WP]], %[[SIZE]])
 // CHECK-NOT:     memref.copy
-// CHECK:         memref.dealloc %[[WS]]
+// CHECK:         memref.dealloc %[[WS]] :
 func.func @shared(%a: tensor<4xf32>, %bytes: index) -> (tensor<4xf32>, tensor<4xf32>) {
   %ws = tensor.empty(%bytes) : tensor<?xi8>
   %i1 = tensor.empty() : tensor<4xf32>
