@@ -336,9 +336,14 @@ void benchQGemm(int64_t M, int64_t N, int64_t K, int iters, const Limits &l) {
   uint8_t za = 128;
   float as = 0.02f, os = 0.1f;
   int8_t oz = 0;
+  // The caller's workspace, allocated once, as generated code does per call.
+  int64_t wsBytes = qk_qgemm_workspace_bytes(M, K, N);
+  void *ws = alignedAlloc(wsBytes);
   double t = medianTime(iters, [&] {
-    qk_qgemm(A.data(), M, 0, &za, &as, 0, packed, 1, 1, &os, &oz, C.data());
+    qk_qgemm(A.data(), M, 0, &za, &as, 0, packed, 1, 1, &os, &oz, C.data(), ws,
+             wsBytes);
   });
+  std::free(ws);
   double macs = double(M) * N * K / t;
   std::printf("{\"kind\":\"qgemm\",\"isa\":\"%s\",\"threads\":%d,\"M\":%lld,"
               "\"N\":%lld,\"K\":%lld,\"b7\":%s,\"ms\":%.3f,\"gops\":%.1f,"
@@ -375,8 +380,11 @@ void benchWo(int64_t M, int64_t N, int64_t K, int bits, int64_t group,
   for (size_t i = 0; i < A.size(); ++i)
     A[i] = static_cast<float>(i % 17) * 0.1f - 0.8f;
   int64_t next = 0;
+  int64_t wsBytes = qk_wo_workspace_bytes(M, K, bits, group);
+  std::vector<char> ws(static_cast<size_t>(wsBytes));
   double t = medianTime(std::max(iters, 3 * static_cast<int>(copies)), [&] {
-    qk_wo_matmul(A.data(), M, packs[next], bias.data(), C.data());
+    qk_wo_matmul(A.data(), M, packs[next], bias.data(), C.data(), ws.data(),
+                 wsBytes);
     next = (next + 1) % copies;
   });
   double gbs = size / t / 1e9;

@@ -15,6 +15,13 @@
 |* All buffers are row-major and contiguous. Packed blobs must be 64-byte     *|
 |* aligned. Every function is thread safe; kernels may run concurrently.      *|
 |*                                                                            *|
+|* The kernels never allocate memory: a kernel that needs scratch memory      *|
+|* takes a workspace from its caller (the last two arguments: a pointer and   *|
+|* its size in bytes, any alignment) of at least the bytes its                *|
+|* qk_*_workspace_bytes function returns for the same shapes. Workspaces of   *|
+|* concurrent calls must not overlap; one may be reused by calls that run     *|
+|* one after another. Its contents are unspecified before and after a call.   *|
+|*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
 #ifndef QUANTOPT_RUNTIME_KERNELS_H
@@ -58,11 +65,17 @@ QK_API int32_t qk_force_isa(int32_t isa);
 
 /// A gather index outside [-bound, bound).
 #define QK_ERROR_INDEX_OUT_OF_RANGE 1
-/// A kernel could not allocate its scratch memory (value: the bytes).
+/// Memory ran out (value: the bytes). The kernels no longer report it (they
+/// do not allocate); kept for callers and the runtime's status mapping.
 #define QK_ERROR_OUT_OF_MEMORY 2
 /// A packed operand whose header is not the kernel's layout (value: the
 /// layout version the kernel reads); `what` names the kernel.
 #define QK_ERROR_BAD_PACKED_DATA 3
+/// A kernel was given a workspace too small for even one worker thread
+/// (value: the bytes given, bound: the bytes one worker needs); `what`
+/// names the kernel. A bug of the caller, who must pass at least the
+/// kernel's qk_*_workspace_bytes.
+#define QK_ERROR_WORKSPACE_TOO_SMALL 4
 
 /// Called by generated code when input data makes an op invalid (e.g. a
 /// run-time Gather index out of range). The code goes on without reading
@@ -78,10 +91,12 @@ QK_API void qk_report_error(int32_t code, int64_t value, int64_t bound,
 QK_API const char *qk_take_error(void);
 
 /// qk_take_error, and the QK_ERROR_* code of the first error in *code (0 if
-/// none; code may be NULL). The kernels report QK_ERROR_OUT_OF_MEMORY and
-/// QK_ERROR_BAD_PACKED_DATA here too (they never print or abort): a kernel
-/// that reports one returns without writing its output. Errors reported on
-/// the kernels' pool threads reach the thread that called the kernel.
+/// none; code may be NULL). The kernels report QK_ERROR_BAD_PACKED_DATA and
+/// QK_ERROR_WORKSPACE_TOO_SMALL here too (they never print or abort): a
+/// kernel that reports one returns without writing its output, and it
+/// checks both before it writes anything, so it never fails midway. Errors
+/// reported on the kernels' pool threads reach the thread that called the
+/// kernel.
 QK_API const char *qk_take_error_code(int32_t *code);
 
 /// Checks a blob of `size` bytes that may be a packed operand (for the
@@ -115,10 +130,18 @@ QK_API void qk_sgemm(const float *A, int64_t M, const void *packedB,
 /// Unpacked right operand (activations times activations, e.g. attention):
 /// C[b] = A[b] @ B[b] for b < batch, each [M,K] @ [K,N] contiguous, the
 /// b-th matrices starting at A + b*strideA, B + b*strideB, C + b*strideC
-/// (strides in elements).
+/// (strides in elements). The right operands are packed at run time into
+/// the workspace.
 QK_API void qk_sgemm_batched(const float *A, const float *B, float *C,
                              int64_t batch, int64_t M, int64_t K, int64_t N,
-                             int64_t strideA, int64_t strideB, int64_t strideC);
+                             int64_t strideA, int64_t strideB, int64_t strideC,
+                             void *workspace, int64_t workspace_bytes);
+
+/// Workspace bytes qk_sgemm_batched needs for these shapes with the current
+/// thread count (every worker thread it may use). Pure apart from reading
+/// the thread count; never fails (saturates at INT64_MAX).
+QK_API int64_t qk_sgemm_batched_workspace_bytes(int64_t batch, int64_t M,
+                                                int64_t K, int64_t N);
 
 /*===----------------------------------------------------------------------===*/
 /* int8 GEMM with fused epilogue (qnn.quantized_matmul)                       */
@@ -146,11 +169,19 @@ QK_API void qk_qgemm_pack_b(const void *B, int32_t b_signed, int64_t K,
 ///   out = r, or saturate(round_half_even(r / out_scale) + out_zp)
 /// activation: 0 none, 1 relu (r > 0 ? r : +0), 2 gelu (erf form,
 /// 0.5 * r * (1 + erf(r / sqrt(2)))), 3 silu (r / (1 + exp(-r))).
+/// A workspace of qk_qgemm_workspace_bytes(M, K, N) bytes holds the packed
+/// rows of A and the int32 tiles of each worker thread.
 QK_API void qk_qgemm(const void *A, int64_t M, int32_t a_signed,
                      const void *a_zero_point, const float *a_scale,
                      int32_t a_per_row, const void *packedB, int32_t activation,
                      int32_t out_type, const float *out_scale,
-                     const void *out_zero_point, void *C);
+                     const void *out_zero_point, void *C, void *workspace,
+                     int64_t workspace_bytes);
+
+/// Workspace bytes qk_qgemm needs for A [M,K] and a packed [K,N] right
+/// operand with the current thread count, on any ISA path. Pure apart from
+/// reading the thread count; never fails (saturates at INT64_MAX).
+QK_API int64_t qk_qgemm_workspace_bytes(int64_t M, int64_t K, int64_t N);
 
 /// Integer matmul of two activations (attention in a QDQ model): for each
 /// b < batch, C[b] = qgemm(A[b] [M,K], B[b] [K,N]) with per-tensor
@@ -164,7 +195,14 @@ QK_API void qk_qgemm_batched(const void *A, const void *B, void *C,
                              const float *a_scale, int32_t b_signed,
                              const void *b_zero_point, const float *b_scale,
                              int32_t out_type, const float *out_scale,
-                             const void *out_zero_point);
+                             const void *out_zero_point, void *workspace,
+                             int64_t workspace_bytes);
+
+/// Workspace bytes qk_qgemm_batched needs (the run-time packed right
+/// operands and qk_qgemm's workspace of each worker thread), as
+/// qk_qgemm_workspace_bytes.
+QK_API int64_t qk_qgemm_batched_workspace_bytes(int64_t batch, int64_t M,
+                                                int64_t K, int64_t N);
 
 /*===----------------------------------------------------------------------===*/
 /* Weight-only matmul (qnn.weight_only_matmul): f32 activations               */
@@ -184,9 +222,15 @@ QK_API void qk_wo_pack(const void *W, int32_t w_signed, int32_t bits, int64_t K,
 
 /// out[m,n] = sum_k A[m,k] * ((w[k,n] - zp[g,n]) * scale[g,n]) (+ bias[n]),
 /// in f32 (summation order is the kernel's; see the tolerance notes in the
-/// unit tests).
+/// unit tests). The workspace holds the prepared activations.
 QK_API void qk_wo_matmul(const float *A, int64_t M, const void *packed,
-                         const float *bias /* [N] or NULL */, float *C);
+                         const float *bias /* [N] or NULL */, float *C,
+                         void *workspace, int64_t workspace_bytes);
+
+/// Workspace bytes qk_wo_matmul needs for A [M,K] and weights packed with
+/// `bits` and `group_size` (as for qk_wo_pack). Pure; never fails.
+QK_API int64_t qk_wo_workspace_bytes(int64_t M, int64_t K, int32_t bits,
+                                     int64_t group_size);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -4,7 +4,9 @@
 //
 // qnn_cpu.kernel_call and its bufferization: the destination-style model of
 // upstream (outputs alias their results), with inputs and outputs given
-// identity-layout buffers, as the kernels read plain row-major arrays.
+// identity-layout buffers, as the kernels read plain row-major arrays. The
+// workspace is written (never read) and aliases no result: bufferized in
+// place, it is just an allocation, which calls may share.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,10 +29,22 @@ namespace {
 struct KernelCallBufferization
     : bufferization::DstBufferizableOpInterfaceExternalModel<
           KernelCallBufferization, KernelCallOp> {
-  /// The kernels write their outputs without reading them.
+  static bool isWorkspace(Operation *op, OpOperand &operand) {
+    return cast<KernelCallOp>(op).getWorkspaceMutable().size() == 1 &&
+           &cast<KernelCallOp>(op).getWorkspaceMutable()[0] == &operand;
+  }
+
+  /// The kernels write their outputs and workspace without reading them.
   bool bufferizesToMemoryRead(Operation *op, OpOperand &operand,
                               const bufferization::AnalysisState &) const {
-    return !cast<DestinationStyleOpInterface>(op).isDpsInit(&operand);
+    return !cast<DestinationStyleOpInterface>(op).isDpsInit(&operand) &&
+           !isWorkspace(op, operand);
+  }
+
+  bool bufferizesToMemoryWrite(Operation *op, OpOperand &operand,
+                               const bufferization::AnalysisState &) const {
+    return cast<DestinationStyleOpInterface>(op).isDpsInit(&operand) ||
+           isWorkspace(op, operand);
   }
 
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
@@ -62,13 +76,16 @@ struct KernelCallBufferization
       }
       return success();
     };
-    SmallVector<Value> inputs, outputs;
+    SmallVector<Value> inputs, outputs, workspace;
     rewriter.setInsertionPoint(op);
     if (failed(buffers(call.getInputs(), inputs)) ||
-        failed(buffers(call.getOutputs(), outputs)))
+        failed(buffers(call.getOutputs(), outputs)) ||
+        (call.getWorkspace() &&
+         failed(buffers(call.getWorkspace(), workspace))))
       return failure();
     KernelCallOp::create(rewriter, call.getLoc(), TypeRange{},
                          call.getKernelAttr(), inputs, outputs,
+                         workspace.empty() ? Value() : workspace.front(),
                          call.getOutPositionAttr());
     bufferization::replaceOpWithBufferizedValues(rewriter, op, outputs);
     return success();
@@ -94,6 +111,17 @@ LogicalResult KernelCallOp::verify() {
            << " call arguments";
   if (!getKernel().starts_with("qk_"))
     return emitOpError("calls '") << getKernel() << "', not a qk_* kernel";
+  if (Value ws = getWorkspace()) {
+    auto type = cast<ShapedType>(ws.getType());
+    auto memref = dyn_cast<MemRefType>(type);
+    if (!type.hasRank() || type.getRank() != 1 ||
+        !type.getElementType().isInteger(8) ||
+        (memref && !memref.getLayout().isIdentity()))
+      return emitOpError("workspace must be a contiguous 1-d i8 tensor or "
+                         "buffer (its size in bytes is passed to the "
+                         "kernel), not ")
+             << type;
+  }
   return success();
 }
 
@@ -105,6 +133,11 @@ void KernelCallOp::getEffects(
       effects.emplace_back(MemoryEffects::Read::get(), &operand,
                            SideEffects::DefaultResource::get());
   for (OpOperand &operand : getOutputsMutable())
+    if (isa<MemRefType>(operand.get().getType()))
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  // The kernel writes its workspace and reads back only what it wrote.
+  for (OpOperand &operand : getWorkspaceMutable())
     if (isa<MemRefType>(operand.get().getType()))
       effects.emplace_back(MemoryEffects::Write::get(), &operand,
                            SideEffects::DefaultResource::get());

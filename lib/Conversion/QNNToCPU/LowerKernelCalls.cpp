@@ -3,7 +3,8 @@
 // Part of the QuantOpt project.
 //
 // After one-shot bufferization: each kernel call on buffers becomes the
-// func.call of its qk_* kernel with pointers to the buffers' data.
+// func.call of its qk_* kernel with pointers to the buffers' data, and
+// for a kernel with a workspace, the workspace's pointer and byte size last.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +12,7 @@
 
 #include "quantopt/Conversion/QNNToCPU/KernelCallOps.h"
 
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
 
 namespace quantopt {
@@ -44,6 +46,12 @@ struct LowerKernelCall : OpRewritePattern<qnn_cpu::KernelCallOp> {
     SmallVector<Value> args = pointers(call.getInputs());
     SmallVector<Value> outs = pointers(call.getOutputs());
     args.insert(args.begin() + call.getOutPosition(), outs.begin(), outs.end());
+    if (Value ws = call.getWorkspace()) {
+      args.push_back(pointerOfBuffer(rewriter, loc, ws));
+      Value bytes = memref::DimOp::create(rewriter, loc, ws, 0);
+      args.push_back(arith::IndexCastOp::create(rewriter, loc,
+                                                rewriter.getI64Type(), bytes));
+    }
     func::FuncOp fn =
         declareKernel(call->getParentOfType<ModuleOp>(), call.getKernel(),
                       ValueRange(args).getTypes());

@@ -7,7 +7,11 @@
 // it at run time, with column sums, scales and bias inside the packed blob.
 // Each pattern checks that its kernel applies before it builds anything and
 // otherwise leaves the op to the next pattern (down to the linalg
-// contraction of MatMulToLinalg.cpp):
+// contraction of MatMulToLinalg.cpp). The kernels that need scratch memory
+// (all but qk_sgemm) get a workspace: an i8 tensor whose size the kernel
+// library's qk_*_workspace_bytes function computes at run time from the
+// shapes (and the thread count), which bufferization allocates like any
+// other intermediate buffer:
 //
 //   benefit 4  add(matmul(x, W), bias)      -> qk_sgemm with the bias fused
 //   benefit 3  matmul(x, W)                 -> qk_sgemm
@@ -20,6 +24,7 @@
 
 #include "Utils.h"
 
+#include "quantopt/Conversion/QNNToCPU/KernelCallOps.h"
 #include "quantopt/Dialect/QNN/Utils/QuantNumerics.h"
 #include "quantopt/Runtime/Kernels.h"
 
@@ -55,6 +60,12 @@ struct KernelLowering : OpLowering {
     return arith::IndexCastOp::create(b, loc, b.getI64Type(),
                                       indexValue(b, loc, v));
   }
+  /// A call of kernel `name` (as createKernelCall) that also takes a
+  /// workspace of the bytes `sizeFn(sizeArgs)` returns at run time.
+  Value kernelCallWithWorkspace(StringRef name, ValueRange args,
+                                ArrayRef<OpFoldResult> outSizes,
+                                Type outElementType, unsigned outPosition,
+                                StringRef sizeFn, ValueRange sizeArgs);
   /// The product of two sizes.
   OpFoldResult mul(OpFoldResult x, OpFoldResult y) {
     AffineExpr s0, s1;
@@ -62,6 +73,32 @@ struct KernelLowering : OpLowering {
     return affine::makeComposedFoldedAffineApply(b, loc, s0 * s1, {x, y});
   }
 };
+
+Value KernelLowering::kernelCallWithWorkspace(StringRef name, ValueRange args,
+                                              ArrayRef<OpFoldResult> outSizes,
+                                              Type outElementType,
+                                              unsigned outPosition,
+                                              StringRef sizeFn,
+                                              ValueRange sizeArgs) {
+  // int64_t qk_*_workspace_bytes(...): pure and never fails.
+  ModuleOp mod = module();
+  auto fn = mod.lookupSymbol<func::FuncOp>(sizeFn);
+  if (!fn) {
+    OpBuilder mb(mod.getBodyRegion());
+    fn = func::FuncOp::create(
+        mb, mod.getLoc(), sizeFn,
+        mb.getFunctionType(sizeArgs.getTypes(), {mb.getI64Type()}));
+    fn.setPrivate();
+  }
+  Value bytes = func::CallOp::create(b, loc, fn, sizeArgs).getResult(0);
+  Value size = arith::IndexCastOp::create(b, loc, b.getIndexType(), bytes);
+  Value workspace = emptyTensor(b, loc, {size}, b.getI8Type());
+  Value init = emptyTensor(b, loc, outSizes, outElementType);
+  auto call = qnn_cpu::KernelCallOp::create(
+      b, loc, TypeRange{init.getType()}, b.getStringAttr(name), args,
+      ValueRange{init}, workspace, b.getI64IntegerAttr(outPosition));
+  return call.getResult(0);
+}
 
 bool KernelLowering::isSGEMM(MatMulOp mm) {
   auto lt = cast<RankedTensorType>(operands[0].getType());
@@ -182,11 +219,14 @@ LogicalResult KernelLowering::lowerSGEMMBatched(MatMulOp mm) {
   Value strideB = rt.getRank() == 2
                       ? (Value)arith::ConstantIntOp::create(b, loc, 0, 64)
                       : kn;
-  // qk_sgemm_batched(a, b, out, batch, m, k, n, stride a, stride b, stride c)
-  Value out = createKernelCall(b, loc, "qk_sgemm_batched",
-                               {a3, b3, index64(batch), index64(m), index64(k),
-                                index64(n), mk, strideB, mn},
-                               o3, b.getF32Type(), /*outPosition=*/2);
+  // qk_sgemm_batched(a, b, out, batch, m, k, n, stride a, stride b,
+  //                  stride c, workspace, workspace bytes)
+  Value batch64 = index64(batch), m64 = index64(m), k64 = index64(k),
+        n64 = index64(n);
+  Value out = kernelCallWithWorkspace(
+      "qk_sgemm_batched", {a3, b3, batch64, m64, k64, n64, mk, strideB, mn}, o3,
+      b.getF32Type(), /*outPosition=*/2, "qk_sgemm_batched_workspace_bytes",
+      {batch64, m64, k64, n64});
   SmallVector<OpFoldResult> sizes(ls.begin(), ls.end() - 1);
   sizes.push_back(n);
   return done(ValueRange{reshapeTo(b, loc, out, result, sizes)});
@@ -230,11 +270,13 @@ LogicalResult KernelLowering::lowerWeightOnly(WeightOnlyMatMulOp w) {
     biasBlob = blobOf<float>(b, loc, blobName("bias"), *bias);
   }
   auto [a2, m] = flattenRows(b, loc, operands[0]);
-  // qk_wo_matmul(a, m, packed b, bias, out)
-  Value out =
-      createKernelCall(b, loc, "qk_wo_matmul", {a2, index64(m), blob, biasBlob},
-                       {m, b.getIndexAttr(N)}, b.getF32Type(),
-                       /*outPosition=*/4);
+  // qk_wo_matmul(a, m, packed b, bias, out, workspace, workspace bytes)
+  Value m64 = index64(m);
+  Value out = kernelCallWithWorkspace(
+      "qk_wo_matmul", {a2, m64, blob, biasBlob}, {m, b.getIndexAttr(N)},
+      b.getF32Type(), /*outPosition=*/4, "qk_wo_workspace_bytes",
+      {m64, arith::ConstantIntOp::create(b, loc, K, 64), i32Const(b, loc, bits),
+       arith::ConstantIntOp::create(b, loc, g, 64)});
   SmallVector<OpFoldResult> sizes = mixedSizes(b, loc, operands[0]);
   sizes.back() = b.getIndexAttr(N);
   return done(ValueRange{reshapeTo(b, loc, out, resultType(), sizes)});
@@ -304,14 +346,18 @@ LogicalResult KernelLowering::lowerQGEMM(QuantizedMatMulOp q) {
                     .Case("silu", 3)
                     .Default(0);
   // qk_qgemm(a, m, a signed, a zp, a scale, per row, packed b, activation,
-  //          out type, out scale, out zp, out)
-  Value out = createKernelCall(
-      b, loc, "qk_qgemm",
-      {a2, index64(m), i32Const(b, loc, aSigned), o.lhsZeroPoint, o.lhsScale,
+  //          out type, out scale, out zp, out, workspace, workspace bytes)
+  Value m64 = index64(m);
+  Value out = kernelCallWithWorkspace(
+      "qk_qgemm",
+      {a2, m64, i32Const(b, loc, aSigned), o.lhsZeroPoint, o.lhsScale,
        i32Const(b, loc, perRow), blob, i32Const(b, loc, act),
        i32Const(b, loc, outType), o.outScale ? o.outScale : nullPointer(b, loc),
        o.outZeroPoint ? o.outZeroPoint : nullPointer(b, loc)},
-      {m, b.getIndexAttr(N)}, result.getElementType(), /*outPosition=*/11);
+      {m, b.getIndexAttr(N)}, result.getElementType(), /*outPosition=*/11,
+      "qk_qgemm_workspace_bytes",
+      {m64, arith::ConstantIntOp::create(b, loc, K, 64),
+       arith::ConstantIntOp::create(b, loc, N, 64)});
   SmallVector<OpFoldResult> sizes = mixedSizes(b, loc, operands[0]);
   sizes.back() = b.getIndexAttr(N);
   Value r = reshapeTo(b, loc, out, result, sizes);
@@ -369,15 +415,19 @@ LogicalResult KernelLowering::lowerQGEMMBatched(QuantizedMatMulOp q) {
   if (o.outScale)
     outType = isUnsignedElement(elementTypeOf(q.getOutputZeroPoint())) ? 2 : 1;
   // qk_qgemm_batched(a, b, out, batch, m, k, n, a signed, a zp, a scale,
-  //                  b signed, b zp, b scale, out type, out scale, out zp)
-  Value out = createKernelCall(
-      b, loc, "qk_qgemm_batched",
-      {a3, b3, index64(batch), index64(m), index64(k), index64(n),
-       i32Const(b, loc, lU ? 0 : 1), o.lhsZeroPoint, o.lhsScale,
-       i32Const(b, loc, rU ? 0 : 1), bZp, o.rhsScale, i32Const(b, loc, outType),
+  //                  b signed, b zp, b scale, out type, out scale, out zp,
+  //                  workspace, workspace bytes)
+  Value batch64 = index64(batch), m64 = index64(m), k64 = index64(k),
+        n64 = index64(n);
+  Value out = kernelCallWithWorkspace(
+      "qk_qgemm_batched",
+      {a3, b3, batch64, m64, k64, n64, i32Const(b, loc, lU ? 0 : 1),
+       o.lhsZeroPoint, o.lhsScale, i32Const(b, loc, rU ? 0 : 1), bZp,
+       o.rhsScale, i32Const(b, loc, outType),
        o.outScale ? o.outScale : nullPointer(b, loc),
        o.outZeroPoint ? o.outZeroPoint : nullPointer(b, loc)},
-      o3, result.getElementType(), /*outPosition=*/2);
+      o3, result.getElementType(), /*outPosition=*/2,
+      "qk_qgemm_batched_workspace_bytes", {batch64, m64, k64, n64});
   SmallVector<OpFoldResult> sizes(ls.begin(), ls.end() - 1);
   sizes.push_back(n);
   return done(ValueRange{reshapeTo(b, loc, out, result, sizes)});

@@ -155,7 +155,7 @@ std::unique_ptr<qrt_result> Runner::run(const qrt_tensor *inputs,
   qk_take_error(); // nothing stale from an earlier run on this thread
   bundle.entry(args.data());
   // Errors the generated code or the kernels reported (out-of-range
-  // run-time indices, scratch memory, a packed operand): the results are
+  // run-time indices, a packed operand, a kernel workspace): the results are
   // freed and the run fails with the message.
   int32_t code = 0;
   const char *modelError = qk_take_error_code(&code);
@@ -165,9 +165,10 @@ std::unique_ptr<qrt_result> Runner::run(const qrt_tensor *inputs,
   if (!collectResults(resultArea, inputs, *result))
     return nullptr;
   if (modelError) {
-    fail(code == QK_ERROR_OUT_OF_MEMORY     ? QRT_ERROR_OUT_OF_MEMORY
-         : code == QK_ERROR_BAD_PACKED_DATA ? QRT_ERROR_INVALID_BUNDLE
-                                            : QRT_ERROR_INPUT,
+    fail(code == QK_ERROR_OUT_OF_MEMORY         ? QRT_ERROR_OUT_OF_MEMORY
+         : code == QK_ERROR_BAD_PACKED_DATA     ? QRT_ERROR_INVALID_BUNDLE
+         : code == QK_ERROR_WORKSPACE_TOO_SMALL ? QRT_ERROR_NATIVE_CODE
+                                                : QRT_ERROR_INPUT,
          modelMessage);
     return nullptr;
   }

@@ -5,7 +5,8 @@
 //===----------------------------------------------------------------------===//
 //
 // Private to lib/Runtime/Kernels: the packed-blob header, ISA dispatch, the
-// process-wide thread pool, per-thread scratch and the scalar activations
+// process-wide thread pool, the carving of caller-provided workspaces and
+// the scalar activations
 // every path shares (so that f32 epilogues agree bit for bit).
 //
 // ISA-specific code is compiled with per-function target attributes (never
@@ -108,33 +109,70 @@ Isa activeIsa();
 /// Threads kernels may use.
 int numThreads();
 
-/// Runs fn(0 .. numTasks-1) on up to `maxThreads` threads (the caller
-/// included); tasks are handed out dynamically. maxThreads <= 1 or a single
-/// task runs inline.
+/// Runs fn(task, worker) for task in 0 .. numTasks-1 on up to `maxThreads`
+/// threads (the caller included); tasks are handed out dynamically.
+/// `worker` is in [0, min(maxThreads, numThreads(), numTasks)) and names
+/// the thread running the task for the whole call (0 is the caller), so a
+/// task can use the worker's slice of the kernel's workspace. maxThreads
+/// <= 1 or a single task runs inline as worker 0.
 void parallelFor(int64_t numTasks, int maxThreads,
-                 llvm::function_ref<void(int64_t)> fn);
+                 llvm::function_ref<void(int64_t task, int worker)> fn);
 
 /// Threads worth using for `work` multiply-adds (small problems stay on
 /// the caller: a hand-off costs tens of microseconds).
 int threadsFor(double work);
 
-/// Per-thread 64-byte-aligned scratch; `slot` selects one of a few
-/// independent buffers. Contents are unspecified. Null if it cannot be
-/// allocated: then QK_ERROR_OUT_OF_MEMORY has been reported (the caller
-/// returns without computing, and the run fails with QRT_ERROR_OUT_OF_MEMORY).
-void *scratch(int slot, size_t bytes);
+//===----------------------------------------------------------------------===//
+// Workspace
+//===----------------------------------------------------------------------===//
+//
+// The kernels never allocate: the caller passes a workspace (pointer and
+// bytes) of at least the kernel's qk_*_workspace_bytes. A kernel aligns it
+// to 64 bytes, keeps `shared` bytes for the whole call and gives each
+// worker thread `perWorker` bytes (indexed by parallelFor's worker id).
+//
 
-/// The scratch slots: packed A rows and the int32 tile of qk_qgemm, the
-/// run-time packed B of qk_sgemm_batched and qk_qgemm_batched, and the
-/// prepared activations of qk_wo_matmul.
-enum ScratchSlot : int {
-  kScratchQGemmA = 0,
-  kScratchQGemmTile = 1,
-  kScratchSGemmPanels = 2,
-  kScratchWeightOnlyActs = 3,
-  kScratchPackedB = 4,
-  kNumScratchSlots = 5
+constexpr int64_t kWorkspaceAlign = 64;
+
+/// a + b and a * b for non-negative sizes, saturating at INT64_MAX (the
+/// size functions never overflow; an absurd size fails to allocate).
+int64_t sizeAdd(int64_t a, int64_t b);
+int64_t sizeMul(int64_t a, int64_t b);
+
+/// The bytes a size function returns: alignment padding, `shared`, and
+/// `workers` slices of `perWorker` bytes (each rounded up to 64).
+int64_t workspaceBytes(int64_t shared, int64_t perWorker, int64_t workers);
+
+/// A workspace, aligned, cut into a shared part and per-worker slices.
+struct Workspace {
+  char *shared = nullptr;
+  char *slices = nullptr;
+  int64_t sliceBytes = 0;
+  /// Workers the workspace covers (at most the `wanted` of carve).
+  int workers = 0;
+  char *slice(int worker) const { return slices + worker * sliceBytes; }
 };
+
+/// Cuts `bytes` at `ptr` into `shared` bytes and up to `wanted` worker
+/// slices of `perWorker` bytes. If it cannot hold the shared part and one
+/// slice, reports QK_ERROR_WORKSPACE_TOO_SMALL naming `kernel` (value: the
+/// bytes given, bound: the bytes one worker needs) and returns workers = 0:
+/// the kernel returns without writing its output. A workspace that covers
+/// fewer than `wanted` workers (qk_set_num_threads raised the count after
+/// the caller sized it) makes the kernel use fewer threads, not fail.
+Workspace carveWorkspace(void *ptr, int64_t bytes, int64_t shared,
+                         int64_t perWorker, int wanted, const char *kernel);
+
+/// qk_qgemm on at most `maxThreads` threads (qk_qgemm_batched runs one per
+/// batch item on its worker thread), and the bytes of its workspace for
+/// `threads` worker threads on any ISA path (QGemm.cpp).
+void qgemmImpl(const void *A, int64_t M, int32_t a_signed,
+               const void *a_zero_point, const float *a_scale,
+               int32_t a_per_row, const void *packedB, int32_t activation,
+               int32_t out_type, const float *out_scale,
+               const void *out_zero_point, void *C, void *workspace,
+               int64_t workspace_bytes, int maxThreads);
+int64_t qgemmWorkspaceBytes(int64_t M, int64_t K, int64_t N, int threads);
 
 //===----------------------------------------------------------------------===//
 // Activations (shared scalar definitions)

@@ -36,10 +36,11 @@
 // its rows once, then for each 1024-deep K slice runs the micro-kernel over
 // every (column half-panel, row tile) pair so a B slice stays in L1 while
 // the row tiles stream from L2; raw sums go to an int32 tile buffer, and
-// the epilogue runs once per output row segment at the end. A thread keeps
-// its packed rows from one task to the next of the same call (tasks are
-// handed out row block by row block), so a row block is packed once per
-// thread, not once per column block.
+// the epilogue runs once per output row segment at the end. The packed rows
+// and the tile live in the worker's slice of the caller's workspace; a
+// worker keeps its packed rows from one task to the next of the same call
+// (tasks are handed out row block by row block), so a row block is packed
+// once per worker, not once per column block.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,9 +48,9 @@
 #include "quantopt/Runtime/Kernels.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <immintrin.h>
+#include <utility>
 
 using namespace quantopt::kernels;
 
@@ -550,22 +551,49 @@ struct QTask {
   const QLayout *l;
   const int8_t *panels;
   const QEpilogue *e;
+  const Workspace *ws;
   Isa isa;
   bool u8; // A packed as u8 (VNNI, or AVX2 with 7-bit B)
   int mr;
   int64_t mc, nc, nBlocks;
-  uint64_t callId;
 };
 
-/// Which rows this thread's scratch slot 0 holds packed.
+/// Rows of A per task (a multiple of mr): the packed rows of one K slice
+/// (~8 bytes per quad and row) should stay in L2 (1 MiB here) next to the
+/// B slices; only one slice of them is live at a time.
+int64_t rowsPerTask(int64_t M, int64_t Kq, int mr) {
+  int64_t rowBytes = std::max<int64_t>(1, std::min(Kq, kKcQuads) * 8);
+  int64_t mc = std::max<int64_t>(mr, (384 * 1024 / rowBytes) / mr * mr);
+  mc = std::min<int64_t>(mc, 96 / mr * mr);
+  return std::min(mc, roundUp(M, mr));
+}
+
+/// A worker's slice of the workspace: a 64-byte record of the rows it holds
+/// packed, the packed rows of its task (int16 or u8 quads) with their row
+/// sums and effective zero points, and the int32 tile of raw sums.
+struct QSlice {
+  int64_t bufOffset, tileOffset, bytes;
+};
+
+QSlice sliceFor(int64_t mc, int64_t Kq, int64_t N, int mr, bool u8) {
+  int64_t rows = roundUp(mc, mr);
+  int64_t aBytes = sizeMul(sizeMul(rows, Kq), 4 * (u8 ? 1 : 2));
+  int64_t bufBytes =
+      sizeAdd(roundUp(aBytes, 64), 2 * 4 * roundUp(rows, 16) + 64);
+  int64_t tileBytes = sizeMul(rows, roundUp(std::min(kNc, N), kPanel) * 4);
+  QSlice q;
+  q.bufOffset = 64;
+  q.tileOffset = sizeAdd(q.bufOffset, roundUp(bufBytes, 64));
+  q.bytes = sizeAdd(q.tileOffset, tileBytes);
+  return q;
+}
+
+/// The packed-row record at the start of a worker's slice.
 struct PackedRows {
-  uint64_t callId = 0;
-  int64_t m0 = -1;
+  int64_t m0;
 };
-thread_local PackedRows packedRows;
-std::atomic<uint64_t> nextCallId{1};
 
-void runTask(const QTask &t, int64_t task) {
+void runTask(const QTask &t, int64_t task, int worker) {
   const QLayout &l = *t.l;
   int64_t m0 = task / t.nBlocks * t.mc;
   int64_t n0 = task % t.nBlocks * t.nc;
@@ -575,22 +603,17 @@ void runTask(const QTask &t, int64_t task) {
   int64_t tiles = ceilDiv(rows, t.mr);
   int64_t ldt = colsP;
 
+  QSlice q = sliceFor(t.mc, l.Kq, l.N, t.mr, t.u8);
+  char *slice = t.ws->slice(worker);
+  auto *packedRows = reinterpret_cast<PackedRows *>(slice);
+  char *buf = slice + q.bufOffset;
+  auto *tile = reinterpret_cast<int32_t *>(slice + q.tileOffset);
   int64_t aBytes = tiles * t.mr * l.Kq * 4 * (t.u8 ? 1 : 2);
-  char *buf = static_cast<char *>(
-      scratch(kScratchQGemmA, aBytes + 64 + 2 * 4 * roundUp(rows, 16) + 64));
-  int32_t *tile = static_cast<int32_t *>(
-      scratch(kScratchQGemmTile, static_cast<size_t>(tiles * t.mr * ldt * 4)));
-  if (!buf || !tile) {
-    // Reported by scratch(); the call fails, so the slot holds nothing.
-    packedRows = PackedRows();
-    return;
-  }
   int32_t *rs = reinterpret_cast<int32_t *>(buf + roundUp(aBytes, 64));
   int32_t *zaEff = rs + roundUp(rows, 16);
 
-  // Same call and rows: the slot still holds them (same size, so scratch
-  // did not reallocate).
-  if (packedRows.callId != t.callId || packedRows.m0 != m0) {
+  // The worker's previous task had the same rows: they are still packed.
+  if (packedRows->m0 != m0) {
     if (t.u8)
       packAUint8(*t.a, m0, rows, l.Kq, t.mr, reinterpret_cast<uint8_t *>(buf),
                  rs, zaEff);
@@ -600,8 +623,7 @@ void runTask(const QTask &t, int64_t task) {
     else
       packAInt16(*t.a, m0, rows, l.Kq, t.mr, reinterpret_cast<int16_t *>(buf),
                  rs, zaEff);
-    packedRows.callId = t.callId;
-    packedRows.m0 = m0;
+    packedRows->m0 = m0;
   }
 
   for (int64_t q0 = 0; q0 < l.Kq; q0 += kKcQuads) {
@@ -646,6 +668,91 @@ void runTask(const QTask &t, int64_t task) {
 }
 
 } // namespace
+
+int64_t quantopt::kernels::qgemmWorkspaceBytes(int64_t M, int64_t K, int64_t N,
+                                               int threads) {
+  if (M <= 0 || N <= 0)
+    return 0;
+  int64_t Kq = ceilDiv(std::max<int64_t>(K, 0), 4);
+  // Any path may run it: the largest slice of them.
+  int64_t slice = 0;
+  for (auto [mr, u8] : {std::pair{kMrScalar, false},
+                        {kMrAVX2, false},
+                        {kMrAVX2U8, true},
+                        {kMrVNNI, true}})
+    slice =
+        std::max(slice, sliceFor(rowsPerTask(M, Kq, mr), Kq, N, mr, u8).bytes);
+  return workspaceBytes(0, slice, threads);
+}
+
+void quantopt::kernels::qgemmImpl(const void *A, int64_t M, int32_t a_signed,
+                                  const void *a_zero_point,
+                                  const float *a_scale, int32_t a_per_row,
+                                  const void *packedB, int32_t activation,
+                                  int32_t out_type, const float *out_scale,
+                                  const void *out_zero_point, void *C,
+                                  void *workspace, int64_t workspace_bytes,
+                                  int maxThreads) {
+  const PackHeader *header = checkHeader(packedB, kMagic, kVersion, "qk_qgemm");
+  if (!header)
+    return;
+  const PackHeader &h = *header;
+  QLayout l = layoutFor(h.K, h.N);
+  if (M <= 0 || l.N <= 0)
+    return;
+  QA a{A, M, l.K, a_signed != 0, a_zero_point, a_scale, a_per_row != 0};
+  QEpilogue e;
+  e.cols = columnsOf(packedB, l);
+  e.act = activation;
+  e.outType = out_type;
+  e.outScale = out_type ? out_scale[0] : 1.0f;
+  e.outZp = 0;
+  if (out_type == 1 && out_zero_point)
+    e.outZp = *static_cast<const int8_t *>(out_zero_point);
+  else if (out_type == 2 && out_zero_point)
+    e.outZp = *static_cast<const uint8_t *>(out_zero_point);
+  e.C = C;
+  e.ldc = l.N;
+
+  QTask t;
+  t.a = &a;
+  t.l = &l;
+  t.panels = static_cast<const int8_t *>(packedB) + l.panelsOffset();
+  t.e = &e;
+  t.isa = activeIsa();
+  t.u8 =
+      t.isa == Isa::AVX512VNNI || (t.isa == Isa::AVX2 && (h.flags & kFlagB7));
+  t.mr = t.isa == Isa::AVX512VNNI ? kMrVNNI
+         : t.u8                   ? kMrAVX2U8
+         : t.isa == Isa::AVX2     ? kMrAVX2
+                                  : kMrScalar;
+  int64_t mc = rowsPerTask(M, l.Kq, t.mr);
+  int threads =
+      std::min(maxThreads, threadsFor(static_cast<double>(M) * l.N * l.K));
+  // Each worker's slice; checked before anything is written.
+  Workspace ws = carveWorkspace(workspace, workspace_bytes, 0,
+                                sliceFor(mc, l.Kq, l.N, t.mr, t.u8).bytes,
+                                std::max(threads, 1), "qk_qgemm");
+  if (!ws.workers)
+    return;
+  threads = ws.workers;
+  for (int w = 0; w < ws.workers; ++w)
+    reinterpret_cast<PackedRows *>(ws.slice(w))->m0 = -1;
+  t.ws = &ws;
+  // Enough tasks for the threads: split rows first, then columns.
+  int64_t mBlocks = ceilDiv(M, mc);
+  int64_t nc = kNc;
+  if (threads > 1 && mBlocks < 4 * threads) {
+    int64_t want = ceilDiv(4 * threads, mBlocks);
+    nc = std::max<int64_t>(kPanel,
+                           std::min(kNc, roundUp(ceilDiv(l.N, want), kPanel)));
+  }
+  t.mc = mc;
+  t.nc = nc;
+  t.nBlocks = ceilDiv(l.N, nc);
+  parallelFor(mBlocks * t.nBlocks, threads,
+              [&](int64_t task, int worker) { runTask(t, task, worker); });
+}
 
 //===----------------------------------------------------------------------===//
 // C API
@@ -704,62 +811,19 @@ void qk_qgemm_pack_b(const void *B, int32_t b_signed, int64_t K, int64_t N,
 void qk_qgemm(const void *A, int64_t M, int32_t a_signed,
               const void *a_zero_point, const float *a_scale, int32_t a_per_row,
               const void *packedB, int32_t activation, int32_t out_type,
-              const float *out_scale, const void *out_zero_point, void *C) {
-  const PackHeader *header = checkHeader(packedB, kMagic, kVersion, "qk_qgemm");
-  if (!header)
-    return;
-  const PackHeader &h = *header;
-  QLayout l = layoutFor(h.K, h.N);
-  if (M <= 0 || l.N <= 0)
-    return;
-  QA a{A, M, l.K, a_signed != 0, a_zero_point, a_scale, a_per_row != 0};
-  QEpilogue e;
-  e.cols = columnsOf(packedB, l);
-  e.act = activation;
-  e.outType = out_type;
-  e.outScale = out_type ? out_scale[0] : 1.0f;
-  e.outZp = 0;
-  if (out_type == 1 && out_zero_point)
-    e.outZp = *static_cast<const int8_t *>(out_zero_point);
-  else if (out_type == 2 && out_zero_point)
-    e.outZp = *static_cast<const uint8_t *>(out_zero_point);
-  e.C = C;
-  e.ldc = l.N;
+              const float *out_scale, const void *out_zero_point, void *C,
+              void *workspace, int64_t workspace_bytes) {
+  qgemmImpl(A, M, a_signed, a_zero_point, a_scale, a_per_row, packedB,
+            activation, out_type, out_scale, out_zero_point, C, workspace,
+            workspace_bytes, numThreads());
+}
 
-  QTask t;
-  t.a = &a;
-  t.l = &l;
-  t.panels = static_cast<const int8_t *>(packedB) + l.panelsOffset();
-  t.e = &e;
-  t.isa = activeIsa();
-  t.u8 =
-      t.isa == Isa::AVX512VNNI || (t.isa == Isa::AVX2 && (h.flags & kFlagB7));
-  t.mr = t.isa == Isa::AVX512VNNI ? kMrVNNI
-         : t.u8                   ? kMrAVX2U8
-         : t.isa == Isa::AVX2     ? kMrAVX2
-                                  : kMrScalar;
-  t.callId = nextCallId.fetch_add(1, std::memory_order_relaxed);
-  // Rows per task: the packed rows of one K slice (~8 bytes per quad and
-  // row) should stay in L2 (1 MiB here) next to the B slices; only one
-  // slice of them is live at a time.
-  int64_t rowBytes = std::min(l.Kq, kKcQuads) * 8;
-  int64_t mc = std::max<int64_t>(t.mr, (384 * 1024 / rowBytes) / t.mr * t.mr);
-  mc = std::min<int64_t>(mc, 96 / t.mr * t.mr);
-  int threads = threadsFor(static_cast<double>(M) * l.N * l.K);
-  // Enough tasks for the threads: split rows first, then columns.
-  mc = std::min(mc, roundUp(M, t.mr));
-  int64_t mBlocks = ceilDiv(M, mc);
-  int64_t nc = kNc;
-  if (threads > 1 && mBlocks < 4 * threads) {
-    int64_t want = ceilDiv(4 * threads, mBlocks);
-    nc = std::max<int64_t>(kPanel,
-                           std::min(kNc, roundUp(ceilDiv(l.N, want), kPanel)));
-  }
-  t.mc = mc;
-  t.nc = nc;
-  t.nBlocks = ceilDiv(l.N, nc);
-  parallelFor(mBlocks * t.nBlocks, threads,
-              [&](int64_t task) { runTask(t, task); });
+int64_t qk_qgemm_workspace_bytes(int64_t M, int64_t K, int64_t N) {
+  if (M <= 0 || N <= 0)
+    return 0;
+  return qgemmWorkspaceBytes(
+      M, K, N,
+      threadsFor(static_cast<double>(M) * N * std::max<int64_t>(K, 0)));
 }
 
 } // extern "C"

@@ -1,4 +1,4 @@
-//===- Runtime.cpp - Dispatch, threads and scratch of the kernels ---------===//
+//===- Runtime.cpp - Dispatch, threads and workspaces of the kernels -----===//
 //
 // Part of the QuantOpt project.
 //
@@ -195,24 +195,25 @@ int quantopt::kernels::threadsFor(double work) {
   return std::max(1, std::min(n, static_cast<int>(work / 1.0e6)));
 }
 
-void quantopt::kernels::parallelFor(int64_t numTasks, int maxThreads,
-                                    llvm::function_ref<void(int64_t)> fn) {
+void quantopt::kernels::parallelFor(
+    int64_t numTasks, int maxThreads,
+    llvm::function_ref<void(int64_t task, int worker)> fn) {
   int64_t threads =
       std::min<int64_t>(std::min(maxThreads, numThreads()), numTasks);
   if (threads <= 1) {
     for (int64_t i = 0; i < numTasks; ++i)
-      fn(i);
+      fn(i, 0);
     return;
   }
   std::atomic<int64_t> next{0};
   TaskErrors errors;
-  auto worker = [&] {
+  auto worker = [&](int id) {
     for (int64_t i = next.fetch_add(1); i < numTasks; i = next.fetch_add(1))
-      fn(i);
+      fn(i, id);
   };
   // A pool thread hands its tasks' errors to the calling thread.
-  auto pooled = [&] {
-    worker();
+  auto pooled = [&](int id) {
+    worker(id);
     ErrorSlot &slot = errorSlot;
     if (slot.count == 0)
       return;
@@ -224,8 +225,8 @@ void quantopt::kernels::parallelFor(int64_t numTasks, int maxThreads,
   llvm::StdThreadPool &p = getPool(numThreads() - 1);
   llvm::ThreadPoolTaskGroup group(p);
   for (int64_t t = 1; t < threads; ++t)
-    group.async(pooled);
-  worker();
+    group.async([&pooled, t] { pooled(static_cast<int>(t)); });
+  worker(0);
   group.wait();
   if (errors.first.count > 0)
     errorSlot.report(errors.first.code, errors.first.value, errors.first.bound,
@@ -233,33 +234,48 @@ void quantopt::kernels::parallelFor(int64_t numTasks, int maxThreads,
 }
 
 //===----------------------------------------------------------------------===//
-// Scratch
+// Workspace
 //===----------------------------------------------------------------------===//
 
-namespace {
-struct ScratchBuffer {
-  void *ptr = nullptr;
-  size_t size = 0;
-  ~ScratchBuffer() { std::free(ptr); }
-};
-thread_local ScratchBuffer scratchBuffers[kNumScratchSlots];
-} // namespace
+int64_t quantopt::kernels::sizeAdd(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
 
-void *quantopt::kernels::scratch(int slot, size_t bytes) {
-  ScratchBuffer &b = scratchBuffers[slot];
-  if (b.size < bytes) {
-    std::free(b.ptr);
-    b.size = 0;
-    size_t size = std::max<size_t>(roundUp(bytes, 4096), 64 * 1024);
-    b.ptr = std::aligned_alloc(64, size);
-    if (!b.ptr) {
-      reportError(QK_ERROR_OUT_OF_MEMORY, static_cast<int64_t>(size), 0,
-                  "kernel scratch memory");
-      return nullptr;
-    }
-    b.size = size;
+int64_t quantopt::kernels::sizeMul(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+int64_t quantopt::kernels::workspaceBytes(int64_t shared, int64_t perWorker,
+                                          int64_t workers) {
+  int64_t slice = sizeMul(ceilDiv(perWorker, kWorkspaceAlign), kWorkspaceAlign);
+  return sizeAdd(sizeAdd(kWorkspaceAlign, roundUp(shared, kWorkspaceAlign)),
+                 sizeMul(slice, std::max<int64_t>(workers, 1)));
+}
+
+Workspace quantopt::kernels::carveWorkspace(void *ptr, int64_t bytes,
+                                            int64_t shared, int64_t perWorker,
+                                            int wanted, const char *kernel) {
+  Workspace w;
+  auto addr = static_cast<int64_t>(reinterpret_cast<uintptr_t>(ptr));
+  int64_t pad = roundUp(addr, kWorkspaceAlign) - addr;
+  int64_t sharedBytes = roundUp(shared, kWorkspaceAlign);
+  w.sliceBytes = roundUp(perWorker, kWorkspaceAlign);
+  int64_t usable = ptr && bytes > pad ? bytes - pad - sharedBytes : -1;
+  int64_t fit = usable < 0 ? 0
+                : w.sliceBytes == 0
+                    ? wanted
+                    : std::min<int64_t>(wanted, usable / w.sliceBytes);
+  if (fit < 1) {
+    reportError(QK_ERROR_WORKSPACE_TOO_SMALL, bytes,
+                workspaceBytes(shared, perWorker, 1), kernel);
+    return Workspace();
   }
-  return b.ptr;
+  w.shared = static_cast<char *>(ptr) + pad;
+  w.slices = w.shared + sharedBytes;
+  w.workers = static_cast<int>(fit);
+  return w;
 }
 
 //===----------------------------------------------------------------------===//
@@ -296,6 +312,15 @@ const char *qk_take_error_code(int32_t *code) {
     std::snprintf(buf, sizeof(buf), ": out of memory allocating %lld bytes",
                   static_cast<long long>(slot.value));
     advice = "; free memory, or run smaller inputs or fewer threads";
+  } else if (slot.code == QK_ERROR_WORKSPACE_TOO_SMALL) {
+    std::snprintf(buf, sizeof(buf),
+                  ": the caller's workspace of %lld bytes is too small (one "
+                  "worker thread needs %lld)",
+                  static_cast<long long>(slot.value),
+                  static_cast<long long>(slot.bound));
+    advice = "; the caller must pass at least the kernel's "
+             "qk_*_workspace_bytes (a bug in the calling code: recompile "
+             "the model with quant-compile)";
   } else if (slot.code == QK_ERROR_BAD_PACKED_DATA) {
     std::snprintf(buf, sizeof(buf),
                   ": a packed operand is not a layout version %lld blob of "

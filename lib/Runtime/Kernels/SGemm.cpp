@@ -205,10 +205,31 @@ void runSGemm(const SProblem &p, int maxThreads) {
         std::min(kNc,
                  roundUp(ceilDiv(p.N, ceilDiv(4 * threads, mBlocks)), kPanel)));
   int64_t nBlocks = ceilDiv(p.N, nc);
-  parallelFor(mBlocks * nBlocks, threads, [&](int64_t t) {
+  parallelFor(mBlocks * nBlocks, threads, [&](int64_t t, int) {
     int64_t m0 = t / nBlocks * mc, n0 = t % nBlocks * nc;
     runBlock(p, isa, m0, std::min(mc, p.M - m0), n0, std::min(nc, p.N - n0));
   });
+}
+
+/// Packed panels of one [K,N] right operand of qk_sgemm_batched (and 64
+/// bytes the micro-kernel may read past the last panel).
+int64_t panelBytes(int64_t K, int64_t N) {
+  return sizeAdd(sizeMul(sizeMul(roundUp(N, kPanel), K), 4), 64);
+}
+
+/// How qk_sgemm_batched spreads its work. Many small products (attention
+/// heads): one product per task on `threads` threads, each with its own
+/// packed panels. Few large ones: each product uses every thread and one
+/// set of panels.
+struct BatchedPlan {
+  bool perItem;
+  int threads;
+};
+
+BatchedPlan planBatched(int64_t batch, int64_t M, int64_t K, int64_t N) {
+  double work = static_cast<double>(M) * N * K;
+  int threads = threadsFor(work * batch);
+  return BatchedPlan{threads > 1 && batch >= threads && work < 64.0e6, threads};
 }
 
 } // namespace
@@ -246,30 +267,40 @@ void qk_sgemm(const float *A, int64_t M, const void *packedB, const float *bias,
 
 void qk_sgemm_batched(const float *A, const float *B, float *C, int64_t batch,
                       int64_t M, int64_t K, int64_t N, int64_t strideA,
-                      int64_t strideB, int64_t strideC) {
+                      int64_t strideB, int64_t strideC, void *workspace,
+                      int64_t workspace_bytes) {
   if (batch <= 0 || M <= 0 || N <= 0)
     return;
-  size_t panelBytes = static_cast<size_t>(roundUp(N, kPanel) * K * 4);
-  auto one = [&](int64_t b, int threads) {
-    auto *panels =
-        static_cast<float *>(scratch(kScratchSGemmPanels, panelBytes + 64));
-    if (!panels)
-      return; // reported by scratch()
+  BatchedPlan plan = planBatched(batch, M, K, N);
+  // One slice of packed panels per worker; checked before anything is
+  // written, so the call fails whole or not at all.
+  Workspace ws =
+      carveWorkspace(workspace, workspace_bytes, 0, panelBytes(K, N),
+                     plan.perItem ? plan.threads : 1, "qk_sgemm_batched");
+  if (!ws.workers)
+    return;
+  auto one = [&](int64_t b, int worker, int threads) {
+    auto *panels = reinterpret_cast<float *>(ws.slice(worker));
     packPanels(B + b * strideB, K, N, N, panels);
     SProblem p{A + b * strideA, M,       K,       N,
                panels,          nullptr, ActNone, C + b * strideC};
     runSGemm(p, threads);
   };
-  double work = static_cast<double>(M) * N * K;
-  int threads = threadsFor(work * batch);
-  // Many small products (attention heads): one product per task. Few large
-  // ones: each product uses every thread.
-  if (threads > 1 && batch >= threads && work < 64.0e6) {
-    parallelFor(batch, threads, [&](int64_t b) { one(b, 1); });
+  if (plan.perItem) {
+    parallelFor(batch, ws.workers,
+                [&](int64_t b, int worker) { one(b, worker, 1); });
     return;
   }
   for (int64_t b = 0; b < batch; ++b)
-    one(b, numThreads());
+    one(b, 0, numThreads());
+}
+
+int64_t qk_sgemm_batched_workspace_bytes(int64_t batch, int64_t M, int64_t K,
+                                         int64_t N) {
+  if (batch <= 0 || M <= 0 || N <= 0)
+    return 0;
+  BatchedPlan plan = planBatched(batch, M, K, N);
+  return workspaceBytes(0, panelBytes(K, N), plan.perItem ? plan.threads : 1);
 }
 
 } // extern "C"

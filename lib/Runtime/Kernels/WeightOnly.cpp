@@ -86,13 +86,15 @@ struct WoActs {
   int64_t lda;
 };
 
-WoActs prepareActivations(const float *A, int64_t M, const WoLayout &l) {
+/// Bytes of the prepared activations (the kernel's whole workspace).
+int64_t activationBytes(int64_t M, const WoLayout &l) {
+  return sizeAdd(sizeMul(sizeMul(M, sizeAdd(l.kPadded(), l.G)), 4), 64);
+}
+
+/// Prepares the activations in `buf` (activationBytes, 64-byte aligned).
+WoActs prepareActivations(const float *A, int64_t M, const WoLayout &l,
+                          float *buf) {
   int64_t kp = l.kPadded();
-  auto *buf = static_cast<float *>(
-      scratch(kScratchWeightOnlyActs,
-              static_cast<size_t>((M * kp + M * l.G) * 4 + 64)));
-  if (!buf)
-    return WoActs{nullptr, nullptr, kp}; // reported by scratch()
   float *sums = buf + M * kp;
   int64_t H = 16 / l.bits;
   float pow2[8];
@@ -340,8 +342,17 @@ void qk_wo_pack(const void *W, int32_t w_signed, int32_t bits, int64_t K,
   }
 }
 
+int64_t qk_wo_workspace_bytes(int64_t M, int64_t K, int32_t bits,
+                              int64_t group_size) {
+  if (M <= 0 || K < 0 || (bits != 4 && bits != 8) || group_size < 0)
+    return 0;
+  return workspaceBytes(
+      activationBytes(M, layoutFor(K, 1, bits, group_size, false)), 0, 0);
+}
+
 void qk_wo_matmul(const float *A, int64_t M, const void *packed,
-                  const float *bias, float *C) {
+                  const float *bias, float *C, void *workspace,
+                  int64_t workspace_bytes) {
   const PackHeader *header =
       checkHeader(packed, kMagic, kVersion, "qk_wo_matmul");
   if (!header)
@@ -353,9 +364,13 @@ void qk_wo_matmul(const float *A, int64_t M, const void *packed,
     return;
   float negZp =
       (h.flags & kFlagSigned) ? -static_cast<float>(1 << (h.bits - 1)) : 0.0f;
-  WoActs acts = prepareActivations(A, M, l);
-  if (!acts.a)
+  // Only shared bytes; checked before anything is written.
+  Workspace ws = carveWorkspace(workspace, workspace_bytes,
+                                activationBytes(M, l), 0, 1, "qk_wo_matmul");
+  if (!ws.workers)
     return;
+  WoActs acts =
+      prepareActivations(A, M, l, reinterpret_cast<float *>(ws.shared));
   const char *blocks = static_cast<const char *>(packed) + kHeaderBytes;
   Isa isa = activeIsa();
   int threads = threadsFor(static_cast<double>(M) * l.N * l.K);
@@ -363,7 +378,7 @@ void qk_wo_matmul(const float *A, int64_t M, const void *packed,
   // threads, few enough that the hand-out costs nothing.
   int64_t perTask = threads > 1 ? 8 : l.Nb;
   int64_t tasks = ceilDiv(l.Nb, perTask);
-  parallelFor(tasks, threads, [&](int64_t t) {
+  parallelFor(tasks, threads, [&](int64_t t, int) {
     int64_t b0 = t * perTask;
     runBlocks(l, blocks, acts, M, bias, C, negZp, isa, b0,
               std::min(perTask, l.Nb - b0));

@@ -16,3 +16,13 @@ func.func @position(%a: memref<4xf32>, %o: memref<4xf32>) {
   qnn_cpu.kernel_call "qk_copy" ins(%a : memref<4xf32>) outs(%o : memref<4xf32>) out_position 3
   return
 }
+
+// -----
+
+// Tests that a workspace must be a 1-d i8 buffer (its size in bytes is
+// passed to the kernel).
+func.func @workspace(%a: memref<4xf32>, %o: memref<4xf32>, %ws: memref<8xf32>) {
+  // expected-error @+1 {{workspace must be a contiguous 1-d i8 tensor or buffer (its size in bytes is passed to the kernel), not 'memref<8xf32>'}}
+  qnn_cpu.kernel_call "qk_copy" ins(%a : memref<4xf32>) outs(%o : memref<4xf32>) out_position 1 workspace(%ws : memref<8xf32>)
+  return
+}

@@ -20,8 +20,9 @@
 |* function `name` (const char *name(void)), to test that qk_* symbols        *|
 |* resolve against libquantrt when the code is loaded.                        *|
 |* -DQUANTOPT_TEST_BAD_PACKED calls qk_sgemm with the weight w, which is not  *|
-|* a packed operand; -DQUANTOPT_TEST_SCRATCH_OOM calls qk_sgemm_batched with  *|
-|* dims whose scratch cannot be allocated: the runs must fail with a status. *|
+|* a packed operand; -DQUANTOPT_TEST_WORKSPACE_TOO_SMALL calls               *|
+|* qk_sgemm_batched with a 16-byte workspace: the runs must fail with a       *|
+|* status.                                                                    *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -67,10 +68,11 @@ const char *QUANTOPT_TEST_KERNEL(void);
 void qk_sgemm(const float *A, int64_t M, const void *packedB,
               const float *bias, int32_t activation, float *C);
 #endif
-#ifdef QUANTOPT_TEST_SCRATCH_OOM
+#ifdef QUANTOPT_TEST_WORKSPACE_TOO_SMALL
 void qk_sgemm_batched(const float *A, const float *B, float *C, int64_t batch,
                       int64_t M, int64_t K, int64_t N, int64_t strideA,
-                      int64_t strideB, int64_t strideC);
+                      int64_t strideB, int64_t strideC, void *workspace,
+                      int64_t workspace_bytes);
 #endif
 
 void quantopt_entry(void **args) {
@@ -94,10 +96,14 @@ void quantopt_entry(void **args) {
 #ifdef QUANTOPT_TEST_BAD_PACKED
   qk_sgemm(xd, batch, wd, NULL, 0, y);
 #endif
-#ifdef QUANTOPT_TEST_SCRATCH_OOM
-  /* 2^20 x 2^24 floats of packed panels: 64 TiB. */
-  qk_sgemm_batched(xd, wd, y, 1, 1, (int64_t)1 << 20, (int64_t)1 << 24, 0, 0,
-                   0);
+#ifdef QUANTOPT_TEST_WORKSPACE_TOO_SMALL
+  /* A caller bug: 16 bytes where packing one 1 x n right operand needs more
+     (qk_sgemm_batched_workspace_bytes). */
+  {
+    char workspace[16];
+    qk_sgemm_batched(xd, wd, y, 1, 1, 1, n, 0, 0, 0, workspace,
+                     (int64_t)sizeof(workspace));
+  }
 #endif
 #ifdef QUANTOPT_TEST_BIAS_OFFSET
   bias += QUANTOPT_TEST_BIAS_OFFSET;

@@ -9,6 +9,7 @@
 
 #include "quantopt/Runtime/Kernels.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -51,6 +52,41 @@ struct AlignedBuffer {
   AlignedBuffer &operator=(const AlignedBuffer &) = delete;
   char *ptr;
 };
+
+/// A kernel workspace of exactly `bytes` (what the kernel's size function
+/// returned) at an address that is not 64-byte aligned (the kernels align
+/// it themselves), followed by guard bytes: intact() says whether the
+/// kernel stayed inside the bytes it was given.
+struct GuardedWorkspace {
+  static constexpr int64_t kGuard = 256;
+  static constexpr int64_t kMisalign = 8;
+  static constexpr unsigned char kPattern = 0xA5;
+  explicit GuardedWorkspace(int64_t bytes)
+      : storage(static_cast<size_t>(bytes + kMisalign + kGuard + 64)),
+        bytes(bytes) {
+    auto addr = reinterpret_cast<uintptr_t>(storage.data());
+    ptr = storage.data() + ((64 - addr % 64) % 64) + kMisalign;
+    for (int64_t i = 0; i < kGuard; ++i)
+      ptr[bytes + i] = static_cast<char>(kPattern);
+  }
+  bool intact() const {
+    for (int64_t i = 0; i < kGuard; ++i)
+      if (static_cast<unsigned char>(ptr[bytes + i]) != kPattern)
+        return false;
+    return true;
+  }
+  std::vector<char> storage;
+  char *ptr;
+  int64_t bytes;
+};
+
+/// The code of the error the last kernel call reported (0 if none); clears
+/// the calling thread's error slot.
+inline int32_t takeErrorCode() {
+  int32_t code = 0;
+  qk_take_error_code(&code);
+  return code;
+}
 
 /// Small deterministic generator (xorshift), independent of <random>'s
 /// distributions so that values do not change across standard libraries.

@@ -122,15 +122,24 @@ std::vector<float> run(const QCase &c) {
                   c.bs.data(), c.bias ? c.biasV.data() : nullptr, packed.ptr);
   uint8_t outZp = static_cast<uint8_t>(c.outZp);
   std::vector<float> out(c.M * c.N);
+  // Exactly the bytes the size function asks for, with a guard after them.
+  GuardedWorkspace ws(qk_qgemm_workspace_bytes(c.M, c.K, c.N));
+  auto finish = [&] {
+    EXPECT_TRUE(ws.intact()) << "qk_qgemm wrote past its workspace";
+    EXPECT_EQ(takeErrorCode(), 0);
+  };
   if (c.outType == 0) {
     qk_qgemm(a.data(), c.M, c.aSigned, c.aZp ? za.data() : nullptr, c.as.data(),
-             c.aPerRow, packed.ptr, c.act, 0, nullptr, nullptr, out.data());
+             c.aPerRow, packed.ptr, c.act, 0, nullptr, nullptr, out.data(),
+             ws.ptr, ws.bytes);
+    finish();
     return out;
   }
   std::vector<uint8_t> q(c.M * c.N);
   qk_qgemm(a.data(), c.M, c.aSigned, c.aZp ? za.data() : nullptr, c.as.data(),
            c.aPerRow, packed.ptr, c.act, c.outType, &c.outScale, &outZp,
-           q.data());
+           q.data(), ws.ptr, ws.bytes);
+  finish();
   for (size_t i = 0; i < q.size(); ++i)
     out[i] = c.outType == 1 ? static_cast<float>(static_cast<int8_t>(q[i]))
                             : static_cast<float>(q[i]);

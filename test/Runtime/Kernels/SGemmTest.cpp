@@ -131,8 +131,11 @@ TEST(SGemm, Batched) {
     std::vector<float> A = random(batch * sA, rng), B = random(batch * sB, rng);
     forEachConfig([&](const std::string &config) {
       std::vector<float> C(batch * sC, -3.0f);
-      qk_sgemm_batched(A.data(), B.data(), C.data(), batch, M, K, N, sA, sB,
-                       sC);
+      GuardedWorkspace ws(qk_sgemm_batched_workspace_bytes(batch, M, K, N));
+      qk_sgemm_batched(A.data(), B.data(), C.data(), batch, M, K, N, sA, sB, sC,
+                       ws.ptr, ws.bytes);
+      EXPECT_TRUE(ws.intact()) << config;
+      EXPECT_EQ(takeErrorCode(), 0) << config;
       for (int64_t b = 0; b < batch; ++b) {
         std::vector<float> a(A.begin() + b * sA, A.begin() + b * sA + M * K);
         std::vector<float> bb(B.begin() + b * sB, B.begin() + b * sB + K * N);

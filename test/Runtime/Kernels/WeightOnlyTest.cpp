@@ -83,8 +83,11 @@ void checkCase(const WoCase &c, uint64_t seed) {
              c.zp ? zp.data() : nullptr, packed.ptr);
   forEachConfig([&](const std::string &config) {
     std::vector<float> C(c.M * c.N, -777.0f);
+    GuardedWorkspace ws(qk_wo_workspace_bytes(c.M, c.K, c.bits, c.group));
     qk_wo_matmul(A.data(), c.M, packed.ptr, c.bias ? bias.data() : nullptr,
-                 C.data());
+                 C.data(), ws.ptr, ws.bytes);
+    EXPECT_TRUE(ws.intact()) << config;
+    EXPECT_EQ(takeErrorCode(), 0) << config;
     int failures = 0;
     for (int64_t i = 0; i < c.M * c.N && failures < 5; ++i) {
       if (std::fabs(C[i] - ref[i]) <= tol[i])

@@ -21,18 +21,22 @@
 // kernel call's destination a 64-byte aligned allocation, and that
 // qnn-lower-kernel-calls then calls qk_qgemm with raw pointers to the
 // input, the packed weight global and that allocation, which the relu then
-// updates in place and the function returns.
-// CHECK:       func.func private @qk_qgemm(!llvm.ptr, i64, i32, !llvm.ptr, !llvm.ptr, i32, !llvm.ptr, i32, i32, !llvm.ptr, !llvm.ptr, !llvm.ptr)
+// updates in place and the function returns; the kernel's workspace (its
+// pointer and byte size last) is an allocation of its own, freed before
+// the function returns.
+// CHECK:       func.func private @qk_qgemm(!llvm.ptr, i64, i32, !llvm.ptr, !llvm.ptr, i32, !llvm.ptr, i32, i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64)
 // CHECK:       memref.global "private" constant @[[G:.*]] : memref<576xi8> = dense_resource<packed.qgemm> {alignment = 64 : i64}
 // CHECK-LABEL: func.func @w8a8(
 // CHECK-SAME:    %[[X:.*]]: memref<4x16xi8>) -> memref<4x8xf32>
 // CHECK-DAG:     %[[W:.*]] = memref.get_global @[[G]] : memref<576xi8>
 // CHECK-DAG:     %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+// CHECK-DAG:     %[[WS:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
 // CHECK-DAG:     memref.extract_aligned_pointer_as_index %[[X]]
 // CHECK-DAG:     memref.extract_aligned_pointer_as_index %[[W]]
 // CHECK-DAG:     memref.extract_aligned_pointer_as_index %[[OUT]]
 // CHECK:         call @qk_qgemm(
 // CHECK:         linalg.generic {{.*}} ins(%[[OUT]] : memref<4x8xf32>) outs(%[[OUT]] : memref<4x8xf32>)
+// CHECK:         memref.dealloc %[[WS]] : memref<?xi8>
 // CHECK:         return %[[OUT]] : memref<4x8xf32>
 // CHECK-NOT:     qnn_cpu.kernel_call
 // CHECK-NOT:     tensor.

@@ -24,14 +24,15 @@
 
 // Tests that the first half of the CPU compile leaves tensors: the W8A8
 // matmul becomes a destination-style qk_qgemm kernel call that writes a
-// fresh tensor.empty and reads the weight packed into a resource blob, and
+// fresh tensor.empty and reads the weight packed into a resource blob, with
+// a workspace sized at run time by qk_qgemm_workspace_bytes, and
 // the relu after it a linalg.generic over the call's result; no qnn op is
 // left.
 // CHECK-LABEL: func.func @w8a8(
 // CHECK-SAME:    %[[X:.*]]: tensor<4x16xi8>) -> tensor<4x8xf32>
 // CHECK-DAG:     %[[PACKED:.*]] = arith.constant dense_resource<packed.qgemm> : tensor<576xi8>
 // CHECK-DAG:     %[[INIT:.*]] = tensor.empty() : tensor<4x8xf32>
-// CHECK:         %[[MM:.*]] = qnn_cpu.kernel_call "qk_qgemm" ins(%[[X]], {{.*}}%[[PACKED]], {{.*}}) outs(%[[INIT]] : tensor<4x8xf32>) out_position 11 -> tensor<4x8xf32>
+// CHECK:         %[[MM:.*]] = qnn_cpu.kernel_call "qk_qgemm" ins(%[[X]], {{.*}}%[[PACKED]], {{.*}}) outs(%[[INIT]] : tensor<4x8xf32>) out_position 11 workspace(%{{.*}} : tensor<?xi8>) -> tensor<4x8xf32>
 // CHECK:         %[[R:.*]] = linalg.generic {{.*}} ins(%[[MM]] : tensor<4x8xf32>)
 // CHECK:           arith.maximumf
 // CHECK:         return %[[R]] : tensor<4x8xf32>
