@@ -42,6 +42,14 @@ SUPPORTED_OPS = frozenset("""
     Squeeze Unsqueeze Expand Where Cast Constant Shape Identity QuantizeLinear
     DequantizeLinear DynamicQuantizeLinear MatMulInteger QLinearMatMul
 """.split())
+SUPPORTED_OPS |= frozenset(  # elementwise (issue 16)
+    """
+    CastLike Equal Less Greater LessOrEqual GreaterOrEqual And Or Xor Not
+    Mod Clip Sin Cos Tan Asin Acos Atan Sinh Cosh Asinh Acosh Atanh Floor
+    Ceil Round Sign IsNaN IsInf Dropout Sum Mean Elu Selu Celu LeakyRelu
+    HardSigmoid HardSwish Softplus Softsign ThresholdedRelu Mish PRelu
+    Shrink Swish BitShift BitwiseAnd BitwiseOr BitwiseXor BitwiseNot
+""".split())  # elementwise (issue 16)
 
 # Element types the importer documents as unsupported, by TensorProto name.
 UNSUPPORTED_ELEM_TYPES = (
