@@ -12,6 +12,7 @@
 #include "Utils.h"
 
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace quantopt;
@@ -35,8 +36,23 @@ void add(const TypeConverter &converter, RewritePatternSet &patterns) {
       converter, patterns.getContext());
 }
 
-float floatAttr(Operation *op, StringRef name) {
-  return cast<FloatAttr>(op->getAttr(name)).getValueAsDouble();
+/// The float attribute `name` of a parametric activation, its default
+/// where the op does not set it.
+double floatAttr(Operation *op, StringRef name) {
+  return llvm::TypeSwitch<Operation *, APFloat>(op)
+      .Case([&](SeluOp o) {
+        return name == "alpha" ? o.getAlpha() : o.getGamma();
+      })
+      .Case([&](HardSigmoidOp o) {
+        return name == "alpha" ? o.getAlpha() : o.getBeta();
+      })
+      .Case([&](ShrinkOp o) {
+        return name == "bias" ? o.getBias() : o.getLambd();
+      })
+      .Case<EluOp, CeluOp, LeakyReluOp, ThresholdedReluOp, SwishOp>(
+          [](auto o) { return o.getAlpha(); })
+      .Default([](Operation *) { return APFloat(0.0f); })
+      .convertToDouble();
 }
 
 } // namespace
