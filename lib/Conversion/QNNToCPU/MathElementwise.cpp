@@ -133,9 +133,10 @@ static Value floatMath(OpBuilder &b, Location l, Operation *op, Value x) {
     return add(arith::MaximumFOp::create(b, l, x, c(0)),
                arith::MinimumFOp::create(b, l, mul(alpha, e), c(0)));
   }
-  if (name == "leaky_relu")
-    return select(cmp(arith::CmpFPredicate::OLT, x, c(0)),
-                  mul(c(floatAttr(op, "alpha")), x), x);
+  if (name == "leaky_relu") {
+    Value neg = cmp(arith::CmpFPredicate::OLT, x, c(0));
+    return select(neg, mul(c(floatAttr(op, "alpha")), x), x);
+  }
   if (name == "hard_sigmoid")
     return clamp01(add(mul(c(floatAttr(op, "alpha")), x),
                        c(floatAttr(op, "beta"))));
@@ -292,10 +293,29 @@ LogicalResult MathLowering::lowerBinary(Operation *) {
           return arith::OrIOp::create(nb, l, x, y);
         if (name == "xor" || name == "bitwise_xor")
           return arith::XOrIOp::create(nb, l, x, y);
-        if (name == "bit_shift")
-          return left ? (Value)arith::ShLIOp::create(nb, l, x, y)
-                      : (Value)arith::ShRUIOp::create(nb, l, x, y);
         Value zero = scalarConstant(nb, l, elt, 0);
+        if (name == "bit_shift") {
+          // A shift amount outside [0, width) (unsigned compare) gives
+          // the sign fill alone: -1 for a signed right shift of a negative
+          // value, else 0 (ONNX BitShift-28); LLVM's shift would be poison.
+          Value width =
+              scalarConstant(nb, l, elt, elt.getIntOrFloatBitWidth());
+          Value outOfRange = arith::CmpIOp::create(
+              nb, l, arith::CmpIPredicate::uge, y, width);
+          Value shifted, fill = zero;
+          if (left) {
+            shifted = arith::ShLIOp::create(nb, l, x, y);
+          } else if (isUnsigned) {
+            shifted = arith::ShRUIOp::create(nb, l, x, y);
+          } else {
+            shifted = arith::ShRSIOp::create(nb, l, x, y);
+            Value negative = arith::CmpIOp::create(
+                nb, l, arith::CmpIPredicate::slt, x, zero);
+            fill = arith::SelectOp::create(
+                nb, l, negative, scalarConstant(nb, l, elt, -1), zero);
+          }
+          return arith::SelectOp::create(nb, l, outOfRange, fill, shifted);
+        }
         if (name == "prelu") {
           Value neg = isFloat ? (Value)arith::CmpFOp::create(
                                     nb, l, arith::CmpFPredicate::OLT, x, zero)
@@ -305,13 +325,29 @@ LogicalResult MathLowering::lowerBinary(Operation *) {
         }
         // mod
         if (isFloat) {
-          // fmod (the verifier requires it for floats): C fmod, computed
-          // in f32 at least.
+          // C fmod, computed in f32 at least. With fmod = 0 a non-zero
+          // remainder whose sign differs from the divisor's gets the
+          // divisor added and a zero one takes the divisor's sign (ONNX
+          // Mod-28; NaN and infinities come out of fmod as specified).
           Type compute = elt.getIntOrFloatBitWidth() < 32 ? nb.getF32Type()
                                                           : elt;
-          Value r = arith::RemFOp::create(
-              nb, l, convertScalar(nb, l, x, compute, false, false),
-              convertScalar(nb, l, y, compute, false, false));
+          Value xc = convertScalar(nb, l, x, compute, false, false);
+          Value yc = convertScalar(nb, l, y, compute, false, false);
+          Value r = arith::RemFOp::create(nb, l, xc, yc);
+          if (!fmod) {
+            Value zeroC = scalarConstant(nb, l, compute, 0);
+            using P = arith::CmpFPredicate;
+            Value isZero = arith::CmpFOp::create(nb, l, P::OEQ, r, zeroC);
+            Value nonZero = arith::CmpFOp::create(nb, l, P::ONE, r, zeroC);
+            Value rNeg = arith::CmpFOp::create(nb, l, P::OLT, r, zeroC);
+            Value yNeg = arith::CmpFOp::create(nb, l, P::OLT, yc, zeroC);
+            Value fix = arith::AndIOp::create(
+                nb, l, nonZero, arith::XOrIOp::create(nb, l, rNeg, yNeg));
+            Value adjusted = arith::SelectOp::create(
+                nb, l, fix, arith::AddFOp::create(nb, l, r, yc), r);
+            Value signedZero = math::CopySignOp::create(nb, l, r, yc);
+            r = arith::SelectOp::create(nb, l, isZero, signedZero, adjusted);
+          }
           return convertScalar(nb, l, r, elt, false, false);
         }
         if (isUnsigned)

@@ -191,9 +191,8 @@ static Results importMod(NodeContext &c) {
   REQUIRE(a, c.required(0, "A"));
   REQUIRE(b, c.required(1, "B"));
   int64_t fmod = c.attrInt("fmod", 0);
-  if (fmod == 0 && isa<FloatType>(elementOf(a)))
-    return c.error() << "fmod must be 1 for floating-point inputs (ONNX "
-                        "defines fmod = 0 for integers only)";
+  if (fmod != 0 && fmod != 1)
+    return c.error() << "fmod must be 0 or 1, got " << fmod;
   return build<ModOp>(c, 1, a, b, c.builder.getBoolAttr(fmod != 0));
 }
 

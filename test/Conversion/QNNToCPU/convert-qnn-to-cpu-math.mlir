@@ -57,8 +57,8 @@ func.func @mod_python(%x: tensor<4xi32>, %y: tensor<4xi32>) -> tensor<4xi32> {
 // rounded back once.
 // CHECK-LABEL: func.func @mod_fmod_f16(
 // CHECK:         ^bb0(%[[A:.*]]: f16, %[[B:.*]]: f16, %{{.*}}: f16):
-// CHECK:           %[[A32:.*]] = arith.extf %[[A]] : f16 to f32
-// CHECK:           %[[B32:.*]] = arith.extf %[[B]] : f16 to f32
+// CHECK-DAG:       %[[A32:.*]] = arith.extf %[[A]] : f16 to f32
+// CHECK-DAG:       %[[B32:.*]] = arith.extf %[[B]] : f16 to f32
 // CHECK:           %[[R:.*]] = arith.remf %[[A32]], %[[B32]] : f32
 // CHECK:           %[[R16:.*]] = arith.truncf %[[R]] : f32 to f16
 // CHECK:           linalg.yield %[[R16]] : f16
@@ -89,10 +89,11 @@ func.func @not_and_is_inf(%b: tensor<4xi1>, %x: tensor<4xf32>) -> (tensor<4xi1>,
 // attribute: leaky_relu selects alpha * x below zero.
 // CHECK-LABEL: func.func @round_and_leaky_relu(
 // CHECK:         math.roundeven %{{.*}} : f32
-// CHECK:         %[[ALPHA:.*]] = arith.constant 2.500000e-01 : f32
-// CHECK:         %[[NEG:.*]] = arith.cmpf olt, %[[X:.*]], %{{.*}} : f32
-// CHECK:         %[[SCALED:.*]] = arith.mulf %[[ALPHA]], %[[X]] : f32
-// CHECK:         arith.select %[[NEG]], %[[SCALED]], %[[X]] : f32
+// CHECK:         ^bb0(%[[X:.*]]: f32, %{{.*}}: f32):
+// CHECK-DAG:       %[[ALPHA:.*]] = arith.constant 2.500000e-01 : f32
+// CHECK-DAG:       %[[NEG:.*]] = arith.cmpf olt, %[[X]], %{{.*}} : f32
+// CHECK-DAG:       %[[SCALED:.*]] = arith.mulf %[[ALPHA]], %[[X]] : f32
+// CHECK:           arith.select %[[NEG]], %[[SCALED]], %[[X]] : f32
 func.func @round_and_leaky_relu(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
   %0 = qnn.round %x : tensor<4xf32> -> tensor<4xf32>
   %1 = qnn.leaky_relu %x {alpha = 0.25 : f32} : tensor<4xf32> -> tensor<4xf32>

@@ -232,19 +232,9 @@ LogicalResult BitwiseXorOp::verify() {
   return verifyElementKind(*this, isWideInteger, "integer (8 to 64 bits)");
 }
 LogicalResult PReluOp::verify() { return verifySameElements(*this); }
-LogicalResult ModOp::verify() {
-  if (failed(verifySameElements(*this)))
-    return failure();
-  if (!getFmod() && isa<FloatType>(elementOf(getLhs())))
-    return emitOpError("on floating-point operands requires fmod = true "
-                       "(ONNX Mod with fmod = 0 is defined for integers only)");
-  return success();
-}
+LogicalResult ModOp::verify() { return verifySameElements(*this); }
 LogicalResult BitShiftOp::verify() {
-  if (failed(verifyElementKind(
-          *this,
-          [](Type t) { return isWideInteger(t) && t.isUnsignedInteger(); },
-          "unsigned integer")))
+  if (failed(verifyElementKind(*this, isWideInteger, "integer (8 to 64 bits)")))
     return failure();
   if (getDirection() != "left" && getDirection() != "right")
     return emitOpError("direction must be \"left\" or \"right\", got \"")

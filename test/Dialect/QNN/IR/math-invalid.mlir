@@ -39,11 +39,11 @@ func.func @bitwise_not_bool(%a: tensor<4xi1>) -> tensor<4xi1> {
 
 // -----
 
-// Tests that bit_shift rejects signed integers.
-func.func @bit_shift_signed(%a: tensor<4xi8>) -> tensor<4xi8> {
-  // expected-error @+1 {{expects unsigned integer operands, got 'tensor<4xi8>'}}
-  %0 = qnn.bit_shift %a, %a : (tensor<4xi8>, tensor<4xi8>) -> tensor<4xi8>
-  return %0 : tensor<4xi8>
+// Tests that bit_shift rejects floats.
+func.func @bit_shift_float(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{expects integer (8 to 64 bits) operands, got 'tensor<4xf32>'}}
+  %0 = qnn.bit_shift %a, %a : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
 }
 
 // -----
@@ -57,10 +57,10 @@ func.func @bit_shift_direction(%a: tensor<4xui8>) -> tensor<4xui8> {
 
 // -----
 
-// Tests that mod of floats requires fmod.
-func.func @mod_float(%a: tensor<4xf32>) -> tensor<4xf32> {
-  // expected-error @+1 {{on floating-point operands requires fmod = true}}
-  %0 = qnn.mod %a, %a : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+// Tests that mod rejects operands of different element types.
+func.func @mod_mismatch(%a: tensor<4xf32>, %b: tensor<4xf16>) -> tensor<4xf32> {
+  // expected-error @+1 {{operands have different element types 'f32' and 'f16'}}
+  %0 = qnn.mod %a, %b {fmod = true} : (tensor<4xf32>, tensor<4xf16>) -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
 

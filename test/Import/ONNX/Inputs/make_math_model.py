@@ -7,7 +7,7 @@ Usage: make_math_model.py KIND OUT_PATH
                   Equal + Not on bool, Mod (fmod 0 on int32), BitShift RIGHT,
                   Selu with a non-default alpha, IsInf (negative only),
                   Dropout with its mask; opset 21.
-  float_mod       Mod with fmod = 0 on float inputs (invalid).
+  bad_fmod        Mod with fmod = 2 (invalid).
   dropout_train   Dropout with training_mode = true and ratio 0.5 (invalid).
 """
 
@@ -63,9 +63,9 @@ def build_ops():
     return _model(nodes, inputs, outputs, inits)
 
 
-def build_float_mod():
+def build_bad_fmod():
     F = TensorProto.FLOAT
-    node = helper.make_node("Mod", ["a", "b"], ["r"], name="float_mod")
+    node = helper.make_node("Mod", ["a", "b"], ["r"], name="bad_fmod", fmod=2)
     return _model([node], [_vi("a", F, [3]), _vi("b", F, [3])],
                   [_vi("r", F, [3])])
 
@@ -80,7 +80,7 @@ def build_dropout_train():
 
 
 def main(argv):
-    kinds = {"ops": build_ops, "float_mod": build_float_mod,
+    kinds = {"ops": build_ops, "bad_fmod": build_bad_fmod,
              "dropout_train": build_dropout_train}
     if len(argv) != 3 or argv[1] not in kinds:
         sys.exit(__doc__)
