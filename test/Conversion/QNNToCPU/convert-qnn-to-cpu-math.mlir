@@ -99,3 +99,24 @@ func.func @round_and_leaky_relu(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf
   %1 = qnn.leaky_relu %x {alpha = 0.25 : f32} : tensor<4xf32> -> tensor<4xf32>
   return %0, %1 : tensor<4xf32>, tensor<4xf32>
 }
+
+// -----
+
+// Tests that a signed right shift is arithmetic and that a shift amount
+// outside [0, 8) (an unsigned compare, so negative amounts too) gives the
+// sign fill: -1 for a negative value, else 0 (ONNX BitShift-28).
+// CHECK-LABEL: func.func @shift_right_signed(
+// CHECK:         ^bb0(%[[X:.*]]: i8, %[[Y:.*]]: i8, %{{.*}}: i8):
+// CHECK-DAG:       %[[ZERO:.*]] = arith.constant 0 : i8
+// CHECK-DAG:       %[[WIDTH:.*]] = arith.constant 8 : i8
+// CHECK-DAG:       %[[M1:.*]] = arith.constant -1 : i8
+// CHECK-DAG:       %[[OOB:.*]] = arith.cmpi uge, %[[Y]], %[[WIDTH]] : i8
+// CHECK-DAG:       %[[SHIFTED:.*]] = arith.shrsi %[[X]], %[[Y]] : i8
+// CHECK-DAG:       %[[NEG:.*]] = arith.cmpi slt, %[[X]], %[[ZERO]] : i8
+// CHECK-DAG:       %[[FILL:.*]] = arith.select %[[NEG]], %[[M1]], %[[ZERO]] : i8
+// CHECK:           %[[R:.*]] = arith.select %[[OOB]], %[[FILL]], %[[SHIFTED]] : i8
+// CHECK:           linalg.yield %[[R]] : i8
+func.func @shift_right_signed(%x: tensor<4xi8>, %y: tensor<4xi8>) -> tensor<4xi8> {
+  %0 = qnn.bit_shift %x, %y {direction = "right"} : (tensor<4xi8>, tensor<4xi8>) -> tensor<4xi8>
+  return %0 : tensor<4xi8>
+}
