@@ -158,13 +158,16 @@ def QNN_PReluOp : QNN_BinaryOp<"prelu",
     "PReLU `lhs < 0 ? rhs * lhs : lhs` (rhs is the slope)">;
 
 def QNN_BitShiftOp : QNN_BinaryOp<"bit_shift",
-    "shift of unsigned integers (`<<` or `>>` by `direction`)"> {
+    "shift (`<<` or `>>` by `direction`, arithmetic `>>` for signed "
+    "integers; an amount outside [0, width) gives the sign fill alone, as "
+    "ONNX BitShift-28)"> {
   let arguments = (ins AnyTensor:$lhs, AnyTensor:$rhs,
                        DefaultValuedStrAttr<StrAttr, "left">:$direction);
 }
 
 def QNN_ModOp : QNN_BinaryOp<"mod",
-    "remainder (sign of the divisor, or with `fmod` of the dividend)"> {
+    "remainder (sign of the divisor, or with `fmod` of the dividend; the "
+    "float special cases of ONNX Mod-28)"> {
   let arguments = (ins AnyTensor:$lhs, AnyTensor:$rhs,
                        DefaultValuedAttr<BoolAttr, "false">:$fmod);
 }
