@@ -106,10 +106,11 @@ typedef enum qrt_dtype {
   QRT_DTYPE_INT64 = 7,
   QRT_DTYPE_UINT32 = 8,
   QRT_DTYPE_UINT64 = 9,
-  QRT_DTYPE_BOOL = 10 /* one byte, 0 or 1 */
+  QRT_DTYPE_BOOL = 10, /* one byte, 0 or 1 */
+  QRT_DTYPE_FLOAT64 = 11
 } qrt_dtype;
 
-#define QRT_NUM_DTYPES 11
+#define QRT_NUM_DTYPES 12
 
 /* The manifest spelling of `dtype` ("float32", ...), or NULL if invalid. */
 QRT_API const char *qrt_dtype_name(qrt_dtype dtype);

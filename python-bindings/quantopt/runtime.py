@@ -33,7 +33,7 @@ __all__ = ["Bundle", "QuantOptError", "TensorInfo", "load_library",
 
 # qrt_dtype values, in the order of include/quantopt-c/Runtime.h.
 _DTYPES = [np.float32, np.float16, np.int8, np.uint8, np.int16, np.uint16,
-           np.int32, np.int64, np.uint32, np.uint64, np.bool_]
+           np.int32, np.int64, np.uint32, np.uint64, np.bool_, np.float64]
 _DTYPE_CODES = {np.dtype(t): code for code, t in enumerate(_DTYPES)}
 
 

@@ -163,7 +163,7 @@ Error parseDescr(StringRef descr, qrt_dtype &dtype) {
                 {"i2", QRT_DTYPE_INT16},   {"u2", QRT_DTYPE_UINT16},
                 {"i4", QRT_DTYPE_INT32},   {"u4", QRT_DTYPE_UINT32},
                 {"i8", QRT_DTYPE_INT64},   {"u8", QRT_DTYPE_UINT64},
-                {"b1", QRT_DTYPE_BOOL}};
+                {"b1", QRT_DTYPE_BOOL},    {"f8", QRT_DTYPE_FLOAT64}};
   for (const auto &entry : kCodes) {
     if (code != entry.code)
       continue;
@@ -180,7 +180,7 @@ Error parseDescr(StringRef descr, qrt_dtype &dtype) {
   }
   return createStringError(
       "unsupported dtype '" + descr +
-      "'; a bundle takes float32, float16, int8, uint8, int16, uint16, "
+      "'; a bundle takes float32, float64, float16, int8, uint8, int16, uint16, "
       "int32, int64, uint32, uint64 or bool arrays: convert it, e.g. "
       "np.save(f, x.astype(np.float32))");
 }
@@ -474,6 +474,8 @@ static const char *npyDescr(qrt_dtype dtype) {
     return "<u8";
   case QRT_DTYPE_BOOL:
     return "|b1";
+  case QRT_DTYPE_FLOAT64:
+    return "<f8";
   }
   return "|u1";
 }

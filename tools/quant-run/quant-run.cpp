@@ -218,6 +218,8 @@ double elementAt(const qrt_tensor &t, uint64_t i) {
     return load(uint32_t());
   case QRT_DTYPE_UINT64:
     return load(uint64_t());
+  case QRT_DTYPE_FLOAT64:
+    return load(double());
   }
   return 0;
 }

@@ -109,6 +109,7 @@ struct ConvertQNNToCPUPass
     RewritePatternSet patterns(ctx);
     populateQNNToCPUConstantPatterns(converter, patterns);
     populateQNNToCPUElementwisePatterns(converter, patterns);
+    populateQNNToCPUMathPatterns(converter, patterns);
     populateQNNToCPUNormalizationPatterns(converter, patterns);
     populateQNNToCPULayoutPatterns(converter, patterns,
                                    /*reportErrors=*/kernelLibrary);

@@ -33,12 +33,23 @@ UNBOUNDED = 2**31 - 1
 
 
 def supported_ops():
-    """(domain, op) pairs registered in getNodeImporters()."""
+    """(domain, op) pairs registered in getNodeImporters() and in the
+    register*Importers functions of the other ONNX*Importers.cpp files."""
     with open(OP_TABLE, encoding="utf-8") as f:
         text = f.read()
-    table = text[text.index("getNodeImporters()"):]
-    ops = [("", m) for m in re.findall(r'\bonnx\(\s*"(\w+)"', table)]
-    ops += re.findall(r't\["([\w.]+)::(\w+)"\]', table)
+    tables = [text[text.index("getNodeImporters()"):]]
+    for name in sorted(os.listdir(HERE)):
+        if (re.fullmatch(r"ONNX\w+Importers\.cpp", name)
+                and os.path.join(HERE, name) != OP_TABLE):
+            with open(os.path.join(HERE, name), encoding="utf-8") as f:
+                other = f.read()
+            m = re.search(r"void onnx_import::register\w*Importers\(", other)
+            if m:
+                tables.append(other[m.start():])
+    ops = []
+    for table in tables:
+        ops += [("", m) for m in re.findall(r'\bonnx\(\s*"(\w+)"', table)]
+        ops += re.findall(r't\["([\w.]+)::(\w+)"\]', table)
     if not ops:
         sys.exit(f"error: no ops found in {OP_TABLE}")
     return sorted(set(ops))

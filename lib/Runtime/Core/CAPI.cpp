@@ -47,9 +47,9 @@ static qrt_status invalidArgument(const char *function, const char *what) {
 
 static const char *const kDTypeNames[QRT_NUM_DTYPES] = {
     "float32", "float16", "int8",   "uint8",  "int16", "uint16",
-    "int32",   "int64",   "uint32", "uint64", "bool"};
+    "int32",   "int64",   "uint32", "uint64", "bool", "float64"};
 static const size_t kDTypeSizes[QRT_NUM_DTYPES] = {4, 2, 1, 1, 2, 2,
-                                                   4, 8, 4, 8, 1};
+                                                   4, 8, 4, 8, 1, 8};
 
 const char *quantopt::runtime::dtypeName(qrt_dtype dtype) {
   unsigned index = static_cast<unsigned>(dtype);
@@ -127,7 +127,7 @@ qrt_status qrt_dtype_from_name(const char *name, qrt_dtype *dtype) {
     return setError(QRT_ERROR_INVALID_ARGUMENT,
                     std::string("unknown dtype \"") + name +
                         "\"; use one of float32 float16 int8 uint8 int16 "
-                        "uint16 int32 int64 uint32 uint64 bool");
+                        "uint16 int32 int64 uint32 uint64 bool float64");
   return QRT_OK;
 }
 

@@ -473,7 +473,9 @@ std::string quantopt::getManifestDType(Type t) {
     return "float32";
   if (t.isF16())
     return "float16";
-  // bfloat16 and float64 have no runtime dtype (libquantrt, numpy I/O).
+  if (t.isF64())
+    return "float64";
+  // bfloat16 has no runtime dtype (libquantrt, numpy I/O).
   if (auto i = dyn_cast<IntegerType>(t)) {
     if (i.getWidth() == 1)
       return "bool";

@@ -34,6 +34,11 @@ void populateQNNToCPUConstantPatterns(const mlir::TypeConverter &converter,
 void populateQNNToCPUElementwisePatterns(const mlir::TypeConverter &converter,
                                          mlir::RewritePatternSet &patterns);
 
+/// Trigonometry, rounding, comparisons, logic, bit operations, Mod and the
+/// parametric activations (QNNMathOps.td): broadcast linalg.generics.
+void populateQNNToCPUMathPatterns(const mlir::TypeConverter &converter,
+                                  mlir::RewritePatternSet &patterns);
+
 /// Softmax, layer and RMS normalization, reductions.
 void populateQNNToCPUNormalizationPatterns(const mlir::TypeConverter &converter,
                                            mlir::RewritePatternSet &patterns);
