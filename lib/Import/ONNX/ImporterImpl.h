@@ -91,6 +91,8 @@ struct NodeImporter {
 
 /// The op table: "<domain>::<op_type>" (domain "" is ai.onnx) to importer.
 const llvm::StringMap<NodeImporter> &getNodeImporters();
+/// Adds the shape, index and reduction ops (ONNXIndexImporters.cpp).
+void registerIndexImporters(llvm::StringMap<NodeImporter> &table);
 
 /// Checks `node` (the `index`th of its graph) against the ONNX schema of its
 /// op in force at `opset` of its domain ("" is ai.onnx): input and output

@@ -604,6 +604,7 @@ const llvm::StringMap<NodeImporter> &onnx_import::getNodeImporters() {
     onnx("MatMulInteger", importMatMulInteger, 10);
     onnx("QLinearMatMul", importQLinearMatMul, 10);
     t["com.microsoft::MatMulNBits"] = {importMatMulNBits, 1};
+    registerIndexImporters(t);
     return t;
   }();
   return table;

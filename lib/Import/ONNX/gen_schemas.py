@@ -26,6 +26,8 @@ import onnx.defs
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 OP_TABLE = os.path.join(HERE, "ONNXOpImporters.cpp")
+# Op families registered into the table from their own files.
+MORE_OP_TABLES = [os.path.join(HERE, "ONNXIndexImporters.cpp")]
 IMPORTER_H = os.path.join(ROOT, "include/quantopt/Import/ONNX/ONNXImporter.h")
 
 # A variadic input's max_input; printed as such rather than as a number.
@@ -39,6 +41,9 @@ def supported_ops():
     table = text[text.index("getNodeImporters()"):]
     ops = [("", m) for m in re.findall(r'\bonnx\(\s*"(\w+)"', table)]
     ops += re.findall(r't\["([\w.]+)::(\w+)"\]', table)
+    for path in MORE_OP_TABLES:
+        with open(path, encoding="utf-8") as f:
+            ops += [("", m) for m in re.findall(r'\bonnx\(\s*"(\w+)"', f.read())]
     if not ops:
         sys.exit(f"error: no ops found in {OP_TABLE}")
     return sorted(set(ops))

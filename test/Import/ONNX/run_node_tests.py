@@ -42,6 +42,12 @@ SUPPORTED_OPS = frozenset("""
     Squeeze Unsqueeze Expand Where Cast Constant Shape Identity QuantizeLinear
     DequantizeLinear DynamicQuantizeLinear MatMulInteger QLinearMatMul
 """.split())
+SUPPORTED_OPS = SUPPORTED_OPS | frozenset("""
+    ConstantOfShape Range Size Flatten EyeLike Trilu CumSum CumProd Tile Pad
+    OneHot ReduceMin ReduceProd ReduceL1 ReduceL2 ReduceLogSum ReduceLogSumExp
+    ReduceSumSquare ArgMax ArgMin LogSoftmax Hardmax GatherElements GatherND
+    ScatterND ScatterElements
+""".split())  # shape/index/reduction (issue 16)
 
 # Element types the importer documents as unsupported, by TensorProto name.
 UNSUPPORTED_ELEM_TYPES = (
@@ -288,6 +294,11 @@ CONSTANT_SLOTS = {
     ("ReduceMean", 1), ("ReduceSum", 1), ("ReduceMax", 1),
     ("Squeeze", 1), ("Unsqueeze", 1), ("Split", 1),
 }
+CONSTANT_SLOTS |= {  # shape/index/reduction (issue 16)
+    (op, 1) for op in ("ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
+                       "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare",
+                       "CumSum", "CumProd", "Tile", "Pad", "OneHot")
+} | {("Pad", 3)}  # shape/index/reduction (issue 16)
 
 
 def freeze_constant_inputs(test, tmp):

@@ -597,4 +597,6 @@ def QNN_QuantizedMatMulOp : QNN_Op<"quantized_matmul",
   let hasVerifier = 1;
 }
 
+include "quantopt/Dialect/QNN/IR/QNNIndexOps.td"
+
 #endif // QUANTOPT_DIALECT_QNN_IR_QNNOPS_TD
