@@ -18,6 +18,11 @@ optimum exports do, with a DYNAMIC sequence length `s`:
 compiled once with quant-compile --scheme float and run by quant-run at two
 sequence lengths (left-padded attention masks). Every output is an integer
 or a 0/-inf mask, so each must equal onnxruntime's exactly.
+
+Run-time indices of the new indexed ops are bounds-checked like Gather's
+(check_runtime_indices.py): GatherElements and ScatterND with indices that
+are graph inputs match onnxruntime in range (negative ones wrap), and an
+index out of range fails quant-run with a message naming the node.
 """
 
 import os
@@ -85,6 +90,66 @@ def build(path):
     onnx.save_model(model, path)
 
 
+def build_indexed(work):
+    n = helper.make_node
+    for name, node, inputs in (
+        ("ge", n("GatherElements", ["x", "ids"], ["y"], name="ge", axis=1),
+         [helper.make_tensor_value_info("ids", I64, [2, 2])]),
+        ("snd", n("ScatterND", ["x", "ids", "u"], ["y"], name="snd"),
+         [helper.make_tensor_value_info("ids", I64, [2, 1]),
+          helper.make_tensor_value_info("u", F32, [2, 3])])):
+        out = [2, 2] if name == "ge" else [4, 3]
+        xshape = [2, 3] if name == "ge" else [4, 3]
+        graph = helper.make_graph(
+            [node], name, [helper.make_tensor_value_info("x", F32, xshape)]
+            + inputs, [helper.make_tensor_value_info("y", F32, out)])
+        model = helper.make_model(
+            graph, opset_imports=[helper.make_opsetid("", 18)])
+        model.ir_version = 10
+        onnx.checker.check_model(model)
+        onnx.save_model(model, os.path.join(work, name + ".onnx"))
+
+
+def check_indexed(args, c):
+    work = args.work_dir
+    build_indexed(work)
+    rng = np.random.default_rng(0)
+    x23 = rng.standard_normal((2, 3)).astype(np.float32)
+    x43 = rng.standard_normal((4, 3)).astype(np.float32)
+    u = rng.standard_normal((2, 3)).astype(np.float32)
+    cases = {
+        "ge": (lambda ids: {"x": x23, "ids": np.array(ids, np.int64)},
+               [[0, 2], [-1, -3]], [[0, 3], [1, 1]], 3, 3),
+        "snd": (lambda ids: {"x": x43, "ids": np.array(ids, np.int64),
+                             "u": u},
+                [[3], [-4]], [[1], [-5]], -5, 4),
+    }
+    for name, (feeds, good, bad, bad_index, dim) in cases.items():
+        model = os.path.join(work, name + ".onnx")
+        qob = os.path.join(work, name + ".qob")
+        E.compile_model(args.quant_compile, model, qob, "--scheme", "float")
+        ort = E.ort_session(model)
+        for ids, ok in ((good, True), (bad, False)):
+            npz = os.path.join(work, f"{name}_in.npz")
+            out = os.path.join(work, f"{name}_out.npz")
+            np.savez(npz, **feeds(ids))
+            r = subprocess.run([args.quant_run, qob, "--inputs-npz", npz,
+                                "--output", out], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True,
+                               errors="replace", timeout=120)
+            if ok:
+                same = r.returncode == 0 and np.array_equal(
+                    np.load(out)["y"], E.ort_run(ort, feeds(ids))["y"])
+                c.check(same, f"{name}: run-time indices {ids} equal "
+                              f"onnxruntime's result")
+            else:
+                c.check(r.returncode != 0 and f"node '{name}'" in r.stderr
+                        and f"index {bad_index} is out of range" in r.stderr
+                        and f"size {dim}" in r.stderr,
+                        f"{name}: indices {ids} fail quant-run "
+                        f"({r.returncode}) with {r.stderr.strip()!r}")
+
+
 def main():
     args = E.parse_args(__doc__.splitlines()[0])
     work = args.work_dir
@@ -116,6 +181,7 @@ def main():
                   and have.shape == want.shape and np.array_equal(have, want))
             c.check(ok, f"s={s}: '{name}' {want.dtype}{list(want.shape)} "
                         f"equals onnxruntime's exactly")
+    check_indexed(args, c)
     return c.finish()
 
 
