@@ -48,6 +48,9 @@ SUPPORTED_OPS = SUPPORTED_OPS | frozenset("""
     ReduceSumSquare ArgMax ArgMin LogSoftmax Hardmax GatherElements GatherND
     ScatterND ScatterElements
 """.split())  # shape/index/reduction (issue 16)
+# Tests whose Pad pads are computed in the graph (CenterCropPad's function
+# body): QuantOpt needs constant pads, so they are not selected.
+RUNTIME_ONLY_TESTS = re.compile(r"^test_center_crop_pad_.*_expanded$")  # shape/index/reduction (issue 16)
 
 # Element types the importer documents as unsupported, by TensorProto name.
 UNSUPPORTED_ELEM_TYPES = (
@@ -236,6 +239,9 @@ def inspect(name, path, bad_types):
     if unsupported:
         test.skip = "ops " + ",".join(unsupported)
         return test
+    if RUNTIME_ONLY_TESTS.search(name):  # shape/index/reduction (issue 16)
+        test.skip = "ops Pad (run-time pads)"  # shape/index/reduction (issue 16)
+        return test  # shape/index/reduction (issue 16)
     if not test.ops:
         test.skip = "no nodes"
         return test
