@@ -114,6 +114,7 @@ struct ConvertQNNToCPUPass
     populateQNNToCPULayoutPatterns(converter, patterns,
                                    /*reportErrors=*/kernelLibrary);
     populateQNNToCPUQuantizePatterns(converter, patterns);
+    populateQNNToCPUIndexPatterns(converter, patterns, kernelLibrary);
     populateQNNMatMulToLinalgPatterns(converter, patterns);
     if (kernelLibrary)
       populateQNNMatMulToKernelCallPatterns(converter, patterns);

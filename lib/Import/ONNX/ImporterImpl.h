@@ -93,6 +93,8 @@ struct NodeImporter {
 const llvm::StringMap<NodeImporter> &getNodeImporters();
 /// Adds the elementwise math, logic and activation importers (issue 16).
 void registerMathImporters(llvm::StringMap<NodeImporter> &table);
+/// Adds the shape, index and reduction ops (ONNXIndexImporters.cpp).
+void registerIndexImporters(llvm::StringMap<NodeImporter> &table);
 
 /// Checks `node` (the `index`th of its graph) against the ONNX schema of its
 /// op in force at `opset` of its domain ("" is ai.onnx): input and output

@@ -605,6 +605,7 @@ const llvm::StringMap<NodeImporter> &onnx_import::getNodeImporters() {
     onnx("QLinearMatMul", importQLinearMatMul, 10);
     t["com.microsoft::MatMulNBits"] = {importMatMulNBits, 1};
     registerMathImporters(t);
+    registerIndexImporters(t);
     return t;
   }();
   return table;

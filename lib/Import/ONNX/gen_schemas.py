@@ -26,6 +26,7 @@ import onnx.defs
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 OP_TABLE = os.path.join(HERE, "ONNXOpImporters.cpp")
+
 IMPORTER_H = os.path.join(ROOT, "include/quantopt/Import/ONNX/ONNXImporter.h")
 
 # A variadic input's max_input; printed as such rather than as a number.

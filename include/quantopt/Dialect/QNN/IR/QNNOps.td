@@ -598,5 +598,6 @@ def QNN_QuantizedMatMulOp : QNN_Op<"quantized_matmul",
 }
 
 include "quantopt/Dialect/QNN/IR/QNNMathOps.td"
+include "quantopt/Dialect/QNN/IR/QNNIndexOps.td"
 
 #endif // QUANTOPT_DIALECT_QNN_IR_QNNOPS_TD
