@@ -45,8 +45,8 @@ namespace {
 
 /// Parses the template at `path`; its locations name the file by its base
 /// name (as the pass's diagnostics do). Diagnostics go through `sourceMgr`.
-OwningOpRef<ModuleOp> parseTemplate(MLIRContext &ctx, llvm::SourceMgr &sourceMgr,
-                                    StringRef path) {
+OwningOpRef<ModuleOp>
+parseTemplate(MLIRContext &ctx, llvm::SourceMgr &sourceMgr, StringRef path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer) {
     llvm::errs() << "qnn-gpu-kernel-embed: error: cannot read " << path << ": "
@@ -61,8 +61,8 @@ OwningOpRef<ModuleOp> parseTemplate(MLIRContext &ctx, llvm::SourceMgr &sourceMgr
       llvm::SMLoc());
   // Verified below, with its helpers.
   ParserConfig config(&ctx, /*verifyAfterParse=*/false);
-  return parseSourceString<ModuleOp>(
-      sourceMgr.getMemoryBuffer(id)->getBuffer(), config, name);
+  return parseSourceString<ModuleOp>(sourceMgr.getMemoryBuffer(id)->getBuffer(),
+                                     config, name);
 }
 
 } // namespace
@@ -112,8 +112,8 @@ int main(int argc, char **argv) {
     if (!parsed)
       return fail("has a helper template that does not parse: " + helper);
     for (auto helperKernels : parsed->getOps<gpu::GPUModuleOp>())
-      for (Operation &op : llvm::make_early_inc_range(
-               helperKernels.getBody()->getOperations()))
+      for (Operation &op :
+           llvm::make_early_inc_range(helperKernels.getBody()->getOperations()))
         op.moveBefore(target.getBody(), target.getBody()->end());
   }
   if (failed(verify(*checked)))

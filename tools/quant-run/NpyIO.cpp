@@ -180,7 +180,8 @@ Error parseDescr(StringRef descr, qrt_dtype &dtype) {
   }
   return createStringError(
       "unsupported dtype '" + descr +
-      "'; a bundle takes float32, float64, float16, int8, uint8, int16, uint16, "
+      "'; a bundle takes float32, float64, float16, int8, uint8, int16, "
+      "uint16, "
       "int32, int64, uint32, uint64 or bool arrays: convert it, e.g. "
       "np.save(f, x.astype(np.float32))");
 }

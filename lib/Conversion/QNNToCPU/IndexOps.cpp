@@ -55,8 +55,9 @@ struct IndexLowering : OpLowering {
     SmallVector<OpFoldResult> sizes;
     auto type = resultType();
     for (int64_t i = 0; i < type.getRank(); ++i)
-      sizes.push_back(type.isDynamicDim(i) ? dynamic(i)
-                                           : b.getIndexAttr(type.getDimSize(i)));
+      sizes.push_back(type.isDynamicDim(i)
+                          ? dynamic(i)
+                          : b.getIndexAttr(type.getDimSize(i)));
     return sizes;
   }
   LogicalResult finish(Value v) {
@@ -166,12 +167,11 @@ void IndexLowering::emitReport(OpBuilder &nb, Location l, Value raw,
   if (!report)
     return;
   Type i64 = nb.getI64Type();
-  func::CallOp::create(
-      nb, l, report,
-      ValueRange{i32Const(nb, l, QK_ERROR_INDEX_OUT_OF_RANGE),
-                 arith::IndexCastOp::create(nb, l, i64, raw),
-                 arith::IndexCastOp::create(nb, l, i64, dim),
-                 LLVM::AddressOfOp::create(nb, l, what)});
+  func::CallOp::create(nb, l, report,
+                       ValueRange{i32Const(nb, l, QK_ERROR_INDEX_OUT_OF_RANGE),
+                                  arith::IndexCastOp::create(nb, l, i64, raw),
+                                  arith::IndexCastOp::create(nb, l, i64, dim),
+                                  LLVM::AddressOfOp::create(nb, l, what)});
 }
 
 //===----------------------------------------------------------------------===//
@@ -196,10 +196,9 @@ LogicalResult IndexLowering::lowerConstantOfShape(ConstantOfShapeOp c) {
     return fail("unsupported value element type");
   Value shape = operands[0];
   SmallVector<OpFoldResult> sizes = resultSizes([&](int64_t i) {
-    Value e = tensor::ExtractOp::create(b, loc, shape,
-                                        ValueRange{cIdx(b, loc, i)});
-    return (OpFoldResult)arith::IndexCastOp::create(b, loc, b.getIndexType(),
-                                                    e)
+    Value e =
+        tensor::ExtractOp::create(b, loc, shape, ValueRange{cIdx(b, loc, i)});
+    return (OpFoldResult)arith::IndexCastOp::create(b, loc, b.getIndexType(), e)
         .getResult();
   });
   Value fill = arith::ConstantOp::create(b, loc, scalar);
@@ -228,10 +227,8 @@ LogicalResult IndexLowering::lowerRange(RangeOp) {
     Value n = arith::FPToSIOp::create(b, loc, b.getI64Type(),
                                       math::CeilOp::create(b, loc, q));
     n = arith::MaxSIOp::create(
-        b, loc, n,
-        arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(0)));
-    return (OpFoldResult)arith::IndexCastOp::create(b, loc, b.getIndexType(),
-                                                    n)
+        b, loc, n, arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(0)));
+    return (OpFoldResult)arith::IndexCastOp::create(b, loc, b.getIndexType(), n)
         .getResult();
   });
   Value init = emptyTensor(b, loc, sizes, et);
@@ -285,9 +282,10 @@ LogicalResult IndexLowering::lowerTrilu(TriluOp t) {
   Value r = indexGeneric(
       b, loc, init, [&](OpBuilder &nb, Location l, ArrayRef<Value> at) {
         Value d = arith::SubIOp::create(nb, l, at[rank - 1], at[rank - 2]);
-        Value keep = arith::CmpIOp::create(
-            nb, l, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
-            d, k);
+        Value keep = arith::CmpIOp::create(nb, l,
+                                           upper ? arith::CmpIPredicate::sge
+                                                 : arith::CmpIPredicate::sle,
+                                           d, k);
         Value v = tensor::ExtractOp::create(nb, l, x, at);
         return (Value)arith::SelectOp::create(nb, l, keep, v,
                                               zeroOf(nb, l, et));
@@ -331,8 +329,8 @@ LogicalResult IndexLowering::lowerScan(Operation *scanOp) {
               SmallVector<Value> idx(at);
               idx[axis] = j;
               Value v = tensor::ExtractOp::create(fb, fl, x, idx);
-              Value next = product ? mulV(fb, fl, acc[0], v)
-                                   : addV(fb, fl, acc[0], v);
+              Value next =
+                  product ? mulV(fb, fl, acc[0], v) : addV(fb, fl, acc[0], v);
               scf::YieldOp::create(fb, fl, ValueRange{next});
             });
         return loop.getResult(0);
@@ -345,8 +343,8 @@ LogicalResult IndexLowering::lowerTile(TileOp t) {
   SmallVector<OpFoldResult> in = mixedSizes(b, loc, x);
   ArrayRef<int64_t> repeats = t.getRepeats();
   SmallVector<OpFoldResult> sizes = resultSizes([&](int64_t i) {
-    return (OpFoldResult)arith::MulIOp::create(b, loc, indexValue(b, loc, in[i]),
-                                               cIdx(b, loc, repeats[i]))
+    return (OpFoldResult)arith::MulIOp::create(
+               b, loc, indexValue(b, loc, in[i]), cIdx(b, loc, repeats[i]))
         .getResult();
   });
   Value init = emptyTensor(b, loc, sizes, resultType().getElementType());
@@ -374,8 +372,8 @@ LogicalResult IndexLowering::lowerPad(PadOp p) {
                cIdx(b, loc, pads[i] + pads[i + rank]))
         .getResult();
   });
-  Value fillValue = p.getConstantValue() ? scalarOf(b, loc, operands[1])
-                                         : zeroOf(b, loc, et);
+  Value fillValue =
+      p.getConstantValue() ? scalarOf(b, loc, operands[1]) : zeroOf(b, loc, et);
   SmallVector<Value> dims;
   for (OpFoldResult s : in)
     dims.push_back(indexValue(b, loc, s));
@@ -398,18 +396,17 @@ LogicalResult IndexLowering::lowerPad(PadOp p) {
             s = arith::SelectOp::create(
                 nb, l, lt(s, zero), arith::SubIOp::create(nb, l, zero, s), s);
             Value twice = arith::AddIOp::create(nb, l, last, last);
-            s = arith::SelectOp::create(nb, l, lt(last, s),
-                                        arith::SubIOp::create(nb, l, twice, s),
-                                        s);
+            s = arith::SelectOp::create(
+                nb, l, lt(last, s), arith::SubIOp::create(nb, l, twice, s), s);
           } else if (mode == "wrap") {
             Value m = arith::RemSIOp::create(nb, l, s, dim);
-            s = arith::SelectOp::create(nb, l, lt(m, zero),
-                                        arith::AddIOp::create(nb, l, m, dim),
-                                        m);
+            s = arith::SelectOp::create(
+                nb, l, lt(m, zero), arith::AddIOp::create(nb, l, m, dim), m);
           } else if (mode == "constant") {
             Value ok = arith::AndIOp::create(
-                nb, l, arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge,
-                                             s, zero),
+                nb, l,
+                arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge, s,
+                                      zero),
                 lt(s, dim));
             inside = arith::AndIOp::create(nb, l, inside, ok);
           }
@@ -447,9 +444,8 @@ LogicalResult IndexLowering::lowerOneHot(OneHotOp o) {
       b, loc, init, [&](OpBuilder &nb, Location l, ArrayRef<Value> at) {
         SmallVector<Value> idx(at);
         idx.erase(idx.begin() + axis);
-        Value raw =
-            toIndex(nb, l, tensor::ExtractOp::create(nb, l, indices, idx),
-                    isUnsigned);
+        Value raw = toIndex(
+            nb, l, tensor::ExtractOp::create(nb, l, indices, idx), isUnsigned);
         auto [i, ok] = normalizeIndex(nb, l, raw, depth);
         Value hit = arith::AndIOp::create(
             nb, l, ok,
@@ -472,7 +468,8 @@ static Value guardedRead(IndexLowering &lw, OpBuilder &nb, Location l,
       nb, l, ok,
       [&](OpBuilder &tb, Location tl) {
         scf::YieldOp::create(
-            tb, tl, ValueRange{tensor::ExtractOp::create(tb, tl, data, coords)});
+            tb, tl,
+            ValueRange{tensor::ExtractOp::create(tb, tl, data, coords)});
       },
       [&](OpBuilder &eb, Location el) {
         lw.emitReport(eb, el, raw, dim);

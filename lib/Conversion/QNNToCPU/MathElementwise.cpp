@@ -62,9 +62,15 @@ static Value floatMath(OpBuilder &b, Location l, Operation *op, Value x) {
   StringRef name = op->getName().stripDialect();
   Type t = x.getType();
   auto c = [&](double v) { return scalarConstant(b, l, t, v); };
-  auto mul = [&](Value p, Value q) { return arith::MulFOp::create(b, l, p, q); };
-  auto add = [&](Value p, Value q) { return arith::AddFOp::create(b, l, p, q); };
-  auto sub = [&](Value p, Value q) { return arith::SubFOp::create(b, l, p, q); };
+  auto mul = [&](Value p, Value q) {
+    return arith::MulFOp::create(b, l, p, q);
+  };
+  auto add = [&](Value p, Value q) {
+    return arith::AddFOp::create(b, l, p, q);
+  };
+  auto sub = [&](Value p, Value q) {
+    return arith::SubFOp::create(b, l, p, q);
+  };
   auto cmp = [&](arith::CmpFPredicate p, Value u, Value v) {
     return arith::CmpFOp::create(b, l, p, u, v);
   };
@@ -72,9 +78,8 @@ static Value floatMath(OpBuilder &b, Location l, Operation *op, Value x) {
     return arith::SelectOp::create(b, l, cond, u, v);
   };
   auto clamp01 = [&](Value v) {
-    return arith::MinimumFOp::create(b, l,
-                                     arith::MaximumFOp::create(b, l, v, c(0)),
-                                     c(1));
+    return arith::MinimumFOp::create(
+        b, l, arith::MaximumFOp::create(b, l, v, c(0)), c(1));
   };
   auto softplus = [&](Value v) {
     return math::LogOp::create(b, l, add(math::ExpOp::create(b, l, v), c(1)));
@@ -128,8 +133,8 @@ static Value floatMath(OpBuilder &b, Location l, Operation *op, Value x) {
   }
   if (name == "celu") {
     Value alpha = c(floatAttr(op, "alpha"));
-    Value e = sub(math::ExpOp::create(b, l, arith::DivFOp::create(b, l, x, alpha)),
-                  c(1));
+    Value e = sub(
+        math::ExpOp::create(b, l, arith::DivFOp::create(b, l, x, alpha)), c(1));
     return add(arith::MaximumFOp::create(b, l, x, c(0)),
                arith::MinimumFOp::create(b, l, mul(alpha, e), c(0)));
   }
@@ -138,17 +143,17 @@ static Value floatMath(OpBuilder &b, Location l, Operation *op, Value x) {
     return select(neg, mul(c(floatAttr(op, "alpha")), x), x);
   }
   if (name == "hard_sigmoid")
-    return clamp01(add(mul(c(floatAttr(op, "alpha")), x),
-                       c(floatAttr(op, "beta"))));
+    return clamp01(
+        add(mul(c(floatAttr(op, "alpha")), x), c(floatAttr(op, "beta"))));
   if (name == "thresholded_relu")
     return select(cmp(arith::CmpFPredicate::OGT, x, c(floatAttr(op, "alpha"))),
                   x, c(0));
   if (name == "shrink") {
     Value bias = c(floatAttr(op, "bias")), lambd = c(floatAttr(op, "lambd"));
     Value negLambd = arith::NegFOp::create(b, l, lambd);
-    return select(cmp(arith::CmpFPredicate::OLT, x, negLambd), add(x, bias),
-                  select(cmp(arith::CmpFPredicate::OGT, x, lambd),
-                         sub(x, bias), c(0)));
+    return select(
+        cmp(arith::CmpFPredicate::OLT, x, negLambd), add(x, bias),
+        select(cmp(arith::CmpFPredicate::OGT, x, lambd), sub(x, bias), c(0)));
   }
   assert(name == "swish" && "unhandled float op");
   return mul(x, sigmoidV(b, l, mul(c(floatAttr(op, "alpha")), x)));
@@ -166,8 +171,7 @@ LogicalResult MathLowering::lowerFloatUnary(Operation *) {
       b, loc, type, operands[0],
       [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
         Value x = convertScalar(nb, l, a[0], compute, false, false);
-        return convertScalar(nb, l, floatMath(nb, l, op, x), elt, false,
-                             false);
+        return convertScalar(nb, l, floatMath(nb, l, op, x), elt, false, false);
       }));
 }
 
@@ -189,24 +193,26 @@ LogicalResult MathLowering::lowerIntOrFloatUnary(Operation *) {
         Value minusOne = scalarConstant(nb, l, elt, -1);
         if (isa<FloatType>(elt)) {
           // NaN and +-0 stay as they are (numpy.sign).
-          Value pos = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT,
-                                            x, zero);
-          Value neg = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OLT,
-                                            x, zero);
+          Value pos =
+              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, x, zero);
+          Value neg =
+              arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OLT, x, zero);
           return arith::SelectOp::create(
-              nb, l, pos, one, arith::SelectOp::create(nb, l, neg, minusOne, x));
+              nb, l, pos, one,
+              arith::SelectOp::create(nb, l, neg, minusOne, x));
         }
         Value pos = arith::CmpIOp::create(
             nb, l,
             isUnsigned ? arith::CmpIPredicate::ne : arith::CmpIPredicate::sgt,
             x, zero);
-        Value neg = isUnsigned ? Value(arith::ConstantOp::create(
-                                     nb, l, nb.getBoolAttr(false)))
-                               : Value(arith::CmpIOp::create(
-                                     nb, l, arith::CmpIPredicate::slt, x,
-                                     zero));
+        Value neg =
+            isUnsigned
+                ? Value(arith::ConstantOp::create(nb, l, nb.getBoolAttr(false)))
+                : Value(arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt,
+                                              x, zero));
         return arith::SelectOp::create(
-            nb, l, pos, one, arith::SelectOp::create(nb, l, neg, minusOne, zero));
+            nb, l, pos, one,
+            arith::SelectOp::create(nb, l, neg, minusOne, zero));
       }));
 }
 
@@ -229,8 +235,8 @@ LogicalResult MathLowering::lowerClassify(Operation *) {
               nb, l, arith::CmpFPredicate::OEQ, x,
               arith::ConstantOp::create(
                   nb, l,
-                  nb.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(),
-                                                      neg))));
+                  nb.getFloatAttr(
+                      ft, APFloat::getInf(ft.getFloatSemantics(), neg))));
         };
         Value r = arith::ConstantOp::create(nb, l, nb.getBoolAttr(false));
         if (positive)
@@ -243,8 +249,8 @@ LogicalResult MathLowering::lowerClassify(Operation *) {
 
 LogicalResult MathLowering::lowerCompare(Operation *) {
   Type elt = lowerElementType(elementTypeOf(op->getOperand(0)));
-  bool isUnsigned = isUnsignedElement(elementTypeOf(op->getOperand(0))) ||
-                    elt.isInteger(1);
+  bool isUnsigned =
+      isUnsignedElement(elementTypeOf(op->getOperand(0))) || elt.isInteger(1);
   StringRef name = op->getName().stripDialect();
   using FP = arith::CmpFPredicate;
   using IP = arith::CmpIPredicate;
@@ -260,13 +266,13 @@ LogicalResult MathLowering::lowerCompare(Operation *) {
               .Case("less_equal", isUnsigned ? IP::ule : IP::sle)
               .Case("greater", isUnsigned ? IP::ugt : IP::sgt)
               .Default(isUnsigned ? IP::uge : IP::sge);
-  return done(elementwise(
-      b, loc, resultType(), operands,
-      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        if (isa<FloatType>(elt))
-          return arith::CmpFOp::create(nb, l, fp, a[0], a[1]);
-        return arith::CmpIOp::create(nb, l, ip, a[0], a[1]);
-      }));
+  return done(
+      elementwise(b, loc, resultType(), operands,
+                  [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                    if (isa<FloatType>(elt))
+                      return arith::CmpFOp::create(nb, l, fp, a[0], a[1]);
+                    return arith::CmpIOp::create(nb, l, ip, a[0], a[1]);
+                  }));
 }
 
 LogicalResult MathLowering::lowerBinary(Operation *) {
@@ -298,10 +304,9 @@ LogicalResult MathLowering::lowerBinary(Operation *) {
           // A shift amount outside [0, width) (unsigned compare) gives
           // the sign fill alone: -1 for a signed right shift of a negative
           // value, else 0 (ONNX BitShift-28); LLVM's shift would be poison.
-          Value width =
-              scalarConstant(nb, l, elt, elt.getIntOrFloatBitWidth());
-          Value outOfRange = arith::CmpIOp::create(
-              nb, l, arith::CmpIPredicate::uge, y, width);
+          Value width = scalarConstant(nb, l, elt, elt.getIntOrFloatBitWidth());
+          Value outOfRange =
+              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::uge, y, width);
           Value shifted, fill = zero;
           if (left) {
             shifted = arith::ShLIOp::create(nb, l, x, y);
@@ -329,8 +334,8 @@ LogicalResult MathLowering::lowerBinary(Operation *) {
           // remainder whose sign differs from the divisor's gets the
           // divisor added and a zero one takes the divisor's sign (ONNX
           // Mod-28; NaN and infinities come out of fmod as specified).
-          Type compute = elt.getIntOrFloatBitWidth() < 32 ? nb.getF32Type()
-                                                          : elt;
+          Type compute =
+              elt.getIntOrFloatBitWidth() < 32 ? nb.getF32Type() : elt;
           Value xc = convertScalar(nb, l, x, compute, false, false);
           Value yc = convertScalar(nb, l, y, compute, false, false);
           Value r = arith::RemFOp::create(nb, l, xc, yc);
@@ -373,14 +378,13 @@ void quantopt::populateQNNToCPUMathPatterns(const TypeConverter &converter,
   add<&MathLowering::lowerFloatUnary, SinOp, CosOp, TanOp, AsinOp, AcosOp,
       AtanOp, SinhOp, CoshOp, AsinhOp, AcoshOp, AtanhOp, FloorOp, CeilOp,
       RoundOp, SoftplusOp, SoftsignOp, MishOp, HardSwishOp, EluOp, SeluOp,
-      CeluOp, LeakyReluOp, HardSigmoidOp, ThresholdedReluOp, ShrinkOp,
-      SwishOp>(converter, patterns);
+      CeluOp, LeakyReluOp, HardSigmoidOp, ThresholdedReluOp, ShrinkOp, SwishOp>(
+      converter, patterns);
   add<&MathLowering::lowerIntOrFloatUnary, SignOp, NotOp, BitwiseNotOp>(
       converter, patterns);
   add<&MathLowering::lowerClassify, IsNaNOp, IsInfOp>(converter, patterns);
   add<&MathLowering::lowerCompare, EqualOp, LessOp, LessEqualOp, GreaterOp,
       GreaterEqualOp>(converter, patterns);
-  add<&MathLowering::lowerBinary, AndOp, OrOp, XorOp, BitwiseAndOp,
-      BitwiseOrOp, BitwiseXorOp, BitShiftOp, PReluOp, ModOp>(converter,
-                                                             patterns);
+  add<&MathLowering::lowerBinary, AndOp, OrOp, XorOp, BitwiseAndOp, BitwiseOrOp,
+      BitwiseXorOp, BitShiftOp, PReluOp, ModOp>(converter, patterns);
 }

@@ -187,8 +187,8 @@ LogicalResult QDQLowering::lowerQuantize(QuantizeOp q) {
   bool hasZp = in->hasZp;
   Type elt = type.getElementType();
   return done(ValueRange{
-      generic(b, loc, mixedSizes(b, loc, operands[0]), elt, in->values, in->maps,
-              [&](OpBuilder &nb, Location l, ValueRange a) {
+      generic(b, loc, mixedSizes(b, loc, operands[0]), elt, in->values,
+              in->maps, [&](OpBuilder &nb, Location l, ValueRange a) {
                 Value zpf = hasZp ? convertScalar(nb, l, a[2], nb.getF32Type(),
                                                   isUnsigned, false)
                                   : scalarConstant(nb, l, nb.getF32Type(), 0);
@@ -205,17 +205,17 @@ LogicalResult QDQLowering::lowerQuantizeE4M3(QuantizeOp q) {
   // ONNX QuantizeLinear to float8: convert(x / scale + zero point), the
   // conversion rounding to nearest even and saturating (or, with
   // saturate=false, overflowing to NaN).
-  return done(ValueRange{
-      generic(b, loc, mixedSizes(b, loc, operands[0]), b.getI8Type(),
-              in->values, in->maps, [&](OpBuilder &nb, Location l, ValueRange a) {
-                Type f32 = nb.getF32Type();
-                Value x = convertScalar(nb, l, a[0], f32, false, false);
-                Value s = convertScalar(nb, l, a[1], f32, false, false);
-                Value v = arith::DivFOp::create(nb, l, x, s);
-                if (hasZp)
-                  v = arith::AddFOp::create(nb, l, v, decodeE4M3(nb, l, a[2]));
-                return encodeE4M3(nb, l, v, saturate);
-              })});
+  return done(ValueRange{generic(
+      b, loc, mixedSizes(b, loc, operands[0]), b.getI8Type(), in->values,
+      in->maps, [&](OpBuilder &nb, Location l, ValueRange a) {
+        Type f32 = nb.getF32Type();
+        Value x = convertScalar(nb, l, a[0], f32, false, false);
+        Value s = convertScalar(nb, l, a[1], f32, false, false);
+        Value v = arith::DivFOp::create(nb, l, x, s);
+        if (hasZp)
+          v = arith::AddFOp::create(nb, l, v, decodeE4M3(nb, l, a[2]));
+        return encodeE4M3(nb, l, v, saturate);
+      })});
 }
 
 LogicalResult QDQLowering::lowerDequantize(DequantizeOp d) {

@@ -48,8 +48,7 @@ template <typename OpT> constexpr Kind kindOf() {
     return Kind::SumSquare;
 }
 
-template <typename OpT>
-LogicalResult ReductionLowering::lowerReduce(OpT r) {
+template <typename OpT> LogicalResult ReductionLowering::lowerReduce(OpT r) {
   return reduceImpl(kindOf<OpT>(), r.getAxes(), r.getKeepdims(),
                     r.getNoopWithEmptyAxes());
 }
@@ -62,11 +61,13 @@ static Value extreme(OpBuilder &b, Location l, Type t, bool lowest,
                      bool isUnsigned) {
   if (auto ft = dyn_cast<FloatType>(t))
     return arith::ConstantOp::create(
-        b, l, b.getFloatAttr(t, APFloat::getInf(ft.getFloatSemantics(), lowest)));
+        b, l,
+        b.getFloatAttr(t, APFloat::getInf(ft.getFloatSemantics(), lowest)));
   unsigned w = t.getIntOrFloatBitWidth();
-  APInt v = isUnsigned ? (lowest ? APInt::getMinValue(w) : APInt::getMaxValue(w))
-                       : (lowest ? APInt::getSignedMinValue(w)
-                                 : APInt::getSignedMaxValue(w));
+  APInt v = isUnsigned
+                ? (lowest ? APInt::getMinValue(w) : APInt::getMaxValue(w))
+                : (lowest ? APInt::getSignedMinValue(w)
+                          : APInt::getSignedMaxValue(w));
   return arith::ConstantOp::create(b, l, b.getIntegerAttr(t, v));
 }
 
@@ -74,11 +75,10 @@ static Value extreme(OpBuilder &b, Location l, Type t, bool lowest,
 static Value mapElements(OpBuilder &b, Location loc, Value v,
                          function_ref<Value(OpBuilder &, Location, Value)> f) {
   SmallVector<OpFoldResult> sizes = mixedSizes(b, loc, v);
-  return generic(b, loc, sizes, cast<RankedTensorType>(v.getType()).getElementType(),
-                 ValueRange{v}, {b.getMultiDimIdentityMap(sizes.size())},
-                 [&](OpBuilder &nb, Location l, ValueRange a) {
-                   return f(nb, l, a[0]);
-                 });
+  return generic(
+      b, loc, sizes, cast<RankedTensorType>(v.getType()).getElementType(),
+      ValueRange{v}, {b.getMultiDimIdentityMap(sizes.size())},
+      [&](OpBuilder &nb, Location l, ValueRange a) { return f(nb, l, a[0]); });
 }
 
 static Value absV(OpBuilder &b, Location l, Value x) {
@@ -101,8 +101,8 @@ LogicalResult ReductionLowering::reduceImpl(Kind kind, ArrayRef<int64_t> attr,
   bool isFloat = isa<FloatType>(et);
   bool isUnsigned =
       isUnsignedElement(elementTypeOf(op->getOperand(0))) || et.isInteger(1);
-  if (!isFloat && (kind == Kind::L2 || kind == Kind::LogSum ||
-                   kind == Kind::LogSumExp))
+  if (!isFloat &&
+      (kind == Kind::L2 || kind == Kind::LogSum || kind == Kind::LogSumExp))
     return fail("needs a floating-point input on the CPU");
   SmallVector<int64_t> axes;
   if (attr.empty()) {
@@ -162,19 +162,19 @@ LogicalResult ReductionLowering::reduceImpl(Kind kind, ArrayRef<int64_t> attr,
                      });
     Value negInf = extreme(b, loc, et, true, false);
     m = mapElements(b, loc, m, [&](OpBuilder &nb, Location l, Value v) {
-      Value isInf = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, v,
-                                          negInf);
-      return (Value)arith::SelectOp::create(
-          nb, l, isInf, scalarConstant(nb, l, et, 0.0), v);
+      Value isInf =
+          arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, v, negInf);
+      return (Value)arith::SelectOp::create(nb, l, isInf,
+                                            scalarConstant(nb, l, et, 0.0), v);
     });
     SmallVector<OpFoldResult> sizes = mixedSizes(b, loc, x);
-    Value e = generic(b, loc, sizes, et, ValueRange{x, m},
-                      {b.getMultiDimIdentityMap(rank),
-                       droppedMap(b, rank, axes)},
-                      [](OpBuilder &nb, Location l, ValueRange a) {
-                        return (Value)math::ExpOp::create(
-                            nb, l, arith::SubFOp::create(nb, l, a[0], a[1]));
-                      });
+    Value e =
+        generic(b, loc, sizes, et, ValueRange{x, m},
+                {b.getMultiDimIdentityMap(rank), droppedMap(b, rank, axes)},
+                [](OpBuilder &nb, Location l, ValueRange a) {
+                  return (Value)math::ExpOp::create(
+                      nb, l, arith::SubFOp::create(nb, l, a[0], a[1]));
+                });
     Value s = reduce(b, loc, e, axes, scalarConstant(b, loc, et, 0.0), addFn);
     SmallVector<OpFoldResult> rs = mixedSizes(b, loc, s);
     AffineMap id = b.getMultiDimIdentityMap(rs.size());
@@ -216,11 +216,10 @@ static Value argReduce(OpBuilder &b, Location loc, Value x, int64_t axis,
                                       ValueRange{emptyTensor(b, loc, kept, et)})
                    .getResult(0);
   Value zero = arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(0));
-  Value index =
-      linalg::FillOp::create(
-          b, loc, ValueRange{zero},
-          ValueRange{emptyTensor(b, loc, kept, b.getI64Type())})
-          .getResult(0);
+  Value index = linalg::FillOp::create(
+                    b, loc, ValueRange{zero},
+                    ValueRange{emptyTensor(b, loc, kept, b.getI64Type())})
+                    .getResult(0);
   AffineMap id = b.getMultiDimIdentityMap(rank);
   AffineMap red = droppedMap(b, rank, {axis});
   auto gen = linalg::GenericOp::create(
@@ -228,8 +227,8 @@ static Value argReduce(OpBuilder &b, Location loc, Value x, int64_t axis,
       ValueRange{best, index}, ArrayRef<AffineMap>{id, red, red}, iters,
       [&](OpBuilder &nb, Location l, ValueRange a) {
         Value v = a[0], acc = a[1], accI = a[2];
-        Value i = arith::IndexCastOp::create(nb, l, nb.getI64Type(),
-                                             linalg::IndexOp::create(nb, l, axis));
+        Value i = arith::IndexCastOp::create(
+            nb, l, nb.getI64Type(), linalg::IndexOp::create(nb, l, axis));
         Value better;
         if (isa<FloatType>(et)) {
           using P = arith::CmpFPredicate;
@@ -251,8 +250,7 @@ static Value argReduce(OpBuilder &b, Location loc, Value x, int64_t axis,
   return gen.getResult(1);
 }
 
-template <typename OpT>
-LogicalResult ReductionLowering::lowerArg(OpT a) {
+template <typename OpT> LogicalResult ReductionLowering::lowerArg(OpT a) {
   Value x = operands[0];
   auto inType = cast<RankedTensorType>(x.getType());
   int64_t axis = *normalizeAxis(a.getAxis(), inType.getRank());
@@ -281,23 +279,23 @@ LogicalResult ReductionLowering::lowerLogSoftmax(LogSoftmaxOp s) {
   SmallVector<OpFoldResult> sizes = mixedSizes(b, loc, x);
   AffineMap id = b.getMultiDimIdentityMap(rank);
   AffineMap red = droppedMap(b, rank, {axis});
-  Value shifted = generic(b, loc, sizes, et, ValueRange{x, m}, {id, red},
-                          [](OpBuilder &nb, Location l, ValueRange a) {
-                            return (Value)arith::SubFOp::create(nb, l, a[0],
-                                                                a[1]);
-                          });
-  Value sum = reduce(b, loc, mapElements(b, loc, shifted,
-                                         [](OpBuilder &nb, Location l, Value v) {
-                                           return (Value)math::ExpOp::create(
-                                               nb, l, v);
-                                         }),
+  Value shifted =
+      generic(b, loc, sizes, et, ValueRange{x, m}, {id, red},
+              [](OpBuilder &nb, Location l, ValueRange a) {
+                return (Value)arith::SubFOp::create(nb, l, a[0], a[1]);
+              });
+  Value sum = reduce(b, loc,
+                     mapElements(b, loc, shifted,
+                                 [](OpBuilder &nb, Location l, Value v) {
+                                   return (Value)math::ExpOp::create(nb, l, v);
+                                 }),
                      {axis}, scalarConstant(b, loc, et, 0.0), addFn);
-  return done(ValueRange{generic(
-      b, loc, sizes, et, ValueRange{shifted, sum}, {id, red},
-      [](OpBuilder &nb, Location l, ValueRange a) {
-        return (Value)arith::SubFOp::create(nb, l, a[0],
-                                            math::LogOp::create(nb, l, a[1]));
-      })});
+  return done(
+      ValueRange{generic(b, loc, sizes, et, ValueRange{shifted, sum}, {id, red},
+                         [](OpBuilder &nb, Location l, ValueRange a) {
+                           return (Value)arith::SubFOp::create(
+                               nb, l, a[0], math::LogOp::create(nb, l, a[1]));
+                         })});
 }
 
 LogicalResult ReductionLowering::lowerHardmax(HardmaxOp h) {
@@ -317,9 +315,9 @@ LogicalResult ReductionLowering::lowerHardmax(HardmaxOp h) {
         Value i = arith::IndexCastOp::create(nb, l, nb.getI64Type(), at[axis]);
         Value hit =
             arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, i, bi);
-        return (Value)arith::SelectOp::create(
-            nb, l, hit, scalarConstant(nb, l, et, 1.0),
-            scalarConstant(nb, l, et, 0.0));
+        return (Value)arith::SelectOp::create(nb, l, hit,
+                                              scalarConstant(nb, l, et, 1.0),
+                                              scalarConstant(nb, l, et, 0.0));
       })});
 }
 

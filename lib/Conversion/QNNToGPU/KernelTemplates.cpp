@@ -138,17 +138,17 @@ LogicalResult inlineHelpers(ModuleOp parsed) {
     for (func::CallOp call : calls) {
       auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
           call, call.getCalleeAttr());
-      if (!callee ||
-          failed(inlineCall(
-              inliner,
-              [](OpBuilder &, Region *src, Block *inlineBlock,
-                 Block *postInsertBlock, IRMapping &mapper, bool) {
-                src->cloneInto(inlineBlock->getParent(),
-                               postInsertBlock->getIterator(), mapper);
-              },
-              cast<CallOpInterface>(call.getOperation()),
-              cast<CallableOpInterface>(callee.getOperation()),
-              &callee.getBody())))
+      if (!callee || failed(inlineCall(
+                         inliner,
+                         [](OpBuilder &, Region *src, Block *inlineBlock,
+                            Block *postInsertBlock, IRMapping &mapper, bool) {
+                           src->cloneInto(inlineBlock->getParent(),
+                                          postInsertBlock->getIterator(),
+                                          mapper);
+                         },
+                         cast<CallOpInterface>(call.getOperation()),
+                         cast<CallableOpInterface>(callee.getOperation()),
+                         &callee.getBody())))
         return failure();
       call.erase();
     }
@@ -190,9 +190,9 @@ LogicalResult specialize(ModuleOp parsed, gpu::GPUModuleOp kernels,
                          const Variant &variant) {
   MLIRContext *ctx = parsed.getContext();
   for (const auto &[from, to] : variant.helpers)
-    if (failed(SymbolTable::replaceAllSymbolUses(
-            StringAttr::get(ctx, from), StringAttr::get(ctx, to),
-            &kernels.getBodyRegion())))
+    if (failed(SymbolTable::replaceAllSymbolUses(StringAttr::get(ctx, from),
+                                                 StringAttr::get(ctx, to),
+                                                 &kernels.getBodyRegion())))
       return kernels.emitError("internal error: cannot redirect the calls of ")
              << from;
   SymbolTable symbols(kernels);
@@ -292,8 +292,7 @@ LogicalResult instantiateKernel(ModuleOp module, const Template &tpl,
            llvm::make_early_inc_range(helperKernels.getBody()->getOperations()))
         op.moveBefore(kernels.getBody(), kernels.getBody()->end());
   }
-  if (failed(specialize(*parsed, kernels, variant)) ||
-      failed(verify(*parsed)))
+  if (failed(specialize(*parsed, kernels, variant)) || failed(verify(*parsed)))
     return module.emitError("internal error: a variant of the GPU kernel "
                             "template ")
            << tpl.fileName << " does not verify";
@@ -358,8 +357,8 @@ LogicalResult addW4A16Kernel(ModuleOp module, int64_t stages, Type elt) {
     v.renames.push_back({"qgpu_w4a16_f16_counters", name + "_counters"});
     v.f16As = elt;
   }
-  return instantiateKernel(
-      module, embedded(kW4A16Bytecode, "W4A16Kernel.mlir"), {}, v);
+  return instantiateKernel(module, embedded(kW4A16Bytecode, "W4A16Kernel.mlir"),
+                           {}, v);
 }
 
 /// The parameters of the 8-bit kernels' epilogue (MMA8Epilogue.mlir) for
@@ -384,8 +383,8 @@ LogicalResult addMMA8WGKernel(ModuleOp module, int64_t stages, StringRef name) {
   Variant v;
   setStages(ctx, v, stages);
   setEpilogue(ctx, v, /*fp8=*/false, u8);
-  v.params["atype"] = NVVM::WGMMATypesAttr::get(
-      ctx, u8 ? NVVM::WGMMATypes::u8 : NVVM::WGMMATypes::s8);
+  v.params["atype"] = NVVM::WGMMATypesAttr::get(ctx, u8 ? NVVM::WGMMATypes::u8
+                                                        : NVVM::WGMMATypes::s8);
   if (name != "qgpu_w8a8_wg_s8")
     v.renames.push_back({"qgpu_w8a8_wg_s8", name.str()});
   return instantiateKernel(
@@ -409,9 +408,9 @@ LogicalResult addMMA8Kernel(ModuleOp module, int64_t stages, StringRef name) {
     v.helpers.push_back({"qgpu_mma8_tile_s8", "qgpu_mma8_tile_e4m3"});
   if (name != "qgpu_w8a8_s8")
     v.renames.push_back({"qgpu_w8a8_s8", name.str()});
-  return instantiateKernel(
-      module, embedded(kMMA8Bytecode, "MMA8Kernel.mlir"),
-      embedded(kMMA8EpilogueBytecode, "MMA8Epilogue.mlir"), v);
+  return instantiateKernel(module, embedded(kMMA8Bytecode, "MMA8Kernel.mlir"),
+                           embedded(kMMA8EpilogueBytecode, "MMA8Epilogue.mlir"),
+                           v);
 }
 
 /// The dynamic quantization kernels with `suffix`: "" (uint8, as written)

@@ -211,7 +211,8 @@ static Results importOneHot(NodeContext &c) {
 // Reductions
 //===----------------------------------------------------------------------===//
 
-template <typename OpT> static NodeImporterFn reduction(int64_t axesInputSince) {
+template <typename OpT>
+static NodeImporterFn reduction(int64_t axesInputSince) {
   return [axesInputSince](NodeContext &c) -> Results {
     REQUIRE(x, c.required(0, "data"));
     SmallVector<int64_t> axes;
@@ -224,7 +225,8 @@ template <typename OpT> static NodeImporterFn reduction(int64_t axesInputSince) 
       axes = *a;
     }
     return build<OpT>(c, 1, x, c.builder.getDenseI64ArrayAttr(axes),
-                      flag(c, "keepdims", 1), flag(c, "noop_with_empty_axes", 0));
+                      flag(c, "keepdims", 1),
+                      flag(c, "noop_with_empty_axes", 0));
   };
 }
 

@@ -139,8 +139,9 @@ static Results importCastLike(NodeContext &c) {
   REQUIRE(x, c.required(0, "input"));
   REQUIRE(like, c.required(1, "target_type"));
   auto type = cast<TensorType>(x.getType()).clone(elementOf(like));
-  auto op = CastOp::create(c.builder, c.loc, type, x,
-                           c.builder.getBoolAttr(c.attrInt("saturate", 1) != 0));
+  auto op =
+      CastOp::create(c.builder, c.loc, type, x,
+                     c.builder.getBoolAttr(c.attrInt("saturate", 1) != 0));
   return c.finish(op);
 }
 
@@ -172,10 +173,10 @@ static Results importDropout(NodeContext &c) {
       return c.error() << "the mask output needs a static input shape, got "
                        << x.getType();
     auto maskType = type.clone(c.builder.getI1Type());
-    results.push_back(ConstantOp::create(
-        c.builder, c.loc,
-        cast<ElementsAttr>(
-            DenseElementsAttr::get(maskType, ArrayRef<bool>{true}))));
+    results.push_back(
+        ConstantOp::create(c.builder, c.loc,
+                           cast<ElementsAttr>(DenseElementsAttr::get(
+                               maskType, ArrayRef<bool>{true}))));
   }
   return results;
 }
@@ -266,16 +267,14 @@ void onnx_import::registerMathImporters(llvm::StringMap<NodeImporter> &t) {
   onnx("HardSwish", unary<HardSwishOp>(), 14);
   onnx("Elu", activation<EluOp>({{"alpha", 1.0f}}), 6);
   onnx("Selu",
-       activation<SeluOp>(
-           {{"alpha", 1.67326319217681884765625f},
-            {"gamma", 1.05070102214813232421875f}}),
+       activation<SeluOp>({{"alpha", 1.67326319217681884765625f},
+                           {"gamma", 1.05070102214813232421875f}}),
        6);
   onnx("Celu", activation<CeluOp>({{"alpha", 1.0f}}), 12);
   onnx("LeakyRelu", activation<LeakyReluOp>({{"alpha", 0.01f}}), 6);
   onnx("HardSigmoid",
        activation<HardSigmoidOp>({{"alpha", 0.2f}, {"beta", 0.5f}}), 6);
-  onnx("ThresholdedRelu", activation<ThresholdedReluOp>({{"alpha", 1.0f}}),
-       10);
+  onnx("ThresholdedRelu", activation<ThresholdedReluOp>({{"alpha", 1.0f}}), 10);
   onnx("Shrink", activation<ShrinkOp>({{"bias", 0.0f}, {"lambd", 0.5f}}), 9);
   onnx("Swish", activation<SwishOp>({{"alpha", 1.0f}}), 24);
   onnx("PRelu", binary<PReluOp>(), 9);

@@ -47,7 +47,7 @@ static qrt_status invalidArgument(const char *function, const char *what) {
 
 static const char *const kDTypeNames[QRT_NUM_DTYPES] = {
     "float32", "float16", "int8",   "uint8",  "int16", "uint16",
-    "int32",   "int64",   "uint32", "uint64", "bool", "float64"};
+    "int32",   "int64",   "uint32", "uint64", "bool",  "float64"};
 static const size_t kDTypeSizes[QRT_NUM_DTYPES] = {4, 2, 1, 1, 2, 2,
                                                    4, 8, 4, 8, 1, 8};
 

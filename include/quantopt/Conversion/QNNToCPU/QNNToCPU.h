@@ -53,7 +53,9 @@ void populateQNNToCPULayoutPatterns(const mlir::TypeConverter &converter,
 
 /// Shape building, indexed reads/writes and the remaining reductions
 /// (IndexOps.cpp, Reductions.cpp); `reportErrors` as for the layout ops.
-void populateQNNToCPUIndexPatterns(const mlir::TypeConverter &converter, mlir::RewritePatternSet &patterns, bool reportErrors);
+void populateQNNToCPUIndexPatterns(const mlir::TypeConverter &converter,
+                                   mlir::RewritePatternSet &patterns,
+                                   bool reportErrors);
 
 /// Quantize (integer and e4m3), dequantize, dynamic quantize, requantize.
 void populateQNNToCPUQuantizePatterns(const mlir::TypeConverter &converter,

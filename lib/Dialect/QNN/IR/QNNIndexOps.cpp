@@ -87,9 +87,10 @@ static std::optional<SmallVector<int64_t>> knownShapeEntries(Value v) {
 // constant_of_shape, range, size, eye_like
 //===----------------------------------------------------------------------===//
 
-LogicalResult ConstantOfShapeOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+ConstantOfShapeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                    Adaptor adaptor,
+                                    SmallVectorImpl<Type> &inferred) {
   std::optional<SmallVector<int64_t>> dims =
       knownShapeEntries(adaptor.getShape());
   if (!dims)
@@ -147,8 +148,7 @@ static int64_t rangeCount(double start, double limit, double delta) {
   return std::max<int64_t>((int64_t)std::ceil((limit - start) / delta), 0);
 }
 
-LogicalResult RangeOp::inferReturnTypes(MLIRContext *,
-                                        std::optional<Location>,
+LogicalResult RangeOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
                                         Adaptor adaptor,
                                         SmallVectorImpl<Type> &inferred) {
   auto s = constantScalar(adaptor.getStart());
@@ -167,8 +167,8 @@ LogicalResult RangeOp::verify() {
     if (elementOf(v) != t)
       return emitOpError("start, limit and delta must share an element "
                          "type, got ")
-             << getStart().getType() << ", " << getLimit().getType()
-             << " and " << getDelta().getType();
+             << getStart().getType() << ", " << getLimit().getType() << " and "
+             << getDelta().getType();
     auto rt = rankedOf(v);
     if (rt && rt.hasStaticShape() && rt.getNumElements() != 1)
       return emitOpError("start, limit and delta must be scalars, got ")
@@ -238,8 +238,8 @@ LogicalResult TriluOp::verify() {
     return emitOpError("input must have rank >= 2, got ")
            << getInput().getType();
   if (Value k = getK())
-    if (auto kt = rankedOf(k); kt && kt.hasStaticShape() &&
-                               kt.getNumElements() != 1)
+    if (auto kt = rankedOf(k);
+        kt && kt.hasStaticShape() && kt.getNumElements() != 1)
       return emitOpError("k must be a scalar, got ") << k.getType();
   return success();
 }
@@ -261,7 +261,9 @@ static LogicalResult verifyAxis(OpT op, int64_t axis, Value input) {
     inferred.push_back(adaptor.getInput().getType());                          \
     return success();                                                          \
   }                                                                            \
-  LogicalResult OP::verify() { return verifyAxis(*this, getAxis(), getInput()); }
+  LogicalResult OP::verify() {                                                 \
+    return verifyAxis(*this, getAxis(), getInput());                           \
+  }
 QNN_SCAN(CumSumOp)
 QNN_SCAN(CumProdOp)
 #undef QNN_SCAN
@@ -274,7 +276,7 @@ LogicalResult TileOp::inferReturnTypes(MLIRContext *,
   ArrayRef<int64_t> repeats = adaptor.getRepeats();
   if ((int64_t)repeats.size() != in.getRank())
     return emitOptionalError(loc, "has ", repeats.size(), " repeats for rank ",
-                       in.getRank(), "; give one per dim");
+                             in.getRank(), "; give one per dim");
   SmallVector<int64_t> dims;
   for (auto [d, r] : llvm::zip(in.getShape(), repeats))
     dims.push_back(ShapedType::isDynamic(d) ? kDyn : d * r);
@@ -360,9 +362,10 @@ LogicalResult OneHotOp::verify() {
 // gathers and scatters
 //===----------------------------------------------------------------------===//
 
-LogicalResult GatherElementsOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location>, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+GatherElementsOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                                   Adaptor adaptor,
+                                   SmallVectorImpl<Type> &inferred) {
   inferred.push_back(RankedTensorType::get(
       rankedOf(adaptor.getIndices()).getShape(), elementOf(adaptor.getData())));
   return success();
@@ -370,9 +373,9 @@ LogicalResult GatherElementsOp::inferReturnTypes(
 
 LogicalResult GatherElementsOp::verify() {
   if (rankedOf(getData()).getRank() != rankedOf(getIndices()).getRank())
-    return emitOpError("data ") << getData().getType() << " and indices "
-                                << getIndices().getType()
-                                << " must have the same rank";
+    return emitOpError("data ")
+           << getData().getType() << " and indices " << getIndices().getType()
+           << " must have the same rank";
   return verifyAxis(*this, getAxis(), getData());
 }
 
@@ -427,17 +430,17 @@ LogicalResult ScatterNDOp::verify() {
            << data.getRank();
   if (elementOf(getUpdates()) != data.getElementType())
     return emitOpError("updates element type differs from the data's");
-  int64_t expected =
-      idx.getRank() - 1 + data.getRank() - idx.getShape().back();
+  int64_t expected = idx.getRank() - 1 + data.getRank() - idx.getShape().back();
   if (rankedOf(getUpdates()).getRank() != expected)
     return emitOpError("updates ")
            << getUpdates().getType() << " must have rank " << expected;
   return verifyReduction(*this, getReduction());
 }
 
-LogicalResult ScatterElementsOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location>, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+ScatterElementsOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                                    Adaptor adaptor,
+                                    SmallVectorImpl<Type> &inferred) {
   inferred.push_back(adaptor.getData().getType());
   return success();
 }
@@ -449,9 +452,9 @@ LogicalResult ScatterElementsOp::verify() {
     return emitOpError("data, indices and updates must have the same rank");
   if (failed(verifyCompatibleShape(getIndices().getType(),
                                    getUpdates().getType())))
-    return emitOpError("indices ") << getIndices().getType() << " and updates "
-                                   << getUpdates().getType()
-                                   << " must have the same shape";
+    return emitOpError("indices ")
+           << getIndices().getType() << " and updates "
+           << getUpdates().getType() << " must have the same shape";
   if (elementOf(getUpdates()) != elementOf(getData()))
     return emitOpError("updates element type differs from the data's");
   if (failed(verifyAxis(*this, getAxis(), getData())))

@@ -37,8 +37,9 @@ static LogicalResult inferBroadcast2(std::optional<Location> loc, Value lhs,
   }
   SmallVector<int64_t> shape;
   if (!OpTrait::util::getBroadcastedShape(l.getShape(), r.getShape(), shape))
-    return emitOptionalError(loc, "operand shapes are not broadcast-"
-                                  "compatible: ",
+    return emitOptionalError(loc,
+                             "operand shapes are not broadcast-"
+                             "compatible: ",
                              l, " and ", r, "; dimensions must be equal or 1");
   inferred.push_back(RankedTensorType::get(shape, elementType));
   return success();
@@ -48,8 +49,7 @@ static Type withElement(Type type, Type elementType) {
   return cast<ShapedType>(type).clone(elementType);
 }
 
-template <typename OpT>
-static LogicalResult verifySameElements(OpT op) {
+template <typename OpT> static LogicalResult verifySameElements(OpT op) {
   Type l = elementOf(op.getLhs()), r = elementOf(op.getRhs());
   if (l != r)
     return op.emitOpError("operands have different element types ")
@@ -130,10 +130,9 @@ LogicalResult BitwiseNotOp::verify() {
 //===----------------------------------------------------------------------===//
 
 #define QNN_BOOL_OF_INPUT(OP)                                                  \
-  LogicalResult OP::inferReturnTypes(MLIRContext *ctx,                         \
-                                     std::optional<Location>,                  \
-                                     OP::Adaptor adaptor,                      \
-                                     SmallVectorImpl<Type> &inferred) {        \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *ctx, std::optional<Location>, OP::Adaptor adaptor,          \
+      SmallVectorImpl<Type> &inferred) {                                       \
     inferred.push_back(                                                        \
         withElement(adaptor.getInput().getType(), IntegerType::get(ctx, 1)));  \
     return success();                                                          \
@@ -143,7 +142,7 @@ LogicalResult BitwiseNotOp::verify() {
   }                                                                            \
   LogicalResult OP::verify() {                                                 \
     if (!isa<FloatType>(elementOf(getInput())))                                \
-      return emitOpError("expects a floating-point operand, got ")            \
+      return emitOpError("expects a floating-point operand, got ")             \
              << getInput().getType();                                          \
     return success();                                                          \
   }

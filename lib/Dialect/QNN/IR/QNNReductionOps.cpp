@@ -74,13 +74,11 @@ static LogicalResult verifyAxes(Operation *op, Value input,
 }
 
 #define QNN_MORE_REDUCE(OP)                                                    \
-  LogicalResult OP::inferReturnTypes(MLIRContext *,                            \
-                                     std::optional<Location> loc,              \
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &inferred) {        \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *, std::optional<Location> loc, Adaptor adaptor,             \
+      SmallVectorImpl<Type> &inferred) {                                       \
     return inferReduced(loc, adaptor.getInput(), adaptor.getAxes(),            \
-                        adaptor.getKeepdims(),                                 \
-                        adaptor.getNoopWithEmptyAxes(),                        \
+                        adaptor.getKeepdims(), adaptor.getNoopWithEmptyAxes(), \
                         getElementTypeOrSelf(adaptor.getInput().getType()),    \
                         inferred);                                             \
   }                                                                            \
@@ -100,10 +98,9 @@ QNN_MORE_REDUCE(ReduceSumSquareOp)
 #undef QNN_MORE_REDUCE
 
 #define QNN_ARG(OP)                                                            \
-  LogicalResult OP::inferReturnTypes(MLIRContext *ctx,                         \
-                                     std::optional<Location> loc,              \
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &inferred) {        \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,          \
+      SmallVectorImpl<Type> &inferred) {                                       \
     return inferReduced(loc, adaptor.getInput(), {adaptor.getAxis()},          \
                         adaptor.getKeepdims(), false,                          \
                         IntegerType::get(ctx, 64), inferred);                  \
@@ -129,7 +126,7 @@ QNN_ARG(ArgMinOp)
     return areCompatibleTensorTypes(l, r);                                     \
   }                                                                            \
   LogicalResult OP::verify() {                                                 \
-    if (!isa<FloatType>(getElementTypeOrSelf(getInput().getType())))          \
+    if (!isa<FloatType>(getElementTypeOrSelf(getInput().getType())))           \
       return emitOpError("needs a floating-point input, got ")                 \
              << getInput().getType();                                          \
     return verifyAxes(getOperation(), getInput(), {getAxis()});                \
