@@ -162,7 +162,7 @@ def main(argv):
             name = f"{family}_{'dynamo' if dynamo else 'ts'}.onnx"
             path = os.path.join(a.out, name)
             try:
-                export(Logits(m), (ids,), path, ["input_ids"], ["logits"],
+                export(Logits(m).eval(), (ids,), path, ["input_ids"], ["logits"],
                        {"input_ids": {0: batch, 1: seq}}, dynamo)
                 manifest[name] = {"family": family, "exporter":
                                   "dynamo-opset18" if dynamo else
@@ -181,7 +181,7 @@ def main(argv):
         name = f"{family}_dynamo_kv.onnx"
         path = os.path.join(a.out, name)
         try:
-            export(LogitsWithCache(m, n), (ids[:, :3], *pk), path, names_in,
+            export(LogitsWithCache(m, n).eval(), (ids[:, :3], *pk), path, names_in,
                    names_out, ({0: batch, 1: seq1},
                                tuple({0: batch, 2: past} for _ in range(2 * n))),
                    True)
@@ -206,7 +206,7 @@ def main(argv):
             name = f"bert_{'dynamo' if dynamo else 'ts'}.onnx"
             path = os.path.join(a.out, name)
             try:
-                export(Embeddings(m), (ids, mask), path,
+                export(Embeddings(m).eval(), (ids, mask), path,
                        ["input_ids", "attention_mask"], ["embeddings"],
                        {"input_ids": {0: batch, 1: seq},
                         "attention_mask": {0: batch, 1: seq}}, dynamo)

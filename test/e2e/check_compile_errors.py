@@ -32,15 +32,16 @@ def main():
     make_model.write_kind("truncated", truncated)
     unsupported = os.path.join(work, "unsupported.onnx")
     make_model.write_kind("unsupported", unsupported)
-    # A valid model with one op the importer lacks (Hardmax).
-    hardmax = os.path.join(work, "hardmax.onnx")
+    # A valid model with one op the importer lacks (LpNormalization).
+    lpnorm = os.path.join(work, "lpnorm.onnx")
     g = helper.make_graph(
-        [helper.make_node("Hardmax", ["x"], ["y"], name="hardmax0")], "g",
+        [helper.make_node("LpNormalization", ["x"], ["y"], name="lpnorm0")],
+        "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     m.ir_version = 10
-    onnx.save_model(m, hardmax)
+    onnx.save_model(m, lpnorm)
 
     calib = os.path.join(work, "calib")
     os.makedirs(calib)
@@ -81,7 +82,7 @@ def main():
         ("malformed ONNX (truncated)", [truncated], r"truncated\.onnx"),
         ("unsupported ops (Conv, LRN, com.example.FooBar)", [unsupported],
          r"LRN|FooBar|Conv"),
-        ("unsupported op (Hardmax)", [hardmax], r"Hardmax"),
+        ("unsupported op (LpNormalization)", [lpnorm], r"LpNormalization"),
         ("unknown --gpu-kernel value",
          [tr, "--target", "sm_90", "--gpu-kernel", "fastest"],
          r"unknown --gpu-kernel 'fastest'; valid: auto, w4a16, w8a8, "

@@ -474,8 +474,31 @@ LogicalResult LayoutLowering::lowerExpand(ExpandOp e) {
       sizes.push_back(b.getIndexAttr(type.getDimSize(r)));
       continue;
     }
-    int64_t s = shape ? (*shape)[r - (rank - (int64_t)shape->size())] : 1;
     int64_t i = r - (rank - xt.getRank());
+    if (!shape) {
+      // A run-time shape: the dim is the shape's entry where the input's
+      // is 1 (or absent), else the larger of the two (one of them is 1
+      // or they are equal: ONNX's bidirectional broadcast).
+      auto st = cast<RankedTensorType>(operands[1].getType());
+      int64_t len = st.isDynamicDim(0) ? rank : st.getDimSize(0);
+      int64_t k = r - (rank - len);
+      Value dim;
+      if (k >= 0) {
+        Value entry = tensor::ExtractOp::create(
+            b, loc, operands[1],
+            ValueRange{arith::ConstantIndexOp::create(b, loc, k)});
+        dim = arith::IndexCastOp::create(b, loc, b.getIndexType(), entry);
+      }
+      if (i >= 0 && xt.getDimSize(i) != 1) {
+        Value xd = tensor::DimOp::create(b, loc, x, i);
+        dim = dim ? (Value)arith::MaxSIOp::create(b, loc, dim, xd) : xd;
+      }
+      if (!dim)
+        return fail("cannot determine a dynamic dim of the expand");
+      sizes.push_back(dim);
+      continue;
+    }
+    int64_t s = (*shape)[r - (rank - (int64_t)shape->size())];
     if (s > 1)
       sizes.push_back(b.getIndexAttr(s));
     else if (i >= 0)
