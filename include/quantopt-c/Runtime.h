@@ -238,6 +238,123 @@ QRT_API qrt_status qrt_result_output(const qrt_result *result, int64_t index,
                                      const char **name, qrt_tensor *tensor);
 
 /*===----------------------------------------------------------------------===*
+ * Text generation (token ids in, token ids out)
+ *===----------------------------------------------------------------------===*/
+
+/* The decode loop of a causal language model bundle, batch 1 (docs/Runtime.md,
+   "Generation"). The bundle must have an int64 input "input_ids" [batch,
+   seq] and a float32 output "logits" [batch, seq, vocab] (or [batch,
+   vocab]). Its other inputs must be:
+    - "attention_mask" (int64 [batch, total]): fed all ones over past + new;
+    - "position_ids" (int64 [batch, seq]): fed past .. past + seq - 1;
+    - past key/value caches: an input whose name starts with
+      "past_key_values" or "past" (past_key_values.0.key, past_key_0,
+      past.0.value, ...) pairs with the output named by replacing that
+      prefix with "present" (present.0.key, present_key_0, present.0.value);
+      both must have the same dtype and rank, and the past's sequence axis
+      is its one dynamic dim besides dim 0 (the batch). The first run gets
+      empty pasts (sequence length 0); every later run gets the previous
+      run's presents as its pasts, read in place from the previous result
+      (no copy by the generator) and fed only the newly sampled token.
+   A bundle without past inputs re-runs the whole sequence at every step.
+   Sampling: temperature == 0 is greedy (the first index of the largest
+   logit); otherwise the logits are divided by the temperature, restricted
+   to the top_k largest (ties: lower token id first; 0 = no limit), then to
+   the smallest set of those, largest first, whose probabilities (softmax in
+   float64) sum to at least top_p, and one token is drawn from that set
+   renormalized, with std::mt19937_64 seeded with `seed` (u = (x >> 11) *
+   2^-53 in [0, 1)): the same seed, options and bundle give the same tokens.
+   top_k == 1 is greedy. Logits with a NaN fail the step
+   (QRT_ERROR_MODEL_OUTPUT). A generator is not thread-safe; it keeps the
+   bundle, which must outlive it. */
+typedef struct qrt_generator qrt_generator;
+
+typedef struct qrt_generate_options {
+  /* Tokens to generate at most, >= 1 (default 64). */
+  int64_t max_new_tokens;
+  /* >= 0; 0 is greedy (default 0). */
+  double temperature;
+  /* >= 0; 0 keeps every token (default 0). */
+  int64_t top_k;
+  /* In (0, 1]; 1 keeps every token (default 1). */
+  double top_p;
+  /* Seed of the sampler (default 0). */
+  uint64_t seed;
+  /* Tokens that end generation (included in the output); may be NULL when
+     num_eos_ids is 0. Copied by qrt_generator_create. */
+  const int64_t *eos_ids;
+  int64_t num_eos_ids;
+} qrt_generate_options;
+
+/* Why a generation ended. */
+typedef enum qrt_stop_reason {
+  QRT_STOP_NONE = 0,           /* not ended (between steps) */
+  QRT_STOP_MAX_NEW_TOKENS = 1, /* max_new_tokens were generated */
+  QRT_STOP_EOS = 2,            /* an EOS token was generated */
+  QRT_STOP_CALLBACK = 3        /* the token callback returned nonzero */
+} qrt_stop_reason;
+
+typedef struct qrt_generate_stats {
+  int64_t prompt_tokens;
+  /* Tokens generated, the first one (sampled from the prefill) included. */
+  int64_t generated_tokens;
+  /* The prompt's run and the first token's sampling, in milliseconds. */
+  double prefill_ms;
+  /* The later steps (one run and one sampling each) and their count. */
+  double decode_ms;
+  int64_t decode_steps;
+  /* 1 when the bundle's past/present caches are used, 0 when every step
+     re-runs the whole sequence. */
+  int32_t uses_kv_cache;
+  /* A qrt_stop_reason. */
+  int32_t stop_reason;
+} qrt_generate_stats;
+
+/* Called with every generated token, in order (EOS included); returning
+   nonzero stops the generation after that token. */
+typedef int32_t (*qrt_token_callback)(void *user_data, int64_t token);
+
+/* Fills `options` with the defaults above. */
+QRT_API void qrt_generate_options_init(qrt_generate_options *options);
+
+/* Checks the options and the bundle's signature (see above) and makes a
+   generator. QRT_ERROR_INVALID_ARGUMENT for a bad option,
+   QRT_ERROR_INPUT for a bundle that is not a causal LM this loop can
+   drive (the message names the input or output at fault). */
+QRT_API qrt_status qrt_generator_create(qrt_bundle *bundle,
+                                        const qrt_generate_options *options,
+                                        qrt_generator **generator);
+
+QRT_API void qrt_generator_free(qrt_generator *generator);
+
+/* Starts a new sequence: runs the prompt (prompt_len >= 1 ids in [0,
+   vocab)) on empty caches and samples the first token into `*token`.
+   Resets the statistics. */
+QRT_API qrt_status qrt_generator_prefill(qrt_generator *generator,
+                                         const int64_t *prompt,
+                                         int64_t prompt_len, int64_t *token);
+
+/* Feeds the last sampled token and samples the next into `*token`. Needs a
+   prefill first. Stop conditions are the caller's business here. */
+QRT_API qrt_status qrt_generator_step(qrt_generator *generator,
+                                      int64_t *token);
+
+/* Prefill, then steps until max_new_tokens, an EOS token or the callback
+   (may be NULL) stops it. The generated tokens go to `tokens` (may be NULL;
+   otherwise `capacity` must be >= max_new_tokens) and their count to
+   `*count` (may be NULL). */
+QRT_API qrt_status qrt_generator_generate(qrt_generator *generator,
+                                          const int64_t *prompt,
+                                          int64_t prompt_len,
+                                          qrt_token_callback callback,
+                                          void *user_data, int64_t *tokens,
+                                          int64_t capacity, int64_t *count);
+
+/* The statistics of the current (or last) sequence. */
+QRT_API qrt_status qrt_generator_stats(const qrt_generator *generator,
+                                       qrt_generate_stats *stats);
+
+/*===----------------------------------------------------------------------===*
  * Threads and kernels
  *===----------------------------------------------------------------------===*/
 

@@ -58,6 +58,32 @@ class _Tensor(ctypes.Structure):
                 ("data", ctypes.c_void_p)]
 
 
+class GenerateOptions(ctypes.Structure):
+    """qrt_generate_options of include/quantopt-c/Runtime.h."""
+    _fields_ = [("max_new_tokens", ctypes.c_int64),
+                ("temperature", ctypes.c_double),
+                ("top_k", ctypes.c_int64), ("top_p", ctypes.c_double),
+                ("seed", ctypes.c_uint64),
+                ("eos_ids", ctypes.POINTER(ctypes.c_int64)),
+                ("num_eos_ids", ctypes.c_int64)]
+
+
+class GenerateStats(ctypes.Structure):
+    """qrt_generate_stats of include/quantopt-c/Runtime.h."""
+    _fields_ = [("prompt_tokens", ctypes.c_int64),
+                ("generated_tokens", ctypes.c_int64),
+                ("prefill_ms", ctypes.c_double),
+                ("decode_ms", ctypes.c_double),
+                ("decode_steps", ctypes.c_int64),
+                ("uses_kv_cache", ctypes.c_int32),
+                ("stop_reason", ctypes.c_int32)]
+
+
+# qrt_token_callback: int32_t (*)(void *user_data, int64_t token).
+TOKEN_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p,
+                                  ctypes.c_int64)
+
+
 class TensorInfo:
     """An input or output of a bundle: name, numpy dtype, shape (-1 for a
     dynamic dim) and dim names (None where unnamed)."""
@@ -128,6 +154,20 @@ def load_library(path=None):
         "qrt_cuda_device_name": (ctypes.c_int, [
             ctypes.c_char_p, ctypes.c_size_t]),
         "qrt_tune_allocator": (ctypes.c_int, []),
+        "qrt_generate_options_init": (None, [
+            ctypes.POINTER(GenerateOptions)]),
+        "qrt_generator_create": (ctypes.c_int, [
+            ctypes.c_void_p, ctypes.POINTER(GenerateOptions),
+            ctypes.POINTER(ctypes.c_void_p)]),
+        "qrt_generator_free": (None, [ctypes.c_void_p]),
+        "qrt_generator_prefill": (ctypes.c_int, [
+            ctypes.c_void_p, c_int64_p, ctypes.c_int64, c_int64_p]),
+        "qrt_generator_step": (ctypes.c_int, [ctypes.c_void_p, c_int64_p]),
+        "qrt_generator_generate": (ctypes.c_int, [
+            ctypes.c_void_p, c_int64_p, ctypes.c_int64, TOKEN_CALLBACK,
+            ctypes.c_void_p, c_int64_p, ctypes.c_int64, c_int64_p]),
+        "qrt_generator_stats": (ctypes.c_int, [
+            ctypes.c_void_p, ctypes.POINTER(GenerateStats)]),
     }
     for name, (restype, argtypes) in signatures.items():
         function = getattr(lib, name)

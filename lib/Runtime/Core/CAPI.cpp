@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Device.h"
+#include "Generate.h"
 #include "RuntimeImpl.h"
 
 #include "llvm/ADT/StringSwitch.h"
@@ -313,6 +314,81 @@ qrt_status qrt_result_output(const qrt_result *result, int64_t index,
   tensor->rank = output.shape.size();
   tensor->shape = output.shape.data();
   tensor->data = output.data;
+  return QRT_OK;
+}
+
+void qrt_generate_options_init(qrt_generate_options *options) {
+  if (options)
+    defaultGenerateOptions(*options);
+}
+
+qrt_status qrt_generator_create(qrt_bundle *bundle,
+                                const qrt_generate_options *options,
+                                qrt_generator **generator) {
+  if (!bundle || !generator)
+    return invalidArgument("qrt_generator_create",
+                           "NULL bundle or generator pointer");
+  qrt_generate_options defaults;
+  defaultGenerateOptions(defaults);
+  Failure failure{QRT_OK, {}};
+  std::unique_ptr<qrt_generator> made;
+  made = createGenerator(*bundle, options ? *options : defaults, failure);
+  if (!made)
+    return setError(failure.status, std::move(failure.message));
+  *generator = made.release();
+  return QRT_OK;
+}
+
+void qrt_generator_free(qrt_generator *generator) { delete generator; }
+
+qrt_status qrt_generator_prefill(qrt_generator *generator,
+                                 const int64_t *prompt, int64_t prompt_len,
+                                 int64_t *token) {
+  if (!generator || !token)
+    return invalidArgument("qrt_generator_prefill",
+                           "NULL generator or token pointer");
+  Failure failure{QRT_OK, {}};
+  int64_t next = 0;
+  if (!generatorPrefill(*generator, prompt, prompt_len, next, failure))
+    return setError(failure.status, std::move(failure.message));
+  *token = next;
+  return QRT_OK;
+}
+
+qrt_status qrt_generator_step(qrt_generator *generator, int64_t *token) {
+  if (!generator || !token)
+    return invalidArgument("qrt_generator_step",
+                           "NULL generator or token pointer");
+  Failure failure{QRT_OK, {}};
+  int64_t next = 0;
+  if (!generatorStep(*generator, next, failure))
+    return setError(failure.status, std::move(failure.message));
+  *token = next;
+  return QRT_OK;
+}
+
+qrt_status qrt_generator_generate(qrt_generator *generator,
+                                  const int64_t *prompt, int64_t prompt_len,
+                                  qrt_token_callback callback, void *user_data,
+                                  int64_t *tokens, int64_t capacity,
+                                  int64_t *count) {
+  if (!generator)
+    return invalidArgument("qrt_generator_generate", "NULL generator");
+  Failure failure{QRT_OK, {}};
+  int64_t produced = 0;
+  if (!generatorGenerate(*generator, prompt, prompt_len, callback,
+                         user_data, tokens, capacity, produced, failure))
+    return setError(failure.status, std::move(failure.message));
+  if (count)
+    *count = produced;
+  return QRT_OK;
+}
+
+qrt_status qrt_generator_stats(const qrt_generator *generator,
+                               qrt_generate_stats *stats) {
+  if (!generator || !stats)
+    return invalidArgument("qrt_generator_stats", "NULL argument");
+  *stats = generator->stats;
   return QRT_OK;
 }
 
