@@ -20,7 +20,12 @@ independent greedy loop here on the same ONNX file, is the reference:
              of logits / temperature, renormalized over the set);
   C API      test/e2e/generate_capi.c: every user error's status and
              message, the stops (max new tokens, EOS, callback) and
-             prefill + steps == generate;
+             prefill + steps == generate; toy bundles the generator must
+             refuse (static batch 2, an int32 attention_mask, an unknown
+             input, a past without its present, a past/present rank
+             mismatch, two dynamic dims in a past, a present that does not
+             grow by the new tokens, logits of another length
+             than the input, NaN logits), each with its message;
   CLI        python -m quantopt generate with a WordLevel tokenizer.json
              made here by the `tokenizers` package (skipped, saying so, when
              it is not installed): the tokens and text equal onnxruntime's
@@ -156,7 +161,7 @@ def check_sampling(chk, name, b, model, greedy):
                   f"{outside} outside the set of {len(keep)}, frequencies "
                   f"{np.round(freq[keep[:6]], 3).tolist()}... vs probabilities "
                   f"{np.round(q[keep[:6]], 3).tolist()}... (largest excess "
-                  f"over the bound {dev.max():.3g})")
+                  f"over the bound {dev[keep].max():.3g})")
 
 
 def make_toys(w):
@@ -183,6 +188,108 @@ def make_toys(w):
             g, opset_imports=[helper.make_opsetid("", 18)]), m)
         paths.append(m)
     return paths
+
+
+def bad_bundles(w):
+    """Bundles the generator must refuse, with what its message names:
+    (model name, nodes, inputs, outputs, initializers, expected status,
+    message fragment, failing call)."""
+    from onnx import TensorProto as T, helper as h, numpy_helper
+    emb = np.abs(np.random.default_rng(2).standard_normal(
+        (VOCAB, VOCAB))).astype(np.float32)
+    emb[7, 3] = -1.0  # Sqrt(-1) is NaN: token 7's logits
+    ids = h.make_tensor_value_info("input_ids", T.INT64, [1, "seq"])
+    logits = h.make_tensor_value_info("logits", T.FLOAT, [1, "seq", VOCAB])
+    gather = h.make_node("Gather", ["emb", "input_ids"], ["logits"])
+    init = [numpy_helper.from_array(emb, "emb"),
+            numpy_helper.from_array(np.array([4], np.int64), "axes")]
+
+    def past(name, dims):
+        return h.make_tensor_value_info(name, T.FLOAT, dims)
+    cases = [
+        ("static_batch", [gather], [h.make_tensor_value_info(
+            "input_ids", T.INT64, [2, "seq"])],
+         [h.make_tensor_value_info("logits", T.FLOAT, [2, "seq", VOCAB])],
+         "create", "static batch of 2"),
+        ("int32_mask", [gather, h.make_node("Identity", ["attention_mask"],
+                                            ["m"])],
+         [ids, h.make_tensor_value_info("attention_mask", T.INT32,
+                                        [1, "seq"])],
+         [logits, h.make_tensor_value_info("m", T.INT32, [1, "seq"])],
+         "create", "input 'attention_mask' is int32"),
+        ("extra_input", [gather, h.make_node("Identity", ["temperature"],
+                                             ["t"])],
+         [ids, h.make_tensor_value_info("temperature", T.FLOAT, [1])],
+         [logits, h.make_tensor_value_info("t", T.FLOAT, [1])],
+         "create", "input 'temperature' is neither"),
+        ("past_no_present", [gather, h.make_node("Identity", ["past_k"],
+                                                 ["kept"])],
+         [ids, past("past_k", [1, 2, "past", 4])],
+         [logits, past("kept", [1, 2, "past", 4])],
+         "create", "has no output 'present_k'"),
+        ("past_rank", [gather, h.make_node("Unsqueeze", ["past_k", "axes"],
+                                           ["present_k"])],
+         [ids, past("past_k", [1, 2, "past", 4])],
+         [logits, past("present_k", [1, 2, "past", 4, 1])],
+         "create", "differ in dtype or rank"),
+        ("past_two_dynamic", [gather, h.make_node("Identity", ["past_k"],
+                                                  ["present_k"])],
+         [ids, past("past_k", [1, "heads", "past", 4])],
+         [logits, past("present_k", [1, "heads", "past", 4])],
+         "create", "has 2 dynamic dims"),
+        ("present_not_growing", [gather, h.make_node(
+            "Identity", ["past_k"], ["present_k"])],
+         [ids, past("past_k", [1, 2, "past", 4])],
+         [logits, past("present_k", [1, 2, "past", 4])],
+         "step", "should hold the 5 cached tokens"),
+        ("doubled_logits", [h.make_node("Gather", ["emb", "input_ids"],
+                                        ["g"]),
+                            h.make_node("Concat", ["g", "g"], ["logits"],
+                                        axis=1)],
+         [ids], [h.make_tensor_value_info("logits", T.FLOAT,
+                                          [1, "twice", VOCAB])],
+         "prefill", "output 'logits' has shape [1, 10, 256] for 5"),
+        ("nan_logits", [h.make_node("Gather", ["emb", "input_ids"], ["g"]),
+                        h.make_node("Sqrt", ["g"], ["logits"])],
+         [ids], [logits], "prefill", "are NaN"),
+    ]
+    import onnx
+    out = []
+    for name, nodes, inputs, outputs, call, needle in cases:
+        used = {i for n in nodes for i in n.input}
+        g = h.make_graph(nodes, name, inputs, outputs,
+                         [t for t in init if t.name in used])
+        m = os.path.join(w, f"bad_{name}.onnx")
+        onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 18)]), m)
+        out.append((name, m, call, needle))
+    return out
+
+
+def check_bad_bundles(chk, args, w):
+    from quantopt.generation import Generator
+    from quantopt.runtime import QuantOptError
+    for name, model, call, needle in bad_bundles(w):
+        qob = model.replace(".onnx", ".qob")
+        r = c.compile_model(args.quant_compile, model, qob, "--scheme",
+                            "float", check=False)
+        if not chk.check(r.returncode == 0, f"{name} compiles"):
+            continue
+        b = c.bundle(qob)
+        want = "QRT_ERROR_INPUT" if call == "create" else \
+            "QRT_ERROR_MODEL_OUTPUT"
+        try:
+            with Generator(b, max_new_tokens=2) as g:
+                prompt = [1, 2, 3, 4, 7] if name == "nan_logits" else \
+                    [1, 2, 3, 4, 5]
+                g.prefill(prompt)
+                if call == "step":
+                    g.step()
+            status, message = "QRT_OK", ""
+        except QuantOptError as e:
+            status, message = e.status, str(e)
+        chk.check(status == want and needle in message,
+                  f"{name}: {call} fails with {status}: {message}")
+        b.close()
 
 
 def run_cli(*args):
@@ -306,6 +413,7 @@ def main():
                   "the C program's greedy tokens equal onnxruntime's")
     else:
         c.log("  SKIP the C API checks: no --capi=PATH given")
+    check_bad_bundles(chk, args, w)
     check_cli(chk, w, qobs["llama_dynamo_kv.onnx"],
               os.path.join(TINY, "llama_dynamo_kv.onnx"), toy_qobs[0])
     return chk.finish()

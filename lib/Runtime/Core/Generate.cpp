@@ -219,7 +219,6 @@ static bool sample(qrt_generator &gen, const float *logits, int64_t vocab,
     return true;
   }
   int64_t keep = o.top_k > 0 ? std::min<int64_t>(o.top_k, vocab) : vocab;
-  bool sorted = keep < vocab || o.top_p < 1;
   std::vector<int32_t> &order = gen.order;
   order.resize(vocab);
   std::iota(order.begin(), order.end(), 0);
@@ -229,24 +228,37 @@ static bool sample(qrt_generator &gen, const float *logits, int64_t vocab,
   if (keep < vocab)
     std::partial_sort(order.begin(), order.begin() + keep, order.end(),
                       larger);
-  else if (sorted)
-    std::sort(order.begin(), order.end(), larger);
-  order.resize(keep);
-
-  float top = sorted ? logits[order[0]]
-                     : *std::max_element(logits, logits + vocab);
+  float top = keep < vocab ? logits[order[0]]
+                           : *std::max_element(logits, logits + vocab);
+  // Unnormalized softmax weight of a logit, in float64.
+  auto weight = [&](float logit) {
+    if (std::isinf(top) && top > 0)
+      return logit == top ? 1.0 : 0.0;
+    return std::exp((static_cast<double>(logit) - top) / o.temperature);
+  };
   std::vector<double> &probs = gen.probs;
-  probs.resize(keep);
   double total = 0;
-  for (int64_t i = 0; i < keep; ++i) {
-    double logit = logits[order[i]];
-    double p = std::isinf(top) && top > 0
-                   ? (logit == top ? 1.0 : 0.0)
-                   : std::exp((logit - static_cast<double>(top)) /
-                              o.temperature);
-    probs[i] = p;
-    total += p;
+  for (int64_t i = 0; i < keep; ++i)
+    total += weight(logits[order[i]]);
+  if (o.top_p < 1 && keep == vocab) {
+    // The nucleus is usually a small part of a large vocabulary: sort
+    // growing prefixes until one holds top_p of the mass rather than
+    // sorting everything (the same order, as the comparison is total).
+    for (int64_t k = std::min<int64_t>(64, vocab);;
+         k = std::min<int64_t>(4 * k, vocab)) {
+      std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                        larger);
+      double mass = 0;
+      for (int64_t i = 0; i < k; ++i)
+        mass += weight(logits[order[i]]);
+      keep = k;
+      if (mass >= o.top_p * total || k == vocab)
+        break;
+    }
   }
+  probs.resize(keep);
+  for (int64_t i = 0; i < keep; ++i)
+    probs[i] = weight(logits[order[i]]);
   if (o.top_p < 1) {
     double mass = 0;
     int64_t n = 0;
