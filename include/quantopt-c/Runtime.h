@@ -336,8 +336,7 @@ QRT_API qrt_status qrt_generator_prefill(qrt_generator *generator,
 
 /* Feeds the last sampled token and samples the next into `*token`. Needs a
    prefill first. Stop conditions are the caller's business here. */
-QRT_API qrt_status qrt_generator_step(qrt_generator *generator,
-                                      int64_t *token);
+QRT_API qrt_status qrt_generator_step(qrt_generator *generator, int64_t *token);
 
 /* Prefill, then steps until max_new_tokens, an EOS token or the callback
    (may be NULL) stops it. The generated tokens go to `tokens` (may be NULL;

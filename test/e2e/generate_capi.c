@@ -34,8 +34,8 @@ static void expect_error(qrt_status got, qrt_status want, const char *needle,
                          const char *what) {
   const char *message = qrt_last_error();
   int ok = got == want && strstr(message, needle) != NULL;
-  printf("%s: %s -> %s: %s\n", ok ? "ok" : "FAIL", what,
-         qrt_status_name(got), message);
+  printf("%s: %s -> %s: %s\n", ok ? "ok" : "FAIL", what, qrt_status_name(got),
+         message);
   if (!ok)
     ++failures;
 }
@@ -93,15 +93,15 @@ int main(int argc, char **argv) {
                "top_k is -2", "top_k -2");
   qrt_generate_options_init(&options);
   options.top_p = 0;
-  expect_error(make(lm, &options, &gen), QRT_ERROR_INVALID_ARGUMENT,
-               "top_p", "top_p 0");
+  expect_error(make(lm, &options, &gen), QRT_ERROR_INVALID_ARGUMENT, "top_p",
+               "top_p 0");
   options.top_p = 1.5;
-  expect_error(make(lm, &options, &gen), QRT_ERROR_INVALID_ARGUMENT,
-               "top_p", "top_p 1.5");
+  expect_error(make(lm, &options, &gen), QRT_ERROR_INVALID_ARGUMENT, "top_p",
+               "top_p 1.5");
   qrt_generate_options_init(&options);
   options.num_eos_ids = 2;
-  expect_error(make(lm, &options, &gen), QRT_ERROR_INVALID_ARGUMENT,
-               "eos_ids", "eos_ids NULL with num_eos_ids 2");
+  expect_error(make(lm, &options, &gen), QRT_ERROR_INVALID_ARGUMENT, "eos_ids",
+               "eos_ids NULL with num_eos_ids 2");
   int64_t negative = -3;
   options.eos_ids = &negative;
   options.num_eos_ids = 1;
@@ -136,10 +136,10 @@ int main(int argc, char **argv) {
                QRT_ERROR_INVALID_ARGUMENT, "outside the vocabulary",
                "a prompt id == vocab");
   int64_t tokens[8], count = 0;
-  expect_error(qrt_generator_generate(gen, prompt, 5, NULL, NULL, tokens, 4,
-                                      &count),
-               QRT_ERROR_INVALID_ARGUMENT, "fewer than max_new_tokens",
-               "a tokens buffer smaller than max_new_tokens");
+  expect_error(
+      qrt_generator_generate(gen, prompt, 5, NULL, NULL, tokens, 4, &count),
+      QRT_ERROR_INVALID_ARGUMENT, "fewer than max_new_tokens",
+      "a tokens buffer smaller than max_new_tokens");
 
   /* The loop and the steps agree; the stops. */
   qrt_status status =
@@ -162,8 +162,8 @@ int main(int argc, char **argv) {
     same = qrt_generator_step(gen, &token) == QRT_OK && token == tokens[i];
   check(same, "prefill + 7 steps give the same tokens as generate");
   int seen = 0;
-  status = qrt_generator_generate(gen, prompt, 5, stop_after_three, &seen,
-                                  NULL, 0, &count);
+  status = qrt_generator_generate(gen, prompt, 5, stop_after_three, &seen, NULL,
+                                  0, &count);
   qrt_generator_stats(gen, &stats);
   check(status == QRT_OK && count == 3 && seen == 3 &&
             stats.stop_reason == QRT_STOP_CALLBACK,

@@ -376,8 +376,8 @@ qrt_status qrt_generator_generate(qrt_generator *generator,
     return invalidArgument("qrt_generator_generate", "NULL generator");
   Failure failure{QRT_OK, {}};
   int64_t produced = 0;
-  if (!generatorGenerate(*generator, prompt, prompt_len, callback,
-                         user_data, tokens, capacity, produced, failure))
+  if (!generatorGenerate(*generator, prompt, prompt_len, callback, user_data,
+                         tokens, capacity, produced, failure))
     return setError(failure.status, std::move(failure.message));
   if (count)
     *count = produced;

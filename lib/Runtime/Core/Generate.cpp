@@ -103,10 +103,8 @@ static std::string presentName(StringRef name) {
   return "";
 }
 
-std::unique_ptr<qrt_generator>
-quantopt::runtime::createGenerator(qrt_bundle &bundle,
-                                   const qrt_generate_options &options,
-                                   Failure &failure) {
+std::unique_ptr<qrt_generator> quantopt::runtime::createGenerator(
+    qrt_bundle &bundle, const qrt_generate_options &options, Failure &failure) {
   if (!checkOptions(options, failure))
     return nullptr;
   auto bad = [&](const Twine &message) {
@@ -177,8 +175,7 @@ quantopt::runtime::createGenerator(qrt_bundle &bundle,
       return bad("past input '" + spec.name + "' (" + dtypeName(spec.dtype) +
                  " " + formatShape(spec.shape) + ") and its output '" +
                  present + "' (" + dtypeName(outSpec.dtype) + " " +
-                 formatShape(outSpec.shape) +
-                 ") differ in dtype or rank");
+                 formatShape(outSpec.shape) + ") differ in dtype or rank");
     KvPair pair{i, static_cast<size_t>(out), 0};
     int dynamic = 0;
     for (size_t d = 1; d < spec.shape.size(); ++d)
@@ -226,8 +223,7 @@ static bool sample(qrt_generator &gen, const float *logits, int64_t vocab,
     return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
   };
   if (keep < vocab)
-    std::partial_sort(order.begin(), order.begin() + keep, order.end(),
-                      larger);
+    std::partial_sort(order.begin(), order.begin() + keep, order.end(), larger);
   float top = keep < vocab ? logits[order[0]]
                            : *std::max_element(logits, logits + vocab);
   // Unnormalized softmax weight of a logit, in float64.
@@ -246,8 +242,7 @@ static bool sample(qrt_generator &gen, const float *logits, int64_t vocab,
     // sorting everything (the same order, as the comparison is total).
     for (int64_t k = std::min<int64_t>(64, vocab);;
          k = std::min<int64_t>(4 * k, vocab)) {
-      std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                        larger);
+      std::partial_sort(order.begin(), order.begin() + k, order.end(), larger);
       double mass = 0;
       for (int64_t i = 0; i < k; ++i)
         mass += weight(logits[order[i]]);
@@ -292,8 +287,7 @@ static bool sample(qrt_generator &gen, const float *logits, int64_t vocab,
 
 /// Runs the model on the tokens not cached yet (all of them without caches)
 /// and samples the next token, which is appended to gen.tokens.
-static bool runAndSample(qrt_generator &gen, int64_t &token,
-                         Failure &failure) {
+static bool runAndSample(qrt_generator &gen, int64_t &token, Failure &failure) {
   const qrt_bundle &bundle = *gen.bundle;
   bool useKv = !gen.kv.empty();
   int64_t past = useKv ? gen.cached : 0;
