@@ -319,6 +319,18 @@ def check_cli(chk, w, qob, model, no_logits_qob):
     ids = tok.encode(prompt).ids
     ref, gap = ort_greedy(model, np.array(ids, np.int64), 12)
     ref_text = tok.decode(ref)
+    import quantopt
+    pieces = []
+    res = quantopt.generate(qob, prompt, tokenizer=tpath, max_new_tokens=12,
+                            stream=lambda t, piece: pieces.append(piece))
+    chk.check(res.tokens == ref and res.text == ref_text and
+              "".join(pieces) == ref_text and res.stop_reason ==
+              "max_new_tokens",
+              f"quantopt.generate(path, text, tokenizer): tokens, text and "
+              f"streamed pieces equal onnxruntime's: {pieces}")
+    res = quantopt.generate(qob, ids, max_new_tokens=12)
+    chk.check(res.tokens == ref and res.text is None,
+              "quantopt.generate(path, token ids) without a tokenizer")
     r = run_cli(qob, "--tokenizer", tpath, "--prompt", prompt,
                 "--max-new-tokens", "12", "--json")
     if chk.check(r.returncode == 0, f"CLI --json exits 0 {r.stderr.strip()}"):
