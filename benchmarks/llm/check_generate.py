@@ -245,6 +245,8 @@ def main():
                "text": tok.decode(ours, skip_special_tokens=True),
                "ours_prefill_tokens_per_s": stats["prefill_tokens_per_s"],
                "ours_decode_tokens_per_s": stats["decode_tokens_per_s"],
+               "ours_sample_ms_per_token": stats["sample_ms"] /
+               stats["generated_tokens"],
                "ort_prefill_tokens_per_s": len(ids) / ort_times[0],
                "ort_decode_tokens_per_s": (len(ort_times) - 1) /
                sum(ort_times[1:])}
@@ -253,7 +255,8 @@ def main():
               f"greedy tokens (onnxruntime's smallest top-2 gap {gap:.3g}"
               + ("" if same else f", first difference at {first_diff}")
               + f"); ours prefill {row['ours_prefill_tokens_per_s']:.1f} "
-              f"decode {row['ours_decode_tokens_per_s']:.1f} tokens/s, "
+              f"decode {row['ours_decode_tokens_per_s']:.1f} tokens/s "
+              f"(sampling {row['ours_sample_ms_per_token']:.2f} ms/token), "
               f"onnxruntime {row['ort_prefill_tokens_per_s']:.1f} / "
               f"{row['ort_decode_tokens_per_s']:.1f}")
         print(f"    {row['text']!r}")

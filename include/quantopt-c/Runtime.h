@@ -303,6 +303,9 @@ typedef struct qrt_generate_stats {
   /* The later steps (one run and one sampling each) and their count. */
   double decode_ms;
   int64_t decode_steps;
+  /* Of prefill_ms + decode_ms: the time spent sampling (the NaN check,
+     temperature, top-k, top-p and the draw, or the greedy argmax). */
+  double sample_ms;
   /* 1 when the bundle's past/present caches are used, 0 when every step
      re-runs the whole sequence. */
   int32_t uses_kv_cache;

@@ -193,7 +193,8 @@ class Generator:
 
     def stats(self):
         """Statistics of the last sequence: prompt_tokens, generated_tokens,
-        prefill_ms, decode_ms, decode_steps, prefill_tokens_per_s,
+        prefill_ms, decode_ms, decode_steps, sample_ms (of the two
+        before), prefill_tokens_per_s,
         decode_tokens_per_s, uses_kv_cache, stop_reason."""
         raw = GenerateStats()
         _check(self._lib, self._lib.qrt_generator_stats(

@@ -75,6 +75,7 @@ class GenerateStats(ctypes.Structure):
                 ("prefill_ms", ctypes.c_double),
                 ("decode_ms", ctypes.c_double),
                 ("decode_steps", ctypes.c_int64),
+                ("sample_ms", ctypes.c_double),
                 ("uses_kv_cache", ctypes.c_int32),
                 ("stop_reason", ctypes.c_int32)]
 

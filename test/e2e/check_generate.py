@@ -112,7 +112,9 @@ def check_greedy(chk, name, qob, model, kv):
               + ("" if same else f" vs {ref}"))
     chk.check(stats["uses_kv_cache"] == kv and stats["generated_tokens"]
               == N_NEW and stats["decode_steps"] == N_NEW - 1 and
-              stats["prompt_tokens"] == len(PROMPT),
+              stats["prompt_tokens"] == len(PROMPT) and
+              0 <= stats["sample_ms"] <= stats["prefill_ms"] +
+              stats["decode_ms"],
               f"{name}: stats {stats}")
     return b, ref
 

@@ -376,8 +376,12 @@ static bool runAndSample(qrt_generator &gen, int64_t &token, Failure &failure) {
   const float *row = static_cast<const float *>(logits.data) +
                      (rank == 3 ? (logits.shape[1] - 1) * vocab : 0);
   std::string error;
+  auto sampleStart = std::chrono::steady_clock::now();
   if (!sample(gen, row, vocab, token, error))
     return fail(failure, QRT_ERROR_MODEL_OUTPUT, where() + error);
+  gen.stats.sample_ms += std::chrono::duration<double, std::milli>(
+                             std::chrono::steady_clock::now() - sampleStart)
+                             .count();
   gen.cached = total;
   gen.last = std::move(result);
   gen.tokens.push_back(token);
