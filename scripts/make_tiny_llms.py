@@ -10,6 +10,13 @@ exported the way users export it:
   <family>_dynamo_kv.onnx   the same with past_key_i/past_value_i inputs and
                             present_* outputs (decoders only)
   <family>_ts.onnx          the TorchScript exporter (dynamo=False, opset 17)
+  <family>_genai_fp32.onnx  onnxruntime-genai's model builder (`-p fp32 -e
+  <family>_genai_int4.onnx  cpu` / `-p int4`): com.microsoft
+                            GroupQueryAttention, (Skip)SimplifiedLayer-
+                            Normalization, MatMulNBits; attention_mask and
+                            past_key_values.N.key/value inputs (decoders the
+                            builder knows; needs the onnxruntime-genai wheel,
+                            otherwise these are skipped and said so)
 
 Batch and sequence (and past) lengths are dynamic. The files are committed,
 so tests need neither torch nor transformers; this script needs both (for
@@ -128,12 +135,62 @@ def export(module, args, path, names_in, names_out, dynamic, dynamo):
                               output_names=names_out, dynamic_axes=axes)
 
 
+def genai_export(m, family, out, manifest, skipped, tokenizer_dir):
+    """The onnxruntime-genai model builder on the saved HF model: fp32 and
+    int4 (MatMulNBits, block 32) graphs for the CPU."""
+    import shutil
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        hf = os.path.join(tmp, "hf")
+        m.save_pretrained(hf)
+        # The builder saves the tokenizer too; any tokenizer.json serves.
+        for f in ("tokenizer.json", "tokenizer_config.json"):
+            shutil.copy(os.path.join(tokenizer_dir, f), hf)
+        for precision in ("fp32", "int4"):
+            name = f"{family}_genai_{precision}.onnx"
+            built = os.path.join(tmp, precision)
+            cmd = [sys.executable, "-m", "onnxruntime_genai.models.builder",
+                   "-i", hf, "-o", built, "-p", precision, "-e", "cpu",
+                   "--extra_options", "int4_block_size=32"]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode != 0:
+                skipped[name] = "builder: " + (r.stderr.strip() or
+                                               r.stdout.strip())[-200:]
+                print(f"skipped {name}: {skipped[name]}")
+                continue
+            import onnx
+            model = onnx.load(os.path.join(built, "model.onnx"))
+            path = os.path.join(out, name)
+            # One self-contained file (the tiny weights are small).
+            onnx.save(model, path)
+            past = [i.name for i in model.graph.input
+                    if i.name.startswith("past_key_values.")]
+            kv = [i for i in model.graph.input if i.name == past[0]][0]
+            dims = kv.type.tensor_type.shape.dim
+            manifest[name] = {
+                "family": family, "exporter": f"genai-builder-{precision}",
+                "kv": True, "layers": len(past) // 2,
+                "kv_heads": dims[1].dim_value,
+                "head_dim": m.config.head_dim if getattr(
+                    m.config, "head_dim", None) else
+                m.config.hidden_size // m.config.num_attention_heads,
+                "past": "past_key_values.{i}.{kind}",
+                "present": "present.{i}.{kind}"}
+            print(f"wrote {name} ({os.path.getsize(path)} bytes)")
+
+
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=os.path.join(
         os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
         "test", "models", "tiny"))
     p.add_argument("--only", default="")
+    p.add_argument("--tokenizer-dir", default=os.path.expanduser(
+        "~/.cache/quantopt-models/gemma3/hf_fp32"),
+        help="a folder with tokenizer.json for the genai builder")
+    p.add_argument("--genai-only", action="store_true",
+                   help="only the onnxruntime-genai builder exports")
     a = p.parse_args(argv)
     only = set(filter(None, a.only.split(",")))
     os.makedirs(a.out, exist_ok=True)
@@ -158,6 +215,15 @@ def main(argv):
         m = tr.AutoModelForCausalLM.from_config(
             cfg, attn_implementation="eager").eval()
         ids = torch.randint(0, VOCAB, (2, 8))
+        try:
+            import onnxruntime_genai  # noqa: F401
+            if family != "gpt2":  # the builder has no GPT-2
+                genai_export(m, family, a.out, manifest, skipped,
+                             a.tokenizer_dir)
+        except ImportError:
+            print("onnxruntime-genai not installed: no builder exports")
+        if a.genai_only:
+            continue
         for dynamo in (True, False):
             name = f"{family}_{'dynamo' if dynamo else 'ts'}.onnx"
             path = os.path.join(a.out, name)
@@ -193,7 +259,7 @@ def main(argv):
             skipped[name] = f"{type(e).__name__}: {str(e)[:200]}"
             print(f"skipped {name}: {skipped[name]}")
 
-    if not only or "bert" in only:
+    if (not only or "bert" in only) and not a.genai_only:
         torch.manual_seed(SEED)
         cfg = tr.BertConfig(vocab_size=VOCAB, hidden_size=WIDTH,
                             num_hidden_layers=LAYERS, num_attention_heads=4,

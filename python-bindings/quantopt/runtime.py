@@ -332,7 +332,7 @@ class Bundle:
                     "QRT_ERROR_INPUT",
                     f"{self.path}: no array given for input '{info.name}' "
                     f"({info.dtype} {list(info.shape)})")
-            array = np.ascontiguousarray(value)
+            array = np.asarray(value, order="C")  # keeps 0-d arrays 0-d
             code = _DTYPE_CODES.get(array.dtype)
             if code is None:
                 raise QuantOptError(

@@ -95,6 +95,8 @@ const llvm::StringMap<NodeImporter> &getNodeImporters();
 void registerMathImporters(llvm::StringMap<NodeImporter> &table);
 /// Adds the shape, index and reduction ops (ONNXIndexImporters.cpp).
 void registerIndexImporters(llvm::StringMap<NodeImporter> &table);
+/// Adds the com.microsoft LLM ops (ONNXMicrosoftImporters.cpp).
+void registerMicrosoftImporters(llvm::StringMap<NodeImporter> &table);
 
 /// Checks `node` (the `index`th of its graph) against the ONNX schema of its
 /// op in force at `opset` of its domain ("" is ai.onnx): input and output

@@ -136,6 +136,8 @@ private:
   llvm::StringMap<int64_t> opsets;
   llvm::StringMap<Value> values;
   llvm::StringMap<Type> declaredTypes;
+  /// Graph outputs: their declared types bind; value_info only hints.
+  llvm::StringSet<> outputNames;
   llvm::StringMap<std::shared_ptr<llvm::MemoryBuffer>> mappedFiles;
 };
 
@@ -557,13 +559,21 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
     auto declared = declaredTypes.find(name);
     if (declared != declaredTypes.end()) {
       Type refined = qnn::refineTensorType(v.getType(), declared->second);
+      if (!refined && outputNames.contains(name))
+        return emitError(loc) << "the model declares graph output '" << name
+                              << "' as " << declared->second << " but this "
+                              << node.op_type() << " produces " << v.getType()
+                              << "; fix the output's type in the model";
+      // value_info is a hint (onnxruntime ignores a wrong one too):
+      // exporters write some that contradict the op, e.g. onnxruntime-
+      // genai's builder declares its [1] constants as scalars.
       if (!refined)
-        return emitError(loc)
-               << "the model declares '" << name << "' as " << declared->second
-               << " but this " << node.op_type() << " produces " << v.getType()
-               << "; the model's value_info is inconsistent";
-      if (refined != v.getType() && v.getDefiningOp() &&
-          isa<qnn::QNNDialect>(v.getDefiningOp()->getDialect()))
+        emitWarning(loc) << "ignoring the model's value_info for '" << name
+                         << "': it declares " << declared->second
+                         << " but this " << node.op_type() << " produces "
+                         << v.getType();
+      else if (refined != v.getType() && v.getDefiningOp() &&
+               isa<qnn::QNNDialect>(v.getDefiningOp()->getDialect()))
         v.setType(refined);
     }
     values[name] = v;
@@ -619,6 +629,7 @@ GraphImporter::importModel(const onnx::ModelProto &model) {
     if (failed(t))
       return nullptr;
     declaredTypes[out.name()] = *t;
+    outputNames.insert(out.name());
   }
 
   auto func = func::FuncOp::create(builder, fileLoc, options.functionName,

@@ -606,6 +606,7 @@ const llvm::StringMap<NodeImporter> &onnx_import::getNodeImporters() {
     t["com.microsoft::MatMulNBits"] = {importMatMulNBits, 1};
     registerMathImporters(t);
     registerIndexImporters(t);
+    registerMicrosoftImporters(t);
     return t;
   }();
   return table;

@@ -50,7 +50,7 @@ def supported_ops():
     ops = []
     for table in tables:
         ops += [("", m) for m in re.findall(r'\bonnx\(\s*"(\w+)"', table)]
-        ops += re.findall(r't\["([\w.]+)::(\w+)"\]', table)
+        ops += re.findall(r't\["([\w.]*)::(\w+)"\]', table)
     if not ops:
         sys.exit(f"error: no ops found in {OP_TABLE}")
     return sorted(set(ops))
@@ -65,7 +65,9 @@ def max_opset():
 
 
 def onnx_versions(op, last_opset):
-    """Every distinct ai.onnx schema of `op` in force at opsets 1..last."""
+    """Every distinct ai.onnx schema of `op` in force at opsets 1..last;
+    for the few contrib ops onnxruntime registers in the default domain
+    (SimplifiedLayerNormalization), its schema."""
     found = {}
     for opset in range(1, last_opset + 1):
         try:
@@ -74,7 +76,7 @@ def onnx_versions(op, last_opset):
             continue
         found[s.since_version] = s
     if not found:
-        sys.exit(f"error: onnx {onnx.__version__} has no schema for {op}")
+        return contrib_versions("", op)
     return [found[v] for v in sorted(found)]
 
 
@@ -85,7 +87,8 @@ def contrib_versions(domain, op):
              for s in ort_state.get_all_operator_schema()
              if s.domain == domain and s.name == op}
     if not found:
-        sys.exit(f"error: onnxruntime has no schema for {domain}::{op}")
+        sys.exit(f"error: neither onnx {onnx.__version__} nor onnxruntime "
+                 f"has a schema for {domain}::{op}")
     return [found[v] for v in sorted(found)]
 
 
