@@ -15,8 +15,6 @@
 
 #include "Utils.h"
 
-#include "quantopt/Runtime/Kernels.h"
-
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
@@ -66,29 +64,17 @@ struct IndexLowering : OpLowering {
     return done(ValueRange{v});
   }
 
-  /// Out-of-range reporting: a qk_report_error call naming the node.
-  func::FuncOp report;
-  LLVM::GlobalOp what;
-  void prepareReport(StringRef opName);
-  /// Emits the report of `raw` (outside [-dim, dim)) where enabled.
-  void emitReport(OpBuilder &nb, Location l, Value raw, Value dim);
+  /// Out-of-range reporting (where enabled): a qk_report_error call
+  /// naming the node.
+  IndexErrorReport report;
+  void prepareReport(StringRef opName) {
+    if (reportErrors)
+      report = IndexErrorReport::create(*this, "qk_index_node", opName);
+  }
 };
 
 template <typename OpT, auto Method>
-struct IndexPattern : OpConversionPattern<OpT> {
-  IndexPattern(const TypeConverter &converter, MLIRContext *ctx,
-               bool reportErrors)
-      : OpConversionPattern<OpT>(converter, ctx), reportErrors(reportErrors) {}
-  LogicalResult
-  matchAndRewrite(OpT op, typename OpT::Adaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    SmallVector<Value> operands(adaptor.getOperands());
-    IndexLowering lowering(rewriter, op, operands, *this->getTypeConverter());
-    lowering.reportErrors = reportErrors;
-    return (lowering.*Method)(op);
-  }
-  bool reportErrors;
-};
+using IndexPattern = ReportingOpPattern<OpT, IndexLowering, Method>;
 
 } // namespace
 
@@ -117,61 +103,6 @@ static Value toIndex(OpBuilder &b, Location l, Value v, bool isUnsigned) {
     v = isUnsigned ? (Value)arith::ExtUIOp::create(b, l, b.getI64Type(), v)
                    : (Value)arith::ExtSIOp::create(b, l, b.getI64Type(), v);
   return arith::IndexCastOp::create(b, l, b.getIndexType(), v);
-}
-
-/// ONNX index normalization: a negative index counts from `dim`. Returns
-/// the index and whether it is in [0, dim).
-static std::pair<Value, Value> normalizeIndex(OpBuilder &b, Location l,
-                                              Value raw, Value dim) {
-  Value zero = cIdx(b, l, 0);
-  Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, raw, zero);
-  Value i = arith::SelectOp::create(b, l, neg,
-                                    arith::AddIOp::create(b, l, raw, dim), raw);
-  // Unsigned: also false for an index still negative after adding dim.
-  Value ok = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, i, dim);
-  return {i, ok};
-}
-
-static Value zeroOf(OpBuilder &b, Location l, Type t) {
-  return arith::ConstantOp::create(b, l, cast<TypedAttr>(b.getZeroAttr(t)));
-}
-
-/// A constant NUL-terminated string global, named uniquely from `prefix`.
-static LLVM::GlobalOp nodeString(ModuleOp module, StringRef prefix,
-                                 StringRef text) {
-  std::string name = prefix.str();
-  for (unsigned n = 1; module.lookupSymbol(name); ++n)
-    name = (prefix + "_" + Twine(n)).str();
-  OpBuilder mb(module.getBodyRegion());
-  mb.setInsertionPointToStart(module.getBody());
-  auto type = LLVM::LLVMArrayType::get(mb.getI8Type(), text.size() + 1);
-  return LLVM::GlobalOp::create(mb, module.getLoc(), type, /*isConstant=*/true,
-                                LLVM::Linkage::Internal, name,
-                                mb.getStringAttr(text.str() + '\0'));
-}
-
-void IndexLowering::prepareReport(StringRef opName) {
-  if (!reportErrors)
-    return;
-  Type i32 = b.getI32Type(), i64 = b.getI64Type();
-  report = declareKernel(module(), "qk_report_error",
-                         {i32, i64, i64, ptrType(b.getContext())});
-  std::string node = blobName("");
-  node.pop_back(); // blobName's "." separator
-  what = nodeString(module(), "qk_index_node",
-                    ("node '" + node + "': " + opName).str());
-}
-
-void IndexLowering::emitReport(OpBuilder &nb, Location l, Value raw,
-                               Value dim) {
-  if (!report)
-    return;
-  Type i64 = nb.getI64Type();
-  func::CallOp::create(nb, l, report,
-                       ValueRange{i32Const(nb, l, QK_ERROR_INDEX_OUT_OF_RANGE),
-                                  arith::IndexCastOp::create(nb, l, i64, raw),
-                                  arith::IndexCastOp::create(nb, l, i64, dim),
-                                  LLVM::AddressOfOp::create(nb, l, what)});
 }
 
 //===----------------------------------------------------------------------===//
@@ -265,7 +196,7 @@ LogicalResult IndexLowering::lowerEyeLike(EyeLikeOp e) {
         Value on = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, d,
                                          cIdx(nb, l, k));
         return (Value)arith::SelectOp::create(
-            nb, l, on, scalarConstant(nb, l, et, 1.0), zeroOf(nb, l, et));
+            nb, l, on, scalarConstant(nb, l, et, 1.0), zeroConstant(nb, l, et));
       });
   return finish(r);
 }
@@ -288,7 +219,7 @@ LogicalResult IndexLowering::lowerTrilu(TriluOp t) {
                                            d, k);
         Value v = tensor::ExtractOp::create(nb, l, x, at);
         return (Value)arith::SelectOp::create(nb, l, keep, v,
-                                              zeroOf(nb, l, et));
+                                              zeroConstant(nb, l, et));
       });
   return finish(r);
 }
@@ -372,11 +303,9 @@ LogicalResult IndexLowering::lowerPad(PadOp p) {
                cIdx(b, loc, pads[i] + pads[i + rank]))
         .getResult();
   });
-  Value fillValue =
-      p.getConstantValue() ? scalarOf(b, loc, operands[1]) : zeroOf(b, loc, et);
-  SmallVector<Value> dims;
-  for (OpFoldResult s : in)
-    dims.push_back(indexValue(b, loc, s));
+  Value fillValue = p.getConstantValue() ? scalarOf(b, loc, operands[1])
+                                         : zeroConstant(b, loc, et);
+  SmallVector<Value> dims = indexValues(b, loc, in);
   Value init = emptyTensor(b, loc, sizes, et);
   Value r = indexGeneric(
       b, loc, init, [&](OpBuilder &nb, Location l, ArrayRef<Value> at) {
@@ -460,24 +389,6 @@ LogicalResult IndexLowering::lowerOneHot(OneHotOp o) {
 // Gathers
 //===----------------------------------------------------------------------===//
 
-/// data[coords] where `ok`, else 0 (and a report of `raw` against `dim`).
-static Value guardedRead(IndexLowering &lw, OpBuilder &nb, Location l,
-                         Value data, ArrayRef<Value> coords, Value ok,
-                         Value raw, Value dim, Type et) {
-  auto ifOp = scf::IfOp::create(
-      nb, l, ok,
-      [&](OpBuilder &tb, Location tl) {
-        scf::YieldOp::create(
-            tb, tl,
-            ValueRange{tensor::ExtractOp::create(tb, tl, data, coords)});
-      },
-      [&](OpBuilder &eb, Location el) {
-        lw.emitReport(eb, el, raw, dim);
-        scf::YieldOp::create(eb, el, ValueRange{zeroOf(eb, el, et)});
-      });
-  return ifOp.getResult(0);
-}
-
 LogicalResult IndexLowering::lowerGatherElements(GatherElementsOp g) {
   Value data = operands[0], indices = operands[1];
   int64_t axis = *normalizeAxis(g.getAxis(), resultType().getRank());
@@ -492,7 +403,7 @@ LogicalResult IndexLowering::lowerGatherElements(GatherElementsOp g) {
         auto [i, ok] = normalizeIndex(nb, l, raw, dim);
         SmallVector<Value> coords(at);
         coords[axis] = i;
-        return guardedRead(*this, nb, l, data, coords, ok, raw, dim, et);
+        return guardedRead(nb, l, report, data, coords, ok, raw, dim, et);
       });
   return finish(r);
 }
@@ -508,9 +419,7 @@ LogicalResult IndexLowering::lowerGatherND(GatherNDOp g) {
   SmallVector<OpFoldResult> sizes = mixedSizes(b, loc, indices);
   sizes.pop_back();
   sizes.append(ds.begin() + bd + last, ds.end());
-  SmallVector<Value> dims;
-  for (OpFoldResult s : ds)
-    dims.push_back(indexValue(b, loc, s));
+  SmallVector<Value> dims = indexValues(b, loc, ds);
   Value init = emptyTensor(b, loc, sizes, et);
   Value r = indexGeneric(
       b, loc, init, [&](OpBuilder &nb, Location l, ArrayRef<Value> at) {
@@ -531,7 +440,7 @@ LogicalResult IndexLowering::lowerGatherND(GatherNDOp g) {
           ok = arith::AndIOp::create(nb, l, ok, okJ);
         }
         coords.append(at.begin() + q - 1, at.end());
-        return guardedRead(*this, nb, l, data, coords, ok, badRaw, badDim, et);
+        return guardedRead(nb, l, report, data, coords, ok, badRaw, badDim, et);
       });
   return finish(r);
 }
@@ -590,11 +499,8 @@ LogicalResult IndexLowering::lowerScatter(Operation *scatterOp) {
                    : ("ScatterElements on axis " + Twine(axis)).str());
   Type et = resultType().getElementType();
   SmallVector<OpFoldResult> ds = mixedSizes(b, loc, data);
-  SmallVector<Value> dims, loops;
-  for (OpFoldResult s : ds)
-    dims.push_back(indexValue(b, loc, s));
-  for (OpFoldResult s : mixedSizes(b, loc, updates))
-    loops.push_back(indexValue(b, loc, s));
+  SmallVector<Value> dims = indexValues(b, loc, ds);
+  SmallVector<Value> loops = indexValues(b, loc, mixedSizes(b, loc, updates));
   Value copy = copyInto(b, loc, data, emptyTensor(b, loc, ds, et));
   Value r = loopNest(
       b, loc, loops, copy,
@@ -639,7 +545,7 @@ LogicalResult IndexLowering::lowerScatter(Operation *scatterOp) {
                   ValueRange{tensor::InsertOp::create(tb, tl, v, t, target)});
             },
             [&](OpBuilder &eb, Location elc) {
-              emitReport(eb, elc, badRaw, badDim);
+              report.emit(eb, elc, badRaw, badDim);
               scf::YieldOp::create(eb, elc, ValueRange{t});
             });
         return ifOp.getResult(0);

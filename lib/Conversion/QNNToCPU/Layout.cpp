@@ -10,10 +10,6 @@
 
 #include "Utils.h"
 
-#include "quantopt/Runtime/Kernels.h"
-
-#include "mlir/Dialect/SCF/IR/SCF.h"
-
 using namespace mlir;
 using namespace quantopt;
 using namespace quantopt::cpu;
@@ -41,21 +37,6 @@ struct LayoutLowering : OpLowering {
 
 template <typename OpT, auto Method>
 using LayoutPattern = LowerOpPattern<OpT, LayoutLowering, Method>;
-
-struct GatherPattern : OpConversionPattern<GatherOp> {
-  GatherPattern(const TypeConverter &converter, MLIRContext *ctx,
-                bool reportErrors)
-      : OpConversionPattern(converter, ctx), reportErrors(reportErrors) {}
-  LogicalResult
-  matchAndRewrite(GatherOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    SmallVector<Value> operands(adaptor.getOperands());
-    LayoutLowering lowering(rewriter, op, operands, *getTypeConverter());
-    lowering.reportErrors = reportErrors;
-    return lowering.lowerGather(op);
-  }
-  bool reportErrors;
-};
 
 } // namespace
 
@@ -362,21 +343,6 @@ LogicalResult LayoutLowering::lowerSlice(SliceOp s) {
   return done(ValueRange{r});
 }
 
-/// A constant NUL-terminated string global (a node name for run-time error
-/// messages), named uniquely from `prefix`.
-static LLVM::GlobalOp stringGlobal(ModuleOp module, StringRef prefix,
-                                   StringRef text) {
-  std::string name = prefix.str();
-  for (unsigned n = 1; module.lookupSymbol(name); ++n)
-    name = (prefix + "_" + Twine(n)).str();
-  OpBuilder mb(module.getBodyRegion());
-  mb.setInsertionPointToStart(module.getBody());
-  auto type = LLVM::LLVMArrayType::get(mb.getI8Type(), text.size() + 1);
-  return LLVM::GlobalOp::create(mb, module.getLoc(), type, /*isConstant=*/true,
-                                LLVM::Linkage::Internal, name,
-                                mb.getStringAttr(text.str() + '\0'));
-}
-
 LogicalResult LayoutLowering::lowerGather(GatherOp g) {
   Value data = operands[0], indices = operands[1];
   auto dt = cast<RankedTensorType>(data.getType());
@@ -401,61 +367,27 @@ LogicalResult LayoutLowering::lowerGather(GatherOp g) {
   // [-dim, dim) reads nothing (the element is 0) and, on the CPU, is
   // reported through qk_report_error, which the runtime turns into a failed
   // run naming the node. Constant indices were checked by the verifier.
-  func::FuncOp report;
-  LLVM::GlobalOp what;
-  if (reportErrors) {
-    Type i32 = b.getI32Type(), i64 = b.getI64Type();
-    report = declareKernel(module(), "qk_report_error",
-                           {i32, i64, i64, ptrType(b.getContext())});
-    std::string node = blobName("");
-    node.pop_back(); // blobName's "." separator
-    what = stringGlobal(
-        module(), "qk_gather_node",
-        ("node '" + node + "': Gather on axis " + Twine(ax)).str());
-  }
+  IndexErrorReport report;
+  if (reportErrors)
+    report = IndexErrorReport::create(*this, "qk_gather_node",
+                                      ("Gather on axis " + Twine(ax)).str());
   Type elementType = type.getElementType();
-  Value r = generic(
-      b, loc, sizes, elementType, ValueRange{indices}, {idxMap},
-      [&](OpBuilder &nb, Location l, ValueRange a) {
-        Value raw = arith::IndexCastOp::create(nb, l, nb.getIndexType(), a[0]);
-        Value zero = arith::ConstantIndexOp::create(nb, l, 0);
-        Value neg =
-            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, raw, zero);
-        Value i = arith::SelectOp::create(
-            nb, l, neg, arith::AddIOp::create(nb, l, raw, axisDim), raw);
-        // Unsigned: also false for an index still negative after adding dim.
-        Value inRange =
-            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ult, i, axisDim);
-        // linalg.index must sit directly in the generic's body.
-        SmallVector<Value> coords;
-        for (int64_t d = 0; d < ax; ++d)
-          coords.push_back(linalg::IndexOp::create(nb, l, d));
-        coords.push_back(i);
-        for (int64_t d = ax + 1; d < dt.getRank(); ++d)
-          coords.push_back(linalg::IndexOp::create(nb, l, d - 1 + q));
-        auto ifOp = scf::IfOp::create(
-            nb, l, inRange,
-            [&](OpBuilder &tb, Location tl) {
-              scf::YieldOp::create(
-                  tb, tl,
-                  ValueRange{tensor::ExtractOp::create(tb, tl, data, coords)});
-            },
-            [&](OpBuilder &eb, Location el) {
-              if (report) {
-                Type i64 = eb.getI64Type();
-                func::CallOp::create(
-                    eb, el, report,
-                    ValueRange{i32Const(eb, el, QK_ERROR_INDEX_OUT_OF_RANGE),
-                               arith::IndexCastOp::create(eb, el, i64, raw),
-                               arith::IndexCastOp::create(eb, el, i64, axisDim),
-                               LLVM::AddressOfOp::create(eb, el, what)});
-              }
-              Value fill = arith::ConstantOp::create(
-                  eb, el, cast<TypedAttr>(eb.getZeroAttr(elementType)));
-              scf::YieldOp::create(eb, el, ValueRange{fill});
-            });
-        return ifOp.getResult(0);
-      });
+  Value r =
+      generic(b, loc, sizes, elementType, ValueRange{indices}, {idxMap},
+              [&](OpBuilder &nb, Location l, ValueRange a) {
+                Value raw =
+                    arith::IndexCastOp::create(nb, l, nb.getIndexType(), a[0]);
+                auto [i, inRange] = normalizeIndex(nb, l, raw, axisDim);
+                // linalg.index must sit directly in the generic's body.
+                SmallVector<Value> coords;
+                for (int64_t d = 0; d < ax; ++d)
+                  coords.push_back(linalg::IndexOp::create(nb, l, d));
+                coords.push_back(i);
+                for (int64_t d = ax + 1; d < dt.getRank(); ++d)
+                  coords.push_back(linalg::IndexOp::create(nb, l, d - 1 + q));
+                return guardedRead(nb, l, report, data, coords, inRange, raw,
+                                   axisDim, elementType);
+              });
   if (r.getType() != type)
     r = tensor::CastOp::create(b, loc, type, r);
   return done(ValueRange{r});
@@ -558,5 +490,7 @@ void quantopt::populateQNNToCPULayoutPatterns(const TypeConverter &converter,
                LayoutPattern<SliceOp, &LayoutLowering::lowerSlice>,
                LayoutPattern<ExpandOp, &LayoutLowering::lowerExpand>>(converter,
                                                                       ctx);
-  patterns.add<GatherPattern>(converter, ctx, reportErrors);
+  patterns.add<ReportingOpPattern<GatherOp, LayoutLowering,
+                                  &LayoutLowering::lowerGather>>(converter, ctx,
+                                                                 reportErrors);
 }

@@ -2,14 +2,13 @@
 //
 // Part of the QuantOpt project.
 //
-// Softmax, layer and RMS normalization and the reductions: reduction and
-// elementwise linalg.generics.
+// Softmax, layer and RMS normalization: reduction and elementwise
+// linalg.generics. The reductions registered here (mean, sum, max) are
+// lowered by Reductions.cpp with the others.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Utils.h"
-
-#include "quantopt/Dialect/QNN/Utils/QuantNumerics.h"
 
 using namespace mlir;
 using namespace quantopt;
@@ -23,20 +22,7 @@ struct NormLowering : OpLowering {
   LogicalResult lowerSoftmax(SoftmaxOp s);
   LogicalResult lowerLayerNorm(LayerNormOp n);
   LogicalResult lowerRMSNorm(RMSNormOp n);
-  LogicalResult lowerReduce(StringRef kind, ArrayRef<int64_t> axes,
-                            bool keepdims, bool noopWithEmpty);
-  template <typename OpT> LogicalResult lowerReduceOp(OpT r) {
-    StringRef kind = std::is_same_v<OpT, ReduceMeanOp>  ? "mean"
-                     : std::is_same_v<OpT, ReduceSumOp> ? "sum"
-                                                        : "max";
-    return lowerReduce(kind, r.getAxes(), r.getKeepdims(),
-                       r.getNoopWithEmptyAxes());
-  }
 };
-
-template <typename OpT>
-using ReducePattern =
-    LowerOpPattern<OpT, NormLowering, &NormLowering::lowerReduceOp<OpT>>;
 
 } // namespace
 
@@ -48,10 +34,7 @@ LogicalResult NormLowering::lowerSoftmax(SoftmaxOp s) {
   Value x = operands[0];
   Type elt = type.getElementType();
   int64_t rank = type.getRank();
-  Value negInf = arith::ConstantOp::create(
-      b, loc,
-      b.getFloatAttr(elt, APFloat::getInf(
-                              cast<FloatType>(elt).getFloatSemantics(), true)));
+  Value negInf = extremeValue(b, loc, elt, /*lowest=*/true, false);
   Value mx = reduce(b, loc, x, {*axis}, negInf,
                     [](OpBuilder &nb, Location l, Value acc, Value v) {
                       return (Value)arith::MaximumFOp::create(nb, l, acc, v);
@@ -179,81 +162,14 @@ LogicalResult NormLowering::lowerRMSNorm(RMSNormOp n) {
                                    nullptr, nullptr)});
 }
 
-LogicalResult NormLowering::lowerReduce(StringRef kind,
-                                        ArrayRef<int64_t> axesAttr,
-                                        bool keepdims, bool noopWithEmpty) {
-  Value x = operands[0];
-  auto inType = cast<RankedTensorType>(x.getType());
-  auto type = resultType();
-  Type elt = type.getElementType();
-  int64_t rank = inType.getRank();
-  SmallVector<int64_t> axes;
-  if (axesAttr.empty()) {
-    if (noopWithEmpty)
-      return done(ValueRange{x});
-    for (int64_t i = 0; i < rank; ++i)
-      axes.push_back(i);
-  }
-  for (int64_t a : axesAttr) {
-    std::optional<int64_t> n = normalizeAxis(a, rank);
-    if (!n)
-      return fail("axis out of range");
-    axes.push_back(*n);
-  }
-  llvm::sort(axes);
-  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
-  // Booleans (i1) order as unsigned: false < true.
-  bool isUnsigned =
-      isUnsignedElement(elementTypeOf(op->getOperand(0))) || elt.isInteger(1);
-  Value init;
-  if (kind == "max") {
-    if (auto ft = dyn_cast<FloatType>(elt))
-      init = arith::ConstantOp::create(
-          b, loc,
-          b.getFloatAttr(elt, APFloat::getInf(ft.getFloatSemantics(), true)));
-    else
-      init = arith::ConstantOp::create(
-          b, loc,
-          b.getIntegerAttr(
-              elt, isUnsigned ? APInt::getMinValue(elt.getIntOrFloatBitWidth())
-                              : APInt::getSignedMinValue(
-                                    elt.getIntOrFloatBitWidth())));
-  } else {
-    init = scalarConstant(b, loc, elt, 0);
-  }
-  Value r = reduce(b, loc, x, axes, init,
-                   [&](OpBuilder &nb, Location l, Value acc, Value v) {
-                     return kind == "max" ? maxV(nb, l, acc, v, isUnsigned)
-                                          : addV(nb, l, acc, v);
-                   });
-  if (kind == "mean") {
-    if (!isa<FloatType>(elt))
-      return fail("integer reduce_mean is not supported");
-    Value count = countAsFloat(b, loc, x, axes, elt);
-    SmallVector<OpFoldResult> rs = mixedSizes(b, loc, r);
-    r = generic(b, loc, rs, elt, ValueRange{r},
-                {b.getMultiDimIdentityMap(rs.size())},
-                [&](OpBuilder &nb, Location l, ValueRange a) {
-                  return (Value)arith::DivFOp::create(nb, l, a[0], count);
-                });
-  }
-  SmallVector<OpFoldResult> out;
-  SmallVector<OpFoldResult> in = mixedSizes(b, loc, x);
-  for (int64_t i = 0; i < rank; ++i) {
-    if (!llvm::is_contained(axes, i))
-      out.push_back(in[i]);
-    else if (keepdims)
-      out.push_back(b.getIndexAttr(1));
-  }
-  return done(ValueRange{reshapeTo(b, loc, r, type, out)});
-}
-
 void quantopt::populateQNNToCPUNormalizationPatterns(
     const TypeConverter &converter, RewritePatternSet &patterns) {
   patterns.add<
       LowerOpPattern<SoftmaxOp, NormLowering, &NormLowering::lowerSoftmax>,
       LowerOpPattern<LayerNormOp, NormLowering, &NormLowering::lowerLayerNorm>,
       LowerOpPattern<RMSNormOp, NormLowering, &NormLowering::lowerRMSNorm>,
-      ReducePattern<ReduceMeanOp>, ReducePattern<ReduceSumOp>,
-      ReducePattern<ReduceMaxOp>>(converter, patterns.getContext());
+      ReductionPattern<ReduceMeanOp, ReduceKind::Mean>,
+      ReductionPattern<ReduceSumOp, ReduceKind::Sum>,
+      ReductionPattern<ReduceMaxOp, ReduceKind::Max>>(converter,
+                                                      patterns.getContext());
 }

@@ -1,9 +1,11 @@
-//===- Reductions.cpp - More qnn reductions to linalg ---------------------===//
+//===- Reductions.cpp - qnn reductions to linalg --------------------------===//
 //
 // Part of the QuantOpt project.
 //
-// reduce_min/prod/l1/l2/log_sum/log_sum_exp/sum_square (an elementwise
-// prologue, a linalg reduction and an elementwise epilogue), argmax/argmin
+// The ONNX reductions, lowerReduction: reduce_min/max/sum/mean/prod/l1/l2/
+// log_sum/log_sum_exp/sum_square (an elementwise prologue, a linalg
+// reduction and an elementwise epilogue; mean, sum and max are registered
+// with the normalizations, Normalization.cpp), argmax/argmin
 // (one reduction carrying the best value and its index), log_softmax and
 // hardmax.
 //
@@ -18,58 +20,15 @@ using namespace quantopt::qnn;
 
 namespace {
 
-enum class Kind { Min, Prod, L1, L2, LogSum, LogSumExp, SumSquare };
-
 struct ReductionLowering : OpLowering {
   using OpLowering::OpLowering;
 
-  template <typename OpT> LogicalResult lowerReduce(OpT r);
-  LogicalResult reduceImpl(Kind kind, ArrayRef<int64_t> axes, bool keepdims,
-                           bool noop);
   template <typename OpT> LogicalResult lowerArg(OpT a);
   LogicalResult lowerLogSoftmax(LogSoftmaxOp s);
   LogicalResult lowerHardmax(HardmaxOp h);
 };
 
-template <typename OpT> constexpr Kind kindOf() {
-  if constexpr (std::is_same_v<OpT, ReduceMinOp>)
-    return Kind::Min;
-  else if constexpr (std::is_same_v<OpT, ReduceProdOp>)
-    return Kind::Prod;
-  else if constexpr (std::is_same_v<OpT, ReduceL1Op>)
-    return Kind::L1;
-  else if constexpr (std::is_same_v<OpT, ReduceL2Op>)
-    return Kind::L2;
-  else if constexpr (std::is_same_v<OpT, ReduceLogSumOp>)
-    return Kind::LogSum;
-  else if constexpr (std::is_same_v<OpT, ReduceLogSumExpOp>)
-    return Kind::LogSumExp;
-  else
-    return Kind::SumSquare;
-}
-
-template <typename OpT> LogicalResult ReductionLowering::lowerReduce(OpT r) {
-  return reduceImpl(kindOf<OpT>(), r.getAxes(), r.getKeepdims(),
-                    r.getNoopWithEmptyAxes());
-}
-
 } // namespace
-
-/// The largest (or, with `lowest`, the smallest) value of `t`: +-inf for
-/// floats.
-static Value extreme(OpBuilder &b, Location l, Type t, bool lowest,
-                     bool isUnsigned) {
-  if (auto ft = dyn_cast<FloatType>(t))
-    return arith::ConstantOp::create(
-        b, l,
-        b.getFloatAttr(t, APFloat::getInf(ft.getFloatSemantics(), lowest)));
-  unsigned w = t.getIntOrFloatBitWidth();
-  APInt v = isUnsigned
-                ? (lowest ? APInt::getMinValue(w) : APInt::getMaxValue(w))
-                : (lowest ? APInt::getSignedMinValue(w)
-                          : APInt::getSignedMaxValue(w));
-  return arith::ConstantOp::create(b, l, b.getIntegerAttr(t, v));
-}
 
 /// `f` applied to every element of `v`.
 static Value mapElements(OpBuilder &b, Location loc, Value v,
@@ -91,76 +50,91 @@ static Value addFn(OpBuilder &b, Location l, Value acc, Value v) {
   return addV(b, l, acc, v);
 }
 
-LogicalResult ReductionLowering::reduceImpl(Kind kind, ArrayRef<int64_t> attr,
-                                            bool keepdims, bool noop) {
-  Value x = operands[0];
+LogicalResult cpu::lowerReduction(OpLowering &lw, ReduceKind kind,
+                                  ArrayRef<int64_t> attr, bool keepdims,
+                                  bool noop) {
+  OpBuilder &b = lw.b;
+  Location loc = lw.loc;
+  Value x = lw.operands[0];
   auto inType = cast<RankedTensorType>(x.getType());
-  auto type = resultType();
+  auto type = lw.resultType();
   Type et = type.getElementType();
   int64_t rank = inType.getRank();
   bool isFloat = isa<FloatType>(et);
   bool isUnsigned =
-      isUnsignedElement(elementTypeOf(op->getOperand(0))) || et.isInteger(1);
-  if (!isFloat &&
-      (kind == Kind::L2 || kind == Kind::LogSum || kind == Kind::LogSumExp))
-    return fail("needs a floating-point input on the CPU");
-  SmallVector<int64_t> axes;
-  if (attr.empty()) {
-    if (noop)
-      return done(ValueRange{x});
-    for (int64_t i = 0; i < rank; ++i)
-      axes.push_back(i);
-  }
-  for (int64_t a : attr)
-    axes.push_back(*normalizeAxis(a, rank));
-  llvm::sort(axes);
-  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+      isUnsignedElement(elementTypeOf(lw.op->getOperand(0))) || et.isInteger(1);
+  if (!isFloat && (kind == ReduceKind::L2 || kind == ReduceKind::LogSum ||
+                   kind == ReduceKind::LogSumExp))
+    return lw.fail("needs a floating-point input on the CPU");
+  if (attr.empty() && noop)
+    return lw.done(ValueRange{x});
+  if (!isFloat && kind == ReduceKind::Mean)
+    return lw.fail("integer reduce_mean is not supported");
+  FailureOr<SmallVector<int64_t>> dims = reductionDims(attr, rank);
+  if (failed(dims))
+    return lw.fail("axis out of range");
+  SmallVector<int64_t> axes = *dims;
 
   Value r;
   switch (kind) {
-  case Kind::Min:
-    r = reduce(b, loc, x, axes, extreme(b, loc, et, false, isUnsigned),
+  case ReduceKind::Min:
+  case ReduceKind::Max: {
+    // Start from the other end of the range: -inf (or the minimum) for max.
+    bool isMax = kind == ReduceKind::Max;
+    r = reduce(b, loc, x, axes, extremeValue(b, loc, et, isMax, isUnsigned),
                [&](OpBuilder &nb, Location l, Value acc, Value v) {
-                 return minV(nb, l, acc, v, isUnsigned);
+                 return isMax ? maxV(nb, l, acc, v, isUnsigned)
+                              : minV(nb, l, acc, v, isUnsigned);
                });
     break;
-  case Kind::Prod:
+  }
+  case ReduceKind::Sum:
+  case ReduceKind::Mean:
+    r = reduce(b, loc, x, axes, scalarConstant(b, loc, et, 0.0), addFn);
+    if (kind == ReduceKind::Mean) {
+      Value count = countAsFloat(b, loc, x, axes, et);
+      r = mapElements(b, loc, r, [&](OpBuilder &nb, Location l, Value v) {
+        return (Value)arith::DivFOp::create(nb, l, v, count);
+      });
+    }
+    break;
+  case ReduceKind::Prod:
     r = reduce(b, loc, x, axes, scalarConstant(b, loc, et, 1.0),
                [](OpBuilder &nb, Location l, Value acc, Value v) {
                  return mulV(nb, l, acc, v);
                });
     break;
-  case Kind::L1:
+  case ReduceKind::L1:
     r = reduce(b, loc, mapElements(b, loc, x, absV), axes,
                scalarConstant(b, loc, et, 0.0), addFn);
     break;
-  case Kind::L2:
-  case Kind::SumSquare:
+  case ReduceKind::L2:
+  case ReduceKind::SumSquare:
     r = reduce(b, loc,
                mapElements(b, loc, x,
                            [](OpBuilder &nb, Location l, Value v) {
                              return mulV(nb, l, v, v);
                            }),
                axes, scalarConstant(b, loc, et, 0.0), addFn);
-    if (kind == Kind::L2)
+    if (kind == ReduceKind::L2)
       r = mapElements(b, loc, r, [](OpBuilder &nb, Location l, Value v) {
         return (Value)math::SqrtOp::create(nb, l, v);
       });
     break;
-  case Kind::LogSum:
+  case ReduceKind::LogSum:
     r = reduce(b, loc, x, axes, scalarConstant(b, loc, et, 0.0), addFn);
     r = mapElements(b, loc, r, [](OpBuilder &nb, Location l, Value v) {
       return (Value)math::LogOp::create(nb, l, v);
     });
     break;
-  case Kind::LogSumExp: {
+  case ReduceKind::LogSumExp: {
     // m + log(sum(exp(x - m))) with m the maximum (0 where it is -inf, so
     // that an all -inf or empty slice gives log(0) = -inf, not NaN).
-    Value m = reduce(b, loc, x, axes, extreme(b, loc, et, true, false),
+    Value m = reduce(b, loc, x, axes, extremeValue(b, loc, et, true, false),
                      [](OpBuilder &nb, Location l, Value acc, Value v) {
                        return (Value)arith::MaximumFOp::create(nb, l, acc, v);
                      });
-    Value negInf = extreme(b, loc, et, true, false);
+    Value negInf = extremeValue(b, loc, et, true, false);
     m = mapElements(b, loc, m, [&](OpBuilder &nb, Location l, Value v) {
       Value isInf =
           arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, v, negInf);
@@ -186,14 +160,8 @@ LogicalResult ReductionLowering::reduceImpl(Kind kind, ArrayRef<int64_t> attr,
     break;
   }
   }
-  SmallVector<OpFoldResult> in = mixedSizes(b, loc, x), out;
-  for (int64_t i = 0; i < rank; ++i) {
-    if (!llvm::is_contained(axes, i))
-      out.push_back(in[i]);
-    else if (keepdims)
-      out.push_back(b.getIndexAttr(1));
-  }
-  return done(ValueRange{reshapeTo(b, loc, r, type, out)});
+  return lw.done(ValueRange{
+      reshapeTo(b, loc, r, type, reducedSizes(b, loc, x, axes, keepdims))});
 }
 
 /// The i64 index of the maximum (or minimum) of `x` along `axis` (dropped
@@ -211,7 +179,7 @@ static Value argReduce(OpBuilder &b, Location loc, Value x, int64_t axis,
     if (i != axis)
       kept.push_back(all[i]);
   }
-  Value bestInit = extreme(b, loc, et, isMax, isUnsigned);
+  Value bestInit = extremeValue(b, loc, et, isMax, isUnsigned);
   Value best = linalg::FillOp::create(b, loc, ValueRange{bestInit},
                                       ValueRange{emptyTensor(b, loc, kept, et)})
                    .getResult(0);
@@ -272,7 +240,7 @@ LogicalResult ReductionLowering::lowerLogSoftmax(LogSoftmaxOp s) {
   int64_t rank = type.getRank();
   int64_t axis = *normalizeAxis(s.getAxis(), rank);
   Type et = type.getElementType();
-  Value m = reduce(b, loc, x, {axis}, extreme(b, loc, et, true, false),
+  Value m = reduce(b, loc, x, {axis}, extremeValue(b, loc, et, true, false),
                    [](OpBuilder &nb, Location l, Value acc, Value v) {
                      return (Value)arith::MaximumFOp::create(nb, l, acc, v);
                    });
@@ -325,18 +293,18 @@ namespace quantopt {
 void populateQNNToCPUReductionPatterns(const TypeConverter &converter,
                                        RewritePatternSet &patterns) {
   using L = ReductionLowering;
-  patterns.add<
-      LowerOpPattern<ReduceMinOp, L, &L::lowerReduce<ReduceMinOp>>,
-      LowerOpPattern<ReduceProdOp, L, &L::lowerReduce<ReduceProdOp>>,
-      LowerOpPattern<ReduceL1Op, L, &L::lowerReduce<ReduceL1Op>>,
-      LowerOpPattern<ReduceL2Op, L, &L::lowerReduce<ReduceL2Op>>,
-      LowerOpPattern<ReduceLogSumOp, L, &L::lowerReduce<ReduceLogSumOp>>,
-      LowerOpPattern<ReduceLogSumExpOp, L, &L::lowerReduce<ReduceLogSumExpOp>>,
-      LowerOpPattern<ReduceSumSquareOp, L, &L::lowerReduce<ReduceSumSquareOp>>,
-      LowerOpPattern<ArgMaxOp, L, &L::lowerArg<ArgMaxOp>>,
-      LowerOpPattern<ArgMinOp, L, &L::lowerArg<ArgMinOp>>,
-      LowerOpPattern<LogSoftmaxOp, L, &L::lowerLogSoftmax>,
-      LowerOpPattern<HardmaxOp, L, &L::lowerHardmax>>(converter,
-                                                      patterns.getContext());
+  using K = ReduceKind;
+  patterns.add<ReductionPattern<ReduceMinOp, K::Min>,
+               ReductionPattern<ReduceProdOp, K::Prod>,
+               ReductionPattern<ReduceL1Op, K::L1>,
+               ReductionPattern<ReduceL2Op, K::L2>,
+               ReductionPattern<ReduceLogSumOp, K::LogSum>,
+               ReductionPattern<ReduceLogSumExpOp, K::LogSumExp>,
+               ReductionPattern<ReduceSumSquareOp, K::SumSquare>,
+               LowerOpPattern<ArgMaxOp, L, &L::lowerArg<ArgMaxOp>>,
+               LowerOpPattern<ArgMinOp, L, &L::lowerArg<ArgMinOp>>,
+               LowerOpPattern<LogSoftmaxOp, L, &L::lowerLogSoftmax>,
+               LowerOpPattern<HardmaxOp, L, &L::lowerHardmax>>(
+      converter, patterns.getContext());
 }
 } // namespace quantopt

@@ -9,8 +9,10 @@
 #include "quantopt/Conversion/QNNToCPU/KernelCallOps.h"
 
 #include "quantopt/Dialect/QNN/Utils/QuantNumerics.h"
+#include "quantopt/Runtime/Kernels.h"
 
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include <cmath>
 
@@ -108,10 +110,8 @@ Value reshapeTo(OpBuilder &b, Location loc, Value src, RankedTensorType type,
     Value e = tensor::ExtractOp::create(b, loc, src, idx);
     return tensor::FromElementsOp::create(b, loc, type, ValueRange{e});
   }
-  SmallVector<Value> dims;
-  for (OpFoldResult s : sizes)
-    dims.push_back(indexValue(b, loc, s));
-  Value shape = tensor::FromElementsOp::create(b, loc, dims);
+  Value shape =
+      tensor::FromElementsOp::create(b, loc, indexValues(b, loc, sizes));
   return tensor::ReshapeOp::create(b, loc, type, src, shape);
 }
 
@@ -261,6 +261,61 @@ Value countAsFloat(OpBuilder &b, Location loc, Value input,
         b, loc, n, indexValue(b, loc, tensor::getMixedSize(b, loc, input, d)));
   Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), n);
   return arith::SIToFPOp::create(b, loc, floatType, i64);
+}
+
+FailureOr<SmallVector<int64_t>> reductionDims(ArrayRef<int64_t> axes,
+                                              int64_t rank) {
+  SmallVector<int64_t> dims;
+  if (axes.empty())
+    for (int64_t i = 0; i < rank; ++i)
+      dims.push_back(i);
+  for (int64_t a : axes) {
+    std::optional<int64_t> d = normalizeAxis(a, rank);
+    if (!d)
+      return failure();
+    dims.push_back(*d);
+  }
+  llvm::sort(dims);
+  dims.erase(std::unique(dims.begin(), dims.end()), dims.end());
+  return dims;
+}
+
+SmallVector<OpFoldResult> reducedSizes(OpBuilder &b, Location loc, Value input,
+                                       ArrayRef<int64_t> dims, bool keepdims) {
+  SmallVector<OpFoldResult> in = mixedSizes(b, loc, input), out;
+  for (int64_t i = 0, e = in.size(); i < e; ++i) {
+    if (!llvm::is_contained(dims, i))
+      out.push_back(in[i]);
+    else if (keepdims)
+      out.push_back(b.getIndexAttr(1));
+  }
+  return out;
+}
+
+Value extremeValue(OpBuilder &b, Location l, Type t, bool lowest,
+                   bool isUnsigned) {
+  if (auto ft = dyn_cast<FloatType>(t))
+    return arith::ConstantOp::create(
+        b, l,
+        b.getFloatAttr(t, APFloat::getInf(ft.getFloatSemantics(), lowest)));
+  unsigned w = t.getIntOrFloatBitWidth();
+  APInt v = isUnsigned
+                ? (lowest ? APInt::getMinValue(w) : APInt::getMaxValue(w))
+                : (lowest ? APInt::getSignedMinValue(w)
+                          : APInt::getSignedMaxValue(w));
+  return arith::ConstantOp::create(b, l, b.getIntegerAttr(t, v));
+}
+
+SmallVector<Value> indexValues(OpBuilder &b, Location loc,
+                               ArrayRef<OpFoldResult> sizes) {
+  SmallVector<Value> values;
+  for (OpFoldResult s : sizes)
+    values.push_back(indexValue(b, loc, s));
+  return values;
+}
+
+Value zeroConstant(OpBuilder &b, Location l, Type t) {
+  return arith::ConstantOp::create(b, l, cast<TypedAttr>(b.getZeroAttr(t)));
 }
 
 //===----------------------------------------------------------------------===//
@@ -572,6 +627,80 @@ QuantizedMatMulOperands getQuantizedMatMulOperands(qnn::QuantizedMatMulOp q,
     o.outZeroPoint = operands[idx++];
   }
   return o;
+}
+
+//===----------------------------------------------------------------------===//
+// Run-time indices
+//===----------------------------------------------------------------------===//
+
+std::pair<Value, Value> normalizeIndex(OpBuilder &b, Location l, Value raw,
+                                       Value dim) {
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, raw, zero);
+  Value i = arith::SelectOp::create(b, l, neg,
+                                    arith::AddIOp::create(b, l, raw, dim), raw);
+  // Unsigned: also false for an index still negative after adding dim.
+  Value ok = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, i, dim);
+  return {i, ok};
+}
+
+/// A constant NUL-terminated string global, named uniquely from `prefix`.
+static LLVM::GlobalOp stringGlobal(ModuleOp module, StringRef prefix,
+                                   StringRef text) {
+  std::string name = prefix.str();
+  for (unsigned n = 1; module.lookupSymbol(name); ++n)
+    name = (prefix + "_" + Twine(n)).str();
+  OpBuilder mb(module.getBodyRegion());
+  mb.setInsertionPointToStart(module.getBody());
+  auto type = LLVM::LLVMArrayType::get(mb.getI8Type(), text.size() + 1);
+  return LLVM::GlobalOp::create(mb, module.getLoc(), type, /*isConstant=*/true,
+                                LLVM::Linkage::Internal, name,
+                                mb.getStringAttr(text.str() + '\0'));
+}
+
+IndexErrorReport IndexErrorReport::create(OpLowering &lowering,
+                                          StringRef globalPrefix,
+                                          StringRef opName) {
+  OpBuilder &b = lowering.b;
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  IndexErrorReport report;
+  report.fn = declareKernel(lowering.module(), "qk_report_error",
+                            {i32, i64, i64, ptrType(b.getContext())});
+  std::string node = lowering.blobName("");
+  node.pop_back(); // blobName's "." separator
+  report.what = stringGlobal(lowering.module(), globalPrefix,
+                             ("node '" + node + "': " + opName).str());
+  return report;
+}
+
+void IndexErrorReport::emit(OpBuilder &b, Location l, Value raw,
+                            Value dim) const {
+  if (!fn)
+    return;
+  Type i64 = b.getI64Type();
+  func::CallOp::create(b, l, fn,
+                       ValueRange{i32Const(b, l, QK_ERROR_INDEX_OUT_OF_RANGE),
+                                  arith::IndexCastOp::create(b, l, i64, raw),
+                                  arith::IndexCastOp::create(b, l, i64, dim),
+                                  LLVM::AddressOfOp::create(b, l, what)});
+}
+
+Value guardedRead(OpBuilder &b, Location l, const IndexErrorReport &report,
+                  Value data, ArrayRef<Value> coords, Value ok, Value raw,
+                  Value dim, Type elementType) {
+  auto ifOp = scf::IfOp::create(
+      b, l, ok,
+      [&](OpBuilder &tb, Location tl) {
+        scf::YieldOp::create(
+            tb, tl,
+            ValueRange{tensor::ExtractOp::create(tb, tl, data, coords)});
+      },
+      [&](OpBuilder &eb, Location el) {
+        report.emit(eb, el, raw, dim);
+        scf::YieldOp::create(eb, el,
+                             ValueRange{zeroConstant(eb, el, elementType)});
+      });
+  return ifOp.getResult(0);
 }
 
 } // namespace quantopt::cpu

@@ -99,6 +99,28 @@ AffineMap droppedMap(OpBuilder &b, int64_t rank, ArrayRef<int64_t> dims);
 Value countAsFloat(OpBuilder &b, Location loc, Value input,
                    ArrayRef<int64_t> dims, Type floatType);
 
+/// The dims an ONNX reduction with `axes` reduces of a rank-`rank` input:
+/// the axes normalized, sorted and unique, or all dims when `axes` is empty.
+/// Fails for an axis out of range.
+FailureOr<SmallVector<int64_t>> reductionDims(ArrayRef<int64_t> axes,
+                                              int64_t rank);
+
+/// The sizes of `input` reduced over `dims`: dropped, or 1 with `keepdims`.
+SmallVector<OpFoldResult> reducedSizes(OpBuilder &b, Location loc, Value input,
+                                       ArrayRef<int64_t> dims, bool keepdims);
+
+/// The largest value of `t` (with `lowest`, the smallest): +-inf for floats,
+/// the integer range's bound as signed or unsigned otherwise.
+Value extremeValue(OpBuilder &b, Location l, Type t, bool lowest,
+                   bool isUnsigned);
+
+/// Each of `sizes` as an index value.
+SmallVector<Value> indexValues(OpBuilder &b, Location loc,
+                               ArrayRef<OpFoldResult> sizes);
+
+/// The zero of the integer or float type `t`.
+Value zeroConstant(OpBuilder &b, Location l, Type t);
+
 //===----------------------------------------------------------------------===//
 // Scalar arithmetic used in bodies
 //===----------------------------------------------------------------------===//
@@ -228,6 +250,97 @@ struct LowerOpPattern : OpConversionPattern<OpT> {
     return (lowering.*Method)(op);
   }
 };
+
+/// A LowerOpPattern for lowerings that can report out-of-range run-time
+/// indices: it sets `LoweringT::reportErrors` from the pass option.
+template <typename OpT, typename LoweringT, auto Method>
+struct ReportingOpPattern : OpConversionPattern<OpT> {
+  ReportingOpPattern(const TypeConverter &converter, MLIRContext *ctx,
+                     bool reportErrors)
+      : OpConversionPattern<OpT>(converter, ctx), reportErrors(reportErrors) {}
+
+  LogicalResult
+  matchAndRewrite(OpT op, typename OpT::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    SmallVector<Value> operands(adaptor.getOperands());
+    LoweringT lowering(rewriter, op, operands, *this->getTypeConverter());
+    lowering.reportErrors = reportErrors;
+    return (lowering.*Method)(op);
+  }
+
+  bool reportErrors;
+};
+
+//===----------------------------------------------------------------------===//
+// Reductions (Reductions.cpp)
+//===----------------------------------------------------------------------===//
+
+enum class ReduceKind {
+  Min,
+  Max,
+  Sum,
+  Mean,
+  Prod,
+  L1,
+  L2,
+  LogSum,
+  LogSumExp,
+  SumSquare
+};
+
+/// Lowers the ONNX reduction `kind` of operand 0 of the op of `lowering`
+/// over `axes` (all when empty, none when empty and `noopWithEmptyAxes`),
+/// keeping reduced dims as 1 with `keepdims`.
+LogicalResult lowerReduction(OpLowering &lowering, ReduceKind kind,
+                             ArrayRef<int64_t> axes, bool keepdims,
+                             bool noopWithEmptyAxes);
+
+/// The pattern of a qnn reduction op `OpT` (axes, keepdims,
+/// noop_with_empty_axes) that computes `Kind`.
+template <typename OpT, ReduceKind Kind>
+struct ReductionPattern : OpConversionPattern<OpT> {
+  using OpConversionPattern<OpT>::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(OpT op, typename OpT::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    SmallVector<Value> operands(adaptor.getOperands());
+    OpLowering lowering(rewriter, op, operands, *this->getTypeConverter());
+    return lowerReduction(lowering, Kind, op.getAxes(), op.getKeepdims(),
+                          op.getNoopWithEmptyAxes());
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Run-time indices
+//===----------------------------------------------------------------------===//
+
+/// ONNX index normalization: a negative index counts from `dim`. Returns
+/// the index and whether it is in [0, dim).
+std::pair<Value, Value> normalizeIndex(OpBuilder &b, Location l, Value raw,
+                                       Value dim);
+
+/// The report of run-time indices outside [-dim, dim): a call of the
+/// runtime's qk_report_error with the index, the dim and a string naming
+/// the node, which the runtime turns into a failed run. Empty (reports
+/// nothing) unless created.
+struct IndexErrorReport {
+  func::FuncOp fn;
+  LLVM::GlobalOp what;
+
+  /// Declares qk_report_error and a string global "node '<name>': <opName>"
+  /// for the op of `lowering`, named uniquely from `globalPrefix`.
+  static IndexErrorReport create(OpLowering &lowering, StringRef globalPrefix,
+                                 StringRef opName);
+  /// Emits the report of `raw` against `dim`; nothing when empty.
+  void emit(OpBuilder &b, Location l, Value raw, Value dim) const;
+};
+
+/// `data[coords]` where `ok`, else the zero of `elementType` (and the report
+/// of `raw` against `dim`).
+Value guardedRead(OpBuilder &b, Location l, const IndexErrorReport &report,
+                  Value data, ArrayRef<Value> coords, Value ok, Value raw,
+                  Value dim, Type elementType);
 
 //===----------------------------------------------------------------------===//
 // Matmul operands shared by the kernel and the linalg patterns

@@ -13,7 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ImporterImpl.h"
+#include "OpImporterUtils.h"
 
 #include "mlir/IR/Matchers.h"
 
@@ -21,30 +21,6 @@ using namespace mlir;
 using namespace quantopt;
 using namespace quantopt::onnx_import;
 using namespace quantopt::qnn;
-
-using Results = FailureOr<SmallVector<Value>>;
-
-#define REQUIRE(var, expr)                                                     \
-  auto var##OrFailure = (expr);                                                \
-  if (failed(var##OrFailure))                                                  \
-    return failure();                                                          \
-  auto var = *var##OrFailure;
-
-template <typename OpT, typename... Args>
-static Results build(NodeContext &c, unsigned numResults, Args &&...args) {
-  SmallVector<Type> types(numResults, c.placeholder());
-  auto op = OpT::create(c.builder, c.loc, TypeRange(types),
-                        std::forward<Args>(args)...);
-  return c.finish(op);
-}
-
-static BoolAttr flag(NodeContext &c, StringRef name, int64_t def) {
-  return c.builder.getBoolAttr(c.attrInt(name, def) != 0);
-}
-
-static IntegerAttr i64Attr(NodeContext &c, int64_t v) {
-  return c.builder.getI64IntegerAttr(v);
-}
 
 //===----------------------------------------------------------------------===//
 // Shape building
@@ -117,12 +93,8 @@ static Results importEyeLike(NodeContext &c) {
     return c.error() << "input must be 2-D, got " << type;
   Type et = type.getElementType();
   if (c.attr("dtype")) {
-    int64_t dt = c.attrInt("dtype", 0);
-    et = convertElementType(dt, c.builder.getContext());
-    if (!et)
-      return c.error() << "attribute 'dtype' names element type "
-                       << dataTypeName(dt)
-                       << ", which QuantOpt does not support";
+    REQUIRE(dt, dataTypeAttr(c, "dtype"));
+    et = dt;
   }
   auto op = EyeLikeOp::create(c.builder, c.loc, type.clone(et), x,
                               i64Attr(c, c.attrInt("k", 0)));
@@ -210,25 +182,6 @@ static Results importOneHot(NodeContext &c) {
 //===----------------------------------------------------------------------===//
 // Reductions
 //===----------------------------------------------------------------------===//
-
-template <typename OpT>
-static NodeImporterFn reduction(int64_t axesInputSince) {
-  return [axesInputSince](NodeContext &c) -> Results {
-    REQUIRE(x, c.required(0, "data"));
-    SmallVector<int64_t> axes;
-    if (c.opset >= axesInputSince) {
-      if (c.input(1)) {
-        REQUIRE(a, c.constInts(1, "axes"));
-        axes = a;
-      }
-    } else if (auto a = c.attrInts("axes")) {
-      axes = *a;
-    }
-    return build<OpT>(c, 1, x, c.builder.getDenseI64ArrayAttr(axes),
-                      flag(c, "keepdims", 1),
-                      flag(c, "noop_with_empty_axes", 0));
-  };
-}
 
 template <typename OpT> static Results importArg(NodeContext &c) {
   REQUIRE(x, c.ranked(0, "data"));

@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ImporterImpl.h"
+#include "OpImporterUtils.h"
 
 #include "mlir/IR/Matchers.h"
 
@@ -19,37 +19,6 @@ using namespace mlir;
 using namespace quantopt;
 using namespace quantopt::onnx_import;
 using namespace quantopt::qnn;
-
-using Results = FailureOr<SmallVector<Value>>;
-
-#define REQUIRE(var, expr)                                                     \
-  auto var##OrFailure = (expr);                                                \
-  if (failed(var##OrFailure))                                                  \
-    return failure();                                                          \
-  auto var = *var##OrFailure;
-
-template <typename OpT, typename... Args>
-static Results build(NodeContext &c, unsigned numResults, Args &&...args) {
-  SmallVector<Type> types(numResults, c.placeholder());
-  auto op = OpT::create(c.builder, c.loc, TypeRange(types),
-                        std::forward<Args>(args)...);
-  return c.finish(op);
-}
-
-template <typename OpT> static NodeImporterFn unary() {
-  return [](NodeContext &c) -> Results {
-    REQUIRE(x, c.required(0, "X"));
-    return build<OpT>(c, 1, x);
-  };
-}
-
-template <typename OpT> static NodeImporterFn binary() {
-  return [](NodeContext &c) -> Results {
-    REQUIRE(a, c.required(0, "A"));
-    REQUIRE(b, c.required(1, "B"));
-    return build<OpT>(c, 1, a, b);
-  };
-}
 
 /// A unary op whose float attributes are the ONNX node's (with the ONNX
 /// defaults, which are the op's).
@@ -120,12 +89,8 @@ static Results importClip(NodeContext &c) {
 /// Sum and Mean: the inputs added pairwise (with broadcasting), Mean divided
 /// by their number.
 static Results importSumOrMean(NodeContext &c, bool mean) {
-  REQUIRE(acc, c.required(0, "data_0"));
-  for (unsigned i = 1; i < c.inputs.size(); ++i) {
-    REQUIRE(next, c.required(i, "data_i"));
-    REQUIRE(r, build<AddOp>(c, 1, acc, next));
-    acc = r[0];
-  }
+  REQUIRE(sum, variadic<AddOp>(c));
+  Value acc = sum[0];
   if (!mean || c.inputs.size() == 1)
     return SmallVector<Value>{acc};
   Type elt = elementOf(acc);
@@ -139,9 +104,7 @@ static Results importCastLike(NodeContext &c) {
   REQUIRE(x, c.required(0, "input"));
   REQUIRE(like, c.required(1, "target_type"));
   auto type = cast<TensorType>(x.getType()).clone(elementOf(like));
-  auto op =
-      CastOp::create(c.builder, c.loc, type, x,
-                     c.builder.getBoolAttr(c.attrInt("saturate", 1) != 0));
+  auto op = CastOp::create(c.builder, c.loc, type, x, flag(c, "saturate", 1));
   return c.finish(op);
 }
 
@@ -183,9 +146,8 @@ static Results importDropout(NodeContext &c) {
 
 static Results importIsInf(NodeContext &c) {
   REQUIRE(x, c.required(0, "X"));
-  return build<IsInfOp>(
-      c, 1, x, c.builder.getBoolAttr(c.attrInt("detect_positive", 1) != 0),
-      c.builder.getBoolAttr(c.attrInt("detect_negative", 1) != 0));
+  return build<IsInfOp>(c, 1, x, flag(c, "detect_positive", 1),
+                        flag(c, "detect_negative", 1));
 }
 
 static Results importMod(NodeContext &c) {

@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ImporterImpl.h"
+#include "OpImporterUtils.h"
 
 #include "mlir/IR/Verifier.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
@@ -20,8 +20,6 @@ using namespace mlir;
 using namespace quantopt;
 using namespace quantopt::onnx_import;
 using namespace quantopt::qnn;
-
-using Results = FailureOr<SmallVector<Value>>;
 
 //===----------------------------------------------------------------------===//
 // NodeContext
@@ -149,52 +147,10 @@ Results NodeContext::finish(Operation *op) const {
 }
 
 //===----------------------------------------------------------------------===//
-// Helpers
+// Helpers (OpImporterUtils.h)
 //===----------------------------------------------------------------------===//
 
-template <typename OpT, typename... Args>
-static Results build(NodeContext &c, unsigned numResults, Args &&...args) {
-  SmallVector<Type> types(numResults, c.placeholder());
-  auto op = OpT::create(c.builder, c.loc, TypeRange(types),
-                        std::forward<Args>(args)...);
-  return c.finish(op);
-}
-
-#define REQUIRE(var, expr)                                                     \
-  auto var##OrFailure = (expr);                                                \
-  if (failed(var##OrFailure))                                                  \
-    return failure();                                                          \
-  auto var = *var##OrFailure;
-
-template <typename OpT> static NodeImporterFn unary() {
-  return [](NodeContext &c) -> Results {
-    REQUIRE(x, c.required(0, "X"));
-    return build<OpT>(c, 1, x);
-  };
-}
-
-template <typename OpT> static NodeImporterFn binary() {
-  return [](NodeContext &c) -> Results {
-    REQUIRE(a, c.required(0, "A"));
-    REQUIRE(b, c.required(1, "B"));
-    return build<OpT>(c, 1, a, b);
-  };
-}
-
-/// Min and Max take 1..N inputs; fold them pairwise.
-template <typename OpT> static NodeImporterFn variadic() {
-  return [](NodeContext &c) -> Results {
-    REQUIRE(acc, c.required(0, "data_0"));
-    for (unsigned i = 1; i < c.inputs.size(); ++i) {
-      REQUIRE(next, c.required(i, "data_i"));
-      REQUIRE(r, build<OpT>(c, 1, acc, next));
-      acc = r[0];
-    }
-    return SmallVector<Value>{acc};
-  };
-}
-
-static FailureOr<Type> dataTypeAttr(NodeContext &c, StringRef name) {
+FailureOr<Type> onnx_import::dataTypeAttr(NodeContext &c, StringRef name) {
   int64_t to = c.attrInt(name, 0);
   Type t = convertElementType(to, c.builder.getContext());
   if (!t)
@@ -203,23 +159,12 @@ static FailureOr<Type> dataTypeAttr(NodeContext &c, StringRef name) {
   return t;
 }
 
-template <typename OpT> static NodeImporterFn reduce(int64_t axesInputSince) {
-  return [axesInputSince](NodeContext &c) -> Results {
-    REQUIRE(x, c.required(0, "data"));
-    SmallVector<int64_t> axes;
-    if (c.opset >= axesInputSince) {
-      if (c.input(1)) {
-        REQUIRE(a, c.constInts(1, "axes"));
-        axes = a;
-      }
-    } else if (auto a = c.attrInts("axes")) {
-      axes = *a;
-    }
-    return build<OpT>(
-        c, 1, x, c.builder.getDenseI64ArrayAttr(axes),
-        c.builder.getBoolAttr(c.attrInt("keepdims", 1) != 0),
-        c.builder.getBoolAttr(c.attrInt("noop_with_empty_axes", 0) != 0));
-  };
+Results onnx_import::verified(Operation *op) {
+  if (failed(mlir::verify(op, /*verifyRecursively=*/false))) {
+    op->erase();
+    return failure();
+  }
+  return SmallVector<Value>(op->getResults());
 }
 
 //===----------------------------------------------------------------------===//
@@ -263,7 +208,7 @@ static Results importCast(NodeContext &c) {
   REQUIRE(to, dataTypeAttr(c, "to"));
   return SmallVector<Value>{
       CastOp::create(c.builder, c.loc, cast<TensorType>(x.getType()).clone(to),
-                     x, c.builder.getBoolAttr(c.attrInt("saturate", 1) != 0))};
+                     x, flag(c, "saturate", 1))};
 }
 
 static Results importShape(NodeContext &c) {
@@ -303,8 +248,7 @@ static Results importGemm(NodeContext &c) {
   return build<GemmOp>(c, 1, a, b, c.input(2),
                        bb.getF32FloatAttr(c.attrFloat("alpha", 1.0f)),
                        bb.getF32FloatAttr(c.attrFloat("beta", 1.0f)),
-                       bb.getBoolAttr(c.attrInt("transA", 0) != 0),
-                       bb.getBoolAttr(c.attrInt("transB", 0) != 0));
+                       flag(c, "transA", 0), flag(c, "transB", 0));
 }
 
 static Results importLayerNorm(NodeContext &c) {
@@ -327,8 +271,7 @@ static Results importRMSNorm(NodeContext &c) {
 static Results importReshape(NodeContext &c) {
   REQUIRE(x, c.required(0, "data"));
   REQUIRE(shape, c.indexList(1, "shape", /*requireI64=*/true));
-  return build<ReshapeOp>(
-      c, 1, x, shape, c.builder.getBoolAttr(c.attrInt("allowzero", 0) != 0));
+  return build<ReshapeOp>(c, 1, x, shape, flag(c, "allowzero", 0));
 }
 
 static Results importTranspose(NodeContext &c) {
@@ -466,14 +409,10 @@ static Results importQuantizeLinear(NodeContext &c) {
       c.builder, c.loc, cast<TensorType>(x.getType()).clone(storage), x, scale,
       zp, c.builder.getI64IntegerAttr(c.attrInt("axis", 1)),
       c.builder.getI64IntegerAttr(c.attrInt("block_size", 0)),
-      c.builder.getBoolAttr(c.attrInt("saturate", 1) != 0));
+      flag(c, "saturate", 1));
   // Not through finish(): the result type is set here. Verified all the
   // same (fuzzing found an out-of-range axis).
-  if (failed(mlir::verify(op, /*verifyRecursively=*/false))) {
-    op->erase();
-    return failure();
-  }
-  return SmallVector<Value>{op};
+  return verified(op);
 }
 
 static Results importDequantizeLinear(NodeContext &c) {
@@ -490,11 +429,7 @@ static Results importDequantizeLinear(NodeContext &c) {
       c.builder.getI64IntegerAttr(c.attrInt("block_size", 0)));
   // Not through finish(): the result type is set here. Verified all the
   // same (fuzzing found an out-of-range axis).
-  if (failed(mlir::verify(op, /*verifyRecursively=*/false))) {
-    op->erase();
-    return failure();
-  }
-  return SmallVector<Value>{op};
+  return verified(op);
 }
 
 static Results importDynamicQuantizeLinear(NodeContext &c) {
@@ -554,8 +489,8 @@ const llvm::StringMap<NodeImporter> &onnx_import::getNodeImporters() {
     onnx("Mul", binary<MulOp>());
     onnx("Div", binary<DivOp>());
     onnx("Pow", binary<PowOp>());
-    onnx("Min", variadic<MinOp>());
-    onnx("Max", variadic<MaxOp>());
+    onnx("Min", variadic<MinOp>);
+    onnx("Max", variadic<MaxOp>);
     onnx("Sqrt", unary<SqrtOp>());
     onnx("Reciprocal", unary<ReciprocalOp>());
     onnx("Neg", unary<NegOp>());
@@ -574,9 +509,9 @@ const llvm::StringMap<NodeImporter> &onnx_import::getNodeImporters() {
     onnx("Softmax", importSoftmax);
     onnx("LayerNormalization", importLayerNorm, 17);
     onnx("RMSNormalization", importRMSNorm, 23);
-    onnx("ReduceMean", reduce<ReduceMeanOp>(18));
-    onnx("ReduceSum", reduce<ReduceSumOp>(13));
-    onnx("ReduceMax", reduce<ReduceMaxOp>(18));
+    onnx("ReduceMean", reduction<ReduceMeanOp>(18));
+    onnx("ReduceSum", reduction<ReduceSumOp>(13));
+    onnx("ReduceMax", reduction<ReduceMaxOp>(18));
     // Tensor.
     onnx("Constant", importConstant);
     onnx(

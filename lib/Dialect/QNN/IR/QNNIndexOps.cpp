@@ -12,7 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quantopt/Dialect/QNN/IR/QNNOps.h"
+#include "TypeInferenceUtils.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
@@ -23,35 +23,23 @@
 using namespace mlir;
 using namespace quantopt;
 using namespace quantopt::qnn;
+using namespace quantopt::qnn::detail;
 
 static constexpr int64_t kDyn = ShapedType::kDynamic;
 
-static Type elementOf(Value v) {
-  return cast<ShapedType>(v.getType()).getElementType();
-}
-
-static RankedTensorType rankedOf(Value v) {
-  return dyn_cast<RankedTensorType>(v.getType());
-}
-
-#define QNN_INDEX_COMPATIBLE(OP)                                               \
-  bool OP::isCompatibleReturnTypes(TypeRange l, TypeRange r) {                 \
-    return areCompatibleTensorTypes(l, r);                                     \
-  }
-QNN_INDEX_COMPATIBLE(ConstantOfShapeOp)
-QNN_INDEX_COMPATIBLE(RangeOp)
-QNN_INDEX_COMPATIBLE(SizeOp)
-QNN_INDEX_COMPATIBLE(TriluOp)
-QNN_INDEX_COMPATIBLE(CumSumOp)
-QNN_INDEX_COMPATIBLE(CumProdOp)
-QNN_INDEX_COMPATIBLE(TileOp)
-QNN_INDEX_COMPATIBLE(PadOp)
-QNN_INDEX_COMPATIBLE(OneHotOp)
-QNN_INDEX_COMPATIBLE(GatherElementsOp)
-QNN_INDEX_COMPATIBLE(GatherNDOp)
-QNN_INDEX_COMPATIBLE(ScatterNDOp)
-QNN_INDEX_COMPATIBLE(ScatterElementsOp)
-#undef QNN_INDEX_COMPATIBLE
+QNN_COMPATIBLE_RETURN_TYPES(ConstantOfShapeOp)
+QNN_COMPATIBLE_RETURN_TYPES(RangeOp)
+QNN_COMPATIBLE_RETURN_TYPES(SizeOp)
+QNN_COMPATIBLE_RETURN_TYPES(TriluOp)
+QNN_COMPATIBLE_RETURN_TYPES(CumSumOp)
+QNN_COMPATIBLE_RETURN_TYPES(CumProdOp)
+QNN_COMPATIBLE_RETURN_TYPES(TileOp)
+QNN_COMPATIBLE_RETURN_TYPES(PadOp)
+QNN_COMPATIBLE_RETURN_TYPES(OneHotOp)
+QNN_COMPATIBLE_RETURN_TYPES(GatherElementsOp)
+QNN_COMPATIBLE_RETURN_TYPES(GatherNDOp)
+QNN_COMPATIBLE_RETURN_TYPES(ScatterNDOp)
+QNN_COMPATIBLE_RETURN_TYPES(ScatterElementsOp)
 
 /// The entries of a 1-D i64 shape operand where known: constants, static
 /// dims of a qnn.shape, and concatenations of such pieces (the
@@ -108,10 +96,10 @@ LogicalResult ConstantOfShapeOp::verify() {
   if (getValue().getNumElements() != 1)
     return emitOpError("value must have exactly one element, got ")
            << getValue().getType();
-  if (getValue().getElementType() != elementOf(getOutput()))
+  if (getValue().getElementType() != elementTypeOf(getOutput()))
     return emitOpError("value element type ")
            << getValue().getElementType() << " differs from the result's "
-           << elementOf(getOutput());
+           << elementTypeOf(getOutput());
   if (auto c = getConstantIntValues(getShape()))
     for (int64_t d : *c)
       if (d < 0)
@@ -157,14 +145,15 @@ LogicalResult RangeOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
   int64_t n = kDyn;
   if (s && l && d && *d != 0)
     n = rangeCount(*s, *l, *d);
-  inferred.push_back(RankedTensorType::get({n}, elementOf(adaptor.getStart())));
+  inferred.push_back(
+      RankedTensorType::get({n}, elementTypeOf(adaptor.getStart())));
   return success();
 }
 
 LogicalResult RangeOp::verify() {
-  Type t = elementOf(getStart());
+  Type t = elementTypeOf(getStart());
   for (Value v : {getStart(), getLimit(), getDelta()}) {
-    if (elementOf(v) != t)
+    if (elementTypeOf(v) != t)
       return emitOpError("start, limit and delta must share an element "
                          "type, got ")
              << getStart().getType() << ", " << getLimit().getType() << " and "
@@ -226,12 +215,7 @@ LogicalResult EyeLikeOp::verify() {
 // trilu, scans, tile, pad, one_hot
 //===----------------------------------------------------------------------===//
 
-LogicalResult TriluOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
-                                        Adaptor adaptor,
-                                        SmallVectorImpl<Type> &inferred) {
-  inferred.push_back(adaptor.getInput().getType());
-  return success();
-}
+QNN_INFER_TYPE_OF_OPERAND(TriluOp, Input)
 
 LogicalResult TriluOp::verify() {
   if (rankedOf(getInput()).getRank() < 2)
@@ -255,18 +239,24 @@ static LogicalResult verifyAxis(OpT op, int64_t axis, Value input) {
 }
 
 #define QNN_SCAN(OP)                                                           \
-  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location>,   \
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &inferred) {        \
-    inferred.push_back(adaptor.getInput().getType());                          \
-    return success();                                                          \
-  }                                                                            \
+  QNN_INFER_TYPE_OF_OPERAND(OP, Input)                                         \
   LogicalResult OP::verify() {                                                 \
     return verifyAxis(*this, getAxis(), getInput());                           \
   }
 QNN_SCAN(CumSumOp)
 QNN_SCAN(CumProdOp)
 #undef QNN_SCAN
+
+/// `in` with each static dim `d` (at `i`) replaced by `f(i, d)`; dynamic
+/// dims stay dynamic.
+static RankedTensorType
+mapStaticDims(RankedTensorType in,
+              function_ref<int64_t(int64_t i, int64_t d)> f) {
+  SmallVector<int64_t> dims;
+  for (auto [i, d] : llvm::enumerate(in.getShape()))
+    dims.push_back(ShapedType::isDynamic(d) ? kDyn : f(i, d));
+  return RankedTensorType::get(dims, in.getElementType());
+}
 
 LogicalResult TileOp::inferReturnTypes(MLIRContext *,
                                        std::optional<Location> loc,
@@ -277,10 +267,8 @@ LogicalResult TileOp::inferReturnTypes(MLIRContext *,
   if ((int64_t)repeats.size() != in.getRank())
     return emitOptionalError(loc, "has ", repeats.size(), " repeats for rank ",
                              in.getRank(), "; give one per dim");
-  SmallVector<int64_t> dims;
-  for (auto [d, r] : llvm::zip(in.getShape(), repeats))
-    dims.push_back(ShapedType::isDynamic(d) ? kDyn : d * r);
-  inferred.push_back(RankedTensorType::get(dims, in.getElementType()));
+  inferred.push_back(
+      mapStaticDims(in, [&](int64_t i, int64_t d) { return d * repeats[i]; }));
   return success();
 }
 
@@ -301,13 +289,8 @@ LogicalResult PadOp::inferReturnTypes(MLIRContext *,
   if ((int64_t)pads.size() != 2 * rank)
     return emitOptionalError(loc, "has ", pads.size(), " pads for rank ", rank,
                              "; give a begin and an end pad per dim");
-  SmallVector<int64_t> dims;
-  for (int64_t i = 0; i < rank; ++i) {
-    int64_t d = in.getDimSize(i);
-    dims.push_back(ShapedType::isDynamic(d) ? kDyn
-                                            : d + pads[i] + pads[i + rank]);
-  }
-  inferred.push_back(RankedTensorType::get(dims, in.getElementType()));
+  inferred.push_back(mapStaticDims(
+      in, [&](int64_t i, int64_t d) { return d + pads[i] + pads[i + rank]; }));
   return success();
 }
 
@@ -318,10 +301,10 @@ LogicalResult PadOp::verify() {
     return emitOpError("mode must be constant, reflect, edge or wrap, got '")
            << mode << "'";
   if (Value v = getConstantValue())
-    if (elementOf(v) != elementOf(getInput()))
+    if (elementTypeOf(v) != elementTypeOf(getInput()))
       return emitOpError("constant_value element type ")
-             << elementOf(v) << " differs from the input's "
-             << elementOf(getInput());
+             << elementTypeOf(v) << " differs from the input's "
+             << elementTypeOf(getInput());
   for (int64_t d : rankedOf(getOutput()).getShape())
     if (!ShapedType::isDynamic(d) && d < 0)
       return emitOpError("negative pads remove more than the whole dim");
@@ -333,7 +316,7 @@ LogicalResult OneHotOp::inferReturnTypes(MLIRContext *,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &inferred) {
   auto in = rankedOf(adaptor.getIndices());
-  Type et = elementOf(adaptor.getValues());
+  Type et = elementTypeOf(adaptor.getValues());
   if (!in) {
     inferred.push_back(UnrankedTensorType::get(et));
     return success();
@@ -366,8 +349,9 @@ LogicalResult
 GatherElementsOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
                                    Adaptor adaptor,
                                    SmallVectorImpl<Type> &inferred) {
-  inferred.push_back(RankedTensorType::get(
-      rankedOf(adaptor.getIndices()).getShape(), elementOf(adaptor.getData())));
+  inferred.push_back(
+      RankedTensorType::get(rankedOf(adaptor.getIndices()).getShape(),
+                            elementTypeOf(adaptor.getData())));
   return success();
 }
 
@@ -412,13 +396,7 @@ static LogicalResult verifyReduction(Operation *op, StringRef reduction) {
   return success();
 }
 
-LogicalResult ScatterNDOp::inferReturnTypes(MLIRContext *,
-                                            std::optional<Location>,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &inferred) {
-  inferred.push_back(adaptor.getData().getType());
-  return success();
-}
+QNN_INFER_TYPE_OF_OPERAND(ScatterNDOp, Data)
 
 LogicalResult ScatterNDOp::verify() {
   auto data = rankedOf(getData());
@@ -428,7 +406,7 @@ LogicalResult ScatterNDOp::verify() {
     return emitOpError("indices ")
            << idx << " must have a static last dim of at most the data rank "
            << data.getRank();
-  if (elementOf(getUpdates()) != data.getElementType())
+  if (elementTypeOf(getUpdates()) != data.getElementType())
     return emitOpError("updates element type differs from the data's");
   int64_t expected = idx.getRank() - 1 + data.getRank() - idx.getShape().back();
   if (rankedOf(getUpdates()).getRank() != expected)
@@ -437,13 +415,7 @@ LogicalResult ScatterNDOp::verify() {
   return verifyReduction(*this, getReduction());
 }
 
-LogicalResult
-ScatterElementsOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
-                                    Adaptor adaptor,
-                                    SmallVectorImpl<Type> &inferred) {
-  inferred.push_back(adaptor.getData().getType());
-  return success();
-}
+QNN_INFER_TYPE_OF_OPERAND(ScatterElementsOp, Data)
 
 LogicalResult ScatterElementsOp::verify() {
   int64_t rank = rankedOf(getData()).getRank();
@@ -455,7 +427,7 @@ LogicalResult ScatterElementsOp::verify() {
     return emitOpError("indices ")
            << getIndices().getType() << " and updates "
            << getUpdates().getType() << " must have the same shape";
-  if (elementOf(getUpdates()) != elementOf(getData()))
+  if (elementTypeOf(getUpdates()) != elementTypeOf(getData()))
     return emitOpError("updates element type differs from the data's");
   if (failed(verifyAxis(*this, getAxis(), getData())))
     return failure();

@@ -11,52 +11,21 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quantopt/Dialect/QNN/IR/QNNOps.h"
+#include "TypeInferenceUtils.h"
 
-#include "mlir/Dialect/Traits.h"
 #include "mlir/IR/Builders.h"
 
 using namespace mlir;
 using namespace quantopt;
 using namespace quantopt::qnn;
-
-static Type elementOf(Value v) {
-  return cast<ShapedType>(v.getType()).getElementType();
-}
-
-/// NumPy broadcasting of two operands into a tensor of `elementType`;
-/// unranked if either is unranked.
-static LogicalResult inferBroadcast2(std::optional<Location> loc, Value lhs,
-                                     Value rhs, Type elementType,
-                                     SmallVectorImpl<Type> &inferred) {
-  auto l = dyn_cast<RankedTensorType>(lhs.getType());
-  auto r = dyn_cast<RankedTensorType>(rhs.getType());
-  if (!l || !r) {
-    inferred.push_back(UnrankedTensorType::get(elementType));
-    return success();
-  }
-  SmallVector<int64_t> shape;
-  if (!OpTrait::util::getBroadcastedShape(l.getShape(), r.getShape(), shape))
-    return emitOptionalError(loc,
-                             "operand shapes are not broadcast-"
-                             "compatible: ",
-                             l, " and ", r, "; dimensions must be equal or 1");
-  inferred.push_back(RankedTensorType::get(shape, elementType));
-  return success();
-}
+using namespace quantopt::qnn::detail;
 
 static Type withElement(Type type, Type elementType) {
   return cast<ShapedType>(type).clone(elementType);
 }
 
 template <typename OpT> static LogicalResult verifySameElements(OpT op) {
-  Type l = elementOf(op.getLhs()), r = elementOf(op.getRhs());
-  if (l != r)
-    return op.emitOpError("operands have different element types ")
-           << l << " and " << r
-           << "; insert a qnn.cast so that both operands share one element "
-              "type";
-  return success();
+  return verifySameElementTypes(op, op.getLhs(), op.getRhs());
 }
 
 static bool isBool(Type t) { return t.isSignlessInteger(1); }
@@ -68,17 +37,6 @@ static bool isWideInteger(Type t) {
 //===----------------------------------------------------------------------===//
 // Unary ops
 //===----------------------------------------------------------------------===//
-
-#define QNN_SAME_TYPE_AS_INPUT(OP)                                             \
-  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location>,   \
-                                     OP::Adaptor adaptor,                      \
-                                     SmallVectorImpl<Type> &inferred) {        \
-    inferred.push_back(adaptor.getInput().getType());                          \
-    return success();                                                          \
-  }                                                                            \
-  bool OP::isCompatibleReturnTypes(TypeRange l, TypeRange r) {                 \
-    return areCompatibleTensorTypes(l, r);                                     \
-  }
 
 QNN_SAME_TYPE_AS_INPUT(SinOp)
 QNN_SAME_TYPE_AS_INPUT(CosOp)
@@ -109,17 +67,16 @@ QNN_SAME_TYPE_AS_INPUT(HardSigmoidOp)
 QNN_SAME_TYPE_AS_INPUT(ThresholdedReluOp)
 QNN_SAME_TYPE_AS_INPUT(ShrinkOp)
 QNN_SAME_TYPE_AS_INPUT(SwishOp)
-#undef QNN_SAME_TYPE_AS_INPUT
 
 LogicalResult NotOp::verify() {
-  if (!isBool(elementOf(getInput())))
+  if (!isBool(elementTypeOf(getInput())))
     return emitOpError("expects a boolean (i1) operand, got ")
            << getInput().getType();
   return success();
 }
 
 LogicalResult BitwiseNotOp::verify() {
-  if (!isWideInteger(elementOf(getInput())))
+  if (!isWideInteger(elementTypeOf(getInput())))
     return emitOpError("expects an integer operand of 8 to 64 bits, got ")
            << getInput().getType();
   return success();
@@ -137,11 +94,9 @@ LogicalResult BitwiseNotOp::verify() {
         withElement(adaptor.getInput().getType(), IntegerType::get(ctx, 1)));  \
     return success();                                                          \
   }                                                                            \
-  bool OP::isCompatibleReturnTypes(TypeRange l, TypeRange r) {                 \
-    return areCompatibleTensorTypes(l, r);                                     \
-  }                                                                            \
+  QNN_COMPATIBLE_RETURN_TYPES(OP)                                              \
   LogicalResult OP::verify() {                                                 \
-    if (!isa<FloatType>(elementOf(getInput())))                                \
+    if (!isa<FloatType>(elementTypeOf(getInput())))                            \
       return emitOpError("expects a floating-point operand, got ")             \
              << getInput().getType();                                          \
     return success();                                                          \
@@ -156,15 +111,7 @@ QNN_BOOL_OF_INPUT(IsInfOp)
 //===----------------------------------------------------------------------===//
 
 #define QNN_COMPARE(OP)                                                        \
-  LogicalResult OP::inferReturnTypes(                                          \
-      MLIRContext *ctx, std::optional<Location> loc, OP::Adaptor adaptor,      \
-      SmallVectorImpl<Type> &inferred) {                                       \
-    return inferBroadcast2(loc, adaptor.getLhs(), adaptor.getRhs(),            \
-                           IntegerType::get(ctx, 1), inferred);                \
-  }                                                                            \
-  bool OP::isCompatibleReturnTypes(TypeRange l, TypeRange r) {                 \
-    return areCompatibleTensorTypes(l, r);                                     \
-  }                                                                            \
+  QNN_BROADCAST_RESULT(OP, IntegerType::get(ctx, 1))                           \
   LogicalResult OP::verify() { return verifySameElements(*this); }
 
 QNN_COMPARE(EqualOp)
@@ -178,35 +125,27 @@ QNN_COMPARE(GreaterEqualOp)
 // Binary ops
 //===----------------------------------------------------------------------===//
 
-#define QNN_BROADCAST_BINARY(OP)                                               \
-  LogicalResult OP::inferReturnTypes(                                          \
-      MLIRContext *, std::optional<Location> loc, OP::Adaptor adaptor,         \
-      SmallVectorImpl<Type> &inferred) {                                       \
-    return inferBroadcast2(loc, adaptor.getLhs(), adaptor.getRhs(),            \
-                           elementOf(adaptor.getLhs()), inferred);             \
-  }                                                                            \
-  bool OP::isCompatibleReturnTypes(TypeRange l, TypeRange r) {                 \
-    return areCompatibleTensorTypes(l, r);                                     \
-  }                                                                            \
+#define QNN_FOLDLESS_BINARY(OP)                                                \
+  QNN_BROADCAST_BINARY(OP)                                                     \
   OpFoldResult OP::fold(FoldAdaptor) { return {}; }
 
-QNN_BROADCAST_BINARY(AndOp)
-QNN_BROADCAST_BINARY(OrOp)
-QNN_BROADCAST_BINARY(XorOp)
-QNN_BROADCAST_BINARY(BitwiseAndOp)
-QNN_BROADCAST_BINARY(BitwiseOrOp)
-QNN_BROADCAST_BINARY(BitwiseXorOp)
-QNN_BROADCAST_BINARY(PReluOp)
-QNN_BROADCAST_BINARY(BitShiftOp)
-QNN_BROADCAST_BINARY(ModOp)
-#undef QNN_BROADCAST_BINARY
+QNN_FOLDLESS_BINARY(AndOp)
+QNN_FOLDLESS_BINARY(OrOp)
+QNN_FOLDLESS_BINARY(XorOp)
+QNN_FOLDLESS_BINARY(BitwiseAndOp)
+QNN_FOLDLESS_BINARY(BitwiseOrOp)
+QNN_FOLDLESS_BINARY(BitwiseXorOp)
+QNN_FOLDLESS_BINARY(PReluOp)
+QNN_FOLDLESS_BINARY(BitShiftOp)
+QNN_FOLDLESS_BINARY(ModOp)
+#undef QNN_FOLDLESS_BINARY
 
 template <typename OpT>
 static LogicalResult verifyElementKind(OpT op, bool (*ok)(Type),
                                        StringRef what) {
   if (failed(verifySameElements(op)))
     return failure();
-  if (!ok(elementOf(op.getLhs())))
+  if (!ok(elementTypeOf(op.getLhs())))
     return op.emitOpError("expects ")
            << what << " operands, got " << op.getLhs().getType();
   return success();

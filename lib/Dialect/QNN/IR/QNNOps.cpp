@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quantopt/Dialect/QNN/IR/QNNOps.h"
+#include "TypeInferenceUtils.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -17,6 +17,7 @@
 using namespace mlir;
 using namespace quantopt;
 using namespace quantopt::qnn;
+using namespace quantopt::qnn::detail;
 
 #include "quantopt/Dialect/QNN/IR/QNNOpsDialect.cpp.inc"
 
@@ -258,20 +259,6 @@ OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
 //===----------------------------------------------------------------------===//
 // Verifiers
 //===----------------------------------------------------------------------===//
-
-static Type elementTypeOf(Value v) {
-  return cast<ShapedType>(v.getType()).getElementType();
-}
-
-template <typename OpT>
-static LogicalResult verifySameElementTypes(OpT op, Value lhs, Value rhs) {
-  if (elementTypeOf(lhs) != elementTypeOf(rhs))
-    return op.emitOpError("operands have different element types ")
-           << elementTypeOf(lhs) << " and " << elementTypeOf(rhs)
-           << "; insert a qnn.cast so that both operands share one element "
-              "type";
-  return success();
-}
 
 LogicalResult GeluOp::verify() {
   if (getApproximate() != "none" && getApproximate() != "tanh")

@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quantopt/Dialect/QNN/IR/QNNOps.h"
+#include "TypeInferenceUtils.h"
 
 #include "quantopt/Dialect/QNN/Utils/QuantNumerics.h"
 
@@ -20,6 +20,7 @@
 using namespace mlir;
 using namespace quantopt;
 using namespace quantopt::qnn;
+using namespace quantopt::qnn::detail;
 
 bool qnn::isQuantStorageType(Type t) {
   if (auto i = dyn_cast<IntegerType>(t))
@@ -27,10 +28,6 @@ bool qnn::isQuantStorageType(Type t) {
            !i.isSigned();
   return isa<Float8E4M3FNType, Float8E5M2Type, Float8E4M3FNUZType,
              Float8E5M2FNUZType>(t);
-}
-
-static Type elementTypeOf(Value v) {
-  return cast<ShapedType>(v.getType()).getElementType();
 }
 
 static std::string storageTypesHelp() {

@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quantopt/Dialect/QNN/IR/QNNOps.h"
+#include "TypeInferenceUtils.h"
 
 #include "mlir/Dialect/Traits.h"
 #include "mlir/IR/Matchers.h"
@@ -21,59 +21,13 @@
 using namespace mlir;
 using namespace quantopt;
 using namespace quantopt::qnn;
+using namespace quantopt::qnn::detail;
 
 static constexpr int64_t kDyn = ShapedType::kDynamic;
 
 //===----------------------------------------------------------------------===//
 // Shared helpers
 //===----------------------------------------------------------------------===//
-
-bool qnn::areCompatibleTensorTypes(TypeRange lhs, TypeRange rhs) {
-  if (lhs.size() != rhs.size())
-    return false;
-  for (auto [l, r] : llvm::zip(lhs, rhs)) {
-    auto lt = dyn_cast<TensorType>(l);
-    auto rt = dyn_cast<TensorType>(r);
-    if (!lt || !rt || lt.getElementType() != rt.getElementType() ||
-        failed(verifyCompatibleShape(lt, rt)))
-      return false;
-  }
-  return true;
-}
-
-std::optional<int64_t> qnn::normalizeAxis(int64_t axis, int64_t rank) {
-  if (axis < -rank || axis >= rank)
-    return std::nullopt;
-  return axis < 0 ? axis + rank : axis;
-}
-
-std::optional<SmallVector<int64_t>> qnn::getConstantIntValues(Value value) {
-  DenseIntElementsAttr attr;
-  if (!value || !matchPattern(value, m_Constant(&attr)))
-    return std::nullopt;
-  SmallVector<int64_t> result;
-  for (const APInt &v : attr.getValues<APInt>())
-    result.push_back(attr.getElementType().isUnsignedInteger()
-                         ? static_cast<int64_t>(v.getZExtValue())
-                         : v.getSExtValue());
-  return result;
-}
-
-Type qnn::refineTensorType(Type current, Type inferred) {
-  auto cur = dyn_cast<TensorType>(current);
-  auto inf = dyn_cast<TensorType>(inferred);
-  if (!cur || !inf || cur.getElementType() != inf.getElementType() ||
-      failed(verifyCompatibleShape(cur, inf)))
-    return nullptr;
-  if (!cur.hasRank())
-    return inf;
-  if (!inf.hasRank())
-    return cur;
-  SmallVector<int64_t> dims;
-  for (auto [c, i] : llvm::zip(cur.getShape(), inf.getShape()))
-    dims.push_back(ShapedType::isDynamic(c) ? i : c);
-  return RankedTensorType::get(dims, cur.getElementType());
-}
 
 /// Values of a 1-D integer "shape" tensor where known: constants, and
 /// concatenations of constants with run-time pieces (the Shape -> Gather ->
@@ -110,40 +64,6 @@ static Type tensorOf(std::optional<ArrayRef<int64_t>> shape, Type elementType) {
   if (!shape)
     return UnrankedTensorType::get(elementType);
   return RankedTensorType::get(*shape, elementType);
-}
-
-static Type elementTypeOf(Value v) {
-  return cast<ShapedType>(v.getType()).getElementType();
-}
-
-static std::optional<ArrayRef<int64_t>> shapeOf(Value v) {
-  auto type = cast<ShapedType>(v.getType());
-  if (!type.hasRank())
-    return std::nullopt;
-  return type.getShape();
-}
-
-/// NumPy broadcasting of any number of operands; unranked if any is unranked.
-static LogicalResult inferBroadcast(std::optional<Location> loc,
-                                    ValueRange operands, Type elementType,
-                                    SmallVectorImpl<Type> &inferred) {
-  SmallVector<int64_t> result;
-  for (Value v : operands) {
-    std::optional<ArrayRef<int64_t>> shape = shapeOf(v);
-    if (!shape) {
-      inferred.push_back(UnrankedTensorType::get(elementType));
-      return success();
-    }
-    SmallVector<int64_t> next;
-    if (!OpTrait::util::getBroadcastedShape(result, *shape, next))
-      return emitOptionalError(
-          loc, "operand shapes are not broadcast-compatible: [",
-          llvm::make_range(result.begin(), result.end()), "] and ", v.getType(),
-          "; dimensions must be equal or 1");
-    result = std::move(next);
-  }
-  inferred.push_back(RankedTensorType::get(result, elementType));
-  return success();
 }
 
 /// numpy.matmul result shape for two operands.
@@ -187,17 +107,6 @@ static LogicalResult inferMatMulShape(std::optional<Location> loc, Value lhs,
 // Elementwise ops
 //===----------------------------------------------------------------------===//
 
-#define QNN_SAME_TYPE_AS_INPUT(OP)                                             \
-  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location>,   \
-                                     OP::Adaptor adaptor,                      \
-                                     SmallVectorImpl<Type> &inferred) {        \
-    inferred.push_back(adaptor.getInput().getType());                          \
-    return success();                                                          \
-  }                                                                            \
-  bool OP::isCompatibleReturnTypes(TypeRange l, TypeRange r) {                 \
-    return areCompatibleTensorTypes(l, r);                                     \
-  }
-
 QNN_SAME_TYPE_AS_INPUT(SqrtOp)
 QNN_SAME_TYPE_AS_INPUT(ReciprocalOp)
 QNN_SAME_TYPE_AS_INPUT(NegOp)
@@ -212,18 +121,6 @@ QNN_SAME_TYPE_AS_INPUT(SiluOp)
 QNN_SAME_TYPE_AS_INPUT(GeluOp)
 QNN_SAME_TYPE_AS_INPUT(SoftmaxOp)
 QNN_SAME_TYPE_AS_INPUT(RMSNormOp)
-#undef QNN_SAME_TYPE_AS_INPUT
-
-#define QNN_BROADCAST_BINARY(OP)                                               \
-  LogicalResult OP::inferReturnTypes(                                          \
-      MLIRContext *, std::optional<Location> loc, OP::Adaptor adaptor,         \
-      SmallVectorImpl<Type> &inferred) {                                       \
-    return inferBroadcast(loc, adaptor.getOperands(),                          \
-                          elementTypeOf(adaptor.getLhs()), inferred);          \
-  }                                                                            \
-  bool OP::isCompatibleReturnTypes(TypeRange l, TypeRange r) {                 \
-    return areCompatibleTensorTypes(l, r);                                     \
-  }
 
 QNN_BROADCAST_BINARY(AddOp)
 QNN_BROADCAST_BINARY(SubOp)
@@ -232,43 +129,26 @@ QNN_BROADCAST_BINARY(DivOp)
 QNN_BROADCAST_BINARY(PowOp)
 QNN_BROADCAST_BINARY(MinOp)
 QNN_BROADCAST_BINARY(MaxOp)
-#undef QNN_BROADCAST_BINARY
+QNN_BROADCAST_BINARY(WhereOp)
 
 // The remaining ops share the plain compatibility rule.
-#define QNN_COMPATIBLE(OP)                                                     \
-  bool OP::isCompatibleReturnTypes(TypeRange l, TypeRange r) {                 \
-    return areCompatibleTensorTypes(l, r);                                     \
-  }
-QNN_COMPATIBLE(WhereOp)
-QNN_COMPATIBLE(ShapeOp)
-QNN_COMPATIBLE(MatMulOp)
-QNN_COMPATIBLE(GemmOp)
-QNN_COMPATIBLE(LayerNormOp)
-QNN_COMPATIBLE(ReduceMeanOp)
-QNN_COMPATIBLE(ReduceSumOp)
-QNN_COMPATIBLE(ReduceMaxOp)
-QNN_COMPATIBLE(ReshapeOp)
-QNN_COMPATIBLE(TransposeOp)
-QNN_COMPATIBLE(ConcatOp)
-QNN_COMPATIBLE(SplitOp)
-QNN_COMPATIBLE(SliceOp)
-QNN_COMPATIBLE(GatherOp)
-QNN_COMPATIBLE(SqueezeOp)
-QNN_COMPATIBLE(UnsqueezeOp)
-QNN_COMPATIBLE(ExpandOp)
-QNN_COMPATIBLE(DynamicQuantizeOp)
-QNN_COMPATIBLE(MatMulIntegerOp)
-QNN_COMPATIBLE(QLinearMatMulOp)
-QNN_COMPATIBLE(MatMulNBitsOp)
-#undef QNN_COMPATIBLE
-
-LogicalResult WhereOp::inferReturnTypes(MLIRContext *,
-                                        std::optional<Location> loc,
-                                        Adaptor adaptor,
-                                        SmallVectorImpl<Type> &inferred) {
-  return inferBroadcast(loc, adaptor.getOperands(),
-                        elementTypeOf(adaptor.getLhs()), inferred);
-}
+QNN_COMPATIBLE_RETURN_TYPES(ShapeOp)
+QNN_COMPATIBLE_RETURN_TYPES(MatMulOp)
+QNN_COMPATIBLE_RETURN_TYPES(GemmOp)
+QNN_COMPATIBLE_RETURN_TYPES(LayerNormOp)
+QNN_COMPATIBLE_RETURN_TYPES(ReshapeOp)
+QNN_COMPATIBLE_RETURN_TYPES(TransposeOp)
+QNN_COMPATIBLE_RETURN_TYPES(ConcatOp)
+QNN_COMPATIBLE_RETURN_TYPES(SplitOp)
+QNN_COMPATIBLE_RETURN_TYPES(SliceOp)
+QNN_COMPATIBLE_RETURN_TYPES(GatherOp)
+QNN_COMPATIBLE_RETURN_TYPES(SqueezeOp)
+QNN_COMPATIBLE_RETURN_TYPES(UnsqueezeOp)
+QNN_COMPATIBLE_RETURN_TYPES(ExpandOp)
+QNN_COMPATIBLE_RETURN_TYPES(DynamicQuantizeOp)
+QNN_COMPATIBLE_RETURN_TYPES(MatMulIntegerOp)
+QNN_COMPATIBLE_RETURN_TYPES(QLinearMatMulOp)
+QNN_COMPATIBLE_RETURN_TYPES(MatMulNBitsOp)
 
 //===----------------------------------------------------------------------===//
 // Shapes
@@ -379,60 +259,9 @@ LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
-template <typename ReduceOpT>
-static LogicalResult inferReduce(std::optional<Location> loc,
-                                 typename ReduceOpT::Adaptor adaptor,
-                                 SmallVectorImpl<Type> &inferred) {
-  Type inputType = adaptor.getInput().getType();
-  std::optional<ArrayRef<int64_t>> shape = shapeOf(adaptor.getInput());
-  ArrayRef<int64_t> axes = adaptor.getAxes();
-  if (axes.empty() && adaptor.getNoopWithEmptyAxes()) {
-    inferred.push_back(inputType);
-    return success();
-  }
-  Type elementType = elementTypeOf(adaptor.getInput());
-  if (!shape) {
-    inferred.push_back(UnrankedTensorType::get(elementType));
-    return success();
-  }
-  int64_t rank = shape->size();
-  llvm::SmallBitVector reduced(rank, axes.empty());
-  for (int64_t a : axes) {
-    std::optional<int64_t> axis = normalizeAxis(a, rank);
-    if (!axis)
-      return emitOptionalError(loc, "reduction axis ", a,
-                               " is out of range for ", inputType);
-    reduced.set(*axis);
-  }
-  SmallVector<int64_t> result;
-  for (int64_t i = 0; i < rank; ++i) {
-    if (!reduced.test(i))
-      result.push_back((*shape)[i]);
-    else if (adaptor.getKeepdims())
-      result.push_back(1);
-  }
-  inferred.push_back(RankedTensorType::get(result, elementType));
-  return success();
-}
-
-LogicalResult ReduceMeanOp::inferReturnTypes(MLIRContext *,
-                                             std::optional<Location> loc,
-                                             Adaptor adaptor,
-                                             SmallVectorImpl<Type> &inferred) {
-  return inferReduce<ReduceMeanOp>(loc, adaptor, inferred);
-}
-LogicalResult ReduceSumOp::inferReturnTypes(MLIRContext *,
-                                            std::optional<Location> loc,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &inferred) {
-  return inferReduce<ReduceSumOp>(loc, adaptor, inferred);
-}
-LogicalResult ReduceMaxOp::inferReturnTypes(MLIRContext *,
-                                            std::optional<Location> loc,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &inferred) {
-  return inferReduce<ReduceMaxOp>(loc, adaptor, inferred);
-}
+QNN_REDUCTION_RESULT(ReduceMeanOp)
+QNN_REDUCTION_RESULT(ReduceSumOp)
+QNN_REDUCTION_RESULT(ReduceMaxOp)
 
 //===----------------------------------------------------------------------===//
 // Layout ops
