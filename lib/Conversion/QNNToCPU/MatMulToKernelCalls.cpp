@@ -27,6 +27,7 @@
 #include "quantopt/Conversion/QNNToCPU/KernelCallOps.h"
 #include "quantopt/Dialect/QNN/Utils/QuantNumerics.h"
 #include "quantopt/Runtime/Kernels.h"
+#include "quantopt/Support/MappedRegions.h"
 
 using namespace mlir;
 using namespace quantopt;
@@ -138,12 +139,18 @@ LogicalResult KernelLowering::buildSGEMM(MatMulOp mm, AddOp biasAdd) {
   bool transposed = false;
   ElementsAttr weight =
       getConstantElements(stripMatrixTranspose(mm.getRhs(), transposed));
-  std::optional<SmallVector<float>> w = getF32Values(weight);
+  // Read in place (a mapped weight is not copied); its pages are dropped
+  // once read (docs/Memory.md).
+  SmallVector<float> storage, transposedStorage;
+  std::optional<ArrayRef<float>> w = getF32View(weight, storage);
   if (!w)
     return fail("weight data is not available (elided?)");
   int64_t K = rt.getDimSize(0), N = rt.getDimSize(1);
-  if (transposed)
-    w = transposeMatrix<float>(*w, N, K);
+  if (transposed) {
+    transposedStorage = transposeMatrix<float>(*w, N, K);
+    releaseMappedPages(w->data(), w->size() * sizeof(float));
+    w = ArrayRef<float>(transposedStorage);
+  }
   std::optional<SmallVector<float>> bias;
   if (biasAdd) {
     Value other = biasAdd.getLhs() == mm.getResult() ? biasAdd.getRhs()
@@ -152,6 +159,7 @@ LogicalResult KernelLowering::buildSGEMM(MatMulOp mm, AddOp biasAdd) {
   }
   std::vector<char> packed(qk_sgemm_packed_size(K, N));
   qk_sgemm_pack_b(w->data(), K, N, packed.data());
+  releaseMappedPages(w->data(), w->size() * sizeof(float));
   Value blob = createBlobConstant(b, loc, blobName("sgemm"), packed);
   Value biasBlob = bias ? blobOf<float>(b, loc, blobName("bias"), *bias)
                         : nullPointer(b, loc);
