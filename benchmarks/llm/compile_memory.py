@@ -70,7 +70,7 @@ sys.exit(os.waitstatus_to_exitcode(status) & 0xFF)
 # Loads a bundle through libquantrt and prints its RSS split (bytes).
 _LOADER = r"""
 import ctypes, sys
-lib = ctypes.CDLL(sys.argv[1])
+lib = ctypes.CDLL(sys.argv[1], mode=ctypes.RTLD_GLOBAL)
 def rss():
     out = {}
     for line in open("/proc/self/status"):
