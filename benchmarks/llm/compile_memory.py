@@ -268,7 +268,7 @@ def main():
     ap.add_argument("--layers", type=int, default=10)
     ap.add_argument("--width", type=int, default=1536)
     ap.add_argument("--vocab", type=int, default=24576)
-    ap.add_argument("--max-extra-ratio", type=float, default=0.6)
+    ap.add_argument("--max-extra-ratio", type=float, default=1.75)
     args = ap.parse_args()
     if args.synthetic:
         return synthetic(args)
