@@ -298,8 +298,9 @@ llvm::Error writeBundleFile(llvm::StringRef path,
     bw.name = w.name;
     bw.dtype = w.dtype;
     bw.shape.assign(w.shape.begin(), w.shape.end());
+    llvm::ArrayRef<char> data = w.data();
     bw.bytes = llvm::ArrayRef<uint8_t>(
-        reinterpret_cast<const uint8_t *>(w.bytes.data()), w.bytes.size());
+        reinterpret_cast<const uint8_t *>(data.data()), data.size());
     weights.push_back(std::move(bw));
   }
   for (auto &kv : extra)
@@ -307,15 +308,16 @@ llvm::Error writeBundleFile(llvm::StringRef path,
   llvm::ArrayRef<uint8_t> so(
       reinterpret_cast<const uint8_t *>(sharedObject.data()),
       sharedObject.size());
-  llvm::Expected<std::string> file =
-      serializeBundle(std::move(manifest), weights, so);
-  if (!file)
-    return file.takeError();
-  return writeOutputFile(path, "-o", inputFiles,
-                         [&](llvm::raw_ostream &os) -> llvm::Error {
-                           os << *file;
-                           return llvm::Error::success();
-                         });
+  // Streamed: neither the weights section nor the bundle is ever built in
+  // memory, and each weight is freed once written (docs/Memory.md).
+  return writeOutputFile(
+      path, "-o", inputFiles, [&](llvm::raw_ostream &os) -> llvm::Error {
+        return writeBundleStreamed(os, std::move(manifest), weights, so,
+                                   [&](size_t i) {
+                                     if (compiledWeights[i].release)
+                                       compiledWeights[i].release();
+                                   });
+      });
 }
 
 llvm::Error runtimeError(llvm::StringRef what) {
@@ -701,6 +703,9 @@ int compile() {
     if (failed(buildNormalizePipeline(pm)) || failed(pm.run(*module)))
       return fail("normalizing the model failed");
   }
+  // Weights that folding replaced (docs/Memory.md); here and after each
+  // stage below, the module is the only user of the context's blobs.
+  releaseUnreferencedResources(*module);
   if (isFloat) {
     // A model that is already quantized (QDQ, QLinearMatMul, MatMulInteger,
     // MatMulNBits) still becomes integer kernels; a float model is
@@ -758,6 +763,9 @@ int compile() {
     buildQuantizePipeline(pm, *qopts2);
     if (failed(pm.run(*module)))
       return fail("quantizing the model failed");
+    // The float weights that quantization replaced, and the calibration
+    // compile's packed weights.
+    releaseUnreferencedResources(*module);
     if (needsCalibration(*module))
       return fail("scheme '" + scheme +
                   "' quantizes activations statically and needs their "
@@ -810,6 +818,9 @@ int compile() {
   copts.cpu = cpu;
   copts.linker = linker;
   copts.optLevel = optLevel;
+  // The module is the context's only one now: the weights it replaces are
+  // freed as it goes, and each weight once it is in the bundle.
+  copts.ownsWeights = true;
   auto compiled = compileForCPU(*module, copts);
   if (!compiled)
     return fail(inputPath + ": " + llvm::toString(compiled.takeError()));

@@ -27,6 +27,11 @@
 #include "quantopt/Conversion/QNNToCPU/KernelCallOps.h"
 #include "quantopt/Dialect/QNN/Utils/QuantNumerics.h"
 #include "quantopt/Runtime/Kernels.h"
+#include "quantopt/Support/MappedRegions.h"
+
+#include "llvm/Support/Memory.h"
+
+#include <cstring>
 
 using namespace mlir;
 using namespace quantopt;
@@ -41,6 +46,48 @@ Value blobOf(OpBuilder &b, Location loc, StringRef name, ArrayRef<T> values) {
   ArrayRef<char> bytes(reinterpret_cast<const char *>(values.data()),
                        values.size() * sizeof(T));
   return createBlobConstant(b, loc, name, bytes);
+}
+
+/// qk_sgemm_pack_b of B = W^T for W [N, K] row-major, without making B:
+/// the packed layout is column panels, so B is packed a block of whole
+/// panels at a time (through a small buffer) and the blocks' panels copied
+/// into place; the header is that of packing a [K, N] B of zeros read from
+/// an untouched anonymous mapping (the kernel zero page: no memory). The
+/// mapped pages of W are dropped block by block. For Gemma's tied
+/// 262144x640 output projection this saves the 671 MB transposed copy.
+void packTransposedSGEMM(ArrayRef<float> w, int64_t K, int64_t N,
+                         char *packed) {
+  // Panel width and header size, from the packed sizes the kernel reports.
+  int64_t one = qk_sgemm_packed_size(1, 1), two = qk_sgemm_packed_size(2, 1);
+  int64_t panel = (two - one) / 4, header = one - 4 * panel;
+  std::error_code ec;
+  size_t zerosBytes = size_t(K) * N * sizeof(float);
+  llvm::sys::MemoryBlock zeros = llvm::sys::Memory::allocateMappedMemory(
+      zerosBytes, nullptr, llvm::sys::Memory::MF_READ, ec);
+  if (ec) {
+    // No address space for the zero view: pack the transposed copy.
+    SmallVector<float> b = transposeMatrix<float>(w, N, K);
+    qk_sgemm_pack_b(b.data(), K, N, packed);
+    return;
+  }
+  qk_sgemm_pack_b(static_cast<const float *>(zeros.base()), K, N, packed);
+  llvm::sys::Memory::releaseMappedMemory(zeros);
+  int64_t block =
+      panel * std::max<int64_t>(1, (int64_t(8) << 20) / (K * 4 * panel));
+  std::vector<float> b;
+  std::vector<char> tmp;
+  for (int64_t n0 = 0; n0 < N; n0 += block) {
+    int64_t cols = std::min(block, N - n0);
+    b.resize(size_t(K) * cols);
+    for (int64_t j = 0; j < cols; ++j)
+      for (int64_t k = 0; k < K; ++k)
+        b[k * cols + j] = w[(n0 + j) * K + k];
+    releaseMappedPages(w.data() + n0 * K, size_t(cols) * K * sizeof(float));
+    tmp.resize(qk_sgemm_packed_size(K, cols));
+    qk_sgemm_pack_b(b.data(), K, cols, tmp.data());
+    std::memcpy(packed + header + n0 * K * 4, tmp.data() + header,
+                tmp.size() - header);
+  }
 }
 
 struct KernelLowering : OpLowering {
@@ -138,12 +185,13 @@ LogicalResult KernelLowering::buildSGEMM(MatMulOp mm, AddOp biasAdd) {
   bool transposed = false;
   ElementsAttr weight =
       getConstantElements(stripMatrixTranspose(mm.getRhs(), transposed));
-  std::optional<SmallVector<float>> w = getF32Values(weight);
+  // Read in place (a mapped weight is not copied); its pages are dropped
+  // once read (docs/Memory.md).
+  SmallVector<float> storage;
+  std::optional<ArrayRef<float>> w = getF32View(weight, storage);
   if (!w)
     return fail("weight data is not available (elided?)");
   int64_t K = rt.getDimSize(0), N = rt.getDimSize(1);
-  if (transposed)
-    w = transposeMatrix<float>(*w, N, K);
   std::optional<SmallVector<float>> bias;
   if (biasAdd) {
     Value other = biasAdd.getLhs() == mm.getResult() ? biasAdd.getRhs()
@@ -151,7 +199,11 @@ LogicalResult KernelLowering::buildSGEMM(MatMulOp mm, AddOp biasAdd) {
     bias = getF32Values(getConstantElements(other));
   }
   std::vector<char> packed(qk_sgemm_packed_size(K, N));
-  qk_sgemm_pack_b(w->data(), K, N, packed.data());
+  if (transposed)
+    packTransposedSGEMM(*w, K, N, packed.data());
+  else
+    qk_sgemm_pack_b(w->data(), K, N, packed.data());
+  releaseMappedPages(w->data(), w->size() * sizeof(float));
   Value blob = createBlobConstant(b, loc, blobName("sgemm"), packed);
   Value biasBlob = bias ? blobOf<float>(b, loc, blobName("bias"), *bias)
                         : nullPointer(b, loc);

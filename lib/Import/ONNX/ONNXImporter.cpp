@@ -503,7 +503,13 @@ GraphImporter::convertTensor(const onnx::TensorProto &tensor, StringRef what,
   if (owner && reinterpret_cast<uintptr_t>(bytes.data()) % align == 0) {
     blob = UnmanagedAsmResourceBlob::allocateWithAlign(
         bytes, align,
-        [owner](void *, size_t, size_t) mutable { owner.reset(); });
+        // Freed (releaseUnreferencedResources, or once written to the
+        // bundle): its pages leave the process at once, not when the
+        // whole file is unmapped.
+        [owner](void *data, size_t size, size_t) mutable {
+          releaseMappedPages(data, size);
+          owner.reset();
+        });
   } else {
     blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, 64);
   }

@@ -56,6 +56,7 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -259,6 +260,7 @@ quantopt::externalizeWeights(func::FuncOp func,
         found.push_back({c, d.getRawData()});
   });
   std::vector<CompiledWeight> weights;
+  llvm::DenseMap<void *, std::shared_ptr<int>> blobUsers;
   OpBuilder b(func.getContext());
   for (auto [i, entry] : llvm::enumerate(found)) {
     auto [c, bytes] = entry;
@@ -277,11 +279,28 @@ quantopt::externalizeWeights(func::FuncOp func,
                        "') has no bundle dtype");
     }
     w.shape.assign(t.getShape().begin(), t.getShape().end());
+    // The bytes stay where they are (a resource blob, e.g. the mmap'd
+    // external data or a packed weight, or a uniqued attribute that lives
+    // as long as the context): copying every weight here cost the weights'
+    // size once more. Only a splat is expanded.
     if (auto d = dyn_cast<DenseElementsAttr>(c.getValue()); d && d.isSplat())
       for (int64_t e = 0; e < t.getNumElements(); ++e)
         w.bytes.insert(w.bytes.end(), bytes.begin(), bytes.end());
     else
-      w.bytes.assign(bytes.begin(), bytes.end());
+      w.view = bytes;
+    if (auto r = dyn_cast<DenseResourceElementsAttr>(c.getValue());
+        r && options.releasable && options.releasable(r)) {
+      // Freed after the last weight of the same blob has been written.
+      auto *entry = r.getRawHandle().getResource();
+      std::shared_ptr<int> &users = blobUsers[entry];
+      if (!users)
+        users = std::make_shared<int>(0);
+      ++*users;
+      w.release = [entry, users = users]() {
+        if (--*users == 0)
+          entry->setBlob(AsmResourceBlob());
+      };
+    }
     if (failed(func.insertArgument(i, t, b.getDictionaryAttr({}), c.getLoc())))
       return makeError("cannot add a weight argument");
     c.getResult().replaceAllUsesWith(func.getArgument(i));
@@ -344,7 +363,7 @@ void quantopt::addABIDescriptor(llvm::Module &module,
       abi[key] = *value;
   std::vector<uint64_t> sizes, offsets(weights.size());
   for (const CompiledWeight &w : weights)
-    sizes.push_back(w.bytes.size());
+    sizes.push_back(w.data().size());
   fmt::layoutWeights(sizes, offsets.data());
   llvm::json::Array entries;
   for (auto [w, offset] : llvm::zip(weights, offsets))
@@ -353,7 +372,7 @@ void quantopt::addABIDescriptor(llvm::Module &module,
                            {"dtype", w.dtype},
                            {"shape", llvm::json::Array(w.shape)},
                            {"offset", static_cast<int64_t>(offset)},
-                           {"size", static_cast<int64_t>(w.bytes.size())}});
+                           {"size", static_cast<int64_t>(w.data().size())}});
   abi["weights"] = std::move(entries);
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -572,6 +591,17 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
   func.setName("quantopt_model");
 
   result.manifest["kernels"] = describeKernels(func);
+  // The blobs the module had before this compile may be shared with
+  // another module of the context (calibration compiles a clone); those
+  // created here (packed weights) are this compile's alone.
+  llvm::StringSet<> before;
+  if (!options.ownsWeights)
+    module->walk([&](Operation *op) {
+      for (NamedAttribute a : op->getAttrs())
+        a.getValue().walk([&](DenseResourceElementsAttr r) {
+          before.insert(r.getRawHandle().getKey());
+        });
+    });
   // qnn -> tensor-level upstream IR.
   reportCompilePhase("start");
   PassManager pm(ctx);
@@ -580,8 +610,14 @@ quantopt::compileForCPU(ModuleOp module, const CPUCompileOptions &options) {
     return makeError("lowering to the CPU failed (see the errors above)");
 
   reportCompilePhase("convert-qnn-to-cpu");
+  // The float weights that packing replaced are dead now.
+  if (options.ownsWeights)
+    releaseUnreferencedResources(module);
   ExternalizeOptions externalize;
   externalize.minBytes = options.externalizeMinBytes;
+  externalize.releasable = [&](DenseResourceElementsAttr r) {
+    return options.ownsWeights || !before.contains(r.getRawHandle().getKey());
+  };
   auto weights = externalizeWeights(func, externalize);
   if (!weights)
     return weights.takeError();

@@ -20,9 +20,11 @@
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <string>
 
@@ -69,6 +71,17 @@ llvm::Error writeBundle(llvm::StringRef path, llvm::json::Object manifest,
 /// (header, table, alignment and checksums only). writeBundle() is built on
 /// this; tests use it to write bundles with malformed manifests.
 std::string serializeBundleSections(llvm::ArrayRef<BundleSection> sections);
+
+/// Writes the bundle of serializeBundle to `os` without ever holding its
+/// weights in memory: they go to a temporary file (TMPDIR) one by one, which
+/// is hashed through a mapping and then copied to `os`. `written(i)` is
+/// called once weight i is in that file, so that the caller can free it.
+/// The bytes are those serializeBundle returns.
+llvm::Error
+writeBundleStreamed(llvm::raw_ostream &os, llvm::json::Object manifest,
+                    llvm::ArrayRef<BundleWeight> weights,
+                    llvm::ArrayRef<uint8_t> nativeObject,
+                    llvm::function_ref<void(size_t index)> written = {});
 
 /// The byte string of the `weights` section for `weights` (what
 /// serializeBundle() stores), each blob at a 64-byte aligned offset.

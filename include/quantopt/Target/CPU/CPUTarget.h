@@ -17,6 +17,7 @@
 #define QUANTOPT_TARGET_CPU_CPUTARGET_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"
@@ -50,14 +51,40 @@ struct CPUCompileOptions {
   std::string linker = "cc";
   /// When set, the LLVM dialect module is printed here (debugging).
   std::string dumpLLVMDialectPath;
+  /// Whether the compiled module is the only user of its weights' resource
+  /// blobs (quant-compile's final compile, not the calibration one, whose
+  /// module is a clone that shares them): the float weights that packing
+  /// replaced are freed once lowered, and every weight's blob once
+  /// CompiledWeight::release is called. Blobs created by this compile
+  /// (packed weights) are released either way.
+  bool ownsWeights = false;
 };
 
+/// A weight of the bundle. Its bytes are either owned (`bytes`) or a view
+/// of a resource blob of the module's context (`view`, e.g. the mmap'd
+/// external data of the ONNX model or a packed weight), which stays valid
+/// until `release` is called, so that a compile never copies the weights.
 struct CompiledWeight {
   std::string name;
   std::string dtype;
   std::vector<int64_t> shape;
   std::vector<char> bytes;
+  llvm::ArrayRef<char> view;
+  /// Frees the blob `view` points into once no other weight of the same
+  /// blob needs it (set only when that is safe); the writer calls it after
+  /// writing the bytes.
+  std::function<void()> release;
+
+  llvm::ArrayRef<char> data() const {
+    return view.data() ? view : llvm::ArrayRef<char>(bytes);
+  }
 };
+
+/// Frees the data of every resource blob of `module`'s context that no
+/// attribute of `module` references (dense_resource weights that folding,
+/// quantization or packing replaced). Only for a module that is the
+/// context's only user of its blobs. Returns the bytes freed.
+uint64_t releaseUnreferencedResources(mlir::ModuleOp module);
 
 struct CompiledCPUModel {
   std::vector<CompiledWeight> weights;
@@ -149,6 +176,9 @@ struct ExternalizeOptions {
   bool splats = false;
   /// When set, constants it returns true for stay in the code.
   std::function<bool(mlir::Operation *)> keepInCode;
+  /// When set, the weights of the resource blobs it returns true for get a
+  /// CompiledWeight::release that frees the blob.
+  std::function<bool(mlir::DenseResourceElementsAttr)> releasable;
 };
 
 /// Turns the tensor constants of `func` selected by `options` (never i1)
