@@ -504,6 +504,22 @@ def build_bad_output_shape():
     return _single_node("Add", [a, b], [y])
 
 
+def build_bad_value_info():
+    """value_info contradicting an op (a hint, as for onnxruntime): the
+    intermediate 't' is declared [4, 4] but Add makes [2, 3]."""
+    a = helper.make_tensor_value_info("a", FLOAT, [2, 3])
+    b = helper.make_tensor_value_info("b", FLOAT, [3])
+    y = helper.make_tensor_value_info("y", FLOAT, [2, 3])
+    g = helper.make_graph([helper.make_node("Add", ["a", "b"], ["t"],
+                                            name="add0"),
+                           helper.make_node("Relu", ["t"], ["y"],
+                                            name="relu0")],
+                          "bad_value_info", [a, b], [y],
+                          value_info=[helper.make_tensor_value_info(
+                              "t", FLOAT, [4, 4])])
+    return _make_model(g, {"": 17})
+
+
 def build_shape_mismatch():
     """MatMul whose contraction dimensions differ (3 vs 5)."""
     x = helper.make_tensor_value_info("x", FLOAT, [2, 3])
@@ -580,7 +596,8 @@ def write_kind(kind, out_path):
         onnx.save_model(build_missing_input(), out_path)
     elif kind == "types":
         onnx.save_model(build_types(), out_path)
-    elif kind in ("corrupt_tensor", "bad_output_shape", "shape_mismatch",
+    elif kind in ("corrupt_tensor", "bad_output_shape", "bad_value_info",
+                  "shape_mismatch",
                   "string_tensor", "runtime_axes"):
         onnx.save_model(globals()["build_" + kind](), out_path)
     else:
@@ -591,7 +608,8 @@ VALID_KINDS = ["mlp", "transformer", "qdq", "matmulnbits", "external", "types"]
 BROKEN_KINDS = ["truncated", "garbage", "empty", "no_graph", "unsupported",
                 "external_escape", "external_missing", "external_oob",
                 "bad_opset", "missing_input", "corrupt_tensor",
-                "bad_output_shape", "shape_mismatch", "string_tensor",
+                "bad_output_shape", "bad_value_info", "shape_mismatch",
+                "string_tensor",
                 "runtime_axes"]
 
 
