@@ -36,6 +36,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.dirname(HERE))
 from common import cpu_flags, cpu_model  # noqa: E402
+# Peak RSS of a child process (a bare interpreter forks it and reports the
+# child's own peak): benchmarks/bench_scale.py.
+from bench_scale import run_measured  # noqa: E402
 
 DEFAULT_MODEL_DIR = os.path.expanduser("~/.cache/quantopt-models/gemma3")
 MODEL = "gemma3_270m_fp32.onnx"
@@ -52,20 +55,6 @@ SCHEMES = {
     "w4a16-g128": ["--scheme", "w4a16", "--group-size", "128"],
 }
 
-# The peak RSS of a process is inherited across fork, so a tool forked from
-# this Python process would report at least this interpreter's. A bare
-# interpreter (no site) forks it instead and reports the child's own peak.
-_LAUNCHER = """
-import os, sys
-out, argv = sys.argv[1], sys.argv[2:]
-pid = os.fork()
-if pid == 0:
-    os.execv(argv[0], argv)
-_, status, usage = os.wait4(pid, 0)
-with open(out, "w") as f:
-    f.write(str(usage.ru_maxrss * 1024))
-sys.exit(os.waitstatus_to_exitcode(status) & 0xFF)
-"""
 
 # Loads a bundle through libquantrt and prints its RSS split (bytes).
 _LOADER = r"""
@@ -87,23 +76,6 @@ if rc != 0:
 after = rss()
 print({k: after[k] - before[k] for k in after})
 """
-
-
-def run_measured(argv, timeout):
-    """Runs argv; returns (exit status, wall s, peak RSS bytes, output)."""
-    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file:
-        start = time.monotonic()
-        try:
-            r = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER,
-                                rss_file.name, *argv],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, timeout=timeout)
-            rc, out = r.returncode, r.stdout.decode(errors="replace")
-        except subprocess.TimeoutExpired:
-            rc, out = -1, f"timed out after {timeout} s"
-        wall = time.monotonic() - start
-        text = rss_file.read().strip()
-    return rc, wall, int(text) if text else 0, out
 
 
 def weight_bytes(model_dir):

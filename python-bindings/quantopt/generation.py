@@ -28,7 +28,7 @@ import os
 import numpy as np
 
 from .runtime import (TOKEN_CALLBACK, Bundle, GenerateOptions, GenerateStats,
-                      QuantOptError, _check)
+                      QuantOptError, _check, _OwnedHandle)
 
 __all__ = ["Generator", "GenerateResult", "generate", "load_tokenizer",
            "eos_ids_for"]
@@ -106,8 +106,10 @@ class GenerateResult:
                 f"stop_reason={self.stop_reason!r})")
 
 
-class Generator:
+class Generator(_OwnedHandle):
     """A qrt_generator over a Bundle: the C decode loop with fixed options."""
+
+    _FREE = "qrt_generator_free"
 
     def __init__(self, bundle, max_new_tokens=64, temperature=0.0, top_k=0,
                  top_p=1.0, seed=0, eos_ids=()):
@@ -130,20 +132,6 @@ class Generator:
         _check(self._lib, self._lib.qrt_generator_create(
             bundle._handle, ctypes.byref(opts), ctypes.byref(handle)))
         self._handle = handle
-
-    def close(self):
-        if self._handle:
-            self._lib.qrt_generator_free(self._handle)
-            self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
 
     @staticmethod
     def _ids(prompt_ids):

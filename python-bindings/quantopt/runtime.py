@@ -238,9 +238,33 @@ def _info(raw):
               for i in range(rank)))
 
 
-class Bundle:
+class _OwnedHandle:
+    """A C handle freed by `_FREE` (the name of a qrt_*_free function) on
+    close, on leaving a `with` block, or when collected."""
+
+    _FREE = None
+    _handle = None
+
+    def close(self):
+        if self._handle:
+            getattr(self._lib, self._FREE)(self._handle)
+            self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+
+class Bundle(_OwnedHandle):
     """A loaded, validated bundle. Loading checks everything (checksums,
     manifest, CPU features) and raises QuantOptError on any problem."""
+
+    _FREE = "qrt_bundle_free"
 
     def __init__(self, path, library=None):
         self._handle = None
@@ -286,20 +310,6 @@ class Bundle:
             _check(self._lib, info_fn(self._handle, i, ctypes.byref(raw)))
             infos.append(_info(raw))
         return infos
-
-    def close(self):
-        if self._handle:
-            self._lib.qrt_bundle_free(self._handle)
-            self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
 
     def _prepare(self, args, kwargs):
         """Input arrays in manifest order, and the C tensors over them."""
