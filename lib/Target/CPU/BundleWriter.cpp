@@ -8,13 +8,13 @@
 
 #include "quantopt/Runtime/BundleFormat.h"
 
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/Twine.h"
-#include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/raw_ostream.h"
-#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/xxhash.h"
 
 #include <atomic>
@@ -252,10 +252,10 @@ Error copyFile(int fd, uint64_t size, raw_ostream &os) {
 
 } // namespace
 
-Error quantopt::writeBundleStreamed(
-    raw_ostream &os, json::Object manifest, ArrayRef<BundleWeight> weights,
-    ArrayRef<uint8_t> nativeObject,
-    function_ref<void(size_t index)> written) {
+Error quantopt::writeBundleStreamed(raw_ostream &os, json::Object manifest,
+                                    ArrayRef<BundleWeight> weights,
+                                    ArrayRef<uint8_t> nativeObject,
+                                    function_ref<void(size_t index)> written) {
   Expected<json::Object> completed =
       completeManifest(std::move(manifest), weights);
   if (!completed)

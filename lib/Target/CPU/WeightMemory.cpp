@@ -47,14 +47,15 @@ uint64_t quantopt::releaseUnreferencedResources(ModuleOp module) {
       DenseResourceElementsHandle::getManagerInterface(module.getContext())
           .getBlobManager();
   std::vector<std::string> unused;
-  manager.getBlobMap([&](const llvm::StringMap<
-                         DialectResourceBlobManager::BlobEntry> &map) {
-    for (const auto &entry : map) {
-      const AsmResourceBlob *blob = entry.getValue().getBlob();
-      if (blob && !blob->getData().empty() && !used.contains(entry.getKey()))
-        unused.push_back(entry.getKey().str());
-    }
-  });
+  manager.getBlobMap(
+      [&](const llvm::StringMap<DialectResourceBlobManager::BlobEntry> &map) {
+        for (const auto &entry : map) {
+          const AsmResourceBlob *blob = entry.getValue().getBlob();
+          if (blob && !blob->getData().empty() &&
+              !used.contains(entry.getKey()))
+            unused.push_back(entry.getKey().str());
+        }
+      });
   uint64_t freed = 0;
   for (const std::string &key : unused)
     if (DialectResourceBlobManager::BlobEntry *entry = manager.lookup(key)) {
