@@ -100,10 +100,6 @@ struct Emit {
   }
 };
 
-Type elementTypeOf(Value v) {
-  return cast<ShapedType>(v.getType()).getElementType();
-}
-
 /// The static last dimension of `v`, or an error naming `what`.
 FailureOr<int64_t> staticLastDim(NodeContext &c, Value v, StringRef what) {
   auto type = dyn_cast<RankedTensorType>(v.getType());
